@@ -1,0 +1,1 @@
+//! Signet's proxy-wasm glue.
