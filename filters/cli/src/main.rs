@@ -1,1 +1,78 @@
-fn main() {}
+//! `signet`: verify, sign and explain, over the same core as the Envoy filters.
+//!
+//! `signet verify --config <filter config JSON> <message.http>` prints every check and the
+//! verdict; `signet conformance <dir> [--json]` runs case files in the shared vector format.
+
+mod conformance;
+mod verify;
+
+use std::process::ExitCode;
+
+const USAGE: &str = "\
+usage:
+  signet verify --config <jws_verify config.json> [--peer ID] [--now RFC3339] [--claims JSON] <message.http>
+  signet conformance <dir> [--json]
+
+verify   reads a raw HTTP/1.1 message file (request line, headers, blank line, exact body),
+         prints each check with pass/fail and the verdict; exit 0 accepted, 1 rejected
+         (the reason code on the last line), 2 usage or configuration error.
+conformance  runs every *.json case file in <dir> (format: shared/spec/vectors/README.md);
+         exit 0 only when every case gets its expected verdict.";
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let result = match args.first().map(String::as_str) {
+        Some("verify") => verify::run(args.get(1..).unwrap_or_default()),
+        Some("conformance") => conformance::run(args.get(1..).unwrap_or_default()),
+        Some("-h" | "--help" | "help") => {
+            println!("{USAGE}");
+            Ok(ExitCode::SUCCESS)
+        }
+        _ => Err(USAGE.to_string()),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("signet: {e}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// Splits `--flag value` options from positional arguments.
+pub(crate) struct Args {
+    pub flags: Vec<(String, Option<String>)>,
+    pub positional: Vec<String>,
+}
+
+impl Args {
+    pub fn parse(args: &[String], with_value: &[&str], switches: &[&str]) -> Result<Args, String> {
+        let mut flags = Vec::new();
+        let mut positional = Vec::new();
+        let mut it = args.iter();
+        while let Some(a) = it.next() {
+            if with_value.contains(&a.as_str()) {
+                let v = it.next().ok_or_else(|| format!("{a} needs a value"))?;
+                flags.push((a.clone(), Some(v.clone())));
+            } else if switches.contains(&a.as_str()) {
+                flags.push((a.clone(), None));
+            } else if a.starts_with("--") {
+                return Err(format!("unknown option {a}\n{USAGE}"));
+            } else {
+                positional.push(a.clone());
+            }
+        }
+        Ok(Args { flags, positional })
+    }
+
+    pub fn value(&self, name: &str) -> Option<&str> {
+        self.flags
+            .iter()
+            .find(|(n, _)| n == name)
+            .and_then(|(_, v)| v.as_deref())
+    }
+
+    pub fn switch(&self, name: &str) -> bool {
+        self.flags.iter().any(|(n, _)| n == name)
+    }
+}

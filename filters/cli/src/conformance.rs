@@ -1,0 +1,71 @@
+//! `signet conformance <dir> [--json]`: run every case file, print a table or JSON lines.
+
+use std::path::Path;
+use std::process::ExitCode;
+
+use signet_core::conformance::Case;
+use signet_core::crypto::RustCrypto;
+
+use crate::Args;
+
+pub fn run(args: &[String]) -> Result<ExitCode, String> {
+    let args = Args::parse(args, &[], &["--json"])?;
+    let [dir] = args.positional.as_slice() else {
+        return Err("conformance needs exactly one directory".into());
+    };
+    let json = args.switch("--json");
+    let mut files: Vec<_> = std::fs::read_dir(Path::new(dir))
+        .map_err(|e| format!("{dir}: {e}"))?
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "json"))
+        .collect();
+    files.sort();
+    if files.is_empty() {
+        return Err(format!("{dir}: no *.json case files"));
+    }
+    let (mut passed, mut failed) = (0usize, 0usize);
+    if !json {
+        println!("{:<12} {:<9} {:<7} {:<7} {:<20} result", "case", "profile", "expect", "got", "reason");
+    }
+    for path in &files {
+        let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+        let case = Case::from_json(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+        let outcome = case.run(&RustCrypto);
+        let (got, reason, problems) = match &outcome {
+            Ok(r) => (r.got.name(), r.reason.clone(), r.problems.clone()),
+            Err(e) => ("error", "-".to_string(), vec![e.clone()]),
+        };
+        let ok = problems.is_empty();
+        if ok {
+            passed += 1;
+        } else {
+            failed += 1;
+        }
+        if json {
+            let line = serde_json::json!({
+                "id": case.id,
+                "expect": case.expect.name(),
+                "got": got,
+                "reason": reason,
+                "pass": ok,
+                "problems": problems,
+            });
+            println!("{line}");
+        } else {
+            println!(
+                "{:<12} {:<9} {:<7} {:<7} {:<20} {}",
+                case.id,
+                case.profile.name(),
+                case.expect.name(),
+                got,
+                reason,
+                if ok { "pass".to_string() } else { format!("FAIL: {}", problems.join("; ")) }
+            );
+        }
+    }
+    if !json {
+        println!("{passed} passed, {failed} failed");
+    }
+    Ok(if failed == 0 { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+}

@@ -1,0 +1,93 @@
+//! `signet verify`: one message, every check explained.
+
+use std::process::ExitCode;
+
+use signet_core::config::{Direction, VerifyConfig};
+use signet_core::crypto::RustCrypto;
+use signet_core::httpmsg;
+use signet_core::message::{Context, Message};
+use signet_core::reply::for_rejection;
+use signet_core::trace::Trace;
+use signet_core::verify::{verify, MemoryReplay, Outcome, Run};
+
+use crate::Args;
+
+pub fn run(args: &[String]) -> Result<ExitCode, String> {
+    let args = Args::parse(args, &["--config", "--peer", "--now", "--claims"], &[])?;
+    let config_path = args.value("--config").ok_or("verify needs --config <file>")?;
+    let [message_path] = args.positional.as_slice() else {
+        return Err("verify needs exactly one message file".into());
+    };
+    let config_text =
+        std::fs::read_to_string(config_path).map_err(|e| format!("{config_path}: {e}"))?;
+    let cfg = VerifyConfig::from_json(&config_text).map_err(|e| format!("{config_path}: {e}"))?;
+    let raw = std::fs::read(message_path).map_err(|e| format!("{message_path}: {e}"))?;
+    let parsed = httpmsg::parse(&raw).map_err(|e| format!("{message_path}: {e}"))?;
+    let msg: Message = parsed.into_message();
+    if (cfg.common.direction == Direction::Response) != msg.status.is_some() {
+        return Err(format!(
+            "{message_path}: the configuration verifies {}s but the file holds a {}",
+            if cfg.common.direction == Direction::Response { "response" } else { "request" },
+            if msg.status.is_some() { "response" } else { "request" },
+        ));
+    }
+    let now_ms = match args.value("--now") {
+        Some(t) => signet_core::time::parse_rfc3339_ms(t).ok_or_else(|| format!("--now: {t:?} is not RFC 3339"))?,
+        None => std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+            .unwrap_or(0),
+    };
+    let token_claims = match args.value("--claims") {
+        Some(j) => Some(serde_json::from_str(j).map_err(|e| format!("--claims: {e}"))?),
+        None => None,
+    };
+    let ctx = Context {
+        now_ms,
+        peer: args.value("--peer").map(str::to_string),
+        token_claims,
+        route_name: None,
+    };
+    let mut trace = Trace::recording();
+    let mut replay = MemoryReplay::new(16);
+    let result = verify(&mut Run {
+        cfg: &cfg,
+        msg: &msg,
+        ctx: &ctx,
+        backend: &RustCrypto,
+        replay: Some(&mut replay),
+        trace: &mut trace,
+    });
+    println!("profile: {}", cfg.profile.name().name());
+    for step in trace.steps() {
+        println!("  [{}] {:<18} {}", if step.ok { "pass" } else { "FAIL" }, step.check, step.detail);
+    }
+    match result {
+        Ok(Outcome::Verified { partner, alg, kid }) => {
+            println!("verdict: accepted — signed by partner {partner} ({}{})", alg.name(),
+                kid.map(|k| format!(", kid {k}")).unwrap_or_default());
+            println!("ok");
+            Ok(ExitCode::SUCCESS)
+        }
+        Ok(Outcome::Unsigned) => {
+            println!("verdict: accepted — unsigned, route policy if-present");
+            println!("ok");
+            Ok(ExitCode::SUCCESS)
+        }
+        Ok(Outcome::Skipped) => {
+            println!("verdict: accepted — not verified, route policy skip");
+            println!("ok");
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(rej) => {
+            let reply = for_rejection(&cfg, &rej, &msg, &ctx, "cli", cfg.common.direction == Direction::Response);
+            println!("verdict: rejected — {}", rej.detail);
+            if let Some(p) = &rej.partner {
+                println!("partner: {p}");
+            }
+            println!("reply: HTTP {} {}", reply.status, String::from_utf8_lossy(&reply.body));
+            println!("{}", rej.reason);
+            Ok(ExitCode::FAILURE)
+        }
+    }
+}

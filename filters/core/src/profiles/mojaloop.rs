@@ -1,0 +1,306 @@
+//! `mojaloop`: the FSPIOP `FSPIOP-Signature` header (profiles.md §3).
+//!
+//! The header value is JSON `{"protectedHeader":H,"signature":S}`; the signing input is the
+//! ordinary E-input over the raw body; the key is that of the FSP named by `FSPIOP-Source`, and
+//! the protected `FSPIOP-*` members must equal the HTTP headers they claim to describe.
+
+use crate::config::{Mojaloop, PayloadMode, SourceBinding};
+use crate::jose::alg::Alg;
+use crate::jose::header::{CritB64, Header, HeaderRules};
+use crate::jose::jws::signing_input_encoded;
+use crate::json::canonical::{ecmascript, KeyOrder};
+use crate::json::{parse_strict, JsonLimits, JsonValue};
+use crate::reason::Reason;
+use crate::route::{first_match, Policy, Rule};
+use crate::verify::{Outcome, Rejection, Run};
+
+/// Longest `FSPIOP-Signature` value accepted (§3.3.1).
+const MAX_VALUE: usize = 65_536;
+/// Longest protected header (§2.2.1).
+const MAX_PROTECTED: usize = 32_768;
+/// Longest encoded signature (§3.3.1).
+const MAX_SIGNATURE: usize = 512;
+
+/// JOSE member names that are never compared with HTTP headers (§3.4).
+const JOSE_NAMES: [&str; 12] = [
+    "alg", "kid", "typ", "cty", "crit", "b64", "jku", "jwk", "x5u", "x5c", "x5t", "x5t#S256",
+];
+
+/// The default route policy (§3.6.1).
+fn default_policy(method: &str, path: &str) -> Policy {
+    let rules = [
+        Rule::prefix(&["GET", "HEAD", "DELETE", "OPTIONS"], "/", Policy::Skip),
+        Rule::prefix(&["PUT"], "/parties/", Policy::IfPresent),
+        Rule::prefix(&["PUT"], "/parties", Policy::IfPresent),
+    ];
+    first_match(&rules, method, path).unwrap_or(Policy::Required)
+}
+
+/// The path after `uri_strip_prefix`.
+pub fn stripped_path<'a>(path: &'a str, prefix: &str) -> &'a str {
+    if prefix.is_empty() {
+        return path;
+    }
+    match path.strip_prefix(prefix) {
+        Some(rest) if rest.starts_with('/') || rest.is_empty() => rest,
+        _ => path,
+    }
+}
+
+pub fn verify(run: &mut Run<'_>, p: &Mojaloop) -> Result<Outcome, Rejection> {
+    let path = stripped_path(&run.msg.path, &p.uri_strip_prefix).to_string();
+    let policy = run.policy(&path, default_policy(&run.msg.method, &path));
+    let present = run.msg.header(&p.signature_header).is_some();
+    match policy {
+        Policy::Skip => return Ok(Outcome::Skipped),
+        Policy::IfPresent if !present => {
+            run.trace.pass("signature_header", || "absent, if-present: forwarded unsigned".into());
+            return Ok(Outcome::Unsigned);
+        }
+        _ => {}
+    }
+    run.body_bounds()?;
+    if run.msg.body.is_empty() {
+        return Err(run.reject("body", Reason::BodyMissing, "a signed FSPIOP request needs a body".into()));
+    }
+    // 4–6: the signer, its key, and whether the peer may send as it.
+    let source = match run.msg.header("fspiop-source") {
+        Some(s) if !s.is_empty() => s.to_string(),
+        _ => {
+            return Err(run.reject("identity", Reason::IdentityMissing, "FSPIOP-Source absent or empty".into()))
+        }
+    };
+    let cfg = run.cfg;
+    let Some(partner) = cfg.registry.partner(&source) else {
+        return Err(run.reject("key", Reason::KeyUnknown, "no registered key for FSPIOP-Source".into()));
+    };
+    if partner.keys.is_empty() {
+        return Err(run.reject_partner("key", Reason::KeyUnknown, partner, "partner has no key".into()));
+    }
+    run.trace.pass("key", || format!("FSPIOP-Source {source}: {} key(s)", partner.keys.len()));
+    run.active(partner)?;
+    if p.source_binding == SourceBinding::Peer {
+        run.bind_peer(partner, &p.trusted_forwarders)?;
+    }
+    // 7–8: the headers the signature needs, and the JSON envelope.
+    let missing: Vec<&str> = ["fspiop-uri", "fspiop-http-method", p.signature_header.as_str()]
+        .into_iter()
+        .filter(|h| run.msg.header(h).is_none())
+        .collect();
+    if !missing.is_empty() {
+        return Err(run
+            .reject("signature_header", Reason::SigMissing, format!("missing headers {missing:?}"))
+            .partner(Some(&partner.id)));
+    }
+    let value = run.msg.header(&p.signature_header).unwrap_or_default();
+    let (h, s) = parse_envelope(value).map_err(|what| {
+        run.reject("signature_header", Reason::SigMalformed, what).partner(Some(&partner.id))
+    })?;
+    run.trace.pass("signature_header", || "FSPIOP-Signature JSON envelope".into());
+    // 9–10: header, algorithm, signature bytes.
+    let rules = HeaderRules {
+        allow_padding: false,
+        crit_b64: CritB64::Reject,
+    };
+    let header = run.header(&h, &rules).map_err(|r| r.partner(Some(&partner.id)))?;
+    mandatory_members(run, &header).map_err(|r| r.partner(Some(&partner.id)))?;
+    let (alg, keys) = run.alg(&header, &partner.keys).map_err(|r| r.partner(Some(&partner.id)))?;
+    let sig = run.signature_bytes(&s, false).map_err(|r| r.partner(Some(&partner.id)))?;
+    // 11–12: bindings.
+    bindings(run, &header).map_err(|r| r.partner(Some(&partner.id)))?;
+    if p.check_request_line {
+        request_line(run, &header, &path).map_err(|r| r.partner(Some(&partner.id)))?;
+    }
+    // 13: crypto over the raw body, then the opt-in re-serializations.
+    let raw = signing_input_encoded(&h, &run.msg.body);
+    let fallback = match p.payload_mode {
+        PayloadMode::Raw => None,
+        PayloadMode::RawThenCompact => reserialized(run, KeyOrder::Insertion),
+        PayloadMode::RawThenSorted => reserialized(run, KeyOrder::SortedUtf16),
+    };
+    let fallback_input = fallback.map(|body| signing_input_encoded(&h, &body));
+    let mut inputs: Vec<(&'static str, &[u8])> = vec![("the raw body", &raw)];
+    if let Some(f) = &fallback_input {
+        inputs.push(("the re-serialized body (payload_mode)", f));
+    }
+    let key_refs: Vec<_> = keys.iter().map(|k| &k.key).collect();
+    let used = run
+        .crypto(alg, &key_refs, &inputs, &sig)
+        .map_err(|r| r.partner(Some(&partner.id)))?;
+    // 14: freshness and replay.
+    if p.date_window_s > 0 {
+        let date = header
+            .member("Date")
+            .and_then(JsonValue::as_str)
+            .and_then(crate::time::parse_imf_fixdate);
+        run.window("protected Date", date.map(|s| s * 1000), p.date_window_s, p.date_window_s)
+            .map_err(|r| r.partner(Some(&partner.id)))?;
+        run.replay(&partner.id, &raw, p.date_window_s)
+            .map_err(|r| r.partner(Some(&partner.id)))?;
+    }
+    Ok(Outcome::Verified {
+        partner: partner.id.clone(),
+        alg,
+        kid: keys.get(used).and_then(|k| k.kid.clone()),
+    })
+}
+
+/// Parses the `FSPIOP-Signature` JSON (§3.3.1): `(protectedHeader, signature)`.
+pub fn parse_envelope(value: &str) -> Result<(String, String), String> {
+    if value.len() > MAX_VALUE {
+        return Err(format!("FSPIOP-Signature is {} bytes, over {MAX_VALUE}", value.len()));
+    }
+    let v = parse_strict(
+        value.as_bytes(),
+        JsonLimits {
+            max_depth: 4,
+            max_members: Some(64),
+        },
+    )
+    .map_err(|e| format!("FSPIOP-Signature is not strict JSON: {e}"))?;
+    let member = |name: &str, max: usize| -> Result<String, String> {
+        match v.get(name) {
+            Some(JsonValue::String(s)) if !s.is_empty() && s.chars().count() <= max => Ok(s.clone()),
+            Some(JsonValue::String(_)) => Err(format!("{name}: length outside 1..{max}")),
+            Some(_) => Err(format!("{name}: not a string")),
+            None => Err(format!("{name}: missing")),
+        }
+    };
+    if !matches!(v, JsonValue::Object(_)) {
+        return Err("FSPIOP-Signature is not a JSON object".into());
+    }
+    Ok((member("protectedHeader", MAX_PROTECTED)?, member("signature", MAX_SIGNATURE)?))
+}
+
+/// Mandatory members present and strings (§3.4): missing → `header_malformed`.
+fn mandatory_members(run: &mut Run<'_>, header: &Header) -> Result<(), Rejection> {
+    let mut required = vec!["FSPIOP-URI", "FSPIOP-HTTP-Method", "FSPIOP-Source"];
+    if run.msg.header("fspiop-destination").is_some_and(|d| !d.is_empty()) {
+        required.push("FSPIOP-Destination");
+    }
+    for name in required {
+        match header.member(name) {
+            Some(JsonValue::String(_)) => {}
+            Some(_) => {
+                return Err(run.reject("protected_header", Reason::HeaderMalformed, format!("{name} is not a string")))
+            }
+            None => {
+                return Err(run.reject("protected_header", Reason::HeaderMalformed, format!("mandatory member {name} missing")))
+            }
+        }
+    }
+    if header.alg_name().is_none() {
+        return Err(run.reject("alg", Reason::AlgNotAllowed, "alg missing".into()));
+    }
+    Ok(())
+}
+
+/// Every protected member that names a received HTTP header must equal it (§3.4).
+fn bindings(run: &mut Run<'_>, header: &Header) -> Result<(), Rejection> {
+    let mut checked = Vec::new();
+    for (name, value) in header.members() {
+        if JOSE_NAMES.contains(&name.as_str()) {
+            continue;
+        }
+        let http = run.msg.header(name);
+        let special = matches!(
+            name.to_ascii_lowercase().as_str(),
+            "fspiop-uri" | "fspiop-http-method" | "fspiop-source" | "fspiop-destination" | "date"
+        );
+        match (http, value) {
+            (Some(h), JsonValue::String(p)) if h == p => checked.push(name.clone()),
+            (Some(_), _) => {
+                return Err(run.reject(
+                    "binding",
+                    Reason::BindingMismatch,
+                    format!("protected {name} differs from the HTTP header"),
+                ))
+            }
+            (None, _) if special => {
+                // A protected Date / Destination demands the header (§3.4).
+                return Err(run.reject(
+                    "binding",
+                    Reason::BindingMismatch,
+                    format!("protected {name} but no such HTTP header"),
+                ));
+            }
+            (None, _) => {}
+        }
+    }
+    if let Some(dest) = run.msg.header("fspiop-destination") {
+        if dest.is_empty() && header.member("FSPIOP-Destination").is_some() {
+            return Err(run.reject(
+                "binding",
+                Reason::BindingMismatch,
+                "protected FSPIOP-Destination but the HTTP header is empty".into(),
+            ));
+        }
+    }
+    run.trace.pass("binding", || format!("protected members equal their headers: {checked:?}"));
+    Ok(())
+}
+
+/// `check_request_line` (§3.6.12).
+fn request_line(run: &mut Run<'_>, header: &Header, path: &str) -> Result<(), Rejection> {
+    let method = header.member("FSPIOP-HTTP-Method").and_then(JsonValue::as_str).unwrap_or_default();
+    let uri = header.member("FSPIOP-URI").and_then(JsonValue::as_str).unwrap_or_default();
+    if run.msg.method != method || !path.ends_with(uri) {
+        return Err(run.reject(
+            "request_line",
+            Reason::BindingMismatch,
+            format!("{} {path} does not match the protected method/URI", run.msg.method),
+        ));
+    }
+    run.trace.pass("request_line", || "method and path match".into());
+    Ok(())
+}
+
+fn reserialized(run: &mut Run<'_>, order: KeyOrder) -> Option<Vec<u8>> {
+    let limits = JsonLimits {
+        max_depth: run.cfg.common.max_json_depth,
+        max_members: None,
+    };
+    parse_strict(&run.msg.body, limits).ok().map(|v| ecmascript(&v, order))
+}
+
+/// Algorithm the Signet signer uses for a key when `sign_alg` is not set (§3.7).
+pub fn signer_default_alg(key: &crate::keys::PublicKey) -> Option<Alg> {
+    match key {
+        crate::keys::PublicKey::Rsa(_) => Some(Alg::RS256),
+        crate::keys::PublicKey::P256(_) => Some(Alg::ES256),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn envelope_member_order_is_free_and_duplicates_fail() {
+        assert!(parse_envelope(r#"{"signature":"abc","protectedHeader":"eyJ"}"#).is_ok());
+        assert!(parse_envelope(r#"{ "protectedHeader" : "eyJ" , "signature" : "abc" }"#).is_ok());
+        assert!(parse_envelope(r#"{"protectedHeader":"eyJ","signature":"a","signature":"b"}"#).is_err());
+        assert!(parse_envelope(r#"{"protectedHeader":"eyJ"}"#).is_err());
+        assert!(parse_envelope(r#"{"protectedHeader":"","signature":"a"}"#).is_err());
+        assert!(parse_envelope(r#"["eyJ","a"]"#).is_err());
+        assert!(parse_envelope(&format!(r#"{{"protectedHeader":"eyJ","signature":"{}"}}"#, "a".repeat(513))).is_err());
+    }
+
+    #[test]
+    fn default_policy_follows_the_spec() {
+        assert_eq!(default_policy("GET", "/parties/MSISDN/1"), Policy::Skip);
+        assert_eq!(default_policy("DELETE", "/x"), Policy::Skip);
+        assert_eq!(default_policy("PUT", "/parties/MSISDN/1"), Policy::IfPresent);
+        assert_eq!(default_policy("PUT", "/transfers/1"), Policy::Required);
+        assert_eq!(default_policy("POST", "/quotes"), Policy::Required);
+        assert_eq!(default_policy("PATCH", "/transfers/1"), Policy::Required);
+    }
+
+    #[test]
+    fn strip_prefix_only_on_a_segment_boundary() {
+        assert_eq!(stripped_path("/mojaloop/transfers", "/mojaloop"), "/transfers");
+        assert_eq!(stripped_path("/mojaloopx/transfers", "/mojaloop"), "/mojaloopx/transfers");
+        assert_eq!(stripped_path("/transfers", ""), "/transfers");
+    }
+}

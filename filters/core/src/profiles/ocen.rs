@@ -1,0 +1,161 @@
+//! `ocen`: detached JWS with unencoded payload, `H..S` in `x-jws-signature` / `Signature`
+//! (profiles.md §4).
+//!
+//! OCEN signers send `b64:false` without `crit` (jose4j); the signing input is then the
+//! U-input over the raw body. The key is chosen by the verified token's `participantId`, never
+//! by the message (`kid` is ignored).
+
+use crate::config::Ocen;
+use crate::jose::header::{CritB64, HeaderRules};
+use crate::jose::jws::{signing_input_encoded, signing_input_unencoded, split_detached};
+use crate::json::JsonValue;
+use crate::reason::Reason;
+use crate::route::Policy;
+use crate::verify::{Outcome, Rejection, Run};
+
+pub fn verify(run: &mut Run<'_>, p: &Ocen) -> Result<Outcome, Rejection> {
+    let response = run.msg.status.is_some();
+    let path = run.msg.path_only().to_string();
+    // 1. Route policy: skip_paths, then bodyless → if-present, with a body → required.
+    let default = if p.skip_paths.iter().any(|s| path == *s) {
+        Policy::Skip
+    } else if run.msg.body.is_empty() {
+        Policy::IfPresent
+    } else {
+        Policy::Required
+    };
+    let policy = if response { default } else { run.policy(&path, default) };
+    let values = signature_values(run, p)?;
+    match policy {
+        Policy::Skip => return Ok(Outcome::Skipped),
+        Policy::IfPresent if values.is_none() => {
+            run.trace.pass("signature_header", || "absent, if-present: forwarded unsigned".into());
+            return Ok(Outcome::Unsigned);
+        }
+        _ => {}
+    }
+    // 2. Encoding and size.
+    run.body_bounds()?;
+    // 3. The caller's identity: the token's participant (requests) or the called participant.
+    let participant = if response {
+        p.peer_participant_id.clone().unwrap_or_default()
+    } else {
+        let Some(claims) = run.ctx.token_claims.as_ref() else {
+            return Err(run.reject("token", Reason::TokenMissing, "no verified bearer token (token_check must run first)".into()));
+        };
+        match claims.get(&p.identity_claim).and_then(|v| v.as_str()) {
+            Some(id) if !id.is_empty() => id.to_string(),
+            _ => {
+                return Err(run.reject(
+                    "identity",
+                    Reason::IdentityMissing,
+                    format!("token claim {} missing or not a string", p.identity_claim),
+                ))
+            }
+        }
+    };
+    // 4. Registry key, approval, peer binding.
+    let cfg = run.cfg;
+    let Some(partner) = cfg.registry.partner(&participant) else {
+        return Err(run.reject("key", Reason::KeyUnknown, "participant not in the registry".into()));
+    };
+    if partner.keys.is_empty() || (p.require_approved && !partner.approved) {
+        return Err(run.reject_partner("key", Reason::KeyUnknown, partner, "no approved key for the participant".into()));
+    }
+    run.trace.pass("key", || format!("participant {participant}: approved key"));
+    run.active(partner)?;
+    if !response && run.ctx.peer.is_some() {
+        run.bind_peer(partner, &[])?;
+    }
+    let with_partner = |r: Rejection| r.partner(Some(&partner.id));
+    // 5. Signature header and serialization.
+    let Some(value) = values else {
+        return Err(with_partner(run.reject("signature_header", Reason::SigMissing, "no x-jws-signature / Signature header".into())));
+    };
+    let (h, s) = split_detached(&value).map_err(|e| {
+        with_partner(run.reject("serialization", Reason::SigMalformed, format!("expected H..S: {e}")))
+    })?;
+    run.trace.pass("serialization", || "detached H..S".into());
+    // 6. Header rules: b64 false with or without crit; b64 absent only while allowed.
+    let rules = HeaderRules {
+        allow_padding: false,
+        crit_b64: CritB64::Optional,
+    };
+    let header = run.header(h, &rules).map_err(with_partner)?;
+    if header.b64() && !p.allow_encoded_payload {
+        return Err(with_partner(run.reject(
+            "protected_header",
+            Reason::CritUnsupported,
+            "b64:false is required (allow_encoded_payload is off)".into(),
+        )));
+    }
+    let (alg, keys) = run.alg(&header, &partner.keys).map_err(with_partner)?;
+    // 7. Signature over the U-input (or E-input for b64 absent/true).
+    let sig = run.signature_bytes(s, false).map_err(with_partner)?;
+    let payload: &[u8] = if run.msg.body.is_empty() && !response {
+        run.msg.path.as_bytes() // §4.9: a bodyless request signs its path
+    } else {
+        &run.msg.body
+    };
+    let (input, what) = if header.b64() {
+        (signing_input_encoded(h, payload), "the E-input (b64 absent)")
+    } else {
+        (signing_input_unencoded(h, payload), "the U-input (b64:false)")
+    };
+    let key_refs: Vec<_> = keys.iter().map(|k| &k.key).collect();
+    run.crypto(alg, &key_refs, &[(what, &input)], &sig).map_err(with_partner)?;
+    // 8. Originator binding, freshness, replay.
+    if p.bind_originator || p.timestamp_window_s > 0 {
+        let body = run.body_json().map_err(with_partner)?;
+        let metadata = body.get("metadata");
+        if p.bind_originator {
+            let originator = metadata
+                .and_then(|m| m.get("originatorParticipantId"))
+                .and_then(JsonValue::as_str);
+            if originator != Some(participant.as_str()) {
+                return Err(with_partner(run.reject(
+                    "originator",
+                    Reason::BindingMismatch,
+                    "metadata.originatorParticipantId is not the token's participant".into(),
+                )));
+            }
+            run.trace.pass("originator", || "metadata.originatorParticipantId matches".into());
+        }
+        if p.timestamp_window_s > 0 {
+            let t = metadata
+                .and_then(|m| m.get("timestamp"))
+                .and_then(JsonValue::as_str)
+                .and_then(crate::time::parse_rfc3339_ms);
+            run.window("metadata.timestamp", t, p.timestamp_window_s, p.timestamp_window_s)
+                .map_err(with_partner)?;
+            run.replay(&partner.id, &input, p.timestamp_window_s).map_err(with_partner)?;
+        }
+    }
+    Ok(Outcome::Verified {
+        partner: partner.id.clone(),
+        alg,
+        kid: None,
+    })
+}
+
+/// The signature from the configured headers; two different values → `sig_malformed` (§4.2).
+fn signature_values(run: &mut Run<'_>, p: &Ocen) -> Result<Option<String>, Rejection> {
+    let mut found: Option<&str> = None;
+    for name in &p.signature_headers {
+        for (n, v) in &run.msg.headers {
+            if n.eq_ignore_ascii_case(name) {
+                match found {
+                    Some(f) if f != v => {
+                        return Err(run.reject(
+                            "signature_header",
+                            Reason::SigMalformed,
+                            "several signature headers with different values".into(),
+                        ))
+                    }
+                    _ => found = Some(v),
+                }
+            }
+        }
+    }
+    Ok(found.map(str::to_string))
+}

@@ -1,0 +1,125 @@
+//! `spar`: OpenG2P SPAR / G2P Connect detached JWS over the canonical JSON of the body
+//! (profiles.md §6).
+//!
+//! The signature covers `orjson.dumps(body, OPT_SORT_KEYS)`, not the received bytes; the
+//! received bytes are forwarded unchanged. The signer is named in the body and must be the
+//! authenticated peer; an `x5c`, when sent, must be the registered certificate.
+
+use crate::config::Spar;
+use crate::jose::header::{CritB64, HeaderRules};
+use crate::jose::jws::{signing_input_encoded, split_three};
+use crate::json::canonical::orjson_sorted;
+use crate::json::JsonValue;
+use crate::reason::Reason;
+use crate::route::Policy;
+use crate::verify::{Outcome, Rejection, Run};
+use crate::x509::Certificate;
+
+/// The body's sender id (§6.5.1): 2.x `request_header.sender_app_mnemonic`, else 1.x
+/// `header.sender_id`.
+pub fn sender(body: &JsonValue) -> Option<&str> {
+    let s = match body.get("request_header") {
+        Some(h) => h.get("sender_app_mnemonic"),
+        None => body.get("header").and_then(|h| h.get("sender_id")),
+    };
+    s.and_then(JsonValue::as_str).filter(|s| !s.is_empty())
+}
+
+/// The body's request timestamp (§6.8).
+fn timestamp(body: &JsonValue) -> Option<&str> {
+    match body.get("request_header") {
+        Some(h) => h.get("request_timestamp"),
+        None => body.get("header").and_then(|h| h.get("message_ts")),
+    }
+    .and_then(JsonValue::as_str)
+}
+
+pub fn verify(run: &mut Run<'_>, p: &Spar) -> Result<Outcome, Rejection> {
+    let path = run.msg.path_only().to_string();
+    let default = if run.msg.method == "POST" { Policy::Required } else { Policy::Skip };
+    match run.policy(&path, default) {
+        Policy::Skip => return Ok(Outcome::Skipped),
+        Policy::IfPresent if run.msg.header(&p.signature_header).is_none() => return Ok(Outcome::Unsigned),
+        _ => {}
+    }
+    run.body_bounds()?;
+    // 3. Header, serialization, protected header.
+    let Some(value) = run.msg.header(&p.signature_header).map(str::to_string) else {
+        return Err(run.reject("signature_header", Reason::SigMissing, format!("{} header absent", p.signature_header)));
+    };
+    let (h, _ignored, s) = split_three(&value)
+        .map_err(|e| run.reject("serialization", Reason::SigMalformed, format!("expected H.X.S: {e}")))?;
+    let header = run.header(
+        h,
+        &HeaderRules {
+            allow_padding: false,
+            crit_b64: CritB64::Reject,
+        },
+    )?;
+    // 4. Body and sender.
+    let body = run.body_json()?;
+    let Some(sender) = sender(&body).map(str::to_string) else {
+        return Err(run.reject("identity", Reason::IdentityMissing, "no request_header.sender_app_mnemonic / header.sender_id".into()));
+    };
+    // 5. Key, certificate dates, peer, x5c.
+    let cfg = run.cfg;
+    let Some(partner) = cfg.registry.by_sender(&sender) else {
+        return Err(run.reject("key", Reason::KeyUnknown, "sender not registered".into()));
+    };
+    if partner.keys.is_empty() {
+        return Err(run.reject_partner("key", Reason::KeyUnknown, partner, "sender has no key".into()));
+    }
+    run.trace.pass("key", || format!("sender {sender}: {} key(s)", partner.keys.len()));
+    let with_partner = |r: Rejection| r.partner(Some(&partner.id));
+    let now = run.ctx.now_s();
+    if partner
+        .keys
+        .iter()
+        .filter_map(|k| k.certificate.as_ref())
+        .any(|c| !c.in_validity(now))
+    {
+        return Err(with_partner(run.reject("certificate", Reason::CertInvalid, "registered certificate outside its validity period".into())));
+    }
+    run.active(partner)?;
+    if p.bind_sender_to_peer {
+        run.bind_peer(partner, &[])?;
+    }
+    if let Some(x5c) = header.x5c() {
+        let registered = partner.certificate_sha256.clone().or_else(|| {
+            partner
+                .keys
+                .iter()
+                .find_map(|k| k.certificate.as_ref().map(Certificate::sha256_hex_upper))
+        });
+        let sent = x5c
+            .first()
+            .and_then(|c| crate::b64::decode_std(c).ok())
+            .and_then(|der| Certificate::from_der(der).ok())
+            .map(|c| c.sha256_hex_upper());
+        if sent.is_none() || sent != registered {
+            return Err(with_partner(run.reject("x5c", Reason::CertNotRegistered, "x5c[0] is not the registered certificate".into())));
+        }
+        run.trace.pass("x5c", || "x5c[0] is the registered certificate".into());
+    }
+    // 6. Algorithm, signature over the canonical body.
+    let (alg, keys) = run.alg(&header, &partner.keys).map_err(with_partner)?;
+    let sig = run.signature_bytes(s, false).map_err(with_partner)?;
+    let canonical = orjson_sorted(&body);
+    let input = signing_input_encoded(h, &canonical);
+    let key_refs: Vec<_> = keys.iter().map(|k| &k.key).collect();
+    let used = run
+        .crypto(alg, &key_refs, &[("the canonical JSON of the body", &input)], &sig)
+        .map_err(with_partner)?;
+    // 7. Freshness and replay.
+    if p.timestamp_window_s > 0 {
+        let t = timestamp(&body).and_then(crate::time::parse_rfc3339_ms);
+        run.window("request timestamp", t, p.timestamp_window_s, p.timestamp_window_s)
+            .map_err(with_partner)?;
+        run.replay(&partner.id, &input, p.timestamp_window_s).map_err(with_partner)?;
+    }
+    Ok(Outcome::Verified {
+        partner: partner.id.clone(),
+        alg,
+        kid: keys.get(used).and_then(|k| k.kid.clone()),
+    })
+}

@@ -1,0 +1,422 @@
+//! The one verification pipeline: parse → select partner and key → check header bindings →
+//! verify bytes → freshness/replay → verdict.
+//!
+//! Each profile module (`crate::profiles`) runs these steps in its platform's order; the steps
+//! themselves live here so that every profile rejects the same defect with the same code.
+
+pub mod replay;
+
+use crate::b64;
+use crate::config::{Profile, VerifyConfig};
+use crate::crypto::CryptoBackend;
+use crate::jose::alg::Alg;
+use crate::jose::header::{Header, HeaderError, HeaderRules};
+use crate::json::{parse_strict, JsonLimits, JsonValue};
+use crate::keys::PublicKey;
+use crate::message::{Context, Message};
+use crate::reason::Reason;
+use crate::registry::{Partner, RegisteredKey};
+use crate::route::Policy;
+use crate::trace::Trace;
+
+pub use replay::{MemoryReplay, ReplayStore};
+
+/// A message that may go on.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    /// The signature verified; `partner` signed it.
+    Verified {
+        partner: String,
+        alg: Alg,
+        kid: Option<String>,
+    },
+    /// `if-present` and no signature header: forwarded unsigned.
+    Unsigned,
+    /// The route policy says `skip`.
+    Skipped,
+}
+
+/// Which MOSIP registry rule failed, for IDA's specific error codes (§5.10).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Inactive {
+    PartnerDeactivated,
+    ApiKeyDeactivated,
+    PolicyInactive,
+    ApiKeyDates,
+    LicenceUnknown,
+    LicenceExpired,
+    LicenceBlocked,
+}
+
+/// A rejected message.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Rejection {
+    pub reason: Reason,
+    /// The partner, when it was identified (for logs and stats; never sent to the client).
+    pub partner: Option<String>,
+    /// What exactly was wrong, for logs and the CLI; never key material.
+    pub detail: String,
+    /// MOSIP: which registry rule failed.
+    pub inactive: Option<Inactive>,
+}
+
+impl Rejection {
+    pub fn new(reason: Reason, detail: impl Into<String>) -> Rejection {
+        Rejection {
+            reason,
+            partner: None,
+            detail: detail.into(),
+            inactive: None,
+        }
+    }
+
+    /// Attaches the partner the rejection concerns.
+    pub fn partner(mut self, partner: Option<&str>) -> Rejection {
+        self.partner = partner.map(str::to_string);
+        self
+    }
+}
+
+/// Everything one verification needs.
+pub struct Run<'a> {
+    pub cfg: &'a VerifyConfig,
+    pub msg: &'a Message,
+    pub ctx: &'a Context,
+    pub backend: &'a dyn CryptoBackend,
+    pub replay: Option<&'a mut dyn ReplayStore>,
+    pub trace: &'a mut Trace,
+}
+
+/// Verifies one message under the configured profile.
+pub fn verify(run: &mut Run<'_>) -> Result<Outcome, Rejection> {
+    let result = match &run.cfg.profile {
+        Profile::Mojaloop(p) => crate::profiles::mojaloop::verify(run, p),
+        Profile::Ocen(p) => crate::profiles::ocen::verify(run, p),
+        Profile::Mosip(p) => crate::profiles::mosip::verify(run, p),
+        Profile::Spar(p) => crate::profiles::spar::verify(run, p),
+        Profile::Generic(p) => crate::profiles::generic::verify(run, p),
+    };
+    match &result {
+        Ok(o) => run.trace.pass("verdict", || format!("{o:?}")),
+        Err(r) => run
+            .trace
+            .fail("verdict", || format!("reject {}: {}", r.reason, r.detail)),
+    }
+    result
+}
+
+impl Run<'_> {
+    /// Route policy: configured rules first, then the profile's default.
+    pub fn policy(&mut self, path: &str, default: Policy) -> Policy {
+        let configured = self.cfg.common.route_policy.configured(
+            &self.msg.method,
+            path,
+            self.ctx.route_name.as_deref(),
+        );
+        let policy = configured.unwrap_or(default);
+        let from = if configured.is_some() {
+            "route_policy"
+        } else {
+            "profile default"
+        };
+        self.trace.pass("route_policy", || {
+            format!("{} {} → {} ({from})", self.msg.method, path, policy.name())
+        });
+        policy
+    }
+
+    /// `content-encoding` and the size bound (§2.6.1–2).
+    pub fn body_bounds(&mut self) -> Result<(), Rejection> {
+        if let Some(enc) = self.msg.header("content-encoding") {
+            if !enc.trim().eq_ignore_ascii_case("identity") {
+                return Err(self.reject(
+                    "body",
+                    Reason::ContentEncoding,
+                    format!("content-encoding {enc:?}: signed bodies are never compressed"),
+                ));
+            }
+        }
+        let max = self.cfg.common.max_body_bytes;
+        if self.msg.body.len() > max {
+            return Err(self.reject(
+                "body",
+                Reason::BodyTooLarge,
+                format!("{} bytes, over max_body_bytes {max}", self.msg.body.len()),
+            ));
+        }
+        self.trace
+            .pass("body", || format!("{} bytes, identity encoding", self.msg.body.len()));
+        Ok(())
+    }
+
+    /// Parses the body as strict JSON (§2.6.3).
+    pub fn body_json(&mut self) -> Result<JsonValue, Rejection> {
+        let limits = JsonLimits {
+            max_depth: self.cfg.common.max_json_depth,
+            max_members: None,
+        };
+        match parse_strict(&self.msg.body, limits) {
+            Ok(v) => {
+                self.trace.pass("body_json", || "strict JSON".into());
+                Ok(v)
+            }
+            Err(e) => Err(self.reject("body_json", Reason::BodyMalformed, format!("body: {e}"))),
+        }
+    }
+
+    /// Decodes and checks the protected header (§2.2, §2.3).
+    pub fn header(&mut self, h: &str, rules: &HeaderRules) -> Result<Header, Rejection> {
+        match Header::parse(h, rules) {
+            Ok(hdr) => {
+                self.trace.pass("protected_header", || {
+                    let names: Vec<&str> = hdr.members().iter().map(|(n, _)| n.as_str()).collect();
+                    format!("members {names:?}")
+                });
+                Ok(hdr)
+            }
+            Err(HeaderError::Malformed(what)) => Err(self.reject(
+                "protected_header",
+                Reason::HeaderMalformed,
+                format!("protected header: {what}"),
+            )),
+            Err(HeaderError::CritUnsupported(what)) => Err(self.reject(
+                "protected_header",
+                Reason::CritUnsupported,
+                format!("protected header: {what}"),
+            )),
+        }
+    }
+
+    /// The algorithm of the header, if allowed for at least one candidate key: returns it with
+    /// the keys that may use it (security.md rule 1: the key decides, before any crypto).
+    pub fn alg<'k>(
+        &mut self,
+        header: &Header,
+        keys: &'k [RegisteredKey],
+    ) -> Result<(Alg, Vec<&'k RegisteredKey>), Rejection> {
+        let name = header.alg_name().unwrap_or_default();
+        let Some(alg) = Alg::from_name(name) else {
+            return Err(self.reject(
+                "alg",
+                Reason::AlgNotAllowed,
+                format!("alg {name:?} is never accepted"),
+            ));
+        };
+        if !self.cfg.common.algorithms.contains(&alg) {
+            return Err(self.reject(
+                "alg",
+                Reason::AlgNotAllowed,
+                format!("alg {name} is not in the profile's allowed set"),
+            ));
+        }
+        let usable: Vec<&RegisteredKey> = keys
+            .iter()
+            .filter(|k| k.algorithms.contains(&alg) && alg.fits(&k.key))
+            .collect();
+        if usable.is_empty() {
+            return Err(self.reject(
+                "alg",
+                Reason::AlgNotAllowed,
+                format!("alg {name} is not allowed for the signer's registered key"),
+            ));
+        }
+        self.trace.pass("alg", || format!("{name} allowed for the key"));
+        Ok((alg, usable))
+    }
+
+    /// The algorithm of the header for a key that is not in the registry (mosip `x5c`).
+    pub fn alg_for_key(&mut self, header: &Header, key: &PublicKey) -> Result<Alg, Rejection> {
+        let name = header.alg_name().unwrap_or_default();
+        match Alg::from_name(name) {
+            Some(alg) if self.cfg.common.algorithms.contains(&alg) && alg.fits(key) => {
+                self.trace.pass("alg", || format!("{name} allowed"));
+                Ok(alg)
+            }
+            Some(alg) if self.cfg.common.algorithms.contains(&alg) => Err(self.reject(
+                "alg",
+                Reason::AlgNotAllowed,
+                format!("alg {name} does not fit the certificate's key type"),
+            )),
+            _ => Err(self.reject(
+                "alg",
+                Reason::AlgNotAllowed,
+                format!("alg {name:?} is not in the profile's allowed set"),
+            )),
+        }
+    }
+
+    /// Checks the algorithm name alone against the profile's set (before the key is known).
+    pub fn alg_name_allowed(&mut self, header: &Header) -> Result<Alg, Rejection> {
+        let name = header.alg_name().unwrap_or_default();
+        match Alg::from_name(name) {
+            Some(alg) if self.cfg.common.algorithms.contains(&alg) => Ok(alg),
+            _ => Err(self.reject(
+                "alg",
+                Reason::AlgNotAllowed,
+                format!("alg {name:?} is not in the profile's allowed set"),
+            )),
+        }
+    }
+
+    /// Decodes the signature segment (§2.1) — length is checked per key by [`Run::crypto`].
+    pub fn signature_bytes(&mut self, s: &str, allow_padding: bool) -> Result<Vec<u8>, Rejection> {
+        let decoded = if allow_padding {
+            b64::decode_url_allow_padding(s)
+        } else {
+            b64::decode_url(s)
+        };
+        decoded.map_err(|e| {
+            self.reject(
+                "signature_encoding",
+                Reason::SigMalformed,
+                format!("signature segment: {e}"),
+            )
+        })
+    }
+
+    /// Verifies `input` with each candidate key in turn (rotation: newest first).
+    /// Length mismatches for every key are `sig_malformed`; otherwise a failure is `sig_invalid`.
+    pub fn crypto(
+        &mut self,
+        alg: Alg,
+        keys: &[&PublicKey],
+        inputs: &[(&'static str, &[u8])],
+        sig: &[u8],
+    ) -> Result<usize, Rejection> {
+        let fitting: Vec<(usize, &&PublicKey)> = keys
+            .iter()
+            .enumerate()
+            .filter(|(_, k)| alg.signature_len(k) == sig.len())
+            .collect();
+        if fitting.is_empty() {
+            let want = keys.first().map(|k| alg.signature_len(k)).unwrap_or(0);
+            return Err(self.reject(
+                "signature_length",
+                Reason::SigMalformed,
+                format!("{} signature bytes, {} needs {want}", sig.len(), alg.name()),
+            ));
+        }
+        self.trace
+            .pass("signature_length", || format!("{} bytes", sig.len()));
+        for (what, input) in inputs {
+            for (i, key) in &fitting {
+                if self.backend.verify(alg, key, input, sig).is_ok() {
+                    self.trace.pass("signature", || {
+                        format!("{} over {what} verified with key #{i} ({})", alg.name(), self.backend.name())
+                    });
+                    return Ok(*i);
+                }
+            }
+            self.trace
+                .fail("signature", || format!("{} over {what}: does not verify", alg.name()));
+        }
+        Err(Rejection::new(
+            Reason::SigInvalid,
+            "the signature does not verify with the signer's registered key",
+        ))
+    }
+
+    /// A freshness window around `t_ms` (`window_s` both sides, plus `clock_skew_s`).
+    pub fn window(&mut self, what: &str, t_ms: Option<i64>, past_s: i64, future_s: i64) -> Result<(), Rejection> {
+        let skew = self.cfg.common.clock_skew_s;
+        let Some(t) = t_ms else {
+            return Err(self.reject(
+                "freshness",
+                Reason::Stale,
+                format!("{what} missing or unparseable while the window is on"),
+            ));
+        };
+        let now = self.ctx.now_ms;
+        let early = now - (past_s + skew) * 1000;
+        let late = now + (future_s + skew) * 1000;
+        if t < early || t > late {
+            return Err(self.reject(
+                "freshness",
+                Reason::Stale,
+                format!("{what} is {} s from now, outside -{past_s}/+{future_s} s", (t - now) / 1000),
+            ));
+        }
+        self.trace.pass("freshness", || format!("{what} within the window"));
+        Ok(())
+    }
+
+    /// Replay protection keyed on partner ‖ SHA-256(signing input), never on signature bytes
+    /// (ECDSA signatures are malleable: (r, n−s) verifies too).
+    pub fn replay(&mut self, partner: &str, input: &[u8], window_s: i64) -> Result<(), Rejection> {
+        if !self.cfg.common.replay_cache {
+            return Ok(());
+        }
+        let key = format!("{partner}:{}", hex::encode(crate::registry::sha256(input)));
+        let ttl_ms = (window_s + self.cfg.common.clock_skew_s).max(1) * 2000;
+        let Some(store) = self.replay.as_deref_mut() else {
+            return Err(self.reject("replay", Reason::Internal, "replay cache unavailable".into()));
+        };
+        match store.check_and_insert(&key, self.ctx.now_ms, ttl_ms) {
+            Ok(true) => {
+                self.trace.pass("replay", || "first use inside the window".into());
+                Ok(())
+            }
+            Ok(false) => Err(self.reject("replay", Reason::Replay, "signing input already seen".into())),
+            Err(e) => Err(self.reject("replay", Reason::Internal, format!("replay cache: {e}"))),
+        }
+    }
+
+    /// The peer binding shared by the profiles: the signer must be the authenticated peer.
+    pub fn bind_peer(&mut self, partner: &Partner, forwarders: &[String]) -> Result<(), Rejection> {
+        match self.ctx.peer.as_deref() {
+            Some(p) if p == partner.id => {
+                self.trace.pass("peer", || format!("signer is the authenticated peer {p}"));
+                Ok(())
+            }
+            Some(p) if forwarders.iter().any(|f| f == p) => {
+                self.trace.pass("peer", || format!("peer {p} is a trusted forwarder"));
+                Ok(())
+            }
+            Some(_) => Err(self.reject_partner(
+                "peer",
+                Reason::PeerMismatch,
+                partner,
+                "the signer is not the authenticated peer".into(),
+            )),
+            None => Err(self.reject_partner(
+                "peer",
+                Reason::PeerMismatch,
+                partner,
+                "no authenticated peer to bind the signer to".into(),
+            )),
+        }
+    }
+
+    /// The partner must be active.
+    pub fn active(&mut self, partner: &Partner) -> Result<(), Rejection> {
+        if partner.status != crate::registry::Status::Active {
+            let mut r = self.reject_partner(
+                "partner_status",
+                Reason::PartnerInactive,
+                partner,
+                "partner is not active".into(),
+            );
+            r.inactive = Some(Inactive::PartnerDeactivated);
+            return Err(r);
+        }
+        self.trace.pass("partner_status", || "active".into());
+        Ok(())
+    }
+
+    /// Records a failed check and builds its rejection.
+    pub fn reject(&mut self, check: &'static str, reason: Reason, detail: String) -> Rejection {
+        self.trace.fail(check, || format!("{reason}: {detail}"));
+        Rejection::new(reason, detail)
+    }
+
+    /// As [`Run::reject`], naming the partner for logs.
+    pub fn reject_partner(
+        &mut self,
+        check: &'static str,
+        reason: Reason,
+        partner: &Partner,
+        detail: String,
+    ) -> Rejection {
+        self.reject(check, reason, detail).partner(Some(&partner.id))
+    }
+}

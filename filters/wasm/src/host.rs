@@ -1,0 +1,162 @@
+//! Small wrappers over the proxy-wasm host calls the filters share: headers, clock, peer
+//! identity, local replies, counters, filter state, and the shared-data replay cache.
+//!
+//! Everything returns `Result`/`Option`; nothing here can panic on what a request carries.
+
+use std::collections::HashMap;
+
+use proxy_wasm::hostcalls;
+use proxy_wasm::types::{LogLevel, MapType, MetricType, Status};
+use signet_core::reply::Reply;
+use signet_core::verify::ReplayStore;
+
+use crate::log;
+
+/// Now in milliseconds since the Unix epoch (the host's clock).
+pub fn now_ms() -> i64 {
+    hostcalls::get_current_time()
+        .ok()
+        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+        .and_then(|d| i64::try_from(d.as_millis()).ok())
+        .unwrap_or(0)
+}
+
+/// All headers of a map, names lower case as Envoy gives them; values decoded lossily (a
+/// non-UTF-8 value cannot equal any string Signet compares it with).
+pub fn headers(map: MapType) -> Result<Vec<(String, String)>, String> {
+    hostcalls::get_map_bytes(map)
+        .map(|pairs| {
+            pairs
+                .into_iter()
+                .map(|(n, v)| (n, String::from_utf8_lossy(&v).into_owned()))
+                .collect()
+        })
+        .map_err(|s| format!("cannot read headers: {s:?}"))
+}
+
+/// Removes every header starting with `prefix` (a client or upstream could forge them).
+pub fn strip_prefixed(map: MapType, headers: &[(String, String)], prefix: &str) -> Result<(), String> {
+    let mut doomed: Vec<&str> = headers
+        .iter()
+        .map(|(n, _)| n.as_str())
+        .filter(|n| n.get(..prefix.len()).is_some_and(|h| h.eq_ignore_ascii_case(prefix)))
+        .collect();
+    doomed.sort_unstable();
+    doomed.dedup();
+    for name in doomed {
+        hostcalls::remove_map_value(map, name).map_err(|s| format!("cannot remove {name}: {s:?}"))?;
+    }
+    Ok(())
+}
+
+/// A string property, if the host has it.
+pub fn property(path: &[&str]) -> Option<String> {
+    match hostcalls::get_property(path.to_vec()) {
+        Ok(Some(bytes)) => String::from_utf8(bytes).ok().filter(|s| !s.is_empty()),
+        _ => None,
+    }
+}
+
+/// The names the downstream client certificate carries: URI SAN, DNS SAN, subject.
+pub fn peer_certificate_names() -> Vec<String> {
+    [
+        "uri_san_peer_certificate",
+        "dns_san_peer_certificate",
+        "subject_peer_certificate",
+    ]
+    .iter()
+    .filter_map(|p| property(&["connection", p]))
+    .collect()
+}
+
+/// Writes a string into filter state (`set_property`), readable by later filters and the
+/// access log; Wasm cannot write dynamic metadata.
+pub fn set_state(name: &str, value: &str) {
+    if let Err(s) = hostcalls::set_property(vec![name], Some(value.as_bytes())) {
+        log(LogLevel::Warn, &format!("signet: cannot set filter state {name}: {s:?}"));
+    }
+}
+
+/// Sends a local reply; the request (or response) stops here.
+pub fn send(reply: &Reply) {
+    let headers: Vec<(&str, &str)> = reply
+        .headers
+        .iter()
+        .map(|(n, v)| (n.as_str(), v.as_str()))
+        .collect();
+    let body = if reply.body.is_empty() { None } else { Some(reply.body.as_slice()) };
+    if let Err(s) = hostcalls::send_http_response(u32::from(reply.status), headers, body) {
+        log(LogLevel::Critical, &format!("signet: cannot send local reply: {s:?}"));
+    }
+}
+
+/// Counters defined once per VM, by name.
+#[derive(Default)]
+pub struct Counters {
+    ids: HashMap<String, u32>,
+}
+
+impl Counters {
+    /// Defines a counter now (configure time) so that it shows in `/stats` before it moves.
+    pub fn define(&mut self, name: &str) -> Result<(), String> {
+        let id = hostcalls::define_metric(MetricType::Counter, name)
+            .map_err(|s| format!("cannot define metric {name}: {s:?}"))?;
+        self.ids.insert(name.to_string(), id);
+        Ok(())
+    }
+
+    /// Increments a counter defined earlier; unknown names are ignored (never defined on the
+    /// data path, where a name could come from a request).
+    pub fn inc(&self, name: &str) {
+        if let Some(id) = self.ids.get(name) {
+            let _ = hostcalls::increment_metric(*id, 1);
+        }
+    }
+}
+
+/// Stats-safe form of a partner id: `[A-Za-z0-9_-]`, others as `_`.
+pub fn stat_name(id: &str) -> String {
+    id.chars()
+        .map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '_' })
+        .collect()
+}
+
+/// Replay cache in proxy-wasm shared data, shared by every worker's VM: a direct-mapped table
+/// of `capacity` slots, each holding the SHA-256 of a key and its expiry. A new key evicts the
+/// slot's previous occupant, so memory is bounded by `capacity` whatever the traffic.
+pub struct SharedReplay {
+    pub prefix: String,
+    pub capacity: u64,
+}
+
+impl ReplayStore for SharedReplay {
+    fn check_and_insert(&mut self, key: &str, now_ms: i64, ttl_ms: i64) -> Result<bool, String> {
+        let digest = signet_core::registry::sha256(key.as_bytes());
+        let mut slot_bytes = [0u8; 8];
+        slot_bytes.copy_from_slice(digest.get(..8).unwrap_or(&[0; 8]));
+        let slot = u64::from_le_bytes(slot_bytes) % self.capacity.max(1);
+        let name = format!("{}{slot}", self.prefix);
+        let mut value = digest.to_vec();
+        value.extend_from_slice(&(now_ms + ttl_ms).to_le_bytes());
+        // Two attempts: a concurrent writer on another worker can win the compare-and-swap once.
+        for _ in 0..2 {
+            let (current, cas) = hostcalls::get_shared_data(&name)
+                .map_err(|s| format!("shared data read: {s:?}"))?;
+            if let Some(cur) = current {
+                if cur.get(..32) == Some(&digest[..]) {
+                    let mut exp = [0u8; 8];
+                    exp.copy_from_slice(cur.get(32..40).unwrap_or(&[0; 8]));
+                    if i64::from_le_bytes(exp) >= now_ms {
+                        return Ok(false);
+                    }
+                }
+            }
+            match hostcalls::set_shared_data(&name, Some(&value), cas) {
+                Ok(()) => return Ok(true),
+                Err(Status::CasMismatch) => continue,
+                Err(s) => return Err(format!("shared data write: {s:?}")),
+            }
+        }
+        Err("shared data contended".into())
+    }
+}
