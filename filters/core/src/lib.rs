@@ -1,1 +1,7 @@
 //! Signet core.
+
+pub mod b64;
+pub mod crypto;
+pub mod jose;
+pub mod keys;
+pub mod x509;
