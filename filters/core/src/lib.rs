@@ -1,1 +1,3 @@
 //! Signet core.
+
+pub mod json;
