@@ -9,7 +9,7 @@
 //! `max_depth` without deep recursion; serde_json's own limit (127 levels) is a second backstop
 //! mapped to [`JsonError::TooDeep`].
 
-use core::cell::Cell;
+use core::cell::{Cell, RefCell};
 use core::fmt;
 
 use serde::de::{self, DeserializeSeed, MapAccess, SeqAccess, Visitor};
@@ -140,7 +140,7 @@ pub fn parse_strict(bytes: &[u8], limits: JsonLimits) -> Result<JsonValue, JsonE
     }
     // Validate UTF-8 up front so the error is precise; serde_json then parses the `&str`.
     let text = core::str::from_utf8(bytes).map_err(|_| JsonError::InvalidUtf8)?;
-    let first = run(text, limits, None)?;
+    let first = run(text, limits, None, None)?;
     if !first.saw_negative_zero {
         return Ok(first.value);
     }
@@ -148,7 +148,21 @@ pub fn parse_strict(bytes: &[u8], limits: JsonLimits) -> Result<JsonValue, JsonE
     // `-0.0`. orjson writes `0` for the first and `-0.0` for the second (§6.3.6/7), so in this
     // rare case parse again through a reader that exposes the position, and look at the token.
     let position = Cell::new(0usize);
-    Ok(run(text, limits, Some(&position))?.value)
+    Ok(run(text, limits, Some(&position), None)?.value)
+}
+
+/// The source text of every non-integer number token (`JsonNumber::F64`), in document order,
+/// with its double. Slower than [`parse_strict`] (serde_json reads byte by byte through a
+/// position-counting reader); used only when a caller needs the exact tokens (§3.10.5).
+pub fn float_tokens(bytes: &[u8], limits: JsonLimits) -> Result<Vec<(f64, String)>, JsonError> {
+    if bytes.starts_with(b"\xEF\xBB\xBF") {
+        return Err(JsonError::Bom);
+    }
+    let text = core::str::from_utf8(bytes).map_err(|_| JsonError::InvalidUtf8)?;
+    let position = Cell::new(0usize);
+    let tokens = RefCell::new(Vec::new());
+    run(text, limits, Some(&position), Some(&tokens))?;
+    Ok(tokens.into_inner())
 }
 
 /// Parses `bytes` and requires the top-level value to be an object (protected headers,
@@ -173,6 +187,7 @@ struct Ctx<'a> {
     saw_negative_zero: Cell<bool>,
     text: &'a [u8],
     position: Option<&'a Cell<usize>>,
+    float_tokens: Option<&'a RefCell<Vec<(f64, String)>>>,
 }
 
 impl Ctx<'_> {
@@ -183,32 +198,31 @@ impl Ctx<'_> {
         E::custom("signet strict json")
     }
 
-    /// Second pass only: whether the number just parsed was the bare token `-0`.
-    fn token_was_integer_minus_zero(&self) -> bool {
-        let Some(position) = self.position else {
-            return false;
-        };
-        let mut end = position.get();
+    /// Counting pass only: the source text of the number token serde_json just parsed.
+    fn last_number_token(&self) -> Option<&str> {
+        let mut end = self.position?.get();
         // serde_json peeked one byte past the number to find its end, unless at end of input.
         if matches!(end.checked_sub(1).and_then(|i| self.text.get(i)), Some(b) if !b.is_ascii_digit())
         {
             end -= 1;
         }
-        let before = |back: usize| {
-            end.checked_sub(back)
-                .and_then(|i| self.text.get(i))
-                .copied()
-        };
-        before(1) == Some(b'0')
-            && before(2) == Some(b'-')
-            && !matches!(before(3), Some(b'e' | b'E'))
+        // A number token is preceded by `[`, `,`, `:`, whitespace or the start, none of which
+        // can occur inside it.
+        let head = self.text.get(..end)?;
+        let len = head
+            .iter()
+            .rev()
+            .take_while(|b| b"0123456789+-.eE".contains(b))
+            .count();
+        core::str::from_utf8(head.get(end - len..)?).ok()
     }
 }
 
-fn run(
-    text: &str,
+fn run<'a>(
+    text: &'a str,
     limits: JsonLimits,
-    position: Option<&Cell<usize>>,
+    position: Option<&'a Cell<usize>>,
+    float_tokens: Option<&'a RefCell<Vec<(f64, String)>>>,
 ) -> Result<Parsed, JsonError> {
     let ctx = Ctx {
         limits,
@@ -216,6 +230,7 @@ fn run(
         saw_negative_zero: Cell::new(false),
         text: text.as_bytes(),
         position,
+        float_tokens,
     };
     let seed = ValueSeed {
         ctx: &ctx,
@@ -327,11 +342,15 @@ impl<'de> Visitor<'de> for ValueSeed<'_, '_> {
         if !v.is_finite() {
             return Err(self.ctx.fail(JsonError::NumberOutOfRange));
         }
+        let token = self.ctx.last_number_token();
         if v == 0.0 && v.is_sign_negative() {
             self.ctx.saw_negative_zero.set(true);
-            if self.ctx.token_was_integer_minus_zero() {
+            if token == Some("-0") {
                 return Ok(JsonValue::Number(JsonNumber::U64(0)));
             }
+        }
+        if let (Some(list), Some(token)) = (self.ctx.float_tokens, token) {
+            list.borrow_mut().push((v, token.to_owned()));
         }
         Ok(JsonValue::Number(JsonNumber::F64(v)))
     }
@@ -486,7 +505,12 @@ impl JsonValue {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+#[allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 mod tests {
     use super::*;
 
@@ -550,6 +574,28 @@ mod tests {
         assert_eq!(a[3], JsonValue::Number(JsonNumber::U64(0)));
         assert_eq!(a[4].get("a"), Some(&JsonValue::Number(JsonNumber::U64(0))));
         assert_eq!(body("1E-0"), Ok(JsonValue::Number(JsonNumber::F64(1.0))));
+    }
+
+    #[test]
+    fn float_token_capture() {
+        let t = float_tokens(
+            br#"{"a":[1.50,-0,2,1E2, -0.0e-0 ,18446744073709551616],"b":7e-1}"#,
+            JsonLimits::BODY,
+        )
+        .unwrap();
+        let texts: Vec<&str> = t.iter().map(|(_, s)| s.as_str()).collect();
+        assert_eq!(
+            texts,
+            ["1.50", "1E2", "-0.0e-0", "18446744073709551616", "7e-1"]
+        );
+        assert_eq!(
+            float_tokens(b"1.25", JsonLimits::BODY).unwrap(),
+            [(1.25, "1.25".to_owned())]
+        );
+        assert_eq!(
+            float_tokens(b"[1.5", JsonLimits::BODY),
+            Err(JsonError::Syntax)
+        );
     }
 
     #[test]
