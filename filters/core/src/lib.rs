@@ -3,5 +3,6 @@
 pub mod b64;
 pub mod crypto;
 pub mod jose;
+pub mod json;
 pub mod keys;
 pub mod x509;
