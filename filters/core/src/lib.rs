@@ -18,6 +18,7 @@ pub mod reason;
 pub mod registry;
 pub mod reply;
 pub mod route;
+pub mod sign;
 pub mod time;
 pub mod trace;
 pub mod verify;

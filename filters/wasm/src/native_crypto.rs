@@ -60,7 +60,7 @@ impl CryptoBackend for Backend {
         // JOSE carries ECDSA as r‖s; BoringSSL wants DER. The range check (r, s in [1, n-1])
         // happens in the conversion, so a zero r or s never reaches the host.
         let signature = match alg {
-            Alg::ES256 | Alg::ES384 => ecdsa_der::jose_to_der(alg, sig)?,
+            Alg::ES256 | Alg::ES384 => ecdsa_der::p1363_to_der(alg, sig)?,
             _ => sig.to_vec(),
         };
         let mut args = Vec::with_capacity(input.len() + signature.len() + 600);
@@ -92,7 +92,7 @@ impl CryptoBackend for Backend {
         }
         let der = field_bytes(&result, 2).ok_or(CryptoError::SignFailed)?;
         match alg {
-            Alg::ES256 | Alg::ES384 => ecdsa_der::der_to_jose(alg, der),
+            Alg::ES256 | Alg::ES384 => ecdsa_der::der_to_p1363(alg, der),
             _ => Ok(der.to_vec()),
         }
     }

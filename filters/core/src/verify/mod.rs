@@ -8,7 +8,7 @@ pub mod replay;
 
 use crate::b64;
 use crate::config::{Profile, VerifyConfig};
-use crate::crypto::CryptoBackend;
+use crate::crypto::{CryptoBackend, CryptoError};
 use crate::jose::alg::Alg;
 use crate::jose::header::{Header, HeaderError, HeaderRules};
 use crate::json::{parse_strict, JsonLimits, JsonValue};
@@ -300,11 +300,22 @@ impl Run<'_> {
             .pass("signature_length", || format!("{} bytes", sig.len()));
         for (what, input) in inputs {
             for (i, key) in &fitting {
-                if self.backend.verify(alg, key, input, sig).is_ok() {
-                    self.trace.pass("signature", || {
-                        format!("{} over {what} verified with key #{i} ({})", alg.name(), self.backend.name())
-                    });
-                    return Ok(*i);
+                match self.backend.verify(alg, key, input, sig) {
+                    Ok(()) => {
+                        self.trace.pass("signature", || {
+                            format!("{} over {what} verified with key #{i} ({})", alg.name(), self.backend.name())
+                        });
+                        return Ok(*i);
+                    }
+                    // r or s outside [1, n-1]: not a signature at all.
+                    Err(CryptoError::BadLength) => {
+                        return Err(self.reject(
+                            "signature_length",
+                            Reason::SigMalformed,
+                            "ECDSA r or s outside [1, n-1]".into(),
+                        ))
+                    }
+                    Err(_) => {}
                 }
             }
             self.trace
