@@ -2,5 +2,9 @@
 //! (RFC 7515, RFC 7797, `profiles.md` §2).
 
 pub mod alg;
+pub mod header;
+pub mod jws;
 
 pub use alg::Alg;
+pub use header::{CritB64, Header, HeaderError, HeaderRules};
+pub use jws::{HeaderValue, JwsError};
