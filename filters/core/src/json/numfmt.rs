@@ -13,7 +13,51 @@ fn shortest(x: f64) -> Option<(String, i32)> {
     let (mantissa, exp) = s.split_once('e')?;
     let exp: i32 = exp.parse().ok()?;
     let digits: String = mantissa.chars().filter(char::is_ascii_digit).collect();
-    Some((digits, exp))
+    Some((break_tie_to_even(x.abs(), digits, exp), exp))
+}
+
+/// Rust picks the closest shortest digits but rounds an exact tie between two candidates up;
+/// ECMAScript (Number::toString, step 5) and ryu (orjson) pick the even one. A tie needs a
+/// neighbour with as many digits that also round-trips, so the exact expansion of `x` is only
+/// computed in that rare case.
+fn break_tie_to_even(x: f64, digits: String, exp: i32) -> String {
+    let Ok(d) = digits.parse::<u64>() else {
+        return digits;
+    };
+    if d % 2 == 0 {
+        return digits;
+    }
+    for alt in [d.checked_sub(1), d.checked_add(1)].into_iter().flatten() {
+        let alt_digits = alt.to_string();
+        if alt_digits.len() != digits.len() || reparse(&alt_digits, exp) != Some(x) {
+            continue;
+        }
+        // Exact tie: x is precisely min(d, alt) followed by the digit 5.
+        let midpoint = format!("{}5", d.min(alt));
+        let exact = format!("{:.800e}", x);
+        let Some((exact_mantissa, exact_exp)) = exact.split_once('e') else {
+            return digits;
+        };
+        let exact_digits: String = exact_mantissa
+            .chars()
+            .filter(char::is_ascii_digit)
+            .collect();
+        if exact_exp.parse::<i32>().ok() == Some(exp)
+            && exact_digits.starts_with(&midpoint)
+            && exact_digits
+                .get(midpoint.len()..)
+                .is_some_and(|r| r.bytes().all(|b| b == b'0'))
+        {
+            return alt_digits;
+        }
+    }
+    digits
+}
+
+/// The double nearest to `0.d1d2… × 10^(exp + 1)`.
+fn reparse(digits: &str, exp: i32) -> Option<f64> {
+    let (first, rest) = digits.split_at_checked(1)?;
+    format!("{first}.{rest}e{exp}").parse().ok()
 }
 
 /// `digits` with a decimal point inserted so that the first digit has weight `10^exp`;
@@ -218,6 +262,9 @@ mod tests {
             (123.456, "123.456"),
             (0.000123, "0.000123"),
             (1.2345e25, "1.2345e+25"),
+            // Exact tie between ...454.2 and ...454.3: the even digit wins.
+            (1628753918199454.0 + 0.25, "1628753918199454.2"),
+            (1628753918199454.0 + 0.75, "1628753918199454.8"),
         ] {
             assert_eq!(ecmascript_number(x), s, "{x:e}");
         }
