@@ -1,3 +1,4 @@
 //! Signet core.
 
 pub mod json;
+pub mod time;
