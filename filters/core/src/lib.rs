@@ -1,4 +1,5 @@
 //! Signet core.
 
+pub mod httpmsg;
 pub mod json;
 pub mod time;
