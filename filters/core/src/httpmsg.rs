@@ -762,4 +762,54 @@ mod tests {
         chunked.remove_header("transfer-encoding");
         assert_eq!(chunked.render(), b"POST / HTTP/1.1\r\n\r\n");
     }
+
+    fn header_strategy() -> impl proptest::strategy::Strategy<Value = Header> {
+        use proptest::strategy::Strategy as _;
+        ("[A-Za-z][A-Za-z0-9-]{0,12}", "[!-~]([ -~]{0,20}[!-~])?")
+            .prop_map(|(name, value)| Header { name, value })
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig { cases: 2000, ..Default::default() })]
+
+        #[test]
+        fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..200)) {
+            let _ = parse(&bytes);
+            let small = HttpLimits { max_headers: 3, max_line_bytes: 16, max_body_bytes: 8 };
+            let _ = parse_message(&bytes, small);
+        }
+
+        #[test]
+        fn message_like_text_never_panics(text in "(POST / HTTP/1.1|HTTP/1.1 200 OK)\n([a-zA-Z-]{1,8}: ?[0-9a-f;chunked ]{0,8}\n){0,4}\n?[0-9a-fA-F\r\n;xyz]{0,40}") {
+            if let Ok(m) = parse(text.as_bytes()) {
+                proptest::prop_assert_eq!(parse(&m.render()).unwrap(), m);
+            }
+        }
+
+        #[test]
+        fn render_parse_round_trip(
+            request in proptest::prelude::any::<bool>(),
+            headers in proptest::collection::vec(header_strategy(), 0..8),
+            body in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..64),
+            chunked in proptest::prelude::any::<bool>(),
+        ) {
+            let mut headers: Vec<Header> = headers
+                .into_iter()
+                .filter(|h| !h.name.eq_ignore_ascii_case("content-length")
+                    && !h.name.eq_ignore_ascii_case("transfer-encoding"))
+                .collect();
+            headers.push(if chunked {
+                Header { name: "Transfer-Encoding".into(), value: "chunked".into() }
+            } else {
+                Header { name: "Content-Length".into(), value: body.len().to_string() }
+            });
+            let start = if request {
+                StartLine::Request { method: "PUT".into(), target: "/a/b?c=d".into(), version: "HTTP/1.1".into() }
+            } else {
+                StartLine::Status { version: "HTTP/1.1".into(), code: 202, reason: "Accepted".into() }
+            };
+            let m = HttpMessage { start, headers, body };
+            proptest::prop_assert_eq!(parse(&m.render()).unwrap(), m);
+        }
+    }
 }

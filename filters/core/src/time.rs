@@ -305,4 +305,42 @@ mod tests {
             Some(ms)
         );
     }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig { cases: 2000, ..Default::default() })]
+
+        #[test]
+        fn parsers_never_panic(s in "\\PC{0,40}", t in "[A-Za-z0-9 ,:+.TZ-]{0,32}") {
+            for input in [s.as_str(), t.as_str()] {
+                let _ = parse_http_date(input);
+                let _ = parse_iso8601_ms(input);
+                let _ = date_header_to_imf_fixdate(input);
+                let _ = parse_rfc3339_ms(input);
+                let _ = parse_mosip_request_time_ms(input);
+            }
+        }
+
+        #[test]
+        fn formats_round_trip(t in -62_135_596_800i64..253_402_300_800i64, ms in 0i64..1000) {
+            let imf = format_imf_fixdate(t).unwrap();
+            proptest::prop_assert_eq!(parse_imf_fixdate(&imf), Some(t));
+            proptest::prop_assert_eq!(parse_http_date(&imf), Some(t));
+            proptest::prop_assert_eq!(date_header_to_imf_fixdate(&imf), Some(imf));
+            let millis = t * 1000 + ms;
+            let z = format_millis_z(millis).unwrap();
+            proptest::prop_assert_eq!(parse_rfc3339_ms(&z), Some(millis));
+            proptest::prop_assert_eq!(parse_mosip_request_time_ms(&z), Some(millis));
+            proptest::prop_assert_eq!(parse_iso8601_ms(&z), Some(millis));
+            let off = format_millis_utc_offset(millis).unwrap();
+            proptest::prop_assert_eq!(parse_rfc3339_ms(&off), Some(millis));
+            proptest::prop_assert_eq!(parse_mosip_request_time_ms(&off), Some(millis));
+        }
+
+        #[test]
+        fn arbitrary_instants_never_panic(t in proptest::prelude::any::<i64>()) {
+            let _ = format_imf_fixdate(t);
+            let _ = format_millis_z(t);
+            let _ = format_millis_utc_offset(t);
+        }
+    }
 }
