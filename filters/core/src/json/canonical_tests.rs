@@ -305,3 +305,30 @@ fn ecmascript_matches_node() {
         assert_eq!(es(case, KeyOrder::SortedUtf16), sorted, "sorted: {case}");
     }
 }
+
+/// The deepest value the parser lets through (serde_json's 127 levels) is parsed, serialized and
+/// dropped within a small stack: recursion is bounded by the parse limit.
+#[test]
+fn deep_nesting_fits_a_small_stack() {
+    let handle = std::thread::Builder::new()
+        .stack_size(512 * 1024)
+        .spawn(|| {
+            let limits = JsonLimits {
+                max_depth: usize::MAX,
+                max_members: None,
+            };
+            let text = format!("{}1{}", "[{\"a\":".repeat(63), "}]".repeat(63));
+            let v = parse_strict(text.as_bytes(), limits).unwrap();
+            assert_eq!(v.depth(), 126);
+            assert_eq!(orjson_sorted(&v), text.as_bytes());
+            assert_eq!(ecmascript(&v, KeyOrder::Insertion), text.as_bytes());
+            assert!(!ecmascript_changes_numbers(text.as_bytes(), &v));
+            let hostile = "[".repeat(100_000);
+            assert_eq!(
+                parse_strict(hostile.as_bytes(), limits),
+                Err(JsonError::TooDeep)
+            );
+        })
+        .unwrap();
+    handle.join().unwrap();
+}

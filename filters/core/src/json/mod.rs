@@ -15,3 +15,5 @@ pub use strict::{
 
 #[cfg(test)]
 mod canonical_tests;
+#[cfg(test)]
+mod proptests;
