@@ -26,7 +26,7 @@ pub fn run(args: &[String]) -> Result<ExitCode, String> {
     }
     let (mut passed, mut failed) = (0usize, 0usize);
     if !json {
-        println!("{:<12} {:<9} {:<7} {:<7} {:<20} result", "case", "profile", "expect", "got", "reason");
+        out!("{:<12} {:<9} {:<7} {:<7} {:<20} result", "case", "profile", "expect", "got", "reason");
     }
     for path in &files {
         let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
@@ -51,9 +51,9 @@ pub fn run(args: &[String]) -> Result<ExitCode, String> {
                 "pass": ok,
                 "problems": problems,
             });
-            println!("{line}");
+            out!("{line}");
         } else {
-            println!(
+            out!(
                 "{:<12} {:<9} {:<7} {:<7} {:<20} {}",
                 case.id,
                 case.profile.name(),
@@ -65,7 +65,7 @@ pub fn run(args: &[String]) -> Result<ExitCode, String> {
         }
     }
     if !json {
-        println!("{passed} passed, {failed} failed");
+        out!("{passed} passed, {failed} failed");
     }
     Ok(if failed == 0 { ExitCode::SUCCESS } else { ExitCode::FAILURE })
 }

@@ -3,6 +3,15 @@
 //! `signet verify --config <filter config JSON> <message.http>` prints every check and the
 //! verdict; `signet conformance <dir> [--json]` runs case files in the shared vector format.
 
+/// `println!` that ignores a closed stdout (`signet conformance | head`) instead of panicking.
+macro_rules! out {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout(), $($arg)*);
+    }};
+}
+pub(crate) use out;
+
 mod conformance;
 mod verify;
 

@@ -22,8 +22,9 @@ pub fn run(args: &[String]) -> Result<ExitCode, String> {
         std::fs::read_to_string(config_path).map_err(|e| format!("{config_path}: {e}"))?;
     let cfg = VerifyConfig::from_json(&config_text).map_err(|e| format!("{config_path}: {e}"))?;
     let raw = std::fs::read(message_path).map_err(|e| format!("{message_path}: {e}"))?;
-    let parsed = httpmsg::parse(&raw).map_err(|e| format!("{message_path}: {e}"))?;
-    let msg: Message = parsed.into_message();
+    let parsed = httpmsg::parse_message(&raw, httpmsg::HttpLimits::default())
+        .map_err(|e| format!("{message_path}: {e}"))?;
+    let msg = to_message(&parsed);
     if (cfg.common.direction == Direction::Response) != msg.status.is_some() {
         return Err(format!(
             "{message_path}: the configuration verifies {}s but the file holds a {}",
@@ -58,36 +59,51 @@ pub fn run(args: &[String]) -> Result<ExitCode, String> {
         replay: Some(&mut replay),
         trace: &mut trace,
     });
-    println!("profile: {}", cfg.profile.name().name());
+    out!("profile: {}", cfg.profile.name().name());
     for step in trace.steps() {
-        println!("  [{}] {:<18} {}", if step.ok { "pass" } else { "FAIL" }, step.check, step.detail);
+        out!("  [{}] {:<18} {}", if step.ok { "pass" } else { "FAIL" }, step.check, step.detail);
     }
     match result {
         Ok(Outcome::Verified { partner, alg, kid }) => {
-            println!("verdict: accepted — signed by partner {partner} ({}{})", alg.name(),
+            out!("verdict: accepted — signed by partner {partner} ({}{})", alg.name(),
                 kid.map(|k| format!(", kid {k}")).unwrap_or_default());
-            println!("ok");
+            out!("ok");
             Ok(ExitCode::SUCCESS)
         }
         Ok(Outcome::Unsigned) => {
-            println!("verdict: accepted — unsigned, route policy if-present");
-            println!("ok");
+            out!("verdict: accepted — unsigned, route policy if-present");
+            out!("ok");
             Ok(ExitCode::SUCCESS)
         }
         Ok(Outcome::Skipped) => {
-            println!("verdict: accepted — not verified, route policy skip");
-            println!("ok");
+            out!("verdict: accepted — not verified, route policy skip");
+            out!("ok");
             Ok(ExitCode::SUCCESS)
         }
         Err(rej) => {
             let reply = for_rejection(&cfg, &rej, &msg, &ctx, "cli", cfg.common.direction == Direction::Response);
-            println!("verdict: rejected — {}", rej.detail);
+            out!("verdict: rejected — {}", rej.detail);
             if let Some(p) = &rej.partner {
-                println!("partner: {p}");
+                out!("partner: {p}");
             }
-            println!("reply: HTTP {} {}", reply.status, String::from_utf8_lossy(&reply.body));
-            println!("{}", rej.reason);
+            out!("reply: HTTP {} {}", reply.status, String::from_utf8_lossy(&reply.body));
+            out!("{}", rej.reason);
             Ok(ExitCode::FAILURE)
         }
+    }
+}
+
+/// The core's view of a parsed message file.
+pub fn to_message(m: &httpmsg::HttpMessage) -> Message {
+    Message {
+        method: m.method().unwrap_or_default().to_string(),
+        path: m.target().unwrap_or_default().to_string(),
+        status: m.status(),
+        headers: m
+            .headers
+            .iter()
+            .map(|h| (h.name.to_ascii_lowercase(), h.value.clone()))
+            .collect(),
+        body: m.body.clone(),
     }
 }

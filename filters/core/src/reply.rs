@@ -147,7 +147,7 @@ fn ocen(reason: Reason, msg: &Message, ctx: &Context, request_id: &str, client_s
         request_id: &'a str,
     }
     let body = serde_json::to_vec(&Body {
-        timestamp: crate::time::format_ocen_timestamp(ctx.now_ms),
+        timestamp: crate::time::format_millis_utc_offset(ctx.now_ms).unwrap_or_default(),
         path: msg.path_only(),
         status,
         error,
@@ -264,7 +264,7 @@ fn mosip(m: &Mosip, rej: &Rejection, msg: &Message, ctx: &Context, client_side: 
         id: field("id").unwrap_or_else(|| Value::String("mosip.identity.auth".into())),
         version: field("version").unwrap_or_else(|| Value::String("1.0".into())),
         transaction_id: field("transactionID").unwrap_or(Value::Null),
-        response_time: crate::time::format_iso_ms_z(ctx.now_ms),
+        response_time: crate::time::format_millis_z(ctx.now_ms).unwrap_or_default(),
         response,
         errors: [Error {
             error_code: code,
@@ -298,7 +298,7 @@ fn spar(s: &Spar, reason: Reason, msg: &Message, ctx: &Context) -> Reply {
             | Reason::KeyUnknown
             | Reason::IdentityMissing
     );
-    let now = crate::time::format_iso_ms_z(ctx.now_ms);
+    let now = crate::time::format_millis_z(ctx.now_ms).unwrap_or_default();
     let body = match s.envelope {
         Envelope::Spar2 => {
             let op = msg.path_only().rsplit('/').next().unwrap_or_default();

@@ -171,7 +171,7 @@ fn none_and_hmac_are_never_accepted() {
     let f = fixture();
     let c = ctx(Some("dfspa"));
     let base = r#""FSPIOP-URI":"/transfers","FSPIOP-HTTP-Method":"POST","FSPIOP-Source":"dfspa","FSPIOP-Destination":"dfspb"}"#;
-    let none = forged(&f.msg, &format!(r#"{{"alg":"none",{base}"#), &[]);
+    let none = forged(&f.msg, &format!(r#"{{"alg":"none",{base}"#), &[0; 256]);
     rejects(&f.cfg, &none, &c, Reason::AlgNotAllowed);
     // The classic confusion: the RSA public key PEM used as an HMAC secret.
     let header = format!(r#"{{"alg":"HS256",{base}"#);

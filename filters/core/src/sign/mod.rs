@@ -174,11 +174,14 @@ fn mojaloop(cfg: &SignConfig, msg: &mut Message, now_ms: i64, backend: &dyn Cryp
     if msg.header("fspiop-uri").is_none() {
         msg.set_header("fspiop-uri", &path);
     }
+    // Any HTTP-date or ISO-8601 Date is rewritten to IMF-fixdate (as the hub does); an
+    // unparseable or absent one is replaced by now.
     let date = msg
         .header("date")
-        .and_then(crate::time::parse_http_date_lenient)
-        .unwrap_or(now_ms.div_euclid(1000));
-    msg.set_header("date", &crate::time::format_imf_fixdate(date));
+        .and_then(crate::time::date_header_to_imf_fixdate)
+        .or_else(|| crate::time::format_imf_fixdate(now_ms.div_euclid(1000)))
+        .ok_or_else(|| SignError("cannot format the Date header".into()))?;
+    msg.set_header("date", &date);
     let (mut rewritten, mut kept) = (false, false);
     if cfg.body_form == BodyForm::SortedCompact {
         match parse_strict(&msg.body, JsonLimits { max_depth: 64, max_members: None }) {
