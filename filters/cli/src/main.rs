@@ -10,7 +10,6 @@ macro_rules! out {
         let _ = writeln!(std::io::stdout(), $($arg)*);
     }};
 }
-pub(crate) use out;
 
 mod conformance;
 mod verify;
