@@ -13,10 +13,18 @@ use signet_core::sign::{sign, SignConfig, SignOutcome};
 use signet_core::trace::Trace;
 use signet_core::verify::{verify, MemoryReplay, Outcome, Rejection, Run};
 
-/// A deterministic RSA-2048 test key (generated at test time, never stored).
+/// A deterministic RSA-2048 test key (generated at test time, never stored; generated once
+/// per seed and process, as RSA key generation is slow).
 pub fn rsa_key(seed: u64) -> PrivateKey {
-    let mut rng = ChaCha20Rng::seed_from_u64(seed);
-    PrivateKey::Rsa(rsa::RsaPrivateKey::new(&mut rng, 2048).unwrap())
+    use std::collections::HashMap;
+    use std::sync::{Mutex, OnceLock};
+    static KEYS: OnceLock<Mutex<HashMap<u64, rsa::RsaPrivateKey>>> = OnceLock::new();
+    let mut keys = KEYS.get_or_init(Default::default).lock().unwrap();
+    let key = keys.entry(seed).or_insert_with(|| {
+        let mut rng = ChaCha20Rng::seed_from_u64(seed);
+        rsa::RsaPrivateKey::new(&mut rng, 2048).unwrap()
+    });
+    PrivateKey::Rsa(key.clone())
 }
 
 /// A deterministic P-256 test key.
