@@ -155,25 +155,19 @@ impl Context for GatewayRequest {}
 impl HttpContext for GatewayRequest {
     fn on_http_request_headers(&mut self, _num_headers: usize, _end_of_stream: bool) -> Action {
         if let Err(status) = hostcalls::increment_metric(self.gateway.requests_metric, 1) {
-            log(
-                LogLevel::Warn,
-                &format!("signet gateway: cannot count request: {status:?}"),
-            );
+            log(LogLevel::Warn, &format!("cannot count request: {status:?}"));
         }
         match self.strip_reserved_headers() {
             Ok(()) => Action::Continue,
             Err(message) => {
                 // A forged x-signet-* header might survive: refuse rather than forward it.
-                log(LogLevel::Error, &format!("signet gateway: {message}"));
+                log(LogLevel::Error, &message);
                 if let Err(status) = hostcalls::send_http_response(
                     500,
                     vec![("x-signet-reason", "internal_error")],
                     None,
                 ) {
-                    log(
-                        LogLevel::Critical,
-                        &format!("signet gateway: cannot send 500: {status:?}"),
-                    );
+                    log(LogLevel::Critical, &format!("cannot send 500: {status:?}"));
                 }
                 Action::Pause
             }

@@ -104,7 +104,7 @@ impl RootContext for SignetRoot {
             }
             Err(message) => {
                 // Envoy rejects the listener when on_configure fails, so nothing runs unconfigured.
-                log(LogLevel::Critical, &format!("signet: {message}"));
+                log(LogLevel::Critical, &message);
                 self.filter = None;
                 false
             }
@@ -134,17 +134,11 @@ impl Context for Unconfigured {}
 
 impl HttpContext for Unconfigured {
     fn on_http_request_headers(&mut self, _num_headers: usize, _end_of_stream: bool) -> Action {
-        log(
-            LogLevel::Error,
-            "signet: request refused, filter is not configured",
-        );
+        log(LogLevel::Error, "request refused: filter is not configured");
         if let Err(status) =
             hostcalls::send_http_response(503, vec![("x-signet-reason", "not_configured")], None)
         {
-            log(
-                LogLevel::Critical,
-                &format!("signet: cannot send 503: {status:?}"),
-            );
+            log(LogLevel::Critical, &format!("cannot send 503: {status:?}"));
         }
         Action::Pause
     }
