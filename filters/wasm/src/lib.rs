@@ -1,1 +1,182 @@
-//! Signet's proxy-wasm glue.
+//! Signet's proxy-wasm glue: one module, one filter per `root_id`.
+//!
+//! Envoy creates one root context per `envoy.filters.http.wasm` entry (per worker). The root
+//! learns which filter it is from the `plugin_root_id` property in `on_configure`, parses that
+//! filter's JSON configuration once, and then hands out HTTP contexts of that filter.
+
+use std::rc::Rc;
+
+use proxy_wasm::hostcalls;
+use proxy_wasm::traits::{Context, HttpContext, RootContext};
+use proxy_wasm::types::{Action, ContextType, LogLevel};
+
+pub mod gateway;
+
+/// Every filter this module knows, by the `root_id` that selects it.
+pub const ROOT_IDS: &[&str] = &[gateway::ROOT_ID];
+
+proxy_wasm::main! {{
+    proxy_wasm::set_log_level(LogLevel::Info);
+    proxy_wasm::set_root_context(|_context_id| -> Box<dyn RootContext> {
+        Box::new(SignetRoot::default())
+    });
+}}
+
+/// A configured filter, ready to create per-request contexts.
+enum Filter {
+    Gateway(Rc<gateway::Gateway>),
+}
+
+/// The root context: unconfigured until `on_configure` succeeds.
+#[derive(Default)]
+pub struct SignetRoot {
+    filter: Option<Filter>,
+}
+
+/// Logs through the host; a failing log call has nowhere better to go, so it is dropped.
+pub(crate) fn log(level: LogLevel, message: &str) {
+    let _ = hostcalls::log(level, message);
+}
+
+/// The `root_id` Envoy gave this plugin (empty when none was configured).
+fn plugin_root_id() -> Result<String, String> {
+    match hostcalls::get_property(vec!["plugin_root_id"]) {
+        Ok(Some(bytes)) => {
+            String::from_utf8(bytes).map_err(|_| "plugin_root_id property is not UTF-8".to_string())
+        }
+        Ok(None) => Ok(String::new()),
+        Err(status) => Err(format!("cannot read plugin_root_id property: {status:?}")),
+    }
+}
+
+/// The plugin configuration bytes; an absent configuration reads as empty.
+fn plugin_configuration() -> Result<Vec<u8>, String> {
+    match hostcalls::get_buffer(
+        proxy_wasm::types::BufferType::PluginConfiguration,
+        0,
+        usize::MAX,
+    ) {
+        Ok(bytes) => Ok(bytes.unwrap_or_default()),
+        Err(status) => Err(format!("cannot read plugin configuration: {status:?}")),
+    }
+}
+
+/// A filter's validated configuration, before any host resource is claimed.
+#[derive(Debug, PartialEq, Eq)]
+enum FilterConfig {
+    Gateway(gateway::GatewayConfig),
+}
+
+/// Picks the filter named by `root_id` and parses its raw JSON configuration (host-free).
+fn parse_config(root_id: &str, raw: &[u8]) -> Result<FilterConfig, String> {
+    match root_id {
+        gateway::ROOT_ID => gateway::GatewayConfig::parse(raw)
+            .map(FilterConfig::Gateway)
+            .map_err(|e| format!("root_id \"{root_id}\": bad configuration: {e}")),
+        other => Err(format!(
+            "unknown root_id \"{other}\"; this module provides: {}",
+            ROOT_IDS.join(", ")
+        )),
+    }
+}
+
+/// Turns a parsed configuration into a live filter (defines its stats with the host).
+fn instantiate(config: FilterConfig) -> Result<Filter, String> {
+    match config {
+        FilterConfig::Gateway(cfg) => gateway::Gateway::new(cfg)
+            .map(|gw| Filter::Gateway(Rc::new(gw)))
+            .map_err(|e| format!("root_id \"{}\": {e}", gateway::ROOT_ID)),
+    }
+}
+
+impl Context for SignetRoot {}
+
+impl RootContext for SignetRoot {
+    fn on_configure(&mut self, _plugin_configuration_size: usize) -> bool {
+        let result = plugin_root_id()
+            .and_then(|root_id| plugin_configuration().map(|cfg| (root_id, cfg)))
+            .and_then(|(root_id, cfg)| parse_config(&root_id, &cfg))
+            .and_then(instantiate);
+        match result {
+            Ok(filter) => {
+                self.filter = Some(filter);
+                true
+            }
+            Err(message) => {
+                // Envoy rejects the listener when on_configure fails, so nothing runs unconfigured.
+                log(LogLevel::Critical, &message);
+                self.filter = None;
+                false
+            }
+        }
+    }
+
+    fn create_http_context(&self, _context_id: u32) -> Option<Box<dyn HttpContext>> {
+        match &self.filter {
+            Some(Filter::Gateway(gw)) => {
+                Some(Box::new(gateway::GatewayRequest::new(Rc::clone(gw))))
+            }
+            // Envoy does not run a plugin whose on_configure failed; should it ever ask anyway,
+            // answer 503 rather than let the request through unchecked (fail closed).
+            None => Some(Box::new(Unconfigured)),
+        }
+    }
+
+    fn get_type(&self) -> Option<ContextType> {
+        Some(ContextType::HttpContext)
+    }
+}
+
+/// Per-request context of a root that has no valid configuration: refuses every request.
+struct Unconfigured;
+
+impl Context for Unconfigured {}
+
+impl HttpContext for Unconfigured {
+    fn on_http_request_headers(&mut self, _num_headers: usize, _end_of_stream: bool) -> Action {
+        log(LogLevel::Error, "request refused: filter is not configured");
+        if let Err(status) =
+            hostcalls::send_http_response(503, vec![("x-signet-reason", "not_configured")], None)
+        {
+            log(LogLevel::Critical, &format!("cannot send 503: {status:?}"));
+        }
+        Action::Pause
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unknown_root_id_is_refused_with_the_known_list() {
+        let message = parse_config("jws_verfy", b"{}").err().unwrap_or_default();
+        assert!(
+            message.contains("unknown root_id \"jws_verfy\""),
+            "{message}"
+        );
+        assert!(message.contains("gateway"), "{message}");
+    }
+
+    #[test]
+    fn gateway_root_id_selects_the_gateway_filter() {
+        assert!(matches!(
+            parse_config("gateway", b""),
+            Ok(FilterConfig::Gateway(_))
+        ));
+    }
+
+    #[test]
+    fn empty_root_id_is_refused() {
+        assert!(parse_config("", b"{}").is_err());
+    }
+
+    #[test]
+    fn gateway_bad_config_names_the_root_id_and_field() {
+        let message = parse_config("gateway", br#"{"strip_header_prefixes": 3}"#)
+            .err()
+            .unwrap_or_default();
+        assert!(message.contains("root_id \"gateway\""), "{message}");
+        assert!(message.contains("strip_header_prefixes"), "{message}");
+    }
+}

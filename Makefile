@@ -1,0 +1,45 @@
+# Signet: `make run` starts the demo gateway, `make test` checks everything.
+SHELL := bash
+.SHELLFLAGS := -euo pipefail -c
+
+PKI_DIR ?= .pki
+WASM := target/wasm32-wasip1/release/signet.wasm
+PYTEST_TIMEOUT ?= 900
+# ENVOY=/path/to/envoy (your own binary) is passed through to every step.
+export ENVOY
+
+.PHONY: setup build wasm cli pki run test lint unit integration clean
+
+setup:
+	scripts/setup
+
+build: wasm cli
+
+wasm: setup
+	cargo build --release --target wasm32-wasip1 -p signet-wasm
+
+cli:
+	cargo build --release -p signet-cli
+
+pki: setup
+	scripts/pki demo $(PKI_DIR) >/dev/null
+	@echo "pki: demo PKI in $(PKI_DIR)"
+
+run: wasm pki
+	PKI_DIR=$(PKI_DIR) scripts/run
+
+lint: setup
+	cargo fmt --all --check
+	cargo clippy --workspace --all-targets -- -D warnings
+	cargo clippy -p signet-wasm --target wasm32-wasip1 -- -D warnings
+
+unit:
+	cargo test --workspace
+
+integration: wasm
+	timeout $(PYTEST_TIMEOUT) .venv/bin/python -m pytest tests
+
+test: setup lint unit wasm integration
+
+clean:
+	rm -rf .work
