@@ -11,9 +11,13 @@ use proxy_wasm::traits::{Context, HttpContext, RootContext};
 use proxy_wasm::types::{Action, ContextType, LogLevel};
 
 pub mod gateway;
+pub mod host;
+pub mod jws_sign;
+pub mod jws_verify;
+pub mod native_crypto;
 
 /// Every filter this module knows, by the `root_id` that selects it.
-pub const ROOT_IDS: &[&str] = &[gateway::ROOT_ID];
+pub const ROOT_IDS: &[&str] = &[gateway::ROOT_ID, jws_verify::ROOT_ID, jws_sign::ROOT_ID];
 
 proxy_wasm::main! {{
     proxy_wasm::set_log_level(LogLevel::Info);
@@ -25,6 +29,8 @@ proxy_wasm::main! {{
 /// A configured filter, ready to create per-request contexts.
 enum Filter {
     Gateway(Rc<gateway::Gateway>),
+    JwsVerify(Rc<jws_verify::JwsVerify>),
+    JwsSign(Rc<jws_sign::JwsSign>),
 }
 
 /// The root context: unconfigured until `on_configure` succeeds.
@@ -65,6 +71,8 @@ fn plugin_configuration() -> Result<Vec<u8>, String> {
 #[derive(Debug, PartialEq, Eq)]
 enum FilterConfig {
     Gateway(gateway::GatewayConfig),
+    /// Filters whose configuration can only be validated with the host (crypto probe, env).
+    Hosted(String, Vec<u8>),
 }
 
 /// Picks the filter named by `root_id` and parses its raw JSON configuration (host-free).
@@ -73,6 +81,9 @@ fn parse_config(root_id: &str, raw: &[u8]) -> Result<FilterConfig, String> {
         gateway::ROOT_ID => gateway::GatewayConfig::parse(raw)
             .map(FilterConfig::Gateway)
             .map_err(|e| format!("root_id \"{root_id}\": bad configuration: {e}")),
+        jws_verify::ROOT_ID | jws_sign::ROOT_ID => {
+            Ok(FilterConfig::Hosted(root_id.to_string(), raw.to_vec()))
+        }
         other => Err(format!(
             "unknown root_id \"{other}\"; this module provides: {}",
             ROOT_IDS.join(", ")
@@ -86,6 +97,14 @@ fn instantiate(config: FilterConfig) -> Result<Filter, String> {
         FilterConfig::Gateway(cfg) => gateway::Gateway::new(cfg)
             .map(|gw| Filter::Gateway(Rc::new(gw)))
             .map_err(|e| format!("root_id \"{}\": {e}", gateway::ROOT_ID)),
+        FilterConfig::Hosted(root_id, raw) => match root_id.as_str() {
+            jws_verify::ROOT_ID => jws_verify::JwsVerify::configure(&raw)
+                .map(|f| Filter::JwsVerify(Rc::new(f)))
+                .map_err(|e| format!("root_id \"{root_id}\": bad configuration: {e}")),
+            _ => jws_sign::JwsSign::configure(&raw)
+                .map(|f| Filter::JwsSign(Rc::new(f)))
+                .map_err(|e| format!("root_id \"{root_id}\": bad configuration: {e}")),
+        },
     }
 }
 
@@ -116,6 +135,10 @@ impl RootContext for SignetRoot {
             Some(Filter::Gateway(gw)) => {
                 Some(Box::new(gateway::GatewayRequest::new(Rc::clone(gw))))
             }
+            Some(Filter::JwsVerify(f)) => {
+                Some(Box::new(jws_verify::JwsVerifyRequest::new(Rc::clone(f))))
+            }
+            Some(Filter::JwsSign(f)) => Some(Box::new(jws_sign::JwsSignRequest::new(Rc::clone(f)))),
             // Envoy does not run a plugin whose on_configure failed; should it ever ask anyway,
             // answer 503 rather than let the request through unchecked (fail closed).
             None => Some(Box::new(Unconfigured)),
