@@ -26,7 +26,14 @@ pub fn run(args: &[String]) -> Result<ExitCode, String> {
     }
     let (mut passed, mut failed) = (0usize, 0usize);
     if !json {
-        out!("{:<12} {:<9} {:<7} {:<7} {:<20} result", "case", "profile", "expect", "got", "reason");
+        out!(
+            "{:<12} {:<9} {:<7} {:<7} {:<20} result",
+            "case",
+            "profile",
+            "expect",
+            "got",
+            "reason"
+        );
     }
     for path in &files {
         let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
@@ -60,12 +67,20 @@ pub fn run(args: &[String]) -> Result<ExitCode, String> {
                 case.expect.name(),
                 got,
                 reason,
-                if ok { "pass".to_string() } else { format!("FAIL: {}", problems.join("; ")) }
+                if ok {
+                    "pass".to_string()
+                } else {
+                    format!("FAIL: {}", problems.join("; "))
+                }
             );
         }
     }
     if !json {
         out!("{passed} passed, {failed} failed");
     }
-    Ok(if failed == 0 { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+    Ok(if failed == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
 }

@@ -14,7 +14,9 @@ use crate::Args;
 
 pub fn run(args: &[String]) -> Result<ExitCode, String> {
     let args = Args::parse(args, &["--config", "--peer", "--now", "--claims"], &[])?;
-    let config_path = args.value("--config").ok_or("verify needs --config <file>")?;
+    let config_path = args
+        .value("--config")
+        .ok_or("verify needs --config <file>")?;
     let [message_path] = args.positional.as_slice() else {
         return Err("verify needs exactly one message file".into());
     };
@@ -28,12 +30,21 @@ pub fn run(args: &[String]) -> Result<ExitCode, String> {
     if (cfg.common.direction == Direction::Response) != msg.status.is_some() {
         return Err(format!(
             "{message_path}: the configuration verifies {}s but the file holds a {}",
-            if cfg.common.direction == Direction::Response { "response" } else { "request" },
-            if msg.status.is_some() { "response" } else { "request" },
+            if cfg.common.direction == Direction::Response {
+                "response"
+            } else {
+                "request"
+            },
+            if msg.status.is_some() {
+                "response"
+            } else {
+                "request"
+            },
         ));
     }
     let now_ms = match args.value("--now") {
-        Some(t) => signet_core::time::parse_rfc3339_ms(t).ok_or_else(|| format!("--now: {t:?} is not RFC 3339"))?,
+        Some(t) => signet_core::time::parse_rfc3339_ms(t)
+            .ok_or_else(|| format!("--now: {t:?} is not RFC 3339"))?,
         None => std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
@@ -61,12 +72,20 @@ pub fn run(args: &[String]) -> Result<ExitCode, String> {
     });
     out!("profile: {}", cfg.profile.name().name());
     for step in trace.steps() {
-        out!("  [{}] {:<18} {}", if step.ok { "pass" } else { "FAIL" }, step.check, step.detail);
+        out!(
+            "  [{}] {:<18} {}",
+            if step.ok { "pass" } else { "FAIL" },
+            step.check,
+            step.detail
+        );
     }
     match result {
         Ok(Outcome::Verified { partner, alg, kid }) => {
-            out!("verdict: accepted — signed by partner {partner} ({}{})", alg.name(),
-                kid.map(|k| format!(", kid {k}")).unwrap_or_default());
+            out!(
+                "verdict: accepted — signed by partner {partner} ({}{})",
+                alg.name(),
+                kid.map(|k| format!(", kid {k}")).unwrap_or_default()
+            );
             out!("ok");
             Ok(ExitCode::SUCCESS)
         }
@@ -81,12 +100,23 @@ pub fn run(args: &[String]) -> Result<ExitCode, String> {
             Ok(ExitCode::SUCCESS)
         }
         Err(rej) => {
-            let reply = for_rejection(&cfg, &rej, &msg, &ctx, "cli", cfg.common.direction == Direction::Response);
+            let reply = for_rejection(
+                &cfg,
+                &rej,
+                &msg,
+                &ctx,
+                "cli",
+                cfg.common.direction == Direction::Response,
+            );
             out!("verdict: rejected — {}", rej.detail);
             if let Some(p) = &rej.partner {
                 out!("partner: {p}");
             }
-            out!("reply: HTTP {} {}", reply.status, String::from_utf8_lossy(&reply.body));
+            out!(
+                "reply: HTTP {} {}",
+                reply.status,
+                String::from_utf8_lossy(&reply.body)
+            );
             out!("{}", rej.reason);
             Ok(ExitCode::FAILURE)
         }

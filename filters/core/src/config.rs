@@ -288,8 +288,7 @@ impl VerifyConfig {
                     let a = Alg::from_name(n).ok_or_else(|| {
                         format!("algorithms: {n:?} is not supported (none and HS* never are)")
                     })?;
-                    if !optional_algorithms(p).contains(&a) && !default_algorithms(p).contains(&a)
-                    {
+                    if !optional_algorithms(p).contains(&a) && !default_algorithms(p).contains(&a) {
                         return Err(format!(
                             "algorithms: {n:?} is not allowed for profile {}",
                             p.name()
@@ -361,8 +360,7 @@ impl VerifyConfig {
             },
         )?;
         if let Profile::Mosip(m) = &profile {
-            if registry.cas(&m.partner_domain).is_empty() && raw.direction == Direction::Request
-            {
+            if registry.cas(&m.partner_domain).is_empty() && raw.direction == Direction::Request {
                 return Err(format!(
                     "domain_ca: no CA certificate for partner_domain {:?}",
                     m.partner_domain
@@ -443,9 +441,9 @@ fn check_response_direction(p: &Profile) -> Result<(), String> {
             Err("direction: mojaloop responses are never signed (FSPIOP Signature v1.1 §2)".into())
         }
         Profile::Spar(_) => Err("direction: spar responses are never signed".into()),
-        Profile::Ocen(o) if o.peer_participant_id.is_none() => Err(
-            "peer_participant_id: required with direction response (whose key verifies)".into(),
-        ),
+        Profile::Ocen(o) if o.peer_participant_id.is_none() => {
+            Err("peer_participant_id: required with direction response (whose key verifies)".into())
+        }
         Profile::Mosip(m) if m.ida_certificate_sha256.is_none() => {
             Err("ida_certificate_sha256: required with direction response".into())
         }
@@ -458,35 +456,99 @@ fn check_applicable(raw: &RawVerifyConfig) -> Result<(), String> {
     use ProfileName::*;
     let given: [(&str, bool, &[ProfileName]); 26] = [
         ("payload_mode", raw.payload_mode.is_some(), &[Mojaloop]),
-        ("check_request_line", raw.check_request_line.is_some(), &[Mojaloop]),
-        ("uri_strip_prefix", raw.uri_strip_prefix.is_some(), &[Mojaloop]),
+        (
+            "check_request_line",
+            raw.check_request_line.is_some(),
+            &[Mojaloop],
+        ),
+        (
+            "uri_strip_prefix",
+            raw.uri_strip_prefix.is_some(),
+            &[Mojaloop],
+        ),
         ("source_binding", raw.source_binding.is_some(), &[Mojaloop]),
-        ("trusted_forwarders", raw.trusted_forwarders.is_some(), &[Mojaloop]),
+        (
+            "trusted_forwarders",
+            raw.trusted_forwarders.is_some(),
+            &[Mojaloop],
+        ),
         ("date_window_s", raw.date_window_s.is_some(), &[Mojaloop]),
-        ("signature_headers", raw.signature_headers.is_some(), &[Ocen]),
+        (
+            "signature_headers",
+            raw.signature_headers.is_some(),
+            &[Ocen],
+        ),
         ("identity_claim", raw.identity_claim.is_some(), &[Ocen]),
         ("require_approved", raw.require_approved.is_some(), &[Ocen]),
-        ("allow_encoded_payload", raw.allow_encoded_payload.is_some(), &[Ocen]),
+        (
+            "allow_encoded_payload",
+            raw.allow_encoded_payload.is_some(),
+            &[Ocen],
+        ),
         ("bind_originator", raw.bind_originator.is_some(), &[Ocen]),
-        ("timestamp_window_s", raw.timestamp_window_s.is_some(), &[Ocen, Spar]),
+        (
+            "timestamp_window_s",
+            raw.timestamp_window_s.is_some(),
+            &[Ocen, Spar],
+        ),
         ("skip_paths", raw.skip_paths.is_some(), &[Ocen]),
-        ("peer_participant_id", raw.peer_participant_id.is_some(), &[Ocen]),
-        ("response_signature_header", raw.response_signature_header.is_some(), &[Mosip]),
+        (
+            "peer_participant_id",
+            raw.peer_participant_id.is_some(),
+            &[Ocen],
+        ),
+        (
+            "response_signature_header",
+            raw.response_signature_header.is_some(),
+            &[Mosip],
+        ),
         ("partner_domain", raw.partner_domain.is_some(), &[Mosip]),
-        ("accept_misp_certificate", raw.accept_misp_certificate.is_some(), &[Mosip]),
+        (
+            "accept_misp_certificate",
+            raw.accept_misp_certificate.is_some(),
+            &[Mosip],
+        ),
         ("partner_checks", raw.partner_checks.is_some(), &[Mosip]),
-        ("request_time_window", raw.request_time_window.is_some(), &[Mosip]),
-        ("request_time_allowed_s", raw.request_time_allowed_s.is_some(), &[Mosip]),
-        ("request_time_adjustment_s", raw.request_time_adjustment_s.is_some(), &[Mosip]),
+        (
+            "request_time_window",
+            raw.request_time_window.is_some(),
+            &[Mosip],
+        ),
+        (
+            "request_time_allowed_s",
+            raw.request_time_allowed_s.is_some(),
+            &[Mosip],
+        ),
+        (
+            "request_time_adjustment_s",
+            raw.request_time_adjustment_s.is_some(),
+            &[Mosip],
+        ),
         ("x5c_pem_compat", raw.x5c_pem_compat.is_some(), &[Mosip]),
-        ("allow_padded_segments", raw.allow_padded_segments.is_some(), &[Mosip]),
+        (
+            "allow_padded_segments",
+            raw.allow_padded_segments.is_some(),
+            &[Mosip],
+        ),
         ("error_status", raw.error_status.is_some(), &[Mosip]),
-        ("ida_certificate_sha256", raw.ida_certificate_sha256.is_some(), &[Mosip]),
+        (
+            "ida_certificate_sha256",
+            raw.ida_certificate_sha256.is_some(),
+            &[Mosip],
+        ),
         ("envelope", raw.envelope.is_some(), &[Spar]),
     ];
     let more: [(&str, bool, &[ProfileName]); 4] = [
-        ("bind_sender_to_peer", raw.bind_sender_to_peer.is_some(), &[Spar]),
-        ("keymanager_app_id", raw.keymanager_app_id.is_some(), &[Spar]),
+        (
+            "bind_sender_to_peer",
+            raw.bind_sender_to_peer.is_some(),
+            &[Spar],
+        ),
+        (
+            "keymanager_app_id",
+            raw.keymanager_app_id.is_some(),
+            &[Spar],
+        ),
         ("require_kid", raw.require_kid.is_some(), &[Generic]),
         ("iat_window_s", raw.iat_window_s.is_some(), &[Generic]),
     ];
@@ -511,7 +573,10 @@ fn non_negative(v: Option<i64>, name: &str) -> Result<i64, String> {
 
 fn header_name(v: &Option<String>, default: &str, field: &str) -> Result<String, String> {
     let name = v.clone().unwrap_or_else(|| default.to_string());
-    if name.is_empty() || !name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    if name.is_empty()
+        || !name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
     {
         return Err(format!("{field}: {name:?} is not a header name"));
     }
@@ -521,7 +586,11 @@ fn header_name(v: &Option<String>, default: &str, field: &str) -> Result<String,
 fn build_profile(raw: &RawVerifyConfig) -> Result<Profile, String> {
     Ok(match raw.profile {
         ProfileName::Mojaloop => Profile::Mojaloop(Mojaloop {
-            signature_header: header_name(&raw.signature_header, "fspiop-signature", "signature_header")?,
+            signature_header: header_name(
+                &raw.signature_header,
+                "fspiop-signature",
+                "signature_header",
+            )?,
             payload_mode: raw.payload_mode.unwrap_or(PayloadMode::Raw),
             check_request_line: raw.check_request_line.unwrap_or(false),
             uri_strip_prefix: raw.uri_strip_prefix.clone().unwrap_or_default(),
@@ -576,14 +645,26 @@ fn build_profile(raw: &RawVerifyConfig) -> Result<Profile, String> {
             let allowed = non_negative(raw.request_time_allowed_s, "request_time_allowed_s")?;
             let adjust = non_negative(raw.request_time_adjustment_s, "request_time_adjustment_s")?;
             Profile::Mosip(Mosip {
-                signature_header: header_name(&raw.signature_header, &header_default, "signature_header")?,
+                signature_header: header_name(
+                    &raw.signature_header,
+                    &header_default,
+                    "signature_header",
+                )?,
                 partner_domain: raw.partner_domain.clone().unwrap_or_else(|| "AUTH".into()),
                 accept_misp_certificate: raw.accept_misp_certificate.unwrap_or(true),
                 partner_checks: raw.partner_checks.unwrap_or(true),
                 request_time_window: raw.request_time_window.unwrap_or(OnOff::On) == OnOff::On
                     && raw.direction == Direction::Request,
-                request_time_allowed_s: if raw.request_time_allowed_s.is_some() { allowed } else { 30 },
-                request_time_adjustment_s: if raw.request_time_adjustment_s.is_some() { adjust } else { 30 },
+                request_time_allowed_s: if raw.request_time_allowed_s.is_some() {
+                    allowed
+                } else {
+                    30
+                },
+                request_time_adjustment_s: if raw.request_time_adjustment_s.is_some() {
+                    adjust
+                } else {
+                    30
+                },
                 x5c_pem_compat: raw.x5c_pem_compat.unwrap_or(false),
                 allow_padded_segments: raw.allow_padded_segments.unwrap_or(false),
                 error_status_4xx,
@@ -607,7 +688,11 @@ fn build_profile(raw: &RawVerifyConfig) -> Result<Profile, String> {
             timestamp_window_s: non_negative(raw.timestamp_window_s, "timestamp_window_s")?,
         }),
         ProfileName::Generic => Profile::Generic(Generic {
-            signature_header: header_name(&raw.signature_header, "x-jws-signature", "signature_header")?,
+            signature_header: header_name(
+                &raw.signature_header,
+                "x-jws-signature",
+                "signature_header",
+            )?,
             require_kid: raw.require_kid.unwrap_or(false),
             iat_window_s: non_negative(raw.iat_window_s, "iat_window_s")?,
         }),

@@ -137,7 +137,10 @@ impl Case {
                 .get("partner")
                 .and_then(Value::as_str)
                 .ok_or_else(|| format!("keys.partners[{i}].partner: missing"))?;
-            let pos = match partners.iter().position(|p| p.get("id").and_then(Value::as_str) == Some(id)) {
+            let pos = match partners
+                .iter()
+                .position(|p| p.get("id").and_then(Value::as_str) == Some(id))
+            {
                 Some(p) => p,
                 None => {
                     let mut p = Map::new();
@@ -147,12 +150,20 @@ impl Case {
                     partners.len() - 1
                 }
             };
-            let Some(partner) = partners.get_mut(pos) else { continue };
+            let Some(partner) = partners.get_mut(pos) else {
+                continue;
+            };
             self.fold_partner(entry, partner)?;
         }
-        cfg.insert("partners".into(), Value::Array(partners.into_iter().map(Value::Object).collect()));
+        cfg.insert(
+            "partners".into(),
+            Value::Array(partners.into_iter().map(Value::Object).collect()),
+        );
         if !self.keys.domain_ca.is_empty() {
-            cfg.insert("domain_ca".into(), Value::Object(self.keys.domain_ca.clone()));
+            cfg.insert(
+                "domain_ca".into(),
+                Value::Object(self.keys.domain_ca.clone()),
+            );
         }
         let misps: Vec<Value> = self
             .keys
@@ -183,7 +194,11 @@ impl Case {
     }
 
     /// Folds one `keys.partners[]` entry (one key) into its partner's registry entry.
-    fn fold_partner(&self, entry: &Map<String, Value>, partner: &mut Map<String, Value>) -> Result<(), String> {
+    fn fold_partner(
+        &self,
+        entry: &Map<String, Value>,
+        partner: &mut Map<String, Value>,
+    ) -> Result<(), String> {
         let mosip = self.profile == ProfileName::Mosip;
         let mut key = Map::new();
         if let Some(v) = entry.get("kid") {
@@ -200,7 +215,10 @@ impl Case {
         } else if let (Some(v), false) = (entry.get("certificate_pem"), mosip) {
             key.insert("certificate_pem".into(), v.clone());
         }
-        if key.contains_key("public_key_pem") || key.contains_key("public_jwk") || key.contains_key("certificate_pem") {
+        if key.contains_key("public_key_pem")
+            || key.contains_key("public_jwk")
+            || key.contains_key("certificate_pem")
+        {
             if let Some(Value::Array(keys)) = partner.get_mut("keys") {
                 keys.push(Value::Object(key));
             }
@@ -296,8 +314,8 @@ impl Case {
     /// Runs the case with a crypto backend; `Err` when the case itself is unusable.
     pub fn run(&self, backend: &dyn CryptoBackend) -> Result<CaseResult, String> {
         let cfg_json = self.config_json()?;
-        let raw: RawVerifyConfig =
-            serde_json::from_value(cfg_json).map_err(|e| format!("{}: configuration: {e}", self.id))?;
+        let raw: RawVerifyConfig = serde_json::from_value(cfg_json)
+            .map_err(|e| format!("{}: configuration: {e}", self.id))?;
         let cfg = VerifyConfig::from_raw(&raw).map_err(|e| format!("{}: {e}", self.id))?;
         let msg = self.message()?;
         let ctx = self.context(&msg)?;
@@ -331,7 +349,11 @@ impl Case {
             }
         };
         if got != self.expect {
-            problems.push(format!("expected {}, got {}", self.expect.name(), got.name()));
+            problems.push(format!(
+                "expected {}, got {}",
+                self.expect.name(),
+                got.name()
+            ));
         }
         if reason != self.reason {
             problems.push(format!("expected reason {}, got {reason}", self.reason));
@@ -368,7 +390,10 @@ fn reply_problems(want: &Value, reply: &Reply) -> Vec<String> {
     }
     if let Some(errors) = want.get("body_errors") {
         if body.get("errors") != Some(errors) {
-            problems.push(format!("expected errors {errors}, got {:?}", body.get("errors")));
+            problems.push(format!(
+                "expected errors {errors}, got {:?}",
+                body.get("errors")
+            ));
         }
     }
     for field in ["response_status", "response_error_code"] {

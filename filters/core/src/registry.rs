@@ -138,11 +138,15 @@ impl Registry {
     }
     /// The partner registered for a spar sender id.
     pub fn by_sender(&self, sender: &str) -> Option<&Partner> {
-        self.by_sender.get(sender).and_then(|i| self.partners.get(*i))
+        self.by_sender
+            .get(sender)
+            .and_then(|i| self.partners.get(*i))
     }
     /// The partner whose client certificate carries this name.
     pub fn by_tls_name(&self, name: &str) -> Option<&Partner> {
-        self.by_tls_name.get(name).and_then(|i| self.partners.get(*i))
+        self.by_tls_name
+            .get(name)
+            .and_then(|i| self.partners.get(*i))
     }
     /// Every partner.
     pub fn partners(&self) -> &[Partner] {
@@ -317,9 +321,7 @@ fn build_partner(raw: &RawPartner, rules: &BuildRules<'_>) -> Result<Partner, St
         keys.push(build_key(k, rules).map_err(|e| format!("keys[{j}]: {e}"))?);
     }
     let certificate = match &raw.certificate_pem {
-        Some(pem) => {
-            Some(Certificate::from_pem(pem).map_err(|e| format!("certificate_pem: {e}"))?)
-        }
+        Some(pem) => Some(Certificate::from_pem(pem).map_err(|e| format!("certificate_pem: {e}"))?),
         None => None,
     };
     let certificate_sha256 = match (&raw.certificate_sha256, &certificate) {
@@ -369,7 +371,9 @@ pub fn build_key(k: &RawKey, rules: &BuildRules<'_>) -> Result<RegisteredKey, St
         k.certificate_pem.is_some(),
     ];
     if forms.iter().filter(|f| **f).count() != 1 {
-        return Err("exactly one of public_key_pem, public_jwk, certificate_pem is required".into());
+        return Err(
+            "exactly one of public_key_pem, public_jwk, certificate_pem is required".into(),
+        );
     }
     let mut jwk_alg = None;
     let mut jwk_kid = None;
@@ -411,7 +415,10 @@ pub fn build_key(k: &RawKey, rules: &BuildRules<'_>) -> Result<RegisteredKey, St
     };
     for a in &algorithms {
         if !a.fits(&key) {
-            return Err(format!("algorithms: {} does not fit this key type", a.name()));
+            return Err(format!(
+                "algorithms: {} does not fit this key type",
+                a.name()
+            ));
         }
     }
     algorithms.retain(|a| rules.profile_algorithms.contains(a));
@@ -432,7 +439,11 @@ fn build_api_key(k: &RawApiKey) -> Result<ApiKey, String> {
         Some(p) => Some(PolicyEntry {
             name: p.name.clone(),
             status: Status::parse(&p.status).map_err(|e| format!("policy.status: {e}"))?,
-            validity: validity(p.valid_from.as_deref(), p.valid_to.as_deref(), "policy.valid")?,
+            validity: validity(
+                p.valid_from.as_deref(),
+                p.valid_to.as_deref(),
+                "policy.valid",
+            )?,
         }),
         None => None,
     };
@@ -476,7 +487,9 @@ fn hash_or_clear(clear: Option<&str>, hash: Option<&str>, field: &str) -> Result
                 .try_into()
                 .map_err(|_| format!("{field}_sha256: must be 32 bytes"))
         }
-        _ => Err(format!("exactly one of {field}, {field}_sha256 is required")),
+        _ => Err(format!(
+            "exactly one of {field}, {field}_sha256 is required"
+        )),
     }
 }
 
@@ -495,7 +508,9 @@ fn validity(from: Option<&str>, to: Option<&str>, field: &str) -> Result<Validit
             .ok_or_else(|| format!("{field}{name}: {s:?} is not an RFC 3339 date-time"))
     };
     Ok(Validity {
-        from: from.map(|s| parse(s, "commence_on/valid_from")).transpose()?,
+        from: from
+            .map(|s| parse(s, "commence_on/valid_from"))
+            .transpose()?,
         to: to.map(|s| parse(s, "expires_on/valid_to")).transpose()?,
     })
 }

@@ -47,7 +47,10 @@ pub fn generic(reason: Reason, status: Option<u16>) -> Reply {
     struct E<'a> {
         error: &'a str,
     }
-    let body = serde_json::to_vec(&E { error: reason.code() }).unwrap_or_default();
+    let body = serde_json::to_vec(&E {
+        error: reason.code(),
+    })
+    .unwrap_or_default();
     Reply::json(status.unwrap_or(reason.generic_status()), reason, body)
 }
 
@@ -108,7 +111,13 @@ pub fn mojaloop(reason: Reason) -> Reply {
 }
 
 /// Spring WebFlux's default error shape (§4.10); token failures as Spring's resource server.
-fn ocen(reason: Reason, msg: &Message, ctx: &Context, request_id: &str, client_side: bool) -> Reply {
+fn ocen(
+    reason: Reason,
+    msg: &Message,
+    ctx: &Context,
+    request_id: &str,
+    client_side: bool,
+) -> Reply {
     if !client_side {
         match reason {
             Reason::TokenMissing => {
@@ -118,8 +127,10 @@ fn ocen(reason: Reason, msg: &Message, ctx: &Context, request_id: &str, client_s
             }
             Reason::TokenInvalid | Reason::TokenExpired => {
                 let mut r = Reply::empty(401, reason);
-                r.headers
-                    .push(("www-authenticate".into(), "Bearer error=\"invalid_token\"".into()));
+                r.headers.push((
+                    "www-authenticate".into(),
+                    "Bearer error=\"invalid_token\"".into(),
+                ));
                 return r;
             }
             _ => {}
@@ -167,7 +178,10 @@ fn mosip(m: &Mosip, rej: &Rejection, msg: &Message, ctx: &Context, client_side: 
         )
     } else {
         match (reason, rej.inactive) {
-            (Reason::SigMissing, _) => ("IDA-MLC-006", "Missing Input Parameter - signature header".into()),
+            (Reason::SigMissing, _) => (
+                "IDA-MLC-006",
+                "Missing Input Parameter - signature header".into(),
+            ),
             (Reason::TokenMissing, _) => (
                 "IDA-MLC-006",
                 "Missing Input Parameter - Authorization - header".into(),
@@ -368,10 +382,16 @@ mod tests {
             r.body,
             br#"{"errorInformation":{"errorCode":"3105","errorDescription":"Invalid signature"}}"#
         );
-        assert_eq!(mojaloop(Reason::BodyTooLarge).body, br#"{"errorInformation":{"errorCode":"3104","errorDescription":"Too large payload"}}"#.to_vec());
+        assert_eq!(
+            mojaloop(Reason::BodyTooLarge).body,
+            br#"{"errorInformation":{"errorCode":"3104","errorDescription":"Too large payload"}}"#
+                .to_vec()
+        );
         assert_eq!(mojaloop(Reason::PeerMismatch).status, 403);
         assert_eq!(mojaloop(Reason::KeysUnavailable).status, 503);
-        assert!(r.headers.contains(&("x-signet-reason".into(), "sig_invalid".into())));
+        assert!(r
+            .headers
+            .contains(&("x-signet-reason".into(), "sig_invalid".into())));
     }
 
     #[test]

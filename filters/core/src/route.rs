@@ -247,7 +247,10 @@ mod tests {
             p.configured("PUT", "/parties/MSISDN/123", None),
             Some(Policy::IfPresent)
         );
-        assert_eq!(p.configured("PUT", "/parties", None), Some(Policy::IfPresent));
+        assert_eq!(
+            p.configured("PUT", "/parties", None),
+            Some(Policy::IfPresent)
+        );
         assert_eq!(
             p.configured("PUT", "/transfers/abc/error", None),
             Some(Policy::Required)
@@ -265,12 +268,17 @@ mod tests {
     fn bad_rules_name_the_field() {
         let e = RoutePolicy::from_raw(&[raw(r#"{"policy":"skip"}"#)]).unwrap_err();
         assert!(e.starts_with("route_policy[0]"), "{e}");
-        let e = RoutePolicy::from_raw(&[raw(r#"{"path_glob":"/a*","policy":"skip"}"#)]).unwrap_err();
+        let e =
+            RoutePolicy::from_raw(&[raw(r#"{"path_glob":"/a*","policy":"skip"}"#)]).unwrap_err();
         assert!(e.contains("whole segment"), "{e}");
-        let e = RoutePolicy::from_raw(&[raw(r#"{"methods":["get"],"path_prefix":"/","policy":"skip"}"#)])
-            .unwrap_err();
+        let e = RoutePolicy::from_raw(&[raw(
+            r#"{"methods":["get"],"path_prefix":"/","policy":"skip"}"#,
+        )])
+        .unwrap_err();
         assert!(e.contains("upper-case"), "{e}");
-        assert!(serde_json::from_str::<RawRule>(r#"{"path_prefix":"/","policy":"maybe"}"#).is_err());
+        assert!(
+            serde_json::from_str::<RawRule>(r#"{"path_prefix":"/","policy":"maybe"}"#).is_err()
+        );
     }
 
     #[test]

@@ -1,6 +1,11 @@
 //! `mojaloop` through the whole pipeline: the Signet signer's output verifies, and every
 //! rejection of security.md's list gives its exact reason code.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 
 mod common;
 
@@ -33,7 +38,13 @@ fn fixture() -> Fixture {
         request(
             "POST",
             "/transfers",
-            &[("content-type", "application/vnd.interoperability.transfers+json;version=1.1"), ("fspiop-destination", "dfspb")],
+            &[
+                (
+                    "content-type",
+                    "application/vnd.interoperability.transfers+json;version=1.1",
+                ),
+                ("fspiop-destination", "dfspb"),
+            ],
             BODY,
         ),
     );
@@ -41,7 +52,11 @@ fn fixture() -> Fixture {
 }
 
 /// Replaces the FSPIOP-Signature with one made from a hand-written header and key.
-fn forged(msg: &signet_core::message::Message, header_json: &str, sig: &[u8]) -> signet_core::message::Message {
+fn forged(
+    msg: &signet_core::message::Message,
+    header_json: &str,
+    sig: &[u8],
+) -> signet_core::message::Message {
     let h = b64h(header_json);
     let value = json!({"protectedHeader": h, "signature": b64::encode_url(sig)}).to_string();
     with_header(msg, "fspiop-signature", &value)
@@ -52,9 +67,16 @@ fn signer_output_verifies_and_is_sorted_compact() {
     let f = fixture();
     accepts(&f.cfg, &f.msg, &ctx(Some("dfspa")), "dfspa");
     // The signer re-serialized the body compactly with sorted keys and fixed content-length.
-    assert!(f.msg.body.starts_with(br#"{"amount":{"amount":"100","currency":"USD"}"#));
-    assert_eq!(f.msg.header("content-length"), Some(f.msg.body.len().to_string().as_str()));
-    let sig: serde_json::Value = serde_json::from_str(f.msg.header("fspiop-signature").unwrap()).unwrap();
+    assert!(f
+        .msg
+        .body
+        .starts_with(br#"{"amount":{"amount":"100","currency":"USD"}"#));
+    assert_eq!(
+        f.msg.header("content-length"),
+        Some(f.msg.body.len().to_string().as_str())
+    );
+    let sig: serde_json::Value =
+        serde_json::from_str(f.msg.header("fspiop-signature").unwrap()).unwrap();
     let h = b64::decode_url(sig["protectedHeader"].as_str().unwrap()).unwrap();
     assert_eq!(
         String::from_utf8(h).unwrap(),
@@ -70,23 +92,45 @@ fn es256_signer_and_high_s_form_both_verify() {
     let msg = signed(&s, request("PUT", "/transfers/1", &[], BODY));
     accepts(&cfg, &msg, &ctx(Some("dfspb")), "dfspb");
     // (r, n - s) is the same signature to ECDSA: accepted, as BoringSSL does.
-    let v: serde_json::Value = serde_json::from_str(msg.header("fspiop-signature").unwrap()).unwrap();
+    let v: serde_json::Value =
+        serde_json::from_str(msg.header("fspiop-signature").unwrap()).unwrap();
     let sig = b64::decode_url(v["signature"].as_str().unwrap()).unwrap();
     let s_val = p256::NonZeroScalar::try_from(&sig[32..]).unwrap();
     let flipped = -*s_val.as_ref();
     let mut high = sig[..32].to_vec();
     high.extend_from_slice(&flipped.to_bytes());
-    let value = json!({"protectedHeader": v["protectedHeader"], "signature": b64::encode_url(&high)}).to_string();
-    accepts(&cfg, &with_header(&msg, "fspiop-signature", &value), &ctx(Some("dfspb")), "dfspb");
+    let value =
+        json!({"protectedHeader": v["protectedHeader"], "signature": b64::encode_url(&high)})
+            .to_string();
+    accepts(
+        &cfg,
+        &with_header(&msg, "fspiop-signature", &value),
+        &ctx(Some("dfspb")),
+        "dfspb",
+    );
     // r = 0 or s = 0 never verifies.
     let mut zero_s = sig[..32].to_vec();
     zero_s.extend_from_slice(&[0u8; 32]);
-    let value = json!({"protectedHeader": v["protectedHeader"], "signature": b64::encode_url(&zero_s)}).to_string();
-    rejects(&cfg, &with_header(&msg, "fspiop-signature", &value), &ctx(Some("dfspb")), Reason::SigMalformed);
+    let value =
+        json!({"protectedHeader": v["protectedHeader"], "signature": b64::encode_url(&zero_s)})
+            .to_string();
+    rejects(
+        &cfg,
+        &with_header(&msg, "fspiop-signature", &value),
+        &ctx(Some("dfspb")),
+        Reason::SigMalformed,
+    );
     let mut zero_r = vec![0u8; 32];
     zero_r.extend_from_slice(&sig[32..]);
-    let value = json!({"protectedHeader": v["protectedHeader"], "signature": b64::encode_url(&zero_r)}).to_string();
-    rejects(&cfg, &with_header(&msg, "fspiop-signature", &value), &ctx(Some("dfspb")), Reason::SigMalformed);
+    let value =
+        json!({"protectedHeader": v["protectedHeader"], "signature": b64::encode_url(&zero_r)})
+            .to_string();
+    rejects(
+        &cfg,
+        &with_header(&msg, "fspiop-signature", &value),
+        &ctx(Some("dfspb")),
+        Reason::SigMalformed,
+    );
 }
 
 #[test]
@@ -96,8 +140,19 @@ fn a_changed_body_or_another_partners_key_is_sig_invalid() {
     m.body[20] ^= 1;
     rejects(&f.cfg, &m, &ctx(Some("dfspa")), Reason::SigInvalid);
     // Signed by dfspc's key while claiming dfspa.
-    let other = signer(json!({"profile": "mojaloop", "source_id": "dfspa"}), &rsa_key(3));
-    let m = signed(&other, request("POST", "/transfers", &[("fspiop-destination", "dfspb")], BODY));
+    let other = signer(
+        json!({"profile": "mojaloop", "source_id": "dfspa"}),
+        &rsa_key(3),
+    );
+    let m = signed(
+        &other,
+        request(
+            "POST",
+            "/transfers",
+            &[("fspiop-destination", "dfspb")],
+            BODY,
+        ),
+    );
     rejects(&f.cfg, &m, &ctx(Some("dfspa")), Reason::SigInvalid);
 }
 
@@ -105,11 +160,36 @@ fn a_changed_body_or_another_partners_key_is_sig_invalid() {
 fn header_bindings_are_checked() {
     let f = fixture();
     let c = ctx(Some("dfspa"));
-    rejects(&f.cfg, &with_header(&f.msg, "fspiop-uri", "/quotes"), &c, Reason::BindingMismatch);
-    rejects(&f.cfg, &with_header(&f.msg, "fspiop-http-method", "PUT"), &c, Reason::BindingMismatch);
-    rejects(&f.cfg, &with_header(&f.msg, "fspiop-destination", "dfspx"), &c, Reason::BindingMismatch);
-    rejects(&f.cfg, &with_header(&f.msg, "date", "Tue, 02 Jun 2026 10:00:01 GMT"), &c, Reason::BindingMismatch);
-    rejects(&f.cfg, &without_header(&f.msg, "date"), &c, Reason::BindingMismatch);
+    rejects(
+        &f.cfg,
+        &with_header(&f.msg, "fspiop-uri", "/quotes"),
+        &c,
+        Reason::BindingMismatch,
+    );
+    rejects(
+        &f.cfg,
+        &with_header(&f.msg, "fspiop-http-method", "PUT"),
+        &c,
+        Reason::BindingMismatch,
+    );
+    rejects(
+        &f.cfg,
+        &with_header(&f.msg, "fspiop-destination", "dfspx"),
+        &c,
+        Reason::BindingMismatch,
+    );
+    rejects(
+        &f.cfg,
+        &with_header(&f.msg, "date", "Tue, 02 Jun 2026 10:00:01 GMT"),
+        &c,
+        Reason::BindingMismatch,
+    );
+    rejects(
+        &f.cfg,
+        &without_header(&f.msg, "date"),
+        &c,
+        Reason::BindingMismatch,
+    );
     // Source changed to another registered FSP that is also the peer: the protected member differs.
     let b = ctx(Some("dfspb"));
     let m = with_header(&f.msg, "fspiop-source", "dfspb");
@@ -120,13 +200,33 @@ fn header_bindings_are_checked() {
 fn missing_pieces_have_their_codes() {
     let f = fixture();
     let c = ctx(Some("dfspa"));
-    rejects(&f.cfg, &without_header(&f.msg, "fspiop-signature"), &c, Reason::SigMissing);
-    rejects(&f.cfg, &without_header(&f.msg, "fspiop-uri"), &c, Reason::SigMissing);
-    rejects(&f.cfg, &without_header(&f.msg, "fspiop-source"), &c, Reason::IdentityMissing);
+    rejects(
+        &f.cfg,
+        &without_header(&f.msg, "fspiop-signature"),
+        &c,
+        Reason::SigMissing,
+    );
+    rejects(
+        &f.cfg,
+        &without_header(&f.msg, "fspiop-uri"),
+        &c,
+        Reason::SigMissing,
+    );
+    rejects(
+        &f.cfg,
+        &without_header(&f.msg, "fspiop-source"),
+        &c,
+        Reason::IdentityMissing,
+    );
     let mut empty = f.msg.clone();
     empty.body.clear();
     rejects(&f.cfg, &empty, &c, Reason::BodyMissing);
-    rejects(&f.cfg, &with_header(&f.msg, "fspiop-source", "nobody"), &ctx(Some("nobody")), Reason::KeyUnknown);
+    rejects(
+        &f.cfg,
+        &with_header(&f.msg, "fspiop-source", "nobody"),
+        &ctx(Some("nobody")),
+        Reason::KeyUnknown,
+    );
 }
 
 #[test]
@@ -134,11 +234,16 @@ fn identity_rules() {
     let f = fixture();
     rejects(&f.cfg, &f.msg, &ctx(Some("dfspb")), Reason::PeerMismatch);
     rejects(&f.cfg, &f.msg, &ctx(None), Reason::PeerMismatch);
-    let s = signer(json!({"profile": "mojaloop", "source_id": "dfspc"}), &rsa_key(3));
+    let s = signer(
+        json!({"profile": "mojaloop", "source_id": "dfspc"}),
+        &rsa_key(3),
+    );
     let m = signed(&s, request("POST", "/quotes", &[], BODY));
     rejects(&f.cfg, &m, &ctx(Some("dfspc")), Reason::PartnerInactive);
     // A trusted forwarder (the hub) may relay dfspa's message.
-    let hub = verifier(json!({"profile": "mojaloop", "trusted_forwarders": ["hub"], "partners": [partner("dfspa", &rsa_key(1))]}));
+    let hub = verifier(
+        json!({"profile": "mojaloop", "trusted_forwarders": ["hub"], "partners": [partner("dfspa", &rsa_key(1))]}),
+    );
     accepts(&hub, &f.msg, &ctx(Some("hub")), "dfspa");
 }
 
@@ -146,23 +251,67 @@ fn identity_rules() {
 fn malformed_signatures_and_headers() {
     let f = fixture();
     let c = ctx(Some("dfspa"));
-    rejects(&f.cfg, &with_header(&f.msg, "fspiop-signature", "not json"), &c, Reason::SigMalformed);
-    rejects(&f.cfg, &with_header(&f.msg, "fspiop-signature", r#"{"protectedHeader":"e30"}"#), &c, Reason::SigMalformed);
-    let v: serde_json::Value = serde_json::from_str(f.msg.header("fspiop-signature").unwrap()).unwrap();
+    rejects(
+        &f.cfg,
+        &with_header(&f.msg, "fspiop-signature", "not json"),
+        &c,
+        Reason::SigMalformed,
+    );
+    rejects(
+        &f.cfg,
+        &with_header(&f.msg, "fspiop-signature", r#"{"protectedHeader":"e30"}"#),
+        &c,
+        Reason::SigMalformed,
+    );
+    let v: serde_json::Value =
+        serde_json::from_str(f.msg.header("fspiop-signature").unwrap()).unwrap();
     let h = v["protectedHeader"].as_str().unwrap();
     let bad_b64 = json!({"protectedHeader": h, "signature": "abc+/=="}).to_string();
-    rejects(&f.cfg, &with_header(&f.msg, "fspiop-signature", &bad_b64), &c, Reason::SigMalformed);
-    let short = json!({"protectedHeader": h, "signature": b64::encode_url(&[1u8; 255])}).to_string();
-    rejects(&f.cfg, &with_header(&f.msg, "fspiop-signature", &short), &c, Reason::SigMalformed);
-    let bad_header = json!({"protectedHeader": "bm90IGpzb24", "signature": v["signature"]}).to_string();
-    rejects(&f.cfg, &with_header(&f.msg, "fspiop-signature", &bad_header), &c, Reason::HeaderMalformed);
-    let dup = forged(&f.msg, r#"{"alg":"RS256","alg":"RS256","FSPIOP-URI":"/transfers","FSPIOP-HTTP-Method":"POST","FSPIOP-Source":"dfspa","FSPIOP-Destination":"dfspb"}"#, &[0; 256]);
+    rejects(
+        &f.cfg,
+        &with_header(&f.msg, "fspiop-signature", &bad_b64),
+        &c,
+        Reason::SigMalformed,
+    );
+    let short =
+        json!({"protectedHeader": h, "signature": b64::encode_url(&[1u8; 255])}).to_string();
+    rejects(
+        &f.cfg,
+        &with_header(&f.msg, "fspiop-signature", &short),
+        &c,
+        Reason::SigMalformed,
+    );
+    let bad_header =
+        json!({"protectedHeader": "bm90IGpzb24", "signature": v["signature"]}).to_string();
+    rejects(
+        &f.cfg,
+        &with_header(&f.msg, "fspiop-signature", &bad_header),
+        &c,
+        Reason::HeaderMalformed,
+    );
+    let dup = forged(
+        &f.msg,
+        r#"{"alg":"RS256","alg":"RS256","FSPIOP-URI":"/transfers","FSPIOP-HTTP-Method":"POST","FSPIOP-Source":"dfspa","FSPIOP-Destination":"dfspb"}"#,
+        &[0; 256],
+    );
     rejects(&f.cfg, &dup, &c, Reason::HeaderMalformed);
-    let crit = forged(&f.msg, r#"{"alg":"RS256","crit":["exp"],"exp":1,"FSPIOP-URI":"/transfers","FSPIOP-HTTP-Method":"POST","FSPIOP-Source":"dfspa","FSPIOP-Destination":"dfspb"}"#, &[0; 256]);
+    let crit = forged(
+        &f.msg,
+        r#"{"alg":"RS256","crit":["exp"],"exp":1,"FSPIOP-URI":"/transfers","FSPIOP-HTTP-Method":"POST","FSPIOP-Source":"dfspa","FSPIOP-Destination":"dfspb"}"#,
+        &[0; 256],
+    );
     rejects(&f.cfg, &crit, &c, Reason::CritUnsupported);
-    let b64false = forged(&f.msg, r#"{"alg":"RS256","b64":false,"crit":["b64"],"FSPIOP-URI":"/transfers","FSPIOP-HTTP-Method":"POST","FSPIOP-Source":"dfspa","FSPIOP-Destination":"dfspb"}"#, &[0; 256]);
+    let b64false = forged(
+        &f.msg,
+        r#"{"alg":"RS256","b64":false,"crit":["b64"],"FSPIOP-URI":"/transfers","FSPIOP-HTTP-Method":"POST","FSPIOP-Source":"dfspa","FSPIOP-Destination":"dfspb"}"#,
+        &[0; 256],
+    );
     rejects(&f.cfg, &b64false, &c, Reason::CritUnsupported);
-    let no_uri = forged(&f.msg, r#"{"alg":"RS256","FSPIOP-HTTP-Method":"POST","FSPIOP-Source":"dfspa","FSPIOP-Destination":"dfspb"}"#, &[0; 256]);
+    let no_uri = forged(
+        &f.msg,
+        r#"{"alg":"RS256","FSPIOP-HTTP-Method":"POST","FSPIOP-Source":"dfspa","FSPIOP-Destination":"dfspb"}"#,
+        &[0; 256],
+    );
     rejects(&f.cfg, &no_uri, &c, Reason::HeaderMalformed);
 }
 
@@ -188,10 +337,19 @@ fn none_and_hmac_are_never_accepted() {
 fn bounds_and_encoding() {
     let f = fixture();
     let c = ctx(Some("dfspa"));
-    rejects(&f.cfg, &with_header(&f.msg, "content-encoding", "gzip"), &c, Reason::ContentEncoding);
-    let small = verifier(json!({"profile": "mojaloop", "max_body_bytes": 50, "partners": [partner("dfspa", &rsa_key(1))]}));
+    rejects(
+        &f.cfg,
+        &with_header(&f.msg, "content-encoding", "gzip"),
+        &c,
+        Reason::ContentEncoding,
+    );
+    let small = verifier(
+        json!({"profile": "mojaloop", "max_body_bytes": 50, "partners": [partner("dfspa", &rsa_key(1))]}),
+    );
     rejects(&small, &f.msg, &c, Reason::BodyTooLarge);
-    let exact = verifier(json!({"profile": "mojaloop", "max_body_bytes": f.msg.body.len(), "partners": [partner("dfspa", &rsa_key(1))]}));
+    let exact = verifier(
+        json!({"profile": "mojaloop", "max_body_bytes": f.msg.body.len(), "partners": [partner("dfspa", &rsa_key(1))]}),
+    );
     accepts(&exact, &f.msg, &c, "dfspa");
 }
 
@@ -201,7 +359,12 @@ fn route_policy_defaults() {
     let c = ctx(Some("dfspa"));
     let get = request("GET", "/parties/MSISDN/1", &[], b"");
     assert_eq!(run(&f.cfg, &get, &c).unwrap(), Outcome::Skipped);
-    let put_parties = request("PUT", "/parties/MSISDN/1", &[("fspiop-source", "dfspa")], BODY);
+    let put_parties = request(
+        "PUT",
+        "/parties/MSISDN/1",
+        &[("fspiop-source", "dfspa")],
+        BODY,
+    );
     assert_eq!(run(&f.cfg, &put_parties, &c).unwrap(), Outcome::Unsigned);
     let put_transfer = request("PUT", "/transfers/1", &[("fspiop-source", "dfspa")], BODY);
     rejects(&f.cfg, &put_transfer, &c, Reason::SigMissing);
@@ -210,13 +373,28 @@ fn route_policy_defaults() {
 #[test]
 fn freshness_and_replay_when_enabled() {
     let a = rsa_key(1);
-    let cfg = verifier(json!({"profile": "mojaloop", "date_window_s": 300, "replay_cache": true, "partners": [partner("dfspa", &a)]}));
+    let cfg = verifier(
+        json!({"profile": "mojaloop", "date_window_s": 300, "replay_cache": true, "partners": [partner("dfspa", &a)]}),
+    );
     let s = signer(json!({"profile": "mojaloop", "source_id": "dfspa"}), &a);
     let msg = signed(&s, request("POST", "/quotes", &[], BODY));
     let c = ctx(Some("dfspa"));
     let mut replay = MemoryReplay::new(10);
-    assert!(run_with(&cfg, &msg, &c, &signet_core::crypto::RustCrypto, &mut replay).is_ok());
-    let again = run_with(&cfg, &msg, &c, &signet_core::crypto::RustCrypto, &mut replay);
+    assert!(run_with(
+        &cfg,
+        &msg,
+        &c,
+        &signet_core::crypto::RustCrypto,
+        &mut replay
+    )
+    .is_ok());
+    let again = run_with(
+        &cfg,
+        &msg,
+        &c,
+        &signet_core::crypto::RustCrypto,
+        &mut replay,
+    );
     assert_eq!(again.unwrap_err().reason, Reason::Replay);
     let mut late = c.clone();
     late.now_ms += 301_000;
@@ -232,17 +410,28 @@ fn payload_mode_fallback_is_opt_in() {
     m.body = BODY.to_vec(); // the original, unsorted bytes arrive
     let strict = verifier(json!({"profile": "mojaloop", "partners": [partner("dfspa", &a)]}));
     rejects(&strict, &m, &ctx(Some("dfspa")), Reason::SigInvalid);
-    let compat = verifier(json!({"profile": "mojaloop", "payload_mode": "raw-then-sorted", "partners": [partner("dfspa", &a)]}));
+    let compat = verifier(
+        json!({"profile": "mojaloop", "payload_mode": "raw-then-sorted", "partners": [partner("dfspa", &a)]}),
+    );
     accepts(&compat, &m, &ctx(Some("dfspa")), "dfspa");
 }
 
 #[test]
 fn signer_refuses_to_sign_as_another_fsp_and_leaves_forwarded_messages() {
-    let s = signer(json!({"profile": "mojaloop", "source_id": "dfspa"}), &rsa_key(1));
+    let s = signer(
+        json!({"profile": "mojaloop", "source_id": "dfspa"}),
+        &rsa_key(1),
+    );
     let mut m = request("POST", "/quotes", &[("fspiop-source", "dfspb")], BODY);
     assert!(signet_core::sign::sign(&s, &mut m, NOW_MS, &signet_core::crypto::RustCrypto).is_err());
-    let mut fwd = request("POST", "/quotes", &[("fspiop-source", "dfspb"), ("fspiop-signature", "{}")], BODY);
-    let out = signet_core::sign::sign(&s, &mut fwd, NOW_MS, &signet_core::crypto::RustCrypto).unwrap();
+    let mut fwd = request(
+        "POST",
+        "/quotes",
+        &[("fspiop-source", "dfspb"), ("fspiop-signature", "{}")],
+        BODY,
+    );
+    let out =
+        signet_core::sign::sign(&s, &mut fwd, NOW_MS, &signet_core::crypto::RustCrypto).unwrap();
     assert!(matches!(out, signet_core::sign::SignOutcome::NotSigned(_)));
     assert_eq!(fwd.header("fspiop-signature"), Some("{}"));
     let mut get = request("GET", "/parties/MSISDN/1", &[], b"");

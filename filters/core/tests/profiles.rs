@@ -1,6 +1,11 @@
 //! `ocen`, `spar`, `generic` and `mosip` through the whole pipeline: signer output verifies, and
 //! each rejection path of security.md gives its exact reason code.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 
 mod common;
 
@@ -23,10 +28,20 @@ const LOAN: &[u8] = br#"{"metadata":{"originatorParticipantId":"3051","timestamp
 #[test]
 fn ocen_signer_output_verifies_with_the_token_participant_key() {
     let k = rsa_key(10);
-    let cfg = verifier(json!({"profile": "ocen", "partners": [{"id": "3051", "registry_status": "APPROVED", "keys": [{"public_key_pem": public_pem(&k)}]},
-                                                         {"id": "3052", "registry_status": "PENDING", "keys": [{"public_key_pem": public_pem(&rsa_key(11))}]}]}));
+    let cfg = verifier(
+        json!({"profile": "ocen", "partners": [{"id": "3051", "registry_status": "APPROVED", "keys": [{"public_key_pem": public_pem(&k)}]},
+                                                         {"id": "3052", "registry_status": "PENDING", "keys": [{"public_key_pem": public_pem(&rsa_key(11))}]}]}),
+    );
     let s = signer(json!({"profile": "ocen", "kid": "lender-key-1"}), &k);
-    let msg = signed(&s, request("POST", "/v4.0.0alpha/loanApplications/createLoanRequest", &[], LOAN));
+    let msg = signed(
+        &s,
+        request(
+            "POST",
+            "/v4.0.0alpha/loanApplications/createLoanRequest",
+            &[],
+            LOAN,
+        ),
+    );
     let value = msg.header("x-jws-signature").unwrap();
     let h = value.split('.').next().unwrap();
     assert_eq!(
@@ -46,12 +61,32 @@ fn ocen_signer_output_verifies_with_the_token_participant_key() {
     rejects(&cfg, &tampered, &ocen_ctx("3051"), Reason::SigInvalid);
     // Non-empty middle, conflicting headers, unknown crit.
     let (hh, ss) = value.split_once("..").unwrap();
-    rejects(&cfg, &with_header(&msg, "x-jws-signature", &format!("{hh}.eA.{ss}")), &ocen_ctx("3051"), Reason::SigMalformed);
-    rejects(&cfg, &with_header(&msg, "signature", &format!("{hh}..AAAA")), &ocen_ctx("3051"), Reason::SigMalformed);
+    rejects(
+        &cfg,
+        &with_header(&msg, "x-jws-signature", &format!("{hh}.eA.{ss}")),
+        &ocen_ctx("3051"),
+        Reason::SigMalformed,
+    );
+    rejects(
+        &cfg,
+        &with_header(&msg, "signature", &format!("{hh}..AAAA")),
+        &ocen_ctx("3051"),
+        Reason::SigMalformed,
+    );
     let crit = b64h(r#"{"alg":"RS256","b64":false,"crit":["b64","exp"],"exp":1}"#);
-    rejects(&cfg, &with_header(&msg, "x-jws-signature", &format!("{crit}..{ss}")), &ocen_ctx("3051"), Reason::CritUnsupported);
+    rejects(
+        &cfg,
+        &with_header(&msg, "x-jws-signature", &format!("{crit}..{ss}")),
+        &ocen_ctx("3051"),
+        Reason::CritUnsupported,
+    );
     let ps = b64h(r#"{"alg":"PS256","b64":false}"#);
-    rejects(&cfg, &with_header(&msg, "x-jws-signature", &format!("{ps}..{ss}")), &ocen_ctx("3051"), Reason::AlgNotAllowed);
+    rejects(
+        &cfg,
+        &with_header(&msg, "x-jws-signature", &format!("{ps}..{ss}")),
+        &ocen_ctx("3051"),
+        Reason::AlgNotAllowed,
+    );
     // The same signature under Signature (the spec's header name) verifies too.
     let spec_name = {
         let mut m = without_header(&msg, "x-jws-signature");
@@ -64,17 +99,28 @@ fn ocen_signer_output_verifies_with_the_token_participant_key() {
 #[test]
 fn ocen_bodyless_requests_sign_the_path_and_unsigned_ones_pass_if_present() {
     let k = rsa_key(10);
-    let cfg = verifier(json!({"profile": "ocen", "partners": [{"id": "3051", "keys": [{"public_key_pem": public_pem(&k)}]}]}));
+    let cfg = verifier(
+        json!({"profile": "ocen", "partners": [{"id": "3051", "keys": [{"public_key_pem": public_pem(&k)}]}]}),
+    );
     let s = signer(json!({"profile": "ocen"}), &k);
-    let msg = signed(&s, request("GET", "/v4.0.0alpha/loanApplications/status?id=1", &[], b""));
+    let msg = signed(
+        &s,
+        request("GET", "/v4.0.0alpha/loanApplications/status?id=1", &[], b""),
+    );
     accepts(&cfg, &msg, &ocen_ctx("3051"), "3051");
     let mut other_path = msg.clone();
     other_path.path = "/v4.0.0alpha/loanApplications/status?id=2".into();
     rejects(&cfg, &other_path, &ocen_ctx("3051"), Reason::SigInvalid);
     let unsigned = request("GET", "/x", &[], b"");
-    assert_eq!(run(&cfg, &unsigned, &ocen_ctx("3051")).unwrap(), Outcome::Unsigned);
+    assert_eq!(
+        run(&cfg, &unsigned, &ocen_ctx("3051")).unwrap(),
+        Outcome::Unsigned
+    );
     let heartbeat = request("POST", "/common/heartbeat", &[], b"{}");
-    assert_eq!(run(&cfg, &heartbeat, &ocen_ctx("3051")).unwrap(), Outcome::Skipped);
+    assert_eq!(
+        run(&cfg, &heartbeat, &ocen_ctx("3051")).unwrap(),
+        Outcome::Skipped
+    );
     let post = request("POST", "/x", &[], b"{}");
     rejects(&cfg, &post, &ocen_ctx("3051"), Reason::SigMissing);
 }
@@ -82,7 +128,9 @@ fn ocen_bodyless_requests_sign_the_path_and_unsigned_ones_pass_if_present() {
 #[test]
 fn ocen_originator_binding_is_opt_in() {
     let k = rsa_key(10);
-    let cfg = verifier(json!({"profile": "ocen", "bind_originator": true, "partners": [{"id": "3051", "keys": [{"public_key_pem": public_pem(&k)}]}, {"id": "3099", "keys": [{"public_key_pem": public_pem(&k)}]}]}));
+    let cfg = verifier(
+        json!({"profile": "ocen", "bind_originator": true, "partners": [{"id": "3051", "keys": [{"public_key_pem": public_pem(&k)}]}, {"id": "3099", "keys": [{"public_key_pem": public_pem(&k)}]}]}),
+    );
     let s = signer(json!({"profile": "ocen"}), &k);
     let msg = signed(&s, request("POST", "/x", &[], LOAN));
     accepts(&cfg, &msg, &ocen_ctx("3051"), "3051");
@@ -96,10 +144,15 @@ fn spar_body(sender: &str) -> Vec<u8> {
 #[test]
 fn spar_canonical_json_rules() {
     let k = rsa_key(20);
-    let cfg = verifier(json!({"profile": "spar", "partners": [{"id": "bank-a", "sender_id": "bank-a", "keys": [{"public_key_pem": public_pem(&k)}]},
-                                                         {"id": "bank-b", "sender_id": "bank-b", "keys": [{"public_key_pem": public_pem(&rsa_key(21))}]}]}));
+    let cfg = verifier(
+        json!({"profile": "spar", "partners": [{"id": "bank-a", "sender_id": "bank-a", "keys": [{"public_key_pem": public_pem(&k)}]},
+                                                         {"id": "bank-b", "sender_id": "bank-b", "keys": [{"public_key_pem": public_pem(&rsa_key(21))}]}]}),
+    );
     let s = signer(json!({"profile": "spar"}), &k);
-    let msg = signed(&s, request("POST", "/mapper/resolve", &[], &spar_body("bank-a")));
+    let msg = signed(
+        &s,
+        request("POST", "/mapper/resolve", &[], &spar_body("bank-a")),
+    );
     let c = ctx(Some("bank-a"));
     accepts(&cfg, &msg, &c, "bank-a");
     // Same JSON value in other bytes: accepted; a changed value: sig_invalid.
@@ -108,11 +161,16 @@ fn spar_canonical_json_rules() {
     pretty.body = serde_json::to_vec_pretty(&v).unwrap();
     accepts(&cfg, &pretty, &c, "bank-a");
     let mut changed = msg.clone();
-    changed.body = String::from_utf8(msg.body.clone()).unwrap().replace("details", "all").into_bytes();
+    changed.body = String::from_utf8(msg.body.clone())
+        .unwrap()
+        .replace("details", "all")
+        .into_bytes();
     rejects(&cfg, &changed, &c, Reason::SigInvalid);
     // Duplicate members are refused, not guessed.
     let mut dup = msg.clone();
-    dup.body = br#"{"request_header":{"sender_app_mnemonic":"bank-a","sender_app_mnemonic":"bank-b"}}"#.to_vec();
+    dup.body =
+        br#"{"request_header":{"sender_app_mnemonic":"bank-a","sender_app_mnemonic":"bank-b"}}"#
+            .to_vec();
     rejects(&cfg, &dup, &c, Reason::BodyMalformed);
     let mut anon = msg.clone();
     anon.body = br#"{"request_body":{}}"#.to_vec();
@@ -120,33 +178,69 @@ fn spar_canonical_json_rules() {
     // The body names bank-a but the connection is bank-b's.
     rejects(&cfg, &msg, &ctx(Some("bank-b")), Reason::PeerMismatch);
     rejects(&cfg, &msg, &ctx(None), Reason::PeerMismatch);
-    let unknown = signed(&s, request("POST", "/mapper/resolve", &[], &spar_body("bank-z")));
+    let unknown = signed(
+        &s,
+        request("POST", "/mapper/resolve", &[], &spar_body("bank-z")),
+    );
     rejects(&cfg, &unknown, &c, Reason::KeyUnknown);
     // An x5c that is not the registered certificate.
     let sig = msg.header("signature").unwrap();
     let (_, ss) = sig.split_once("..").unwrap();
-    let cert = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/spec/vectors/mosip-1.json")).unwrap();
+    let cert = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../../shared/spec/vectors/mosip-1.json"
+    ))
+    .unwrap();
     let der = {
         let v: serde_json::Value = serde_json::from_str(&cert).unwrap();
-        let pem = v["keys"]["partners"][0]["certificate_pem"].as_str().unwrap().to_string();
-        signet_core::x509::Certificate::from_pem(&pem).unwrap().der().to_vec()
+        let pem = v["keys"]["partners"][0]["certificate_pem"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        signet_core::x509::Certificate::from_pem(&pem)
+            .unwrap()
+            .der()
+            .to_vec()
     };
-    let x5c = b64h(&format!(r#"{{"alg":"RS256","x5c":["{}"]}}"#, signet_core::b64::encode_std(&der)));
-    rejects(&cfg, &with_header(&msg, "signature", &format!("{x5c}..{ss}")), &c, Reason::CertNotRegistered);
+    let x5c = b64h(&format!(
+        r#"{{"alg":"RS256","x5c":["{}"]}}"#,
+        signet_core::b64::encode_std(&der)
+    ));
+    rejects(
+        &cfg,
+        &with_header(&msg, "signature", &format!("{x5c}..{ss}")),
+        &c,
+        Reason::CertNotRegistered,
+    );
     let b64false = b64h(r#"{"alg":"RS256","b64":false,"crit":["b64"]}"#);
-    rejects(&cfg, &with_header(&msg, "signature", &format!("{b64false}..{ss}")), &c, Reason::CritUnsupported);
-    rejects(&cfg, &with_header(&msg, "signature", &format!("{ss}")), &c, Reason::SigMalformed);
+    rejects(
+        &cfg,
+        &with_header(&msg, "signature", &format!("{b64false}..{ss}")),
+        &c,
+        Reason::CritUnsupported,
+    );
+    rejects(
+        &cfg,
+        &with_header(&msg, "signature", ss),
+        &c,
+        Reason::SigMalformed,
+    );
 }
 
 #[test]
 fn generic_rfc7797_and_kid_rules() {
     let k1 = ec_key(30);
     let k2 = ed_key(31);
-    let cfg = verifier(json!({"profile": "generic", "partners": [{"id": "p", "keys": [
-        {"kid": "a", "public_key_pem": public_pem(&k1)}, {"kid": "b", "public_key_pem": public_pem(&k2)}]}]}));
+    let cfg = verifier(
+        json!({"profile": "generic", "partners": [{"id": "p", "keys": [
+        {"kid": "a", "public_key_pem": public_pem(&k1)}, {"kid": "b", "public_key_pem": public_pem(&k2)}]}]}),
+    );
     let c = ctx(Some("p"));
     for (kid, key, unencoded) in [("a", &k1, false), ("b", &k2, true)] {
-        let s = signer(json!({"profile": "generic", "kid": kid, "sign_unencoded": unencoded}), key);
+        let s = signer(
+            json!({"profile": "generic", "kid": kid, "sign_unencoded": unencoded}),
+            key,
+        );
         let msg = signed(&s, request("POST", "/api", &[], b"{\"x\":1}"));
         accepts(&cfg, &msg, &c, "p");
         rejects(&cfg, &msg, &ctx(Some("q")), Reason::KeyUnknown);
@@ -158,16 +252,30 @@ fn generic_rfc7797_and_kid_rules() {
     rejects(&cfg, &msg, &c, Reason::KeyUnknown);
     // b64:false without crit is refused by generic (RFC 7797 §6).
     let h = b64h(r#"{"alg":"ES256","kid":"a","b64":false}"#);
-    rejects(&cfg, &with_header(&msg, "x-jws-signature", &format!("{h}..AAAA")), &c, Reason::CritUnsupported);
+    rejects(
+        &cfg,
+        &with_header(&msg, "x-jws-signature", &format!("{h}..AAAA")),
+        &c,
+        Reason::CritUnsupported,
+    );
     // Required by default on POST; GET skipped.
-    rejects(&cfg, &request("POST", "/api", &[], b"{}"), &c, Reason::SigMissing);
-    assert_eq!(run(&cfg, &request("GET", "/api", &[], b""), &c).unwrap(), Outcome::Skipped);
+    rejects(
+        &cfg,
+        &request("POST", "/api", &[], b"{}"),
+        &c,
+        Reason::SigMissing,
+    );
+    assert_eq!(
+        run(&cfg, &request("GET", "/api", &[], b""), &c).unwrap(),
+        Outcome::Skipped
+    );
 }
 
 #[test]
 fn generic_iat_window() {
     let k = ec_key(30);
-    let cfg = verifier(json!({"profile": "generic", "iat_window_s": 60, "partners": [partner("p", &k)]}));
+    let cfg =
+        verifier(json!({"profile": "generic", "iat_window_s": 60, "partners": [partner("p", &k)]}));
     let s = signer(json!({"profile": "generic"}), &k);
     // The signer does not emit iat: with a window on it is missing, hence stale.
     let msg = signed(&s, request("POST", "/api", &[], b"{}"));
@@ -176,17 +284,27 @@ fn generic_iat_window() {
 
 /// Runs a shared vector with modifications.
 fn mosip_case(edit: impl FnOnce(&mut serde_json::Value)) -> signet_core::conformance::CaseResult {
-    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/spec/vectors/mosip-2.json")).unwrap();
+    let text = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../../shared/spec/vectors/mosip-2.json"
+    ))
+    .unwrap();
     let mut v: serde_json::Value = serde_json::from_str(&text).unwrap();
     edit(&mut v);
-    Case::from_json(&v.to_string()).unwrap().run(&RustCrypto).unwrap()
+    Case::from_json(&v.to_string())
+        .unwrap()
+        .run(&RustCrypto)
+        .unwrap()
 }
 
 #[test]
 fn mosip_certificate_time_and_registry_rules() {
     assert_eq!(mosip_case(|_| {}).reason, "ok");
     // requestTime is 20 s before "at": 45 s later it is 65 s old (window −60 s).
-    assert_eq!(mosip_case(|v| v["at"] = json!("2026-11-23T10:01:05Z")).reason, "stale");
+    assert_eq!(
+        mosip_case(|v| v["at"] = json!("2026-11-23T10:01:05Z")).reason,
+        "stale"
+    );
     // The leaf outside its validity period.
     assert_eq!(
         mosip_case(|v| {
@@ -198,13 +316,23 @@ fn mosip_certificate_time_and_registry_rules() {
     );
     // A chain to a CA that is not registered for the domain.
     let other_ca = {
-        let t = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/spec/vectors/mosip-1.json")).unwrap();
+        let t = std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../../shared/spec/vectors/mosip-1.json"
+        ))
+        .unwrap();
         let v: serde_json::Value = serde_json::from_str(&t).unwrap();
         v["keys"]["domain_ca"].clone()
     };
-    assert_eq!(mosip_case(|v| v["keys"]["domain_ca"] = other_ca).reason, "cert_invalid");
+    assert_eq!(
+        mosip_case(|v| v["keys"]["domain_ca"] = other_ca).reason,
+        "cert_invalid"
+    );
     // Registry: unknown API key, deactivated partner, unknown licence, missing Authorization.
-    assert_eq!(mosip_case(|v| v["keys"]["partners"][0]["api_key"] = json!("other")).reason, "key_unknown");
+    assert_eq!(
+        mosip_case(|v| v["keys"]["partners"][0]["api_key"] = json!("other")).reason,
+        "key_unknown"
+    );
     let r = mosip_case(|v| v["keys"]["partners"][0]["status"] = json!("INACTIVE"));
     assert_eq!(r.reason, "partner_inactive");
     assert!(String::from_utf8_lossy(&r.reply.unwrap().body).contains("IDA-MPA-012"));
@@ -214,29 +342,48 @@ fn mosip_certificate_time_and_registry_rules() {
     assert!(String::from_utf8_lossy(&r.reply.unwrap().body).contains("IDA-MPA-007"));
     assert_eq!(
         mosip_case(|v| {
-            v["request"]["headers"].as_object_mut().unwrap().remove("authorization");
+            v["request"]["headers"]
+                .as_object_mut()
+                .unwrap()
+                .remove("authorization");
         })
         .reason,
         "token_missing"
     );
-    assert_eq!(mosip_case(|v| v["request"]["path"] = json!("/idauthentication/v1/auth/x/y")).reason, "identity_missing");
+    assert_eq!(
+        mosip_case(|v| v["request"]["path"] = json!("/idauthentication/v1/auth/x/y")).reason,
+        "identity_missing"
+    );
     // The MISP's registered certificate may sign for its partners.
     let r = mosip_case(|v| {
         let cert = v["keys"]["partners"][0]["certificate_pem"].clone();
         v["keys"]["partners"][0]["certificate_sha256"] = json!("00".repeat(32));
-        v["keys"]["partners"][0].as_object_mut().unwrap().remove("certificate_pem");
+        v["keys"]["partners"][0]
+            .as_object_mut()
+            .unwrap()
+            .remove("certificate_pem");
         v["keys"]["misps"][0]["certificate_pem"] = cert;
     });
     assert_eq!(r.reason, "ok", "{:?}", r.problems);
     let sig = {
-        let t = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/spec/vectors/mosip-2.json")).unwrap();
+        let t = std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../../shared/spec/vectors/mosip-2.json"
+        ))
+        .unwrap();
         let v: serde_json::Value = serde_json::from_str(&t).unwrap();
-        v["request"]["headers"]["signature"].as_str().unwrap().to_string()
+        v["request"]["headers"]["signature"]
+            .as_str()
+            .unwrap()
+            .to_string()
     };
     // x5c missing → sig_invalid (IDA cannot verify); a tampered body → sig_invalid.
     let (_, rest) = sig.split_once('.').unwrap();
     let no_x5c = format!("{}.{rest}", b64h(r#"{"alg":"RS256"}"#));
-    assert_eq!(mosip_case(|v| v["request"]["headers"]["signature"] = json!(no_x5c)).reason, "sig_invalid");
+    assert_eq!(
+        mosip_case(|v| v["request"]["headers"]["signature"] = json!(no_x5c)).reason,
+        "sig_invalid"
+    );
     assert_eq!(
         mosip_case(|v| {
             v["request"].as_object_mut().unwrap().remove("body_b64");
@@ -246,5 +393,8 @@ fn mosip_certificate_time_and_registry_rules() {
         .reason,
         "sig_invalid"
     );
-    assert_eq!(mosip_case(|v| v["request"]["headers"]["signature"] = json!("abc")).reason, "sig_malformed");
+    assert_eq!(
+        mosip_case(|v| v["request"]["headers"]["signature"] = json!("abc")).reason,
+        "sig_malformed"
+    );
 }

@@ -20,13 +20,22 @@ fn shared_vectors_get_their_expected_verdicts() {
         .filter(|p| p.extension().is_some_and(|x| x == "json"))
         .collect();
     files.sort();
-    assert!(files.len() >= 16, "expected the 16 shared vectors, found {}", files.len());
+    assert!(
+        files.len() >= 16,
+        "expected the 16 shared vectors, found {}",
+        files.len()
+    );
     let mut failures = Vec::new();
     for f in &files {
         let case = Case::from_json(&std::fs::read_to_string(f).unwrap()).unwrap();
         match case.run(&RustCrypto) {
             Ok(r) if r.passed() => eprintln!("{}: {} {}", r.id, r.got.name(), r.reason),
-            Ok(r) => failures.push(format!("{}: {:?}\n  trace: {:?}", r.id, r.problems, r.trace.steps())),
+            Ok(r) => failures.push(format!(
+                "{}: {:?}\n  trace: {:?}",
+                r.id,
+                r.problems,
+                r.trace.steps()
+            )),
             Err(e) => failures.push(format!("{}: {e}", f.display())),
         }
     }

@@ -35,16 +35,24 @@ pub fn headers(map: MapType) -> Result<Vec<(String, String)>, String> {
 }
 
 /// Removes every header starting with `prefix` (a client or upstream could forge them).
-pub fn strip_prefixed(map: MapType, headers: &[(String, String)], prefix: &str) -> Result<(), String> {
+pub fn strip_prefixed(
+    map: MapType,
+    headers: &[(String, String)],
+    prefix: &str,
+) -> Result<(), String> {
     let mut doomed: Vec<&str> = headers
         .iter()
         .map(|(n, _)| n.as_str())
-        .filter(|n| n.get(..prefix.len()).is_some_and(|h| h.eq_ignore_ascii_case(prefix)))
+        .filter(|n| {
+            n.get(..prefix.len())
+                .is_some_and(|h| h.eq_ignore_ascii_case(prefix))
+        })
         .collect();
     doomed.sort_unstable();
     doomed.dedup();
     for name in doomed {
-        hostcalls::remove_map_value(map, name).map_err(|s| format!("cannot remove {name}: {s:?}"))?;
+        hostcalls::remove_map_value(map, name)
+            .map_err(|s| format!("cannot remove {name}: {s:?}"))?;
     }
     Ok(())
 }
@@ -73,7 +81,10 @@ pub fn peer_certificate_names() -> Vec<String> {
 /// access log; Wasm cannot write dynamic metadata.
 pub fn set_state(name: &str, value: &str) {
     if let Err(s) = hostcalls::set_property(vec![name], Some(value.as_bytes())) {
-        log(LogLevel::Warn, &format!("signet: cannot set filter state {name}: {s:?}"));
+        log(
+            LogLevel::Warn,
+            &format!("signet: cannot set filter state {name}: {s:?}"),
+        );
     }
 }
 
@@ -84,9 +95,16 @@ pub fn send(reply: &Reply) {
         .iter()
         .map(|(n, v)| (n.as_str(), v.as_str()))
         .collect();
-    let body = if reply.body.is_empty() { None } else { Some(reply.body.as_slice()) };
+    let body = if reply.body.is_empty() {
+        None
+    } else {
+        Some(reply.body.as_slice())
+    };
     if let Err(s) = hostcalls::send_http_response(u32::from(reply.status), headers, body) {
-        log(LogLevel::Critical, &format!("signet: cannot send local reply: {s:?}"));
+        log(
+            LogLevel::Critical,
+            &format!("signet: cannot send local reply: {s:?}"),
+        );
     }
 }
 
@@ -117,7 +135,13 @@ impl Counters {
 /// Stats-safe form of a partner id: `[A-Za-z0-9_-]`, others as `_`.
 pub fn stat_name(id: &str) -> String {
     id.chars()
-        .map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '_' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
         .collect()
 }
 

@@ -37,7 +37,8 @@ impl JwsSign {
     /// Parses the configuration; the private key comes from the VM's environment
     /// (`vm_config.environment_variables`) when `signing_key_env` names it.
     pub fn configure(raw: &[u8]) -> Result<JwsSign, String> {
-        let text = std::str::from_utf8(raw).map_err(|_| "configuration is not UTF-8".to_string())?;
+        let text =
+            std::str::from_utf8(raw).map_err(|_| "configuration is not UTF-8".to_string())?;
         let cfg = SignConfig::from_json(text, &|name| std::env::var(name).ok())?;
         let native = match cfg.crypto_backend {
             CryptoChoice::Rust => NativeSupport::default(),
@@ -51,7 +52,14 @@ impl JwsSign {
             }
         };
         let mut counters = Counters::default();
-        for name in ["signed", "not_signed", "body_rewritten", "sign_body_kept", "sign_failed", "too_large"] {
+        for name in [
+            "signed",
+            "not_signed",
+            "body_rewritten",
+            "sign_body_kept",
+            "sign_failed",
+            "too_large",
+        ] {
             counters.define(&format!("{STAT}.{name}"))?;
         }
         log(
@@ -60,7 +68,11 @@ impl JwsSign {
                 "signet jws_sign: profile {}, {} {}, native sign {}",
                 cfg.profile.name(),
                 cfg.alg.name(),
-                if cfg.direction == Direction::Response { "responses" } else { "requests" },
+                if cfg.direction == Direction::Response {
+                    "responses"
+                } else {
+                    "requests"
+                },
                 native.sign
             ),
         );
@@ -104,7 +116,8 @@ impl JwsSignRequest {
 
     /// Whether this response is one the configuration signs (§2.10.3).
     fn wants_response(&self) -> bool {
-        let local = host::property(&["response", "code_details"]).is_none_or(|d| d != "via_upstream");
+        let local =
+            host::property(&["response", "code_details"]).is_none_or(|d| d != "via_upstream");
         match self.filter.cfg.sign_responses {
             SignResponses::All => true,
             SignResponses::Local => local,
@@ -117,9 +130,15 @@ impl JwsSignRequest {
             Ok(h) => h,
             Err(e) => return self.fail(Reason::Internal, &e),
         };
-        let status = headers.iter().find(|(n, _)| n == ":status").and_then(|(_, v)| v.parse().ok());
+        let status = headers
+            .iter()
+            .find(|(n, _)| n == ":status")
+            .and_then(|(_, v)| v.parse().ok());
         self.msg.status = if self.response_mode() { status } else { None };
-        self.msg.headers = headers.into_iter().filter(|(n, _)| !n.starts_with(':')).collect();
+        self.msg.headers = headers
+            .into_iter()
+            .filter(|(n, _)| !n.starts_with(':'))
+            .collect();
         self.active = true;
         if end_of_stream {
             return self.finish(None);
@@ -133,7 +152,10 @@ impl JwsSignRequest {
         }
         if body_size > self.filter.cfg.max_body_bytes {
             self.filter.counters.inc(&format!("{STAT}.too_large"));
-            return self.fail(Reason::BodyTooLarge, "body over max_body_bytes: never sent unsigned");
+            return self.fail(
+                Reason::BodyTooLarge,
+                "body over max_body_bytes: never sent unsigned",
+            );
         }
         if !end_of_stream {
             return Action::Pause;
@@ -153,10 +175,16 @@ impl JwsSignRequest {
         match sign(&f.cfg, &mut self.msg, host::now_ms(), &f.backend) {
             Ok(SignOutcome::NotSigned(why)) => {
                 f.counters.inc(&format!("{STAT}.not_signed"));
-                log(LogLevel::Debug, &format!("signet jws_sign: not signed: {why}"));
+                log(
+                    LogLevel::Debug,
+                    &format!("signet jws_sign: not signed: {why}"),
+                );
                 Action::Continue
             }
-            Ok(SignOutcome::Signed { body_rewritten, body_kept }) => {
+            Ok(SignOutcome::Signed {
+                body_rewritten,
+                body_kept,
+            }) => {
                 if let Err(e) = self.write_back(&before, buffer, body_rewritten) {
                     return self.fail(Reason::SignFailed, &e);
                 }
@@ -177,7 +205,12 @@ impl JwsSignRequest {
         }
     }
 
-    fn write_back(&self, before: &Message, buffer: Option<(BufferType, usize)>, body_rewritten: bool) -> Result<(), String> {
+    fn write_back(
+        &self,
+        before: &Message,
+        buffer: Option<(BufferType, usize)>,
+        body_rewritten: bool,
+    ) -> Result<(), String> {
         let map = self.map();
         for (name, value) in &self.msg.headers {
             if before.header(name) != Some(value.as_str()) {
@@ -196,7 +229,10 @@ impl JwsSignRequest {
     /// A local reply in place of a message that cannot leave signed.
     fn fail(&mut self, reason: Reason, detail: &str) -> Action {
         self.done = true;
-        log(LogLevel::Error, &format!("signet jws_sign: {reason}: {detail}"));
+        log(
+            LogLevel::Error,
+            &format!("signet jws_sign: {reason}: {detail}"),
+        );
         let r = match self.filter.cfg.profile {
             ProfileName::Mojaloop => reply::mojaloop(reason),
             _ => reply::generic(reason, None),

@@ -36,7 +36,8 @@ pub struct JwsVerify {
 impl JwsVerify {
     /// Parses and validates the configuration, probes the host's crypto, defines the stats.
     pub fn configure(raw: &[u8]) -> Result<JwsVerify, String> {
-        let text = std::str::from_utf8(raw).map_err(|_| "configuration is not UTF-8".to_string())?;
+        let text =
+            std::str::from_utf8(raw).map_err(|_| "configuration is not UTF-8".to_string())?;
         let cfg = VerifyConfig::from_json(text)?;
         let native = match cfg.crypto_backend {
             signet_core::config::CryptoChoice::Rust => NativeSupport::default(),
@@ -151,7 +152,10 @@ impl JwsVerifyRequest {
         match outcome {
             Outcome::Verified { partner, .. } => {
                 c.inc(&format!("{STAT}.verified"));
-                c.inc(&format!("{STAT}.partner.{}.verified", host::stat_name(partner)));
+                c.inc(&format!(
+                    "{STAT}.partner.{}.verified",
+                    host::stat_name(partner)
+                ));
                 host::set_state("signet.partner", partner);
                 host::set_state("signet.signature", "verified");
             }
@@ -182,7 +186,10 @@ impl JwsVerifyRequest {
                 self.msg.path,
                 rej.reason,
                 rej.detail,
-                rej.partner.as_deref().map(|p| format!(", partner {p}")).unwrap_or_default()
+                rej.partner
+                    .as_deref()
+                    .map(|p| format!(", partner {p}"))
+                    .unwrap_or_default()
             ),
         );
         let request_id = self
@@ -190,7 +197,14 @@ impl JwsVerifyRequest {
             .header("x-request-id")
             .map(str::to_string)
             .unwrap_or_else(|| format!("{:08x}", ctx.now_ms as u32));
-        let reply = for_rejection(&self.filter.cfg, rej, &self.msg, ctx, &request_id, self.response_mode());
+        let reply = for_rejection(
+            &self.filter.cfg,
+            rej,
+            &self.msg,
+            ctx,
+            &request_id,
+            self.response_mode(),
+        );
         host::send(&reply);
     }
 
@@ -289,7 +303,8 @@ impl HttpContext for JwsVerifyRequest {
             // unless it is our own local reply (then the request was rejected here).
             if !self.done {
                 if let Ok(h) = host::headers(MapType::HttpResponseHeaders) {
-                    let _ = host::strip_prefixed(MapType::HttpResponseHeaders, &h, "x-signet-reason");
+                    let _ =
+                        host::strip_prefixed(MapType::HttpResponseHeaders, &h, "x-signet-reason");
                 }
             }
             return Action::Continue;

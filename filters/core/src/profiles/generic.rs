@@ -22,16 +22,27 @@ pub fn verify(run: &mut Run<'_>, p: &Generic) -> Result<Outcome, Rejection> {
         };
         match run.policy(&path, default) {
             Policy::Skip => return Ok(Outcome::Skipped),
-            Policy::IfPresent if run.msg.header(&p.signature_header).is_none() => return Ok(Outcome::Unsigned),
+            Policy::IfPresent if run.msg.header(&p.signature_header).is_none() => {
+                return Ok(Outcome::Unsigned)
+            }
             _ => {}
         }
     }
     run.body_bounds()?;
     let Some(value) = run.msg.header(&p.signature_header).map(str::to_string) else {
-        return Err(run.reject("signature_header", Reason::SigMissing, format!("{} header absent", p.signature_header)));
+        return Err(run.reject(
+            "signature_header",
+            Reason::SigMissing,
+            format!("{} header absent", p.signature_header),
+        ));
     };
-    let (h, s) = split_detached(&value)
-        .map_err(|e| run.reject("serialization", Reason::SigMalformed, format!("expected H..S: {e}")))?;
+    let (h, s) = split_detached(&value).map_err(|e| {
+        run.reject(
+            "serialization",
+            Reason::SigMalformed,
+            format!("expected H..S: {e}"),
+        )
+    })?;
     let header = run.header(
         h,
         &HeaderRules {
@@ -41,7 +52,11 @@ pub fn verify(run: &mut Run<'_>, p: &Generic) -> Result<Outcome, Rejection> {
     )?;
     // The peer's keys, then `kid`.
     let Some(peer) = run.ctx.peer.clone() else {
-        return Err(run.reject("identity", Reason::IdentityMissing, "no authenticated peer".into()));
+        return Err(run.reject(
+            "identity",
+            Reason::IdentityMissing,
+            "no authenticated peer".into(),
+        ));
     };
     let cfg = run.cfg;
     let Some(partner) = cfg.registry.partner(&peer) else {
@@ -49,33 +64,61 @@ pub fn verify(run: &mut Run<'_>, p: &Generic) -> Result<Outcome, Rejection> {
     };
     let with_partner = |r: Rejection| r.partner(Some(&partner.id));
     let candidates: Vec<RegisteredKey> = match header.kid() {
-        Some(kid) => partner.keys.iter().filter(|k| k.kid.as_deref() == Some(kid)).cloned().collect(),
+        Some(kid) => partner
+            .keys
+            .iter()
+            .filter(|k| k.kid.as_deref() == Some(kid))
+            .cloned()
+            .collect(),
         None if p.require_kid => {
-            return Err(with_partner(run.reject("key", Reason::KeyUnknown, "kid required".into())))
+            return Err(with_partner(run.reject(
+                "key",
+                Reason::KeyUnknown,
+                "kid required".into(),
+            )))
         }
         None if partner.keys.len() == 1 => partner.keys.clone(),
         None => {
-            return Err(with_partner(run.reject("key", Reason::KeyUnknown, "several keys and no kid".into())))
+            return Err(with_partner(run.reject(
+                "key",
+                Reason::KeyUnknown,
+                "several keys and no kid".into(),
+            )))
         }
     };
     if candidates.is_empty() {
-        return Err(with_partner(run.reject("key", Reason::KeyUnknown, "no key with that kid".into())));
+        return Err(with_partner(run.reject(
+            "key",
+            Reason::KeyUnknown,
+            "no key with that kid".into(),
+        )));
     }
-    run.trace.pass("key", || format!("peer {peer}, kid {:?}", header.kid()));
+    run.trace
+        .pass("key", || format!("peer {peer}, kid {:?}", header.kid()));
     run.active(partner)?;
     let (alg, keys) = run.alg(&header, &candidates).map_err(with_partner)?;
     let sig = run.signature_bytes(s, false).map_err(with_partner)?;
     let (input, what) = if header.b64() {
         (signing_input_encoded(h, &run.msg.body), "the E-input")
     } else {
-        (signing_input_unencoded(h, &run.msg.body), "the U-input (b64:false)")
+        (
+            signing_input_unencoded(h, &run.msg.body),
+            "the U-input (b64:false)",
+        )
     };
     let key_refs: Vec<_> = keys.iter().map(|k| &k.key).collect();
-    let used = run.crypto(alg, &key_refs, &[(what, &input)], &sig).map_err(with_partner)?;
+    let used = run
+        .crypto(alg, &key_refs, &[(what, &input)], &sig)
+        .map_err(with_partner)?;
     if p.iat_window_s > 0 {
-        let iat = header.member("iat").and_then(JsonValue::as_i64).map(|s| s.saturating_mul(1000));
-        run.window("iat", iat, p.iat_window_s, p.iat_window_s).map_err(with_partner)?;
-        run.replay(&partner.id, &input, p.iat_window_s).map_err(with_partner)?;
+        let iat = header
+            .member("iat")
+            .and_then(JsonValue::as_i64)
+            .map(|s| s.saturating_mul(1000));
+        run.window("iat", iat, p.iat_window_s, p.iat_window_s)
+            .map_err(with_partner)?;
+        run.replay(&partner.id, &input, p.iat_window_s)
+            .map_err(with_partner)?;
     }
     Ok(Outcome::Verified {
         partner: partner.id.clone(),

@@ -54,58 +54,96 @@ pub fn verify(run: &mut Run<'_>, p: &Mojaloop) -> Result<Outcome, Rejection> {
     match policy {
         Policy::Skip => return Ok(Outcome::Skipped),
         Policy::IfPresent if !present => {
-            run.trace.pass("signature_header", || "absent, if-present: forwarded unsigned".into());
+            run.trace.pass("signature_header", || {
+                "absent, if-present: forwarded unsigned".into()
+            });
             return Ok(Outcome::Unsigned);
         }
         _ => {}
     }
     run.body_bounds()?;
     if run.msg.body.is_empty() {
-        return Err(run.reject("body", Reason::BodyMissing, "a signed FSPIOP request needs a body".into()));
+        return Err(run.reject(
+            "body",
+            Reason::BodyMissing,
+            "a signed FSPIOP request needs a body".into(),
+        ));
     }
     // 4–6: the signer, its key, and whether the peer may send as it.
     let source = match run.msg.header("fspiop-source") {
         Some(s) if !s.is_empty() => s.to_string(),
         _ => {
-            return Err(run.reject("identity", Reason::IdentityMissing, "FSPIOP-Source absent or empty".into()))
+            return Err(run.reject(
+                "identity",
+                Reason::IdentityMissing,
+                "FSPIOP-Source absent or empty".into(),
+            ))
         }
     };
     let cfg = run.cfg;
     let Some(partner) = cfg.registry.partner(&source) else {
-        return Err(run.reject("key", Reason::KeyUnknown, "no registered key for FSPIOP-Source".into()));
+        return Err(run.reject(
+            "key",
+            Reason::KeyUnknown,
+            "no registered key for FSPIOP-Source".into(),
+        ));
     };
     if partner.keys.is_empty() {
-        return Err(run.reject_partner("key", Reason::KeyUnknown, partner, "partner has no key".into()));
+        return Err(run.reject_partner(
+            "key",
+            Reason::KeyUnknown,
+            partner,
+            "partner has no key".into(),
+        ));
     }
-    run.trace.pass("key", || format!("FSPIOP-Source {source}: {} key(s)", partner.keys.len()));
+    run.trace.pass("key", || {
+        format!("FSPIOP-Source {source}: {} key(s)", partner.keys.len())
+    });
     run.active(partner)?;
     if p.source_binding == SourceBinding::Peer {
         run.bind_peer(partner, &p.trusted_forwarders)?;
     }
     // 7–8: the headers the signature needs, and the JSON envelope.
-    let missing: Vec<&str> = ["fspiop-uri", "fspiop-http-method", p.signature_header.as_str()]
-        .into_iter()
-        .filter(|h| run.msg.header(h).is_none())
-        .collect();
+    let missing: Vec<&str> = [
+        "fspiop-uri",
+        "fspiop-http-method",
+        p.signature_header.as_str(),
+    ]
+    .into_iter()
+    .filter(|h| run.msg.header(h).is_none())
+    .collect();
     if !missing.is_empty() {
         return Err(run
-            .reject("signature_header", Reason::SigMissing, format!("missing headers {missing:?}"))
+            .reject(
+                "signature_header",
+                Reason::SigMissing,
+                format!("missing headers {missing:?}"),
+            )
             .partner(Some(&partner.id)));
     }
     let value = run.msg.header(&p.signature_header).unwrap_or_default();
     let (h, s) = parse_envelope(value).map_err(|what| {
-        run.reject("signature_header", Reason::SigMalformed, what).partner(Some(&partner.id))
+        run.reject("signature_header", Reason::SigMalformed, what)
+            .partner(Some(&partner.id))
     })?;
-    run.trace.pass("signature_header", || "FSPIOP-Signature JSON envelope".into());
+    run.trace.pass("signature_header", || {
+        "FSPIOP-Signature JSON envelope".into()
+    });
     // 9–10: header, algorithm, signature bytes.
     let rules = HeaderRules {
         allow_padding: false,
         crit_b64: CritB64::Reject,
     };
-    let header = run.header(&h, &rules).map_err(|r| r.partner(Some(&partner.id)))?;
+    let header = run
+        .header(&h, &rules)
+        .map_err(|r| r.partner(Some(&partner.id)))?;
     mandatory_members(run, &header).map_err(|r| r.partner(Some(&partner.id)))?;
-    let (alg, keys) = run.alg(&header, &partner.keys).map_err(|r| r.partner(Some(&partner.id)))?;
-    let sig = run.signature_bytes(&s, false).map_err(|r| r.partner(Some(&partner.id)))?;
+    let (alg, keys) = run
+        .alg(&header, &partner.keys)
+        .map_err(|r| r.partner(Some(&partner.id)))?;
+    let sig = run
+        .signature_bytes(&s, false)
+        .map_err(|r| r.partner(Some(&partner.id)))?;
     // 11–12: bindings.
     bindings(run, &header).map_err(|r| r.partner(Some(&partner.id)))?;
     if p.check_request_line {
@@ -133,8 +171,13 @@ pub fn verify(run: &mut Run<'_>, p: &Mojaloop) -> Result<Outcome, Rejection> {
             .member("Date")
             .and_then(JsonValue::as_str)
             .and_then(crate::time::parse_imf_fixdate);
-        run.window("protected Date", date.map(|s| s * 1000), p.date_window_s, p.date_window_s)
-            .map_err(|r| r.partner(Some(&partner.id)))?;
+        run.window(
+            "protected Date",
+            date.map(|s| s * 1000),
+            p.date_window_s,
+            p.date_window_s,
+        )
+        .map_err(|r| r.partner(Some(&partner.id)))?;
         run.replay(&partner.id, &raw, p.date_window_s)
             .map_err(|r| r.partner(Some(&partner.id)))?;
     }
@@ -148,7 +191,10 @@ pub fn verify(run: &mut Run<'_>, p: &Mojaloop) -> Result<Outcome, Rejection> {
 /// Parses the `FSPIOP-Signature` JSON (§3.3.1): `(protectedHeader, signature)`.
 pub fn parse_envelope(value: &str) -> Result<(String, String), String> {
     if value.len() > MAX_VALUE {
-        return Err(format!("FSPIOP-Signature is {} bytes, over {MAX_VALUE}", value.len()));
+        return Err(format!(
+            "FSPIOP-Signature is {} bytes, over {MAX_VALUE}",
+            value.len()
+        ));
     }
     let v = parse_strict(
         value.as_bytes(),
@@ -160,7 +206,9 @@ pub fn parse_envelope(value: &str) -> Result<(String, String), String> {
     .map_err(|e| format!("FSPIOP-Signature is not strict JSON: {e}"))?;
     let member = |name: &str, max: usize| -> Result<String, String> {
         match v.get(name) {
-            Some(JsonValue::String(s)) if !s.is_empty() && s.chars().count() <= max => Ok(s.clone()),
+            Some(JsonValue::String(s)) if !s.is_empty() && s.chars().count() <= max => {
+                Ok(s.clone())
+            }
             Some(JsonValue::String(_)) => Err(format!("{name}: length outside 1..{max}")),
             Some(_) => Err(format!("{name}: not a string")),
             None => Err(format!("{name}: missing")),
@@ -169,23 +217,38 @@ pub fn parse_envelope(value: &str) -> Result<(String, String), String> {
     if !matches!(v, JsonValue::Object(_)) {
         return Err("FSPIOP-Signature is not a JSON object".into());
     }
-    Ok((member("protectedHeader", MAX_PROTECTED)?, member("signature", MAX_SIGNATURE)?))
+    Ok((
+        member("protectedHeader", MAX_PROTECTED)?,
+        member("signature", MAX_SIGNATURE)?,
+    ))
 }
 
 /// Mandatory members present and strings (§3.4): missing → `header_malformed`.
 fn mandatory_members(run: &mut Run<'_>, header: &Header) -> Result<(), Rejection> {
     let mut required = vec!["FSPIOP-URI", "FSPIOP-HTTP-Method", "FSPIOP-Source"];
-    if run.msg.header("fspiop-destination").is_some_and(|d| !d.is_empty()) {
+    if run
+        .msg
+        .header("fspiop-destination")
+        .is_some_and(|d| !d.is_empty())
+    {
         required.push("FSPIOP-Destination");
     }
     for name in required {
         match header.member(name) {
             Some(JsonValue::String(_)) => {}
             Some(_) => {
-                return Err(run.reject("protected_header", Reason::HeaderMalformed, format!("{name} is not a string")))
+                return Err(run.reject(
+                    "protected_header",
+                    Reason::HeaderMalformed,
+                    format!("{name} is not a string"),
+                ))
             }
             None => {
-                return Err(run.reject("protected_header", Reason::HeaderMalformed, format!("mandatory member {name} missing")))
+                return Err(run.reject(
+                    "protected_header",
+                    Reason::HeaderMalformed,
+                    format!("mandatory member {name} missing"),
+                ))
             }
         }
     }
@@ -236,22 +299,34 @@ fn bindings(run: &mut Run<'_>, header: &Header) -> Result<(), Rejection> {
             ));
         }
     }
-    run.trace.pass("binding", || format!("protected members equal their headers: {checked:?}"));
+    run.trace.pass("binding", || {
+        format!("protected members equal their headers: {checked:?}")
+    });
     Ok(())
 }
 
 /// `check_request_line` (§3.6.12).
 fn request_line(run: &mut Run<'_>, header: &Header, path: &str) -> Result<(), Rejection> {
-    let method = header.member("FSPIOP-HTTP-Method").and_then(JsonValue::as_str).unwrap_or_default();
-    let uri = header.member("FSPIOP-URI").and_then(JsonValue::as_str).unwrap_or_default();
+    let method = header
+        .member("FSPIOP-HTTP-Method")
+        .and_then(JsonValue::as_str)
+        .unwrap_or_default();
+    let uri = header
+        .member("FSPIOP-URI")
+        .and_then(JsonValue::as_str)
+        .unwrap_or_default();
     if run.msg.method != method || !path.ends_with(uri) {
         return Err(run.reject(
             "request_line",
             Reason::BindingMismatch,
-            format!("{} {path} does not match the protected method/URI", run.msg.method),
+            format!(
+                "{} {path} does not match the protected method/URI",
+                run.msg.method
+            ),
         ));
     }
-    run.trace.pass("request_line", || "method and path match".into());
+    run.trace
+        .pass("request_line", || "method and path match".into());
     Ok(())
 }
 
@@ -260,7 +335,9 @@ fn reserialized(run: &mut Run<'_>, order: KeyOrder) -> Option<Vec<u8>> {
         max_depth: run.cfg.common.max_json_depth,
         max_members: None,
     };
-    parse_strict(&run.msg.body, limits).ok().map(|v| ecmascript(&v, order))
+    parse_strict(&run.msg.body, limits)
+        .ok()
+        .map(|v| ecmascript(&v, order))
 }
 
 /// Algorithm the Signet signer uses for a key when `sign_alg` is not set (§3.7).
@@ -280,18 +357,27 @@ mod tests {
     fn envelope_member_order_is_free_and_duplicates_fail() {
         assert!(parse_envelope(r#"{"signature":"abc","protectedHeader":"eyJ"}"#).is_ok());
         assert!(parse_envelope(r#"{ "protectedHeader" : "eyJ" , "signature" : "abc" }"#).is_ok());
-        assert!(parse_envelope(r#"{"protectedHeader":"eyJ","signature":"a","signature":"b"}"#).is_err());
+        assert!(
+            parse_envelope(r#"{"protectedHeader":"eyJ","signature":"a","signature":"b"}"#).is_err()
+        );
         assert!(parse_envelope(r#"{"protectedHeader":"eyJ"}"#).is_err());
         assert!(parse_envelope(r#"{"protectedHeader":"","signature":"a"}"#).is_err());
         assert!(parse_envelope(r#"["eyJ","a"]"#).is_err());
-        assert!(parse_envelope(&format!(r#"{{"protectedHeader":"eyJ","signature":"{}"}}"#, "a".repeat(513))).is_err());
+        assert!(parse_envelope(&format!(
+            r#"{{"protectedHeader":"eyJ","signature":"{}"}}"#,
+            "a".repeat(513)
+        ))
+        .is_err());
     }
 
     #[test]
     fn default_policy_follows_the_spec() {
         assert_eq!(default_policy("GET", "/parties/MSISDN/1"), Policy::Skip);
         assert_eq!(default_policy("DELETE", "/x"), Policy::Skip);
-        assert_eq!(default_policy("PUT", "/parties/MSISDN/1"), Policy::IfPresent);
+        assert_eq!(
+            default_policy("PUT", "/parties/MSISDN/1"),
+            Policy::IfPresent
+        );
         assert_eq!(default_policy("PUT", "/transfers/1"), Policy::Required);
         assert_eq!(default_policy("POST", "/quotes"), Policy::Required);
         assert_eq!(default_policy("PATCH", "/transfers/1"), Policy::Required);
@@ -299,8 +385,14 @@ mod tests {
 
     #[test]
     fn strip_prefix_only_on_a_segment_boundary() {
-        assert_eq!(stripped_path("/mojaloop/transfers", "/mojaloop"), "/transfers");
-        assert_eq!(stripped_path("/mojaloopx/transfers", "/mojaloop"), "/mojaloopx/transfers");
+        assert_eq!(
+            stripped_path("/mojaloop/transfers", "/mojaloop"),
+            "/transfers"
+        );
+        assert_eq!(
+            stripped_path("/mojaloopx/transfers", "/mojaloop"),
+            "/mojaloopx/transfers"
+        );
         assert_eq!(stripped_path("/transfers", ""), "/transfers");
     }
 }

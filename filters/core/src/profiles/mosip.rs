@@ -70,10 +70,18 @@ pub fn verify(run: &mut Run<'_>, p: &Mosip) -> Result<Outcome, Rejection> {
     run.body_bounds()?;
     // 3–4: header, serialization, protected header, x5c.
     let Some(value) = run.msg.header(&p.signature_header).map(str::to_string) else {
-        return Err(run.reject("signature_header", Reason::SigMissing, format!("{} header absent", p.signature_header)));
+        return Err(run.reject(
+            "signature_header",
+            Reason::SigMissing,
+            format!("{} header absent", p.signature_header),
+        ));
     };
     let (h, _ignored, s) = split_three(&value).map_err(|e| {
-        run.reject("serialization", Reason::SigMalformed, format!("expected H.X.S: {e}"))
+        run.reject(
+            "serialization",
+            Reason::SigMalformed,
+            format!("expected H.X.S: {e}"),
+        )
     })?;
     let rules = HeaderRules {
         allow_padding: p.allow_padded_segments,
@@ -83,7 +91,11 @@ pub fn verify(run: &mut Run<'_>, p: &Mosip) -> Result<Outcome, Rejection> {
     run.alg_name_allowed(&header)?;
     let cert = leaf_certificate(run, &header, p)?;
     let key = cert.public_key().map_err(|e| {
-        run.reject("x5c", Reason::CertInvalid, format!("x5c[0] public key: {e}"))
+        run.reject(
+            "x5c",
+            Reason::CertInvalid,
+            format!("x5c[0] public key: {e}"),
+        )
     })?;
     if let Err(e) = key.check_strength(run.cfg.common.min_rsa_bits) {
         return Err(run.reject("x5c", Reason::CertInvalid, format!("x5c[0] key: {e}")));
@@ -91,14 +103,23 @@ pub fn verify(run: &mut Run<'_>, p: &Mosip) -> Result<Outcome, Rejection> {
     let alg = run.alg_for_key(&header, &key)?;
     if let Some(t) = header.x5t_s256() {
         if t != cert.x5t_s256() {
-            return Err(run.reject("x5t#S256", Reason::HeaderMalformed, "x5t#S256 is not the thumbprint of x5c[0]".into()));
+            return Err(run.reject(
+                "x5t#S256",
+                Reason::HeaderMalformed,
+                "x5t#S256 is not the thumbprint of x5c[0]".into(),
+            ));
         }
         run.trace.pass("x5t#S256", || "matches x5c[0]".into());
     }
     // 5. Signature with the x5c[0] key.
     let sig = run.signature_bytes(s, p.allow_padded_segments)?;
     let input = signing_input_encoded(h, &run.msg.body);
-    run.crypto(alg, &[&key], &[("the E-input over the raw body", &input)], &sig)?;
+    run.crypto(
+        alg,
+        &[&key],
+        &[("the E-input over the raw body", &input)],
+        &sig,
+    )?;
     let now = run.ctx.now_s();
     if response {
         return verify_ida_response(run, p, &cert, now).map(|()| Outcome::Verified {
@@ -112,18 +133,36 @@ pub fn verify(run: &mut Run<'_>, p: &Mosip) -> Result<Outcome, Rejection> {
     if let Err(e) = validate_chain(&cert, cas, now) {
         return Err(run.reject("certificate", Reason::CertInvalid, format!("x5c[0]: {e}")));
     }
-    run.trace.pass("certificate", || format!("in date and chains to a {} CA", p.partner_domain));
+    run.trace.pass("certificate", || {
+        format!("in date and chains to a {} CA", p.partner_domain)
+    });
     // 7. Authorization must be present (IDA's rule; the value is not interpreted here).
-    if run.msg.header("authorization").is_none_or(|a| a.trim().is_empty()) {
-        return Err(run.reject("authorization", Reason::TokenMissing, "Authorization header absent".into()));
+    if run
+        .msg
+        .header("authorization")
+        .is_none_or(|a| a.trim().is_empty())
+    {
+        return Err(run.reject(
+            "authorization",
+            Reason::TokenMissing,
+            "Authorization header absent".into(),
+        ));
     }
     // 8–9. Path identity and registry.
     let Some((license, partner_id, api_key)) = path_triple(&run.msg.path) else {
-        return Err(run.reject("identity", Reason::IdentityMissing, "path lacks {MISP-LK}/{Partner-ID}/{API-Key}".into()));
+        return Err(run.reject(
+            "identity",
+            Reason::IdentityMissing,
+            "path lacks {MISP-LK}/{Partner-ID}/{API-Key}".into(),
+        ));
     };
     let cfg = run.cfg;
     let Some(partner) = cfg.registry.partner(&partner_id) else {
-        return Err(run.reject("registry", Reason::KeyUnknown, "partner not registered".into()));
+        return Err(run.reject(
+            "registry",
+            Reason::KeyUnknown,
+            "partner not registered".into(),
+        ));
     };
     if p.partner_checks {
         registry_checks(run, partner, &license, &api_key)?;
@@ -149,7 +188,10 @@ pub fn verify(run: &mut Run<'_>, p: &Mosip) -> Result<Outcome, Rejection> {
         ));
     }
     run.trace.pass("pinning", || {
-        format!("x5c[0] is the registered certificate of the {}", if partner_pin { "partner" } else { "MISP" })
+        format!(
+            "x5c[0] is the registered certificate of the {}",
+            if partner_pin { "partner" } else { "MISP" }
+        )
     });
     // 11. requestTime window, then replay.
     if p.request_time_window {
@@ -161,7 +203,8 @@ pub fn verify(run: &mut Run<'_>, p: &Mosip) -> Result<Outcome, Rejection> {
         let past = p.request_time_allowed_s + p.request_time_adjustment_s;
         run.window("requestTime", t, past, p.request_time_adjustment_s)
             .map_err(|r| r.partner(Some(&partner.id)))?;
-        run.replay(&partner.id, &input, past).map_err(|r| r.partner(Some(&partner.id)))?;
+        run.replay(&partner.id, &input, past)
+            .map_err(|r| r.partner(Some(&partner.id)))?;
     }
     Ok(Outcome::Verified {
         partner: partner.id.clone(),
@@ -171,9 +214,17 @@ pub fn verify(run: &mut Run<'_>, p: &Mosip) -> Result<Outcome, Rejection> {
 }
 
 /// Decodes `x5c[0]` (§5.4, §5.5.2): missing → `sig_invalid`, undecodable → `cert_invalid`.
-fn leaf_certificate(run: &mut Run<'_>, header: &Header, p: &Mosip) -> Result<Certificate, Rejection> {
+fn leaf_certificate(
+    run: &mut Run<'_>,
+    header: &Header,
+    p: &Mosip,
+) -> Result<Certificate, Rejection> {
     let Some(first) = header.x5c().and_then(|c| c.first()) else {
-        return Err(run.reject("x5c", Reason::SigInvalid, "x5c missing: IDA cannot verify without it".into()));
+        return Err(run.reject(
+            "x5c",
+            Reason::SigInvalid,
+            "x5c missing: IDA cannot verify without it".into(),
+        ));
     };
     let strict = crate::b64::decode_std(first)
         .map_err(|e| e.to_string())
@@ -187,30 +238,57 @@ fn leaf_certificate(run: &mut Run<'_>, header: &Header, p: &Mosip) -> Result<Cer
                 .and_then(|b| String::from_utf8(b).ok());
             match pem.map(|t| Certificate::from_pem(&t)) {
                 Some(Ok(c)) => c,
-                _ => return Err(run.reject("x5c", Reason::CertInvalid, format!("x5c[0] is neither B64(DER) nor B64(PEM): {e}"))),
+                _ => {
+                    return Err(run.reject(
+                        "x5c",
+                        Reason::CertInvalid,
+                        format!("x5c[0] is neither B64(DER) nor B64(PEM): {e}"),
+                    ))
+                }
             }
         }
         Err(e) => return Err(run.reject("x5c", Reason::CertInvalid, format!("x5c[0]: {e}"))),
     };
-    run.trace.pass("x5c", || format!("x5c[0] SHA-256 {}", cert.sha256_hex_upper()));
+    run.trace.pass("x5c", || {
+        format!("x5c[0] SHA-256 {}", cert.sha256_hex_upper())
+    });
     Ok(cert)
 }
 
 /// Client side: IDA's `response-signature` must come from the pinned, in-date IDA certificate.
-fn verify_ida_response(run: &mut Run<'_>, p: &Mosip, cert: &Certificate, now: i64) -> Result<(), Rejection> {
+fn verify_ida_response(
+    run: &mut Run<'_>,
+    p: &Mosip,
+    cert: &Certificate,
+    now: i64,
+) -> Result<(), Rejection> {
     let pin = p.ida_certificate_sha256.as_deref().unwrap_or_default();
     if cert.sha256_hex_upper() != pin {
-        return Err(run.reject("pinning", Reason::CertNotRegistered, "x5c[0] is not the pinned IDA certificate".into()));
+        return Err(run.reject(
+            "pinning",
+            Reason::CertNotRegistered,
+            "x5c[0] is not the pinned IDA certificate".into(),
+        ));
     }
     if !cert.in_validity(now) {
-        return Err(run.reject("certificate", Reason::CertInvalid, "IDA certificate outside its validity period".into()));
+        return Err(run.reject(
+            "certificate",
+            Reason::CertInvalid,
+            "IDA certificate outside its validity period".into(),
+        ));
     }
-    run.trace.pass("pinning", || "pinned IDA certificate, in date".into());
+    run.trace
+        .pass("pinning", || "pinned IDA certificate, in date".into());
     Ok(())
 }
 
 /// IDA's partner, API key, policy and licence checks (§5.5.6).
-fn registry_checks(run: &mut Run<'_>, partner: &Partner, license: &str, api_key: &str) -> Result<(), Rejection> {
+fn registry_checks(
+    run: &mut Run<'_>,
+    partner: &Partner,
+    license: &str,
+    api_key: &str,
+) -> Result<(), Rejection> {
     let now = run.ctx.now_s();
     let inactive = |run: &mut Run<'_>, which: Inactive, detail: &str| {
         let mut r = run.reject_partner("registry", Reason::PartnerInactive, partner, detail.into());
@@ -218,21 +296,41 @@ fn registry_checks(run: &mut Run<'_>, partner: &Partner, license: &str, api_key:
         r
     };
     let Some(key) = partner.api_key(api_key) else {
-        return Err(run.reject_partner("registry", Reason::KeyUnknown, partner, "API key not mapped to the partner".into()));
+        return Err(run.reject_partner(
+            "registry",
+            Reason::KeyUnknown,
+            partner,
+            "API key not mapped to the partner".into(),
+        ));
     };
     if partner.status != Status::Active {
-        return Err(inactive(run, Inactive::PartnerDeactivated, "partner deactivated"));
+        return Err(inactive(
+            run,
+            Inactive::PartnerDeactivated,
+            "partner deactivated",
+        ));
     }
     if let Some(policy) = &key.policy {
-        if policy.status != Status::Active || policy.validity.not_yet(now) || policy.validity.expired(now) {
+        if policy.status != Status::Active
+            || policy.validity.not_yet(now)
+            || policy.validity.expired(now)
+        {
             return Err(inactive(run, Inactive::PolicyInactive, "policy not active"));
         }
     }
     if key.status != Status::Active {
-        return Err(inactive(run, Inactive::ApiKeyDeactivated, "API key deactivated"));
+        return Err(inactive(
+            run,
+            Inactive::ApiKeyDeactivated,
+            "API key deactivated",
+        ));
     }
     if key.validity.not_yet(now) || key.validity.expired(now) {
-        return Err(inactive(run, Inactive::ApiKeyDates, "API key expired or not yet commenced"));
+        return Err(inactive(
+            run,
+            Inactive::ApiKeyDates,
+            "API key expired or not yet commenced",
+        ));
     }
     let cfg = run.cfg;
     let licensed = partner.misp_licenses.is_empty()
@@ -240,17 +338,35 @@ fn registry_checks(run: &mut Run<'_>, partner: &Partner, license: &str, api_key:
             .misp_licenses
             .contains(&crate::registry::sha256(license.as_bytes()));
     match cfg.registry.misp_by_license(license) {
-        Some(_) if !licensed => Err(inactive(run, Inactive::LicenceUnknown, "licence key not registered for this partner")),
-        None => Err(inactive(run, Inactive::LicenceUnknown, "licence key does not belong to a registered MISP")),
-        Some(m) if m.status == Status::Blocked || m.status == Status::Revoked => {
-            Err(inactive(run, Inactive::LicenceBlocked, "licence key blocked"))
-        }
-        Some(m) if m.status != Status::Active || m.validity.not_yet(now) => {
-            Err(inactive(run, Inactive::LicenceUnknown, "licence key not active or not commenced"))
-        }
-        Some(m) if m.validity.expired(now) => Err(inactive(run, Inactive::LicenceExpired, "licence key expired")),
+        Some(_) if !licensed => Err(inactive(
+            run,
+            Inactive::LicenceUnknown,
+            "licence key not registered for this partner",
+        )),
+        None => Err(inactive(
+            run,
+            Inactive::LicenceUnknown,
+            "licence key does not belong to a registered MISP",
+        )),
+        Some(m) if m.status == Status::Blocked || m.status == Status::Revoked => Err(inactive(
+            run,
+            Inactive::LicenceBlocked,
+            "licence key blocked",
+        )),
+        Some(m) if m.status != Status::Active || m.validity.not_yet(now) => Err(inactive(
+            run,
+            Inactive::LicenceUnknown,
+            "licence key not active or not commenced",
+        )),
+        Some(m) if m.validity.expired(now) => Err(inactive(
+            run,
+            Inactive::LicenceExpired,
+            "licence key expired",
+        )),
         Some(_) => {
-            run.trace.pass("registry", || "partner, API key, policy and licence active and in date".into());
+            run.trace.pass("registry", || {
+                "partner, API key, policy and licence active and in date".into()
+            });
             Ok(())
         }
     }
@@ -277,9 +393,18 @@ mod tests {
 
     #[test]
     fn default_policy_covers_partner_apis_only() {
-        assert_eq!(default_policy("POST", "/idauthentication/v1/auth/a/b/c"), Policy::Required);
-        assert_eq!(default_policy("GET", "/idauthentication/v1/auth/a/b/c"), Policy::Skip);
-        assert_eq!(default_policy("POST", "/idauthentication/v1/internal/auth"), Policy::Skip);
+        assert_eq!(
+            default_policy("POST", "/idauthentication/v1/auth/a/b/c"),
+            Policy::Required
+        );
+        assert_eq!(
+            default_policy("GET", "/idauthentication/v1/auth/a/b/c"),
+            Policy::Skip
+        );
+        assert_eq!(
+            default_policy("POST", "/idauthentication/v1/internal/auth"),
+            Policy::Skip
+        );
         assert_eq!(default_policy("POST", "/other"), Policy::Skip);
     }
 }

@@ -17,19 +17,25 @@ pub fn verify(run: &mut Run<'_>, p: &Ocen) -> Result<Outcome, Rejection> {
     let response = run.msg.status.is_some();
     let path = run.msg.path_only().to_string();
     // 1. Route policy: skip_paths, then bodyless → if-present, with a body → required.
-    let default = if p.skip_paths.iter().any(|s| path == *s) {
+    let default = if p.skip_paths.contains(&path) {
         Policy::Skip
     } else if run.msg.body.is_empty() {
         Policy::IfPresent
     } else {
         Policy::Required
     };
-    let policy = if response { default } else { run.policy(&path, default) };
+    let policy = if response {
+        default
+    } else {
+        run.policy(&path, default)
+    };
     let values = signature_values(run, p)?;
     match policy {
         Policy::Skip => return Ok(Outcome::Skipped),
         Policy::IfPresent if values.is_none() => {
-            run.trace.pass("signature_header", || "absent, if-present: forwarded unsigned".into());
+            run.trace.pass("signature_header", || {
+                "absent, if-present: forwarded unsigned".into()
+            });
             return Ok(Outcome::Unsigned);
         }
         _ => {}
@@ -41,7 +47,11 @@ pub fn verify(run: &mut Run<'_>, p: &Ocen) -> Result<Outcome, Rejection> {
         p.peer_participant_id.clone().unwrap_or_default()
     } else {
         let Some(claims) = run.ctx.token_claims.as_ref() else {
-            return Err(run.reject("token", Reason::TokenMissing, "no verified bearer token (token_check must run first)".into()));
+            return Err(run.reject(
+                "token",
+                Reason::TokenMissing,
+                "no verified bearer token (token_check must run first)".into(),
+            ));
         };
         match claims.get(&p.identity_claim).and_then(|v| v.as_str()) {
             Some(id) if !id.is_empty() => id.to_string(),
@@ -57,12 +67,22 @@ pub fn verify(run: &mut Run<'_>, p: &Ocen) -> Result<Outcome, Rejection> {
     // 4. Registry key, approval, peer binding.
     let cfg = run.cfg;
     let Some(partner) = cfg.registry.partner(&participant) else {
-        return Err(run.reject("key", Reason::KeyUnknown, "participant not in the registry".into()));
+        return Err(run.reject(
+            "key",
+            Reason::KeyUnknown,
+            "participant not in the registry".into(),
+        ));
     };
     if partner.keys.is_empty() || (p.require_approved && !partner.approved) {
-        return Err(run.reject_partner("key", Reason::KeyUnknown, partner, "no approved key for the participant".into()));
+        return Err(run.reject_partner(
+            "key",
+            Reason::KeyUnknown,
+            partner,
+            "no approved key for the participant".into(),
+        ));
     }
-    run.trace.pass("key", || format!("participant {participant}: approved key"));
+    run.trace
+        .pass("key", || format!("participant {participant}: approved key"));
     run.active(partner)?;
     if !response && run.ctx.peer.is_some() {
         run.bind_peer(partner, &[])?;
@@ -70,10 +90,18 @@ pub fn verify(run: &mut Run<'_>, p: &Ocen) -> Result<Outcome, Rejection> {
     let with_partner = |r: Rejection| r.partner(Some(&partner.id));
     // 5. Signature header and serialization.
     let Some(value) = values else {
-        return Err(with_partner(run.reject("signature_header", Reason::SigMissing, "no x-jws-signature / Signature header".into())));
+        return Err(with_partner(run.reject(
+            "signature_header",
+            Reason::SigMissing,
+            "no x-jws-signature / Signature header".into(),
+        )));
     };
     let (h, s) = split_detached(&value).map_err(|e| {
-        with_partner(run.reject("serialization", Reason::SigMalformed, format!("expected H..S: {e}")))
+        with_partner(run.reject(
+            "serialization",
+            Reason::SigMalformed,
+            format!("expected H..S: {e}"),
+        ))
     })?;
     run.trace.pass("serialization", || "detached H..S".into());
     // 6. Header rules: b64 false with or without crit; b64 absent only while allowed.
@@ -98,12 +126,19 @@ pub fn verify(run: &mut Run<'_>, p: &Ocen) -> Result<Outcome, Rejection> {
         &run.msg.body
     };
     let (input, what) = if header.b64() {
-        (signing_input_encoded(h, payload), "the E-input (b64 absent)")
+        (
+            signing_input_encoded(h, payload),
+            "the E-input (b64 absent)",
+        )
     } else {
-        (signing_input_unencoded(h, payload), "the U-input (b64:false)")
+        (
+            signing_input_unencoded(h, payload),
+            "the U-input (b64:false)",
+        )
     };
     let key_refs: Vec<_> = keys.iter().map(|k| &k.key).collect();
-    run.crypto(alg, &key_refs, &[(what, &input)], &sig).map_err(with_partner)?;
+    run.crypto(alg, &key_refs, &[(what, &input)], &sig)
+        .map_err(with_partner)?;
     // 8. Originator binding, freshness, replay.
     if p.bind_originator || p.timestamp_window_s > 0 {
         let body = run.body_json().map_err(with_partner)?;
@@ -119,16 +154,24 @@ pub fn verify(run: &mut Run<'_>, p: &Ocen) -> Result<Outcome, Rejection> {
                     "metadata.originatorParticipantId is not the token's participant".into(),
                 )));
             }
-            run.trace.pass("originator", || "metadata.originatorParticipantId matches".into());
+            run.trace.pass("originator", || {
+                "metadata.originatorParticipantId matches".into()
+            });
         }
         if p.timestamp_window_s > 0 {
             let t = metadata
                 .and_then(|m| m.get("timestamp"))
                 .and_then(JsonValue::as_str)
                 .and_then(crate::time::parse_rfc3339_ms);
-            run.window("metadata.timestamp", t, p.timestamp_window_s, p.timestamp_window_s)
+            run.window(
+                "metadata.timestamp",
+                t,
+                p.timestamp_window_s,
+                p.timestamp_window_s,
+            )
+            .map_err(with_partner)?;
+            run.replay(&partner.id, &input, p.timestamp_window_s)
                 .map_err(with_partner)?;
-            run.replay(&partner.id, &input, p.timestamp_window_s).map_err(with_partner)?;
         }
     }
     Ok(Outcome::Verified {

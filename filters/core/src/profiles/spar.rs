@@ -36,19 +36,34 @@ fn timestamp(body: &JsonValue) -> Option<&str> {
 
 pub fn verify(run: &mut Run<'_>, p: &Spar) -> Result<Outcome, Rejection> {
     let path = run.msg.path_only().to_string();
-    let default = if run.msg.method == "POST" { Policy::Required } else { Policy::Skip };
+    let default = if run.msg.method == "POST" {
+        Policy::Required
+    } else {
+        Policy::Skip
+    };
     match run.policy(&path, default) {
         Policy::Skip => return Ok(Outcome::Skipped),
-        Policy::IfPresent if run.msg.header(&p.signature_header).is_none() => return Ok(Outcome::Unsigned),
+        Policy::IfPresent if run.msg.header(&p.signature_header).is_none() => {
+            return Ok(Outcome::Unsigned)
+        }
         _ => {}
     }
     run.body_bounds()?;
     // 3. Header, serialization, protected header.
     let Some(value) = run.msg.header(&p.signature_header).map(str::to_string) else {
-        return Err(run.reject("signature_header", Reason::SigMissing, format!("{} header absent", p.signature_header)));
+        return Err(run.reject(
+            "signature_header",
+            Reason::SigMissing,
+            format!("{} header absent", p.signature_header),
+        ));
     };
-    let (h, _ignored, s) = split_three(&value)
-        .map_err(|e| run.reject("serialization", Reason::SigMalformed, format!("expected H.X.S: {e}")))?;
+    let (h, _ignored, s) = split_three(&value).map_err(|e| {
+        run.reject(
+            "serialization",
+            Reason::SigMalformed,
+            format!("expected H.X.S: {e}"),
+        )
+    })?;
     let header = run.header(
         h,
         &HeaderRules {
@@ -59,7 +74,11 @@ pub fn verify(run: &mut Run<'_>, p: &Spar) -> Result<Outcome, Rejection> {
     // 4. Body and sender.
     let body = run.body_json()?;
     let Some(sender) = sender(&body).map(str::to_string) else {
-        return Err(run.reject("identity", Reason::IdentityMissing, "no request_header.sender_app_mnemonic / header.sender_id".into()));
+        return Err(run.reject(
+            "identity",
+            Reason::IdentityMissing,
+            "no request_header.sender_app_mnemonic / header.sender_id".into(),
+        ));
     };
     // 5. Key, certificate dates, peer, x5c.
     let cfg = run.cfg;
@@ -67,9 +86,16 @@ pub fn verify(run: &mut Run<'_>, p: &Spar) -> Result<Outcome, Rejection> {
         return Err(run.reject("key", Reason::KeyUnknown, "sender not registered".into()));
     };
     if partner.keys.is_empty() {
-        return Err(run.reject_partner("key", Reason::KeyUnknown, partner, "sender has no key".into()));
+        return Err(run.reject_partner(
+            "key",
+            Reason::KeyUnknown,
+            partner,
+            "sender has no key".into(),
+        ));
     }
-    run.trace.pass("key", || format!("sender {sender}: {} key(s)", partner.keys.len()));
+    run.trace.pass("key", || {
+        format!("sender {sender}: {} key(s)", partner.keys.len())
+    });
     let with_partner = |r: Rejection| r.partner(Some(&partner.id));
     let now = run.ctx.now_s();
     if partner
@@ -78,7 +104,11 @@ pub fn verify(run: &mut Run<'_>, p: &Spar) -> Result<Outcome, Rejection> {
         .filter_map(|k| k.certificate.as_ref())
         .any(|c| !c.in_validity(now))
     {
-        return Err(with_partner(run.reject("certificate", Reason::CertInvalid, "registered certificate outside its validity period".into())));
+        return Err(with_partner(run.reject(
+            "certificate",
+            Reason::CertInvalid,
+            "registered certificate outside its validity period".into(),
+        )));
     }
     run.active(partner)?;
     if p.bind_sender_to_peer {
@@ -97,9 +127,14 @@ pub fn verify(run: &mut Run<'_>, p: &Spar) -> Result<Outcome, Rejection> {
             .and_then(|der| Certificate::from_der(der).ok())
             .map(|c| c.sha256_hex_upper());
         if sent.is_none() || sent != registered {
-            return Err(with_partner(run.reject("x5c", Reason::CertNotRegistered, "x5c[0] is not the registered certificate".into())));
+            return Err(with_partner(run.reject(
+                "x5c",
+                Reason::CertNotRegistered,
+                "x5c[0] is not the registered certificate".into(),
+            )));
         }
-        run.trace.pass("x5c", || "x5c[0] is the registered certificate".into());
+        run.trace
+            .pass("x5c", || "x5c[0] is the registered certificate".into());
     }
     // 6. Algorithm, signature over the canonical body.
     let (alg, keys) = run.alg(&header, &partner.keys).map_err(with_partner)?;
@@ -108,14 +143,25 @@ pub fn verify(run: &mut Run<'_>, p: &Spar) -> Result<Outcome, Rejection> {
     let input = signing_input_encoded(h, &canonical);
     let key_refs: Vec<_> = keys.iter().map(|k| &k.key).collect();
     let used = run
-        .crypto(alg, &key_refs, &[("the canonical JSON of the body", &input)], &sig)
+        .crypto(
+            alg,
+            &key_refs,
+            &[("the canonical JSON of the body", &input)],
+            &sig,
+        )
         .map_err(with_partner)?;
     // 7. Freshness and replay.
     if p.timestamp_window_s > 0 {
         let t = timestamp(&body).and_then(crate::time::parse_rfc3339_ms);
-        run.window("request timestamp", t, p.timestamp_window_s, p.timestamp_window_s)
+        run.window(
+            "request timestamp",
+            t,
+            p.timestamp_window_s,
+            p.timestamp_window_s,
+        )
+        .map_err(with_partner)?;
+        run.replay(&partner.id, &input, p.timestamp_window_s)
             .map_err(with_partner)?;
-        run.replay(&partner.id, &input, p.timestamp_window_s).map_err(with_partner)?;
     }
     Ok(Outcome::Verified {
         partner: partner.id.clone(),

@@ -114,13 +114,33 @@ impl SignConfig {
         };
         only("source_id", raw.source_id.is_some(), &[Mojaloop])?;
         only("sign_body_form", raw.sign_body_form.is_some(), &[Mojaloop])?;
-        only("sign_put_parties", raw.sign_put_parties.is_some(), &[Mojaloop])?;
-        only("uri_strip_prefix", raw.uri_strip_prefix.is_some(), &[Mojaloop])?;
+        only(
+            "sign_put_parties",
+            raw.sign_put_parties.is_some(),
+            &[Mojaloop],
+        )?;
+        only(
+            "uri_strip_prefix",
+            raw.uri_strip_prefix.is_some(),
+            &[Mojaloop],
+        )?;
         only("sign_headers", raw.sign_headers.is_some(), &[Ocen])?;
         only("sign_crit_b64", raw.sign_crit_b64.is_some(), &[Ocen])?;
-        only("signing_certificate", raw.signing_certificate.is_some() || raw.signing_certificate_env.is_some(), &[Mosip])?;
-        only("response_signature_header", raw.response_signature_header.is_some(), &[Mosip])?;
-        only("sign_responses", raw.sign_responses.is_some(), &[Mosip, Generic])?;
+        only(
+            "signing_certificate",
+            raw.signing_certificate.is_some() || raw.signing_certificate_env.is_some(),
+            &[Mosip],
+        )?;
+        only(
+            "response_signature_header",
+            raw.response_signature_header.is_some(),
+            &[Mosip],
+        )?;
+        only(
+            "sign_responses",
+            raw.sign_responses.is_some(),
+            &[Mosip, Generic],
+        )?;
         only("sign_unencoded", raw.sign_unencoded.is_some(), &[Generic])?;
 
         let key_text = match (&raw.signing_key, &raw.signing_key_env) {
@@ -146,7 +166,10 @@ impl SignConfig {
             None => default_alg(p, &public)?,
         };
         if !alg.fits(&public) {
-            return Err(format!("sign_alg: {} does not fit the signing key", alg.name()));
+            return Err(format!(
+                "sign_alg: {} does not fit the signing key",
+                alg.name()
+            ));
         }
         check_profile_alg(p, alg)?;
 
@@ -154,9 +177,14 @@ impl SignConfig {
         let sign_responses = parse_sign_responses(p, raw.sign_responses.as_ref())?;
         match (p, direction) {
             (Mojaloop, Direction::Response) => {
-                return Err("direction: mojaloop responses are never signed (FSPIOP Signature v1.1 §2)".into())
+                return Err(
+                    "direction: mojaloop responses are never signed (FSPIOP Signature v1.1 §2)"
+                        .into(),
+                )
             }
-            (Spar, Direction::Response) => return Err("direction: spar responses are never signed".into()),
+            (Spar, Direction::Response) => {
+                return Err("direction: spar responses are never signed".into())
+            }
             (Mosip | Generic, Direction::Response) if sign_responses == SignResponses::Off => {
                 return Err("sign_responses: must be on for direction response".into())
             }
@@ -164,7 +192,9 @@ impl SignConfig {
         }
         let certificate = match (&raw.signing_certificate, &raw.signing_certificate_env) {
             (Some(c), None) => Some(c.clone()),
-            (None, Some(var)) => Some(env(var).ok_or_else(|| format!("signing_certificate_env: {var} is not set"))?),
+            (None, Some(var)) => {
+                Some(env(var).ok_or_else(|| format!("signing_certificate_env: {var} is not set"))?)
+            }
             (None, None) => None,
             _ => return Err("at most one of signing_certificate, signing_certificate_env".into()),
         }
@@ -183,30 +213,52 @@ impl SignConfig {
         }
         let source_id = raw.source_id.clone().unwrap_or_default();
         if p == Mojaloop && source_id.is_empty() {
-            return Err("source_id: required for mojaloop (the FSP id this gateway signs as)".into());
+            return Err(
+                "source_id: required for mojaloop (the FSP id this gateway signs as)".into(),
+            );
         }
         let headers = match p {
-            Mojaloop => vec![raw.signature_header.clone().unwrap_or_else(|| "fspiop-signature".into())],
+            Mojaloop => vec![raw
+                .signature_header
+                .clone()
+                .unwrap_or_else(|| "fspiop-signature".into())],
             Ocen => {
                 if raw.signature_header.is_some() {
                     return Err("signature_header: ocen writes sign_headers (a list)".into());
                 }
-                let v = raw.sign_headers.clone().unwrap_or_else(|| vec!["x-jws-signature".into()]);
+                let v = raw
+                    .sign_headers
+                    .clone()
+                    .unwrap_or_else(|| vec!["x-jws-signature".into()]);
                 if v.is_empty() {
                     return Err("sign_headers: must not be empty".into());
                 }
                 v
             }
             Mosip => vec![if direction == Direction::Response {
-                raw.response_signature_header.clone().unwrap_or_else(|| "response-signature".into())
+                raw.response_signature_header
+                    .clone()
+                    .unwrap_or_else(|| "response-signature".into())
             } else {
-                raw.signature_header.clone().unwrap_or_else(|| "signature".into())
+                raw.signature_header
+                    .clone()
+                    .unwrap_or_else(|| "signature".into())
             }],
-            Spar => vec![raw.signature_header.clone().unwrap_or_else(|| "signature".into())],
-            Generic => vec![raw.signature_header.clone().unwrap_or_else(|| "x-jws-signature".into())],
+            Spar => vec![raw
+                .signature_header
+                .clone()
+                .unwrap_or_else(|| "signature".into())],
+            Generic => vec![raw
+                .signature_header
+                .clone()
+                .unwrap_or_else(|| "x-jws-signature".into())],
         };
         for h in &headers {
-            if h.is_empty() || !h.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') {
+            if h.is_empty()
+                || !h
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+            {
                 return Err(format!("signature header {h:?} is not a header name"));
             }
         }
@@ -225,7 +277,10 @@ impl SignConfig {
             alg,
             kid: raw.kid.clone(),
             max_body_bytes,
-            headers: headers.into_iter().map(|h| h.to_ascii_lowercase()).collect(),
+            headers: headers
+                .into_iter()
+                .map(|h| h.to_ascii_lowercase())
+                .collect(),
             source_id,
             body_form: raw.sign_body_form.unwrap_or_default(),
             sign_put_parties: raw.sign_put_parties.unwrap_or(true),
@@ -243,8 +298,14 @@ fn default_alg(p: ProfileName, key: &PublicKey) -> Result<Alg, String> {
         (_, PublicKey::Rsa(_)) => Ok(Alg::RS256),
         (_, PublicKey::P256(_)) => Ok(Alg::ES256),
         (ProfileName::Generic, PublicKey::P384(_)) => Ok(Alg::ES384),
-        (ProfileName::Generic | ProfileName::Spar | ProfileName::Mosip, PublicKey::Ed25519(_)) => Ok(Alg::EdDSA),
-        _ => Err(format!("signing key: {} keys cannot sign for profile {}", key.kind(), p.name())),
+        (ProfileName::Generic | ProfileName::Spar | ProfileName::Mosip, PublicKey::Ed25519(_)) => {
+            Ok(Alg::EdDSA)
+        }
+        _ => Err(format!(
+            "signing key: {} keys cannot sign for profile {}",
+            key.kind(),
+            p.name()
+        )),
     }
 }
 
@@ -258,14 +319,25 @@ fn check_profile_alg(p: ProfileName, alg: Alg) -> Result<(), String> {
     if ok {
         Ok(())
     } else {
-        Err(format!("sign_alg: {} is not used by profile {}", alg.name(), p.name()))
+        Err(format!(
+            "sign_alg: {} is not used by profile {}",
+            alg.name(),
+            p.name()
+        ))
     }
 }
 
-fn parse_sign_responses(p: ProfileName, v: Option<&serde_json::Value>) -> Result<SignResponses, String> {
+fn parse_sign_responses(
+    p: ProfileName,
+    v: Option<&serde_json::Value>,
+) -> Result<SignResponses, String> {
     use serde_json::Value;
     match (p, v) {
-        (_, None) => Ok(if p == ProfileName::Ocen { SignResponses::All } else { SignResponses::Off }),
+        (_, None) => Ok(if p == ProfileName::Ocen {
+            SignResponses::All
+        } else {
+            SignResponses::Off
+        }),
         (ProfileName::Generic, Some(Value::Bool(true))) => Ok(SignResponses::All),
         (ProfileName::Generic, Some(Value::Bool(false))) => Ok(SignResponses::Off),
         (ProfileName::Mosip, Some(Value::String(s))) => match s.as_str() {

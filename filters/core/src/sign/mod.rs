@@ -11,7 +11,10 @@ use crate::b64;
 use crate::config::{Direction, ProfileName};
 use crate::crypto::CryptoBackend;
 use crate::jose::jws::{signing_input_encoded, signing_input_unencoded};
-use crate::json::{ecmascript, ecmascript_changes_numbers, orjson_sorted, parse_strict, JsonLimits, KeyOrder, ObjectWriter};
+use crate::json::{
+    ecmascript, ecmascript_changes_numbers, orjson_sorted, parse_strict, JsonLimits, KeyOrder,
+    ObjectWriter,
+};
 use crate::message::Message;
 use crate::profiles::mojaloop::stripped_path;
 
@@ -41,9 +44,17 @@ impl std::fmt::Display for SignError {
 }
 
 /// Signs `msg` in place. `now_ms` feeds the Mojaloop `Date`.
-pub fn sign(cfg: &SignConfig, msg: &mut Message, now_ms: i64, backend: &dyn CryptoBackend) -> Result<SignOutcome, SignError> {
+pub fn sign(
+    cfg: &SignConfig,
+    msg: &mut Message,
+    now_ms: i64,
+    backend: &dyn CryptoBackend,
+) -> Result<SignOutcome, SignError> {
     if msg.body.len() > cfg.max_body_bytes {
-        return Err(SignError(format!("body of {} bytes over max_body_bytes", msg.body.len())));
+        return Err(SignError(format!(
+            "body of {} bytes over max_body_bytes",
+            msg.body.len()
+        )));
     }
     let response = cfg.direction == Direction::Response;
     match cfg.profile {
@@ -64,7 +75,11 @@ pub fn sign(cfg: &SignConfig, msg: &mut Message, now_ms: i64, backend: &dyn Cryp
                 }
             });
             // §4.9: a bodyless request signs its path.
-            let payload = if msg.body.is_empty() { msg.path.clone().into_bytes() } else { msg.body.clone() };
+            let payload = if msg.body.is_empty() {
+                msg.path.clone().into_bytes()
+            } else {
+                msg.body.clone()
+            };
             let sig = signature(cfg, backend, &signing_input_unencoded(&header, &payload))?;
             set_all(cfg, msg, &format!("{header}..{sig}"));
             Ok(signed(false, false))
@@ -73,7 +88,10 @@ pub fn sign(cfg: &SignConfig, msg: &mut Message, now_ms: i64, backend: &dyn Cryp
             if msg.body.is_empty() {
                 return Ok(SignOutcome::NotSigned("no body"));
             }
-            let cert = cfg.certificate.as_ref().ok_or_else(|| SignError("no signing certificate".into()))?;
+            let cert = cfg
+                .certificate
+                .as_ref()
+                .ok_or_else(|| SignError("no signing certificate".into()))?;
             let header = header_bytes(cfg, |w| {
                 w.string("alg", cfg.alg.name());
                 w.string_array("x5c", &[b64::encode_std(cert.der())]);
@@ -90,12 +108,26 @@ pub fn sign(cfg: &SignConfig, msg: &mut Message, now_ms: i64, backend: &dyn Cryp
             if msg.body.is_empty() {
                 return Ok(SignOutcome::NotSigned("no body"));
             }
-            let value = parse_strict(&msg.body, JsonLimits { max_depth: 64, max_members: None })
-                .map_err(|e| SignError(format!("spar signs canonical JSON; the body is not JSON: {e}")))?;
+            let value = parse_strict(
+                &msg.body,
+                JsonLimits {
+                    max_depth: 64,
+                    max_members: None,
+                },
+            )
+            .map_err(|e| {
+                SignError(format!(
+                    "spar signs canonical JSON; the body is not JSON: {e}"
+                ))
+            })?;
             let header = header_bytes(cfg, |w| {
                 w.string("alg", cfg.alg.name());
             });
-            let sig = signature(cfg, backend, &signing_input_encoded(&header, &orjson_sorted(&value)))?;
+            let sig = signature(
+                cfg,
+                backend,
+                &signing_input_encoded(&header, &orjson_sorted(&value)),
+            )?;
             set_all(cfg, msg, &format!("{header}..{sig}"));
             Ok(signed(false, false))
         }
@@ -124,7 +156,10 @@ pub fn sign(cfg: &SignConfig, msg: &mut Message, now_ms: i64, backend: &dyn Cryp
 }
 
 fn signed(body_rewritten: bool, body_kept: bool) -> SignOutcome {
-    SignOutcome::Signed { body_rewritten, body_kept }
+    SignOutcome::Signed {
+        body_rewritten,
+        body_kept,
+    }
 }
 
 /// The protected header: compact JSON in the profile's member order, then BASE64URL.
@@ -134,7 +169,11 @@ fn header_bytes(_cfg: &SignConfig, build: impl FnOnce(&mut ObjectWriter)) -> Str
     b64::encode_url(&w.finish())
 }
 
-fn signature(cfg: &SignConfig, backend: &dyn CryptoBackend, input: &[u8]) -> Result<String, SignError> {
+fn signature(
+    cfg: &SignConfig,
+    backend: &dyn CryptoBackend,
+    input: &[u8],
+) -> Result<String, SignError> {
     backend
         .sign(cfg.alg, &cfg.key, input)
         .map(|s| b64::encode_url(&s))
@@ -148,21 +187,38 @@ fn set_all(cfg: &SignConfig, msg: &mut Message, value: &str) {
 }
 
 /// The FSPIOP signer (§3.10).
-fn mojaloop(cfg: &SignConfig, msg: &mut Message, now_ms: i64, backend: &dyn CryptoBackend) -> Result<SignOutcome, SignError> {
+fn mojaloop(
+    cfg: &SignConfig,
+    msg: &mut Message,
+    now_ms: i64,
+    backend: &dyn CryptoBackend,
+) -> Result<SignOutcome, SignError> {
     let path = stripped_path(&msg.path, &cfg.uri_strip_prefix).to_string();
     if matches!(msg.method.as_str(), "GET" | "DELETE" | "HEAD" | "OPTIONS") || msg.body.is_empty() {
-        return Ok(SignOutcome::NotSigned("FSPIOP signs only requests with a body"));
+        return Ok(SignOutcome::NotSigned(
+            "FSPIOP signs only requests with a body",
+        ));
     }
     if msg.method == "PUT" && path.starts_with("/parties") && !cfg.sign_put_parties {
-        return Ok(SignOutcome::NotSigned("PUT /parties with sign_put_parties off"));
+        return Ok(SignOutcome::NotSigned(
+            "PUT /parties with sign_put_parties off",
+        ));
     }
-    let header_name = cfg.headers.first().map(String::as_str).unwrap_or("fspiop-signature");
+    let header_name = cfg
+        .headers
+        .first()
+        .map(String::as_str)
+        .unwrap_or("fspiop-signature");
     match msg.header("fspiop-source").map(str::to_string) {
         Some(s) if s != cfg.source_id && msg.header(header_name).is_some() => {
-            return Ok(SignOutcome::NotSigned("forwarding a message another FSP signed"));
+            return Ok(SignOutcome::NotSigned(
+                "forwarding a message another FSP signed",
+            ));
         }
         Some(s) if s != cfg.source_id => {
-            return Err(SignError("FSPIOP-Source names another FSP: the signer never signs as someone else".into()));
+            return Err(SignError(
+                "FSPIOP-Source names another FSP: the signer never signs as someone else".into(),
+            ));
         }
         Some(_) => {}
         None => msg.set_header("fspiop-source", &cfg.source_id),
@@ -184,7 +240,13 @@ fn mojaloop(cfg: &SignConfig, msg: &mut Message, now_ms: i64, backend: &dyn Cryp
     msg.set_header("date", &date);
     let (mut rewritten, mut kept) = (false, false);
     if cfg.body_form == BodyForm::SortedCompact {
-        match parse_strict(&msg.body, JsonLimits { max_depth: 64, max_members: None }) {
+        match parse_strict(
+            &msg.body,
+            JsonLimits {
+                max_depth: 64,
+                max_members: None,
+            },
+        ) {
             Ok(v) if !ecmascript_changes_numbers(&msg.body, &v) => {
                 let body = ecmascript(&v, KeyOrder::SortedUtf16);
                 if body != msg.body {
@@ -215,7 +277,8 @@ fn mojaloop(cfg: &SignConfig, msg: &mut Message, now_ms: i64, backend: &dyn Cryp
     let mut value = ObjectWriter::new();
     value.string("protectedHeader", &header);
     value.string("signature", &sig);
-    let value = String::from_utf8(value.finish()).map_err(|_| SignError("header is not UTF-8".into()))?;
+    let value =
+        String::from_utf8(value.finish()).map_err(|_| SignError("header is not UTF-8".into()))?;
     set_all(cfg, msg, &value);
     Ok(signed(rewritten, kept))
 }

@@ -144,8 +144,9 @@ impl Run<'_> {
                 format!("{} bytes, over max_body_bytes {max}", self.msg.body.len()),
             ));
         }
-        self.trace
-            .pass("body", || format!("{} bytes, identity encoding", self.msg.body.len()));
+        self.trace.pass("body", || {
+            format!("{} bytes, identity encoding", self.msg.body.len())
+        });
         Ok(())
     }
 
@@ -220,7 +221,8 @@ impl Run<'_> {
                 format!("alg {name} is not allowed for the signer's registered key"),
             ));
         }
-        self.trace.pass("alg", || format!("{name} allowed for the key"));
+        self.trace
+            .pass("alg", || format!("{name} allowed for the key"));
         Ok((alg, usable))
     }
 
@@ -303,7 +305,11 @@ impl Run<'_> {
                 match self.backend.verify(alg, key, input, sig) {
                     Ok(()) => {
                         self.trace.pass("signature", || {
-                            format!("{} over {what} verified with key #{i} ({})", alg.name(), self.backend.name())
+                            format!(
+                                "{} over {what} verified with key #{i} ({})",
+                                alg.name(),
+                                self.backend.name()
+                            )
                         });
                         return Ok(*i);
                     }
@@ -318,8 +324,9 @@ impl Run<'_> {
                     Err(_) => {}
                 }
             }
-            self.trace
-                .fail("signature", || format!("{} over {what}: does not verify", alg.name()));
+            self.trace.fail("signature", || {
+                format!("{} over {what}: does not verify", alg.name())
+            });
         }
         Err(Rejection::new(
             Reason::SigInvalid,
@@ -328,7 +335,13 @@ impl Run<'_> {
     }
 
     /// A freshness window around `t_ms` (`window_s` both sides, plus `clock_skew_s`).
-    pub fn window(&mut self, what: &str, t_ms: Option<i64>, past_s: i64, future_s: i64) -> Result<(), Rejection> {
+    pub fn window(
+        &mut self,
+        what: &str,
+        t_ms: Option<i64>,
+        past_s: i64,
+        future_s: i64,
+    ) -> Result<(), Rejection> {
         let skew = self.cfg.common.clock_skew_s;
         let Some(t) = t_ms else {
             return Err(self.reject(
@@ -344,10 +357,14 @@ impl Run<'_> {
             return Err(self.reject(
                 "freshness",
                 Reason::Stale,
-                format!("{what} is {} s from now, outside -{past_s}/+{future_s} s", (t - now) / 1000),
+                format!(
+                    "{what} is {} s from now, outside -{past_s}/+{future_s} s",
+                    (t - now) / 1000
+                ),
             ));
         }
-        self.trace.pass("freshness", || format!("{what} within the window"));
+        self.trace
+            .pass("freshness", || format!("{what} within the window"));
         Ok(())
     }
 
@@ -360,14 +377,23 @@ impl Run<'_> {
         let key = format!("{partner}:{}", hex::encode(crate::registry::sha256(input)));
         let ttl_ms = (window_s + self.cfg.common.clock_skew_s).max(1) * 2000;
         let Some(store) = self.replay.as_deref_mut() else {
-            return Err(self.reject("replay", Reason::Internal, "replay cache unavailable".into()));
+            return Err(self.reject(
+                "replay",
+                Reason::Internal,
+                "replay cache unavailable".into(),
+            ));
         };
         match store.check_and_insert(&key, self.ctx.now_ms, ttl_ms) {
             Ok(true) => {
-                self.trace.pass("replay", || "first use inside the window".into());
+                self.trace
+                    .pass("replay", || "first use inside the window".into());
                 Ok(())
             }
-            Ok(false) => Err(self.reject("replay", Reason::Replay, "signing input already seen".into())),
+            Ok(false) => Err(self.reject(
+                "replay",
+                Reason::Replay,
+                "signing input already seen".into(),
+            )),
             Err(e) => Err(self.reject("replay", Reason::Internal, format!("replay cache: {e}"))),
         }
     }
@@ -376,11 +402,13 @@ impl Run<'_> {
     pub fn bind_peer(&mut self, partner: &Partner, forwarders: &[String]) -> Result<(), Rejection> {
         match self.ctx.peer.as_deref() {
             Some(p) if p == partner.id => {
-                self.trace.pass("peer", || format!("signer is the authenticated peer {p}"));
+                self.trace
+                    .pass("peer", || format!("signer is the authenticated peer {p}"));
                 Ok(())
             }
             Some(p) if forwarders.iter().any(|f| f == p) => {
-                self.trace.pass("peer", || format!("peer {p} is a trusted forwarder"));
+                self.trace
+                    .pass("peer", || format!("peer {p} is a trusted forwarder"));
                 Ok(())
             }
             Some(_) => Err(self.reject_partner(
@@ -428,6 +456,7 @@ impl Run<'_> {
         partner: &Partner,
         detail: String,
     ) -> Rejection {
-        self.reject(check, reason, detail).partner(Some(&partner.id))
+        self.reject(check, reason, detail)
+            .partner(Some(&partner.id))
     }
 }

@@ -53,7 +53,11 @@ impl ReplayStore for MemoryReplay {
                 None => break,
             }
         }
-        if self.expiry.insert(key.to_string(), now_ms + ttl_ms).is_none() {
+        if self
+            .expiry
+            .insert(key.to_string(), now_ms + ttl_ms)
+            .is_none()
+        {
             self.order.push_back(key.to_string());
         }
         Ok(true)

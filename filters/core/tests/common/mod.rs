@@ -41,7 +41,12 @@ pub fn ed_key(seed: u64) -> PrivateKey {
 }
 
 pub fn public_pem(k: &PrivateKey) -> String {
-    der::pem::encode_string("PUBLIC KEY", der::pem::LineEnding::LF, &k.public_key().to_spki_der()).unwrap()
+    der::pem::encode_string(
+        "PUBLIC KEY",
+        der::pem::LineEnding::LF,
+        &k.public_key().to_spki_der(),
+    )
+    .unwrap()
 }
 
 pub fn private_pem(k: &PrivateKey) -> String {
@@ -63,7 +68,10 @@ pub fn request(method: &str, path: &str, headers: &[(&str, &str)], body: &[u8]) 
         method: method.into(),
         path: path.into(),
         status: None,
-        headers: headers.iter().map(|(n, v)| (n.to_ascii_lowercase(), v.to_string())).collect(),
+        headers: headers
+            .iter()
+            .map(|(n, v)| (n.to_ascii_lowercase(), v.to_string()))
+            .collect(),
         body: body.to_vec(),
     }
 }
@@ -85,7 +93,13 @@ pub fn signed(cfg: &SignConfig, mut msg: Message) -> Message {
     msg
 }
 
-pub fn run_with(cfg: &VerifyConfig, msg: &Message, ctx: &Context, backend: &dyn CryptoBackend, replay: &mut MemoryReplay) -> Result<Outcome, Rejection> {
+pub fn run_with(
+    cfg: &VerifyConfig,
+    msg: &Message,
+    ctx: &Context,
+    backend: &dyn CryptoBackend,
+    replay: &mut MemoryReplay,
+) -> Result<Outcome, Rejection> {
     let mut trace = Trace::recording();
     verify(&mut Run {
         cfg,
