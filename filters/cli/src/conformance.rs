@@ -9,7 +9,7 @@ use signet_core::crypto::RustCrypto;
 use crate::Args;
 
 pub fn run(args: &[String]) -> Result<ExitCode, String> {
-    let args = Args::parse(args, &[], &["--json"])?;
+    let args = Args::parse(args, &["--export", "--tls-name"], &["--json"])?;
     let [dir] = args.positional.as_slice() else {
         return Err("conformance needs exactly one directory".into());
     };
@@ -38,6 +38,9 @@ pub fn run(args: &[String]) -> Result<ExitCode, String> {
     for path in &files {
         let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
         let case = Case::from_json(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+        if let Some(outdir) = args.value("--export") {
+            export(&case, Path::new(outdir), args.value("--tls-name"))?;
+        }
         let outcome = case.run(&RustCrypto);
         let (got, reason, problems) = match &outcome {
             Ok(r) => (r.got.name(), r.reason.clone(), r.problems.clone()),
@@ -83,4 +86,40 @@ pub fn run(args: &[String]) -> Result<ExitCode, String> {
     } else {
         ExitCode::FAILURE
     })
+}
+
+/// Writes the case as a live gateway would see it: the `jws_verify` configuration and the
+/// request as an HTTP/1.1 message file. The gateway's clock is not the case's `at`, so a
+/// freshness window that the case relies on (mosip `requestTime`) is switched off.
+fn export(case: &Case, dir: &Path, tls_name: Option<&str>) -> Result<(), String> {
+    std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    let mut cfg = case.config_json()?;
+    let msg = case.message()?;
+    if case.profile == signet_core::config::ProfileName::Mosip {
+        cfg["request_time_window"] = serde_json::Value::String("off".into());
+    }
+    if let (Some(name), Some(peer)) = (tls_name, case.peer(&msg)) {
+        if let Some(partners) = cfg["partners"].as_array_mut() {
+            for p in partners
+                .iter_mut()
+                .filter(|p| p["id"] == serde_json::Value::String(peer.clone()))
+            {
+                p["tls_names"] = serde_json::json!([name]);
+            }
+        }
+    }
+    let write = |name: String, bytes: &[u8]| {
+        std::fs::write(dir.join(&name), bytes).map_err(|e| format!("{name}: {e}"))
+    };
+    write(
+        format!("{}.config.json", case.id),
+        cfg.to_string().as_bytes(),
+    )?;
+    let mut http = format!("{} {} HTTP/1.1\r\n", msg.method, msg.path).into_bytes();
+    for (n, v) in &msg.headers {
+        http.extend_from_slice(format!("{n}: {v}\r\n").as_bytes());
+    }
+    http.extend_from_slice(b"\r\n");
+    http.extend_from_slice(&msg.body);
+    write(format!("{}.http", case.id), &http)
 }

@@ -12,6 +12,7 @@ macro_rules! out {
 }
 
 mod conformance;
+mod sign;
 mod verify;
 
 use std::process::ExitCode;
@@ -19,18 +20,24 @@ use std::process::ExitCode;
 const USAGE: &str = "\
 usage:
   signet verify --config <jws_verify config.json> [--peer ID] [--now RFC3339] [--claims JSON] <message.http>
-  signet conformance <dir> [--json]
+  signet sign --config <jws_sign config.json> [--now RFC3339] [--curl [--url BASE]] <message.http>
+  signet conformance <dir> [--json] [--export <outdir> [--tls-name NAME]]
 
 verify   reads a raw HTTP/1.1 message file (request line, headers, blank line, exact body),
          prints each check with pass/fail and the verdict; exit 0 accepted, 1 rejected
          (the reason code on the last line), 2 usage or configuration error.
+sign     signs a raw HTTP message file (request or response) exactly as the jws_sign filter
+         would and prints the signed message, or a ready-to-paste curl with --curl.
 conformance  runs every *.json case file in <dir> (format: shared/spec/vectors/README.md);
-         exit 0 only when every case gets its expected verdict.";
+         exit 0 only when every case gets its expected verdict. --export writes, per case,
+         the jws_verify configuration (<id>.config.json) and the request (<id>.http) it
+         implies; --tls-name registers NAME as the signer's mTLS identity in those configs.";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let result = match args.first().map(String::as_str) {
         Some("verify") => verify::run(args.get(1..).unwrap_or_default()),
+        Some("sign") => sign::run(args.get(1..).unwrap_or_default()),
         Some("conformance") => conformance::run(args.get(1..).unwrap_or_default()),
         Some("-h" | "--help" | "help") => {
             println!("{USAGE}");

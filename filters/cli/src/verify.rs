@@ -45,10 +45,7 @@ pub fn run(args: &[String]) -> Result<ExitCode, String> {
     let now_ms = match args.value("--now") {
         Some(t) => signet_core::time::parse_rfc3339_ms(t)
             .ok_or_else(|| format!("--now: {t:?} is not RFC 3339"))?,
-        None => std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
-            .unwrap_or(0),
+        None => system_now_ms(),
     };
     let token_claims = match args.value("--claims") {
         Some(j) => Some(serde_json::from_str(j).map_err(|e| format!("--claims: {e}"))?),
@@ -136,4 +133,12 @@ pub fn to_message(m: &httpmsg::HttpMessage) -> Message {
             .collect(),
         body: m.body.clone(),
     }
+}
+
+/// The system clock in Unix milliseconds.
+pub fn system_now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+        .unwrap_or(0)
 }

@@ -275,16 +275,18 @@ impl Case {
     pub fn context(&self, msg: &Message) -> Result<Context, String> {
         let now_ms = crate::time::parse_rfc3339_ms(&self.at)
             .ok_or_else(|| format!("at: {:?} is not RFC 3339", self.at))?;
-        let peer = match &self.context.peer {
-            Some(p) => Some(p.clone()),
-            None => self.implied_peer(msg),
-        };
+        let peer = self.peer(msg);
         Ok(Context {
             now_ms,
             peer,
             token_claims: self.context.token_claims.clone(),
             route_name: None,
         })
+    }
+
+    /// The authenticated peer the case assumes: `context.peer`, else the signer itself.
+    pub fn peer(&self, msg: &Message) -> Option<String> {
+        self.context.peer.clone().or_else(|| self.implied_peer(msg))
     }
 
     fn implied_peer(&self, msg: &Message) -> Option<String> {
