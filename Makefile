@@ -36,7 +36,7 @@ lint: setup
 unit:
 	cargo test --workspace
 
-integration: wasm
+integration: wasm cli
 	timeout $(PYTEST_TIMEOUT) .venv/bin/python -m pytest tests
 
 test: setup lint unit wasm integration

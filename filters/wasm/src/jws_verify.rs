@@ -133,18 +133,20 @@ impl JwsVerifyRequest {
             replay: Some(&mut replay),
             trace: &mut trace,
         });
-        // The body is no longer needed: release it before the rest of the stream.
-        self.msg.body = Vec::new();
-        match result {
+        let action = match result {
             Ok(outcome) => {
                 self.accepted(&outcome);
                 Action::Continue
             }
             Err(rej) => {
+                // The reply may echo fields of the request body (ids), so it is built first.
                 self.rejected(&rej, &ctx);
                 Action::Pause
             }
-        }
+        };
+        // The body is no longer needed: release it for the rest of the stream.
+        self.msg.body = Vec::new();
+        action
     }
 
     fn accepted(&self, outcome: &Outcome) {
