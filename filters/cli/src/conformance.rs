@@ -95,16 +95,17 @@ fn export(case: &Case, dir: &Path, tls_name: Option<&str>) -> Result<(), String>
     std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
     let mut cfg = case.config_json()?;
     let msg = case.message()?;
+    let Some(obj) = cfg.as_object_mut() else {
+        return Err(format!("{}: configuration is not an object", case.id));
+    };
     if case.profile == signet_core::config::ProfileName::Mosip {
-        cfg["request_time_window"] = serde_json::Value::String("off".into());
+        obj.insert("request_time_window".into(), "off".into());
     }
     if let (Some(name), Some(peer)) = (tls_name, case.peer(&msg)) {
-        if let Some(partners) = cfg["partners"].as_array_mut() {
-            for p in partners
-                .iter_mut()
-                .filter(|p| p["id"] == serde_json::Value::String(peer.clone()))
-            {
-                p["tls_names"] = serde_json::json!([name]);
+        let partners = obj.get_mut("partners").and_then(|p| p.as_array_mut());
+        for p in partners.into_iter().flatten().filter_map(|p| p.as_object_mut()) {
+            if p.get("id").and_then(|v| v.as_str()) == Some(peer.as_str()) {
+                p.insert("tls_names".into(), serde_json::json!([name]));
             }
         }
     }
