@@ -103,7 +103,11 @@ fn export(case: &Case, dir: &Path, tls_name: Option<&str>) -> Result<(), String>
     }
     if let (Some(name), Some(peer)) = (tls_name, case.peer(&msg)) {
         let partners = obj.get_mut("partners").and_then(|p| p.as_array_mut());
-        for p in partners.into_iter().flatten().filter_map(|p| p.as_object_mut()) {
+        for p in partners
+            .into_iter()
+            .flatten()
+            .filter_map(|p| p.as_object_mut())
+        {
             if p.get("id").and_then(|v| v.as_str()) == Some(peer.as_str()) {
                 p.insert("tls_names".into(), serde_json::json!([name]));
             }
