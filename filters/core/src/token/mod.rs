@@ -2,6 +2,8 @@
 //! key, the mTLS certificate or a platform header — all bound to one registered partner
 //! (`architecture.md`, `profiles.md` §3.5, §4.5, §4.7, §5.5).
 
+pub mod apikey;
+pub mod binding;
 pub mod error;
 pub mod jwks;
 pub mod jwt;
