@@ -451,6 +451,10 @@ pub struct TokenConfig {
 impl TokenConfig {
     /// Parses and validates the plugin configuration.
     pub fn from_json(json: &[u8]) -> Result<TokenConfig, ConfigError> {
+        // serde would also take a struct as a positional array; the configuration is an object.
+        if json.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
+            return Err(err("(root)", "must be a JSON object"));
+        }
         let de = &mut serde_json::Deserializer::from_slice(json);
         let raw: RawConfig = serde_path_to_error::deserialize(de).map_err(|e| {
             let path = e.path().to_string();

@@ -405,18 +405,24 @@ mod tests {
         assert_eq!(f.on_response(Some(200), &ok("tok", 300), T0), (1, Ok(())));
         assert_eq!(f.acquire(T0 + 239 * S), Acquire::Ready("tok".into()));
         assert_eq!(f.acquire(T0 + 240 * S), Acquire::StartFetch);
-        f.on_response(Some(200), &ok("tok2", 300), T0 + 241 * S);
+        assert!(f
+            .on_response(Some(200), &ok("tok2", 300), T0 + 241 * S)
+            .1
+            .is_ok());
         assert_eq!(f.acquire(T0 + 242 * S), Acquire::Ready("tok2".into()));
         // Short lifetimes use half.
         let mut f = TokenFetcher::new(FetchSettings::default());
         f.acquire(T0);
-        f.on_response(Some(200), &ok("t", 60), T0);
+        assert!(f.on_response(Some(200), &ok("t", 60), T0).1.is_ok());
         assert_eq!(f.acquire(T0 + 29 * S), Acquire::Ready("t".into()));
         assert_eq!(f.acquire(T0 + 30 * S), Acquire::StartFetch);
         // No expires_in: the default (300 s → 240 s).
         let mut f = TokenFetcher::new(FetchSettings::default());
         f.acquire(T0);
-        f.on_response(Some(200), br#"{"access_token":"t"}"#, T0);
+        assert!(f
+            .on_response(Some(200), br#"{"access_token":"t"}"#, T0)
+            .1
+            .is_ok());
         assert_eq!(f.acquire(T0 + 239 * S), Acquire::Ready("t".into()));
         assert_eq!(f.acquire(T0 + 240 * S), Acquire::StartFetch);
     }
@@ -465,7 +471,10 @@ mod tests {
         );
         assert!(format!("{:?}", f.state()).starts_with("Failed"));
         assert_eq!(f.acquire(T0 + 12 * S), Acquire::StartFetch);
-        f.on_response(Some(200), &ok("secret-token", 300), T0 + 12 * S);
+        assert!(f
+            .on_response(Some(200), &ok("secret-token", 300), T0 + 12 * S)
+            .1
+            .is_ok());
         assert!(!format!("{:?}", f.state()).contains("secret-token"));
         f.invalidate();
         assert_eq!(f.state(), &FetchState::Idle);
