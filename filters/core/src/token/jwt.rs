@@ -265,14 +265,12 @@ pub fn check_claims(
         }
     }
     match claims.time_ms("iat")? {
-        Some(iat) => {
-            // A token issued in the future comes from a broken or forged issuer clock.
-            if iat > now.saturating_add(skew) || exp.is_some_and(|e| e <= iat) {
-                return Err(TokenError::Claim(ClaimError::IssuedInFuture));
-            }
+        // A token issued in the future comes from a broken or forged issuer clock.
+        Some(iat) if iat > now.saturating_add(skew) || exp.is_some_and(|e| e <= iat) => {
+            return Err(TokenError::Claim(ClaimError::IssuedInFuture));
         }
         None if rules.require_iat => return Err(TokenError::Claim(ClaimError::IatMissing)),
-        None => {}
+        _ => {}
     }
     if !rules.audiences.is_empty() {
         let ok = match claims.get("aud") {

@@ -100,8 +100,8 @@ impl Decision {
 pub struct Rejection {
     /// Why.
     pub error: TokenError,
-    /// What was established before the refusal.
-    pub findings: Findings,
+    /// What was established before the refusal (boxed: keeps the `Err` variant small).
+    pub findings: Box<Findings>,
     /// An unknown `kid` scheduled an early JWKS refetch (the glue may run
     /// [`TokenState::due_fetches`] now).
     pub refetch_scheduled: bool,
@@ -210,7 +210,7 @@ pub fn check(
     let mut refetch = false;
     let reject = |error: TokenError, f: Findings, refetch: bool| Rejection {
         error,
-        findings: f,
+        findings: Box::new(f),
         refetch_scheduled: refetch,
     };
     match run(cfg, state, req, backend, &mut f, &mut refetch) {

@@ -1,3 +1,9 @@
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 //! Test keys made at test time (seeded, so runs are reproducible) and a JWT signer over
 //! [`RustCrypto`]. RSA keys are generated once per test binary: key generation is the slow part.
 
