@@ -255,6 +255,8 @@ fn jwk_rules() {
         Err(KeyError::Jwk("kty"))
     );
     assert!(Jwk::from_json("[1]").is_err());
+    let dup = r#"{"kty":"EC","crv":"P-256","crv":"P-384","x":"AA","y":"AA"}"#;
+    assert!(matches!(Jwk::from_json(dup), Err(KeyError::Json(_))));
     assert!(Jwk::from_json("{").is_err());
     // Ed25519 small-order key refused.
     let weak = serde_json::json!({"kty":"OKP","crv":"Ed25519","x":encode_url(&[0u8; 32])});

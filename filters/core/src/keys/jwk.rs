@@ -33,8 +33,7 @@ pub struct Jwk {
 impl Jwk {
     /// Parses one public JWK from JSON text.
     pub fn from_json(json: &str) -> Result<Jwk, KeyError> {
-        let v: Value = serde_json::from_str(json).map_err(|_| KeyError::Json("not JSON"))?;
-        Jwk::from_value(&v)
+        Jwk::from_value(&parse_json(json)?)
     }
 
     /// Parses one public JWK from a parsed JSON value.
@@ -70,8 +69,7 @@ impl Jwks {
     /// published beside the signing keys). Any other problem — private members, a malformed
     /// supported key, `alg` not fitting the key — fails the whole set.
     pub fn from_json(json: &str) -> Result<Vec<Jwk>, KeyError> {
-        let v: Value = serde_json::from_str(json).map_err(|_| KeyError::Json("not JSON"))?;
-        Jwks::from_value(&v)
+        Jwks::from_value(&parse_json(json)?)
     }
 
     /// As [`Jwks::from_json`], from a parsed JSON value.
@@ -108,8 +106,7 @@ pub fn strip_ascii_whitespace(s: &str) -> String {
 }
 
 pub(super) fn private_from_json(json: &str) -> Result<PrivateKey, KeyError> {
-    let v: Value = serde_json::from_str(json).map_err(|_| KeyError::Json("not JSON"))?;
-    private_from_value(&v)
+    private_from_value(&parse_json(json)?)
 }
 
 pub(super) fn private_from_value(v: &Value) -> Result<PrivateKey, KeyError> {
@@ -170,6 +167,14 @@ pub(super) fn private_from_value(v: &Value) -> Result<PrivateKey, KeyError> {
     };
     restrict_alg(alg_name, &key.public_key())?;
     Ok(key)
+}
+
+/// JSON text → value, through the strict parser first so a key with two `n` (or two `kty`)
+/// members is refused instead of silently taking the last one.
+fn parse_json(json: &str) -> Result<Value, KeyError> {
+    crate::json::parse_strict(json.as_bytes(), crate::json::JsonLimits::body(16))
+        .map_err(|_| KeyError::Json("invalid JSON or duplicate member"))?;
+    serde_json::from_str(json).map_err(|_| KeyError::Json("invalid JSON"))
 }
 
 /// Checks `use`, reads `kid` and `alg`.
