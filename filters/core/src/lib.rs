@@ -20,6 +20,7 @@ pub mod reply;
 pub mod route;
 pub mod sign;
 pub mod time;
+pub mod token;
 pub mod trace;
 pub mod verify;
 pub mod x509;

@@ -1,0 +1,1077 @@
+//! The `token_check` configuration: JSON parsed once (serde, unknown fields refused), then
+//! validated into the runtime form — decoded keys, hashed secrets, indexed registries. Every
+//! error names the field, e.g. `providers[0].issuer: must be an https or http URL`, so
+//! `on_configure` can say exactly what to fix.
+
+use serde::Deserialize;
+use serde_json::Value;
+use std::collections::HashSet;
+use std::fmt;
+use std::rc::Rc;
+
+use super::apikey::{
+    ApiKey, KeyRegistry, LicenceKey, Misp, PathMatch, PathTemplate, Policy, RouteRule, SecretHash,
+    Status, Validity,
+};
+use super::binding::{Partner, PartnerRegistry};
+use super::jwks::JwksSettings;
+use super::jwt::JwtRules;
+use super::time::parse_rfc3339_ms;
+use crate::jose::alg::Alg;
+use crate::json::{parse_strict, JsonLimits, JsonValue};
+use crate::keys::{Jwk, Jwks};
+
+/// A configuration error: the field (JSON path) and what is wrong with it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigError {
+    /// JSON path of the field, e.g. `providers[0].issuer`.
+    pub field: String,
+    /// What is wrong.
+    pub message: String,
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.field, self.message)
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+fn err(field: impl Into<String>, message: impl Into<String>) -> ConfigError {
+    ConfigError {
+        field: field.into(),
+        message: message.into(),
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Raw JSON form.
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawConfig {
+    #[serde(default)]
+    providers: Vec<RawProvider>,
+    #[serde(default)]
+    partners: Vec<RawPartner>,
+    #[serde(default)]
+    policies: Vec<RawPolicy>,
+    #[serde(default)]
+    misps: Vec<RawMisp>,
+    #[serde(default)]
+    api_key: Option<RawApiKeySource>,
+    #[serde(default)]
+    credentials: RawCredentials,
+    #[serde(default)]
+    binding: RawBinding,
+    #[serde(default)]
+    route_policy: Vec<RawRoutePolicy>,
+    #[serde(default = "default_cache_entries")]
+    token_cache_entries: usize,
+    #[serde(default = "default_max_token_bytes")]
+    max_token_bytes: usize,
+    #[serde(default)]
+    forward_partner_header: Option<String>,
+    #[serde(default)]
+    trust_jwt_authn: Option<RawTrustJwtAuthn>,
+    #[serde(default)]
+    error_format: ErrorFormat,
+    #[serde(default)]
+    realm: Option<String>,
+}
+
+fn default_cache_entries() -> usize {
+    1024
+}
+fn default_max_token_bytes() -> usize {
+    16_384
+}
+fn default_header() -> String {
+    "authorization".into()
+}
+fn default_prefix() -> String {
+    "Bearer ".into()
+}
+fn default_true() -> bool {
+    true
+}
+fn default_skew() -> u64 {
+    60
+}
+fn default_min_rsa_bits() -> usize {
+    2048
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawProvider {
+    name: String,
+    issuer: String,
+    #[serde(default)]
+    audiences: Vec<String>,
+    #[serde(default)]
+    jwks: Option<Value>,
+    #[serde(default)]
+    jwks_uri: Option<String>,
+    #[serde(default)]
+    jwks_cluster: Option<String>,
+    #[serde(default)]
+    jwks_cache: RawJwksCache,
+    #[serde(default = "default_header")]
+    header: String,
+    #[serde(default = "default_prefix")]
+    prefix: String,
+    #[serde(default)]
+    claim_to_partner: Option<String>,
+    #[serde(default)]
+    required_scopes: Vec<String>,
+    #[serde(default)]
+    required_claims: serde_json::Map<String, Value>,
+    #[serde(default)]
+    algorithms: Option<Vec<String>>,
+    #[serde(default = "default_true")]
+    require_exp: bool,
+    #[serde(default)]
+    require_iat: bool,
+    #[serde(default = "default_skew")]
+    clock_skew_s: u64,
+    #[serde(default = "default_min_rsa_bits")]
+    min_rsa_bits: usize,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawJwksCache {
+    default_max_age_s: Option<u64>,
+    min_refresh_interval_s: Option<u64>,
+    max_refresh_interval_s: Option<u64>,
+    stale_s: Option<u64>,
+    retry_interval_s: Option<u64>,
+    unknown_kid_refetch_interval_s: Option<u64>,
+    fetch_timeout_ms: Option<u64>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawPartner {
+    id: String,
+    #[serde(default = "active")]
+    status: Status,
+    #[serde(default)]
+    tls_names: Vec<String>,
+    #[serde(default)]
+    token_subjects: Vec<String>,
+    #[serde(default)]
+    policy: Option<String>,
+    #[serde(default)]
+    api_keys: Vec<RawApiKey>,
+}
+
+fn active() -> Status {
+    Status::Active
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawApiKey {
+    #[serde(default)]
+    key: Option<String>,
+    #[serde(default)]
+    key_sha256: Option<String>,
+    policy: String,
+    #[serde(default = "active")]
+    status: Status,
+    #[serde(default)]
+    not_before: Option<String>,
+    #[serde(default)]
+    not_after: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawPolicy {
+    id: String,
+    #[serde(default = "active")]
+    status: Status,
+    #[serde(default)]
+    not_before: Option<String>,
+    #[serde(default)]
+    not_after: Option<String>,
+    routes: Vec<RawRoute>,
+    #[serde(default)]
+    required_scopes: Vec<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRoute {
+    #[serde(default)]
+    methods: Vec<String>,
+    #[serde(default)]
+    path_prefix: Option<String>,
+    #[serde(default)]
+    path_glob: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawMisp {
+    id: String,
+    #[serde(default = "active")]
+    status: Status,
+    #[serde(default)]
+    partners: Vec<String>,
+    #[serde(default)]
+    licence_keys: Vec<RawLicenceKey>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawLicenceKey {
+    #[serde(default)]
+    key: Option<String>,
+    #[serde(default)]
+    key_sha256: Option<String>,
+    #[serde(default = "active")]
+    status: Status,
+    #[serde(default)]
+    not_before: Option<String>,
+    #[serde(default)]
+    not_after: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawApiKeySource {
+    #[serde(default)]
+    header: Option<String>,
+    #[serde(default)]
+    path_templates: Vec<String>,
+    #[serde(default)]
+    licence_header: Option<String>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawCredentials {
+    #[serde(default)]
+    token: Option<Requirement>,
+    #[serde(default)]
+    api_key: Option<Requirement>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawBinding {
+    #[serde(default)]
+    platform_header: Option<String>,
+    #[serde(default = "default_true")]
+    require_partner: bool,
+}
+
+impl Default for RawBinding {
+    fn default() -> Self {
+        RawBinding {
+            platform_header: None,
+            require_partner: true,
+        }
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRoutePolicy {
+    #[serde(default)]
+    methods: Vec<String>,
+    #[serde(default)]
+    path_prefix: Option<String>,
+    #[serde(default)]
+    path_glob: Option<String>,
+    policy: RoutePolicy,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawTrustJwtAuthn {
+    #[serde(default = "default_jwt_authn_namespace")]
+    metadata_namespace: String,
+    payload_in_metadata: String,
+}
+
+fn default_jwt_authn_namespace() -> String {
+    "envoy.filters.http.jwt_authn".into()
+}
+
+// ---------------------------------------------------------------------------------------------
+// Runtime form.
+
+/// Whether a credential must be present.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Requirement {
+    /// Absent → `token_missing`.
+    Required,
+    /// Checked when present.
+    Optional,
+    /// Never read.
+    Off,
+}
+
+/// What a route needs (`profiles.md` §2.7).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum RoutePolicy {
+    /// Credentials as `credentials` says.
+    Required,
+    /// Every credential optional; any present one is fully checked.
+    IfPresent,
+    /// Nothing checked (health checks).
+    Skip,
+}
+
+/// The reply format (`profiles.md` §2.8, §4.7).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ErrorFormat {
+    /// RFC 6750 `WWW-Authenticate` with `realm`, `error`, `error_description`, and the Signet
+    /// body `{"error":"<code>"}`.
+    #[default]
+    Rfc6750,
+    /// OCEN (Spring Security resource server): 401 with an empty body and `Bearer` /
+    /// `Bearer error="invalid_token"`; other codes in Spring's error JSON.
+    Ocen,
+}
+
+/// Where a provider's keys come from.
+#[derive(Debug, Clone)]
+pub enum KeySource {
+    /// Inline JWKS, parsed at configure time.
+    Static(Rc<Vec<Jwk>>),
+    /// Fetched over an Envoy cluster.
+    Remote(RemoteJwks),
+}
+
+/// A remote JWKS endpoint, ready for `dispatch_http_call`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RemoteJwks {
+    /// The configured URI.
+    pub uri: String,
+    /// Envoy cluster for the callout.
+    pub cluster: String,
+    /// `:authority` (host[:port] of the URI).
+    pub authority: String,
+    /// `:path` (path and query of the URI).
+    pub path: String,
+    /// Cache timing.
+    pub settings: JwksSettings,
+    /// Callout timeout.
+    pub timeout_ms: u64,
+}
+
+/// A token provider (one issuer).
+#[derive(Debug, Clone)]
+pub struct Provider {
+    /// Name for logs and the audit record.
+    pub name: String,
+    /// Claim rules (issuer, audiences, algorithms, skew, scopes, claims).
+    pub rules: JwtRules,
+    /// Keys.
+    pub keys: KeySource,
+    /// Request header carrying the token (lower-case).
+    pub header: String,
+    /// Prefix before the token, compared case-insensitively (`Bearer `); may be empty.
+    pub prefix: String,
+    /// Claim naming the partner (e.g. `participantId`, `client_id`, `azp`, `sub`).
+    pub claim_to_partner: Option<String>,
+}
+
+/// Where API keys and licence keys are read.
+#[derive(Debug, Clone, Default)]
+pub struct ApiKeySource {
+    /// Header carrying the API key (lower-case).
+    pub header: Option<String>,
+    /// Path templates (MOSIP `/{MISP-LK}/{Partner-ID}/{API-Key}`).
+    pub path_templates: Vec<PathTemplate>,
+    /// Header carrying the licence key when it is not in the path.
+    pub licence_header: Option<String>,
+}
+
+/// Binding options.
+#[derive(Debug, Clone, Default)]
+pub struct BindingConfig {
+    /// A header naming the partner (e.g. `fspiop-source`), lower-case.
+    pub platform_header: Option<String>,
+    /// A request no source names a partner for is refused (`identity_missing`).
+    pub require_partner: bool,
+}
+
+/// Claims from Envoy's jwt_authn instead of verifying here.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TrustJwtAuthn {
+    /// Dynamic-metadata namespace (default `envoy.filters.http.jwt_authn`).
+    pub metadata_namespace: String,
+    /// jwt_authn's `payload_in_metadata` key.
+    pub payload_in_metadata: String,
+}
+
+/// The validated `token_check` configuration.
+#[derive(Debug, Clone)]
+pub struct TokenConfig {
+    /// Token providers, in configured order.
+    pub providers: Vec<Provider>,
+    /// Partners.
+    pub partners: PartnerRegistry,
+    /// API keys, licence keys, MISPs, policies.
+    pub keys: KeyRegistry,
+    /// Where API keys are read (`None`: never).
+    pub api_key: Option<ApiKeySource>,
+    /// Token requirement.
+    pub token: Requirement,
+    /// API-key requirement.
+    pub api_key_requirement: Requirement,
+    /// Binding options.
+    pub binding: BindingConfig,
+    /// Route rules, first match wins; no match → `Required`.
+    pub route_policy: Vec<(RouteRule, RoutePolicy)>,
+    /// Verified-token cache size (0 = off).
+    pub token_cache_entries: usize,
+    /// Longest accepted token, in bytes.
+    pub max_token_bytes: usize,
+    /// Header set for the upstream with the bound partner (always stripped from the request).
+    pub forward_partner_header: Option<String>,
+    /// Read claims from jwt_authn metadata instead of verifying.
+    pub trust_jwt_authn: Option<TrustJwtAuthn>,
+    /// Reply format.
+    pub error_format: ErrorFormat,
+    /// `realm` of `WWW-Authenticate`.
+    pub realm: String,
+}
+
+impl TokenConfig {
+    /// Parses and validates the plugin configuration.
+    pub fn from_json(json: &[u8]) -> Result<TokenConfig, ConfigError> {
+        // serde would also take a struct as a positional array; the configuration is an object.
+        if json.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
+            return Err(err("(root)", "must be a JSON object"));
+        }
+        let de = &mut serde_json::Deserializer::from_slice(json);
+        let raw: RawConfig = serde_path_to_error::deserialize(de).map_err(|e| {
+            let path = e.path().to_string();
+            let field = if path == "." { "(root)".into() } else { path };
+            err(field, strip_position(&e.inner().to_string()))
+        })?;
+        build(raw)
+    }
+}
+
+/// serde_json appends " at line L column C"; the field path already says where.
+fn strip_position(msg: &str) -> String {
+    match msg.rfind(" at line ") {
+        Some(i) => msg.get(..i).unwrap_or(msg).to_string(),
+        None => msg.to_string(),
+    }
+}
+
+fn build(raw: RawConfig) -> Result<TokenConfig, ConfigError> {
+    let mut providers = Vec::with_capacity(raw.providers.len());
+    let mut issuers = HashSet::new();
+    let mut names = HashSet::new();
+    for (i, p) in raw.providers.into_iter().enumerate() {
+        let f = format!("providers[{i}]");
+        let p = build_provider(p, &f)?;
+        if !names.insert(p.name.clone()) {
+            return Err(err(format!("{f}.name"), "duplicate provider name"));
+        }
+        if !issuers.insert((p.header.clone(), p.rules.issuer.clone())) {
+            return Err(err(
+                format!("{f}.issuer"),
+                "another provider has the same issuer and header",
+            ));
+        }
+        providers.push(p);
+    }
+
+    let policies = build_policies(raw.policies)?;
+    let policy_ids: HashSet<&str> = policies.iter().map(|p| p.id.as_str()).collect();
+
+    let mut partners = Vec::new();
+    let mut api_keys = Vec::new();
+    let mut seen_ids = HashSet::new();
+    let mut seen_tls = HashSet::new();
+    let mut seen_subjects = HashSet::new();
+    let mut seen_keys = HashSet::new();
+    for (i, p) in raw.partners.into_iter().enumerate() {
+        let f = format!("partners[{i}]");
+        nonempty(&p.id, &format!("{f}.id"))?;
+        if !seen_ids.insert(p.id.clone()) {
+            return Err(err(format!("{f}.id"), "duplicate partner id"));
+        }
+        for (j, n) in p.tls_names.iter().enumerate() {
+            nonempty(n, &format!("{f}.tls_names[{j}]"))?;
+            if !seen_tls.insert(n.clone()) {
+                return Err(err(
+                    format!("{f}.tls_names[{j}]"),
+                    "name already registered for a partner",
+                ));
+            }
+        }
+        for (j, s) in p.token_subjects.iter().enumerate() {
+            nonempty(s, &format!("{f}.token_subjects[{j}]"))?;
+            if !seen_subjects.insert(s.clone()) {
+                return Err(err(
+                    format!("{f}.token_subjects[{j}]"),
+                    "subject already registered for a partner",
+                ));
+            }
+        }
+        if let Some(pol) = &p.policy {
+            if !policy_ids.contains(pol.as_str()) {
+                return Err(err(format!("{f}.policy"), "no policy with this id"));
+            }
+        }
+        for (j, k) in p.api_keys.into_iter().enumerate() {
+            let kf = format!("{f}.api_keys[{j}]");
+            let hash = secret_hash(k.key.as_deref(), k.key_sha256.as_deref(), &kf)?;
+            if !seen_keys.insert(hash) {
+                return Err(err(kf, "API key registered twice"));
+            }
+            if !policy_ids.contains(k.policy.as_str()) {
+                return Err(err(format!("{kf}.policy"), "no policy with this id"));
+            }
+            api_keys.push(ApiKey {
+                hash,
+                partner: p.id.clone(),
+                policy: k.policy,
+                status: k.status,
+                validity: validity(k.not_before.as_deref(), k.not_after.as_deref(), &kf)?,
+            });
+        }
+        partners.push(Partner {
+            id: p.id,
+            status: p.status,
+            tls_names: p.tls_names,
+            token_subjects: p.token_subjects,
+            policy: p.policy,
+        });
+    }
+    // A subject that is another partner's id would let one partner's token resolve to two.
+    for (i, p) in partners.iter().enumerate() {
+        for (j, s) in p.token_subjects.iter().enumerate() {
+            if s != &p.id && seen_ids.contains(s) {
+                return Err(err(
+                    format!("partners[{i}].token_subjects[{j}]"),
+                    "is another partner's id",
+                ));
+            }
+        }
+    }
+
+    let mut misps = Vec::new();
+    let mut licences = Vec::new();
+    let mut seen_misps = HashSet::new();
+    let mut seen_licences = HashSet::new();
+    for (i, m) in raw.misps.into_iter().enumerate() {
+        let f = format!("misps[{i}]");
+        nonempty(&m.id, &format!("{f}.id"))?;
+        if !seen_misps.insert(m.id.clone()) {
+            return Err(err(format!("{f}.id"), "duplicate MISP id"));
+        }
+        for (j, p) in m.partners.iter().enumerate() {
+            if !seen_ids.contains(p) {
+                return Err(err(format!("{f}.partners[{j}]"), "no partner with this id"));
+            }
+        }
+        for (j, k) in m.licence_keys.into_iter().enumerate() {
+            let kf = format!("{f}.licence_keys[{j}]");
+            let hash = secret_hash(k.key.as_deref(), k.key_sha256.as_deref(), &kf)?;
+            if !seen_licences.insert(hash) {
+                return Err(err(kf, "licence key registered twice"));
+            }
+            licences.push(LicenceKey {
+                hash,
+                misp: m.id.clone(),
+                status: k.status,
+                validity: validity(k.not_before.as_deref(), k.not_after.as_deref(), &kf)?,
+            });
+        }
+        misps.push(Misp {
+            id: m.id,
+            status: m.status,
+            partners: m.partners,
+        });
+    }
+
+    let api_key = match raw.api_key {
+        None => None,
+        Some(s) => {
+            let header = s
+                .header
+                .map(|h| header_name(&h, "api_key.header"))
+                .transpose()?;
+            let licence_header = s
+                .licence_header
+                .map(|h| header_name(&h, "api_key.licence_header"))
+                .transpose()?;
+            let mut path_templates = Vec::new();
+            for (i, t) in s.path_templates.iter().enumerate() {
+                path_templates.push(
+                    PathTemplate::parse(t)
+                        .map_err(|m| err(format!("api_key.path_templates[{i}]"), m))?,
+                );
+            }
+            if header.is_none() && path_templates.is_empty() {
+                return Err(err("api_key", "needs a header or path_templates"));
+            }
+            Some(ApiKeySource {
+                header,
+                path_templates,
+                licence_header,
+            })
+        }
+    };
+
+    let token = raw.credentials.token.unwrap_or(if providers.is_empty() {
+        Requirement::Off
+    } else {
+        Requirement::Required
+    });
+    if token != Requirement::Off && providers.is_empty() {
+        return Err(err("credentials.token", "no providers configured"));
+    }
+    let api_key_requirement = raw.credentials.api_key.unwrap_or(if api_key.is_some() {
+        Requirement::Required
+    } else {
+        Requirement::Off
+    });
+    if api_key_requirement != Requirement::Off && api_key.is_none() {
+        return Err(err("credentials.api_key", "no api_key source configured"));
+    }
+    if token == Requirement::Off && api_key_requirement == Requirement::Off {
+        return Err(err(
+            "credentials",
+            "neither a token nor an API key is checked",
+        ));
+    }
+
+    let binding = BindingConfig {
+        platform_header: raw
+            .binding
+            .platform_header
+            .map(|h| header_name(&h, "binding.platform_header"))
+            .transpose()?,
+        require_partner: raw.binding.require_partner,
+    };
+
+    let mut route_policy = Vec::new();
+    for (i, r) in raw.route_policy.into_iter().enumerate() {
+        let rule = route_rule(
+            r.methods,
+            r.path_prefix,
+            r.path_glob,
+            &format!("route_policy[{i}]"),
+        )?;
+        route_policy.push((rule, r.policy));
+    }
+
+    if raw.token_cache_entries > 1_000_000 {
+        return Err(err("token_cache_entries", "must be at most 1000000"));
+    }
+    if !(64..=1_048_576).contains(&raw.max_token_bytes) {
+        return Err(err("max_token_bytes", "must be between 64 and 1048576"));
+    }
+    let forward_partner_header = raw
+        .forward_partner_header
+        .map(|h| header_name(&h, "forward_partner_header"))
+        .transpose()?;
+    if let Some(h) = &forward_partner_header {
+        // The upstream must be able to trust it: never a header a credential arrives in.
+        let clash = providers.iter().any(|p| &p.header == h)
+            || api_key.as_ref().is_some_and(|a| {
+                a.header.as_ref() == Some(h) || a.licence_header.as_ref() == Some(h)
+            })
+            || binding.platform_header.as_ref() == Some(h)
+            || h == "authorization"
+            || h == "x-signet-reason";
+        if clash {
+            return Err(err(
+                "forward_partner_header",
+                "must not be a header that carries a credential",
+            ));
+        }
+    }
+    let trust_jwt_authn = match raw.trust_jwt_authn {
+        None => None,
+        Some(t) => {
+            nonempty(
+                &t.payload_in_metadata,
+                "trust_jwt_authn.payload_in_metadata",
+            )?;
+            nonempty(&t.metadata_namespace, "trust_jwt_authn.metadata_namespace")?;
+            if providers.is_empty() {
+                return Err(err(
+                    "trust_jwt_authn",
+                    "needs providers for the claim rules",
+                ));
+            }
+            Some(TrustJwtAuthn {
+                metadata_namespace: t.metadata_namespace,
+                payload_in_metadata: t.payload_in_metadata,
+            })
+        }
+    };
+    let realm = raw.realm.unwrap_or_else(|| "signet".into());
+    if realm.is_empty()
+        || !realm
+            .bytes()
+            .all(|b| (0x20..0x7f).contains(&b) && b != b'"' && b != b'\\')
+    {
+        // It is written into a quoted-string of WWW-Authenticate.
+        return Err(err("realm", "must be printable ASCII without '\"' or '\\'"));
+    }
+
+    Ok(TokenConfig {
+        providers,
+        partners: PartnerRegistry::new(partners),
+        keys: KeyRegistry::new(api_keys, licences, misps, policies),
+        api_key,
+        token,
+        api_key_requirement,
+        binding,
+        route_policy,
+        token_cache_entries: raw.token_cache_entries,
+        max_token_bytes: raw.max_token_bytes,
+        forward_partner_header,
+        trust_jwt_authn,
+        error_format: raw.error_format,
+        realm,
+    })
+}
+
+fn build_provider(p: RawProvider, f: &str) -> Result<Provider, ConfigError> {
+    nonempty(&p.name, &format!("{f}.name"))?;
+    if split_url(&p.issuer).is_none() {
+        return Err(err(format!("{f}.issuer"), "must be an https or http URL"));
+    }
+    let algorithms = match p.algorithms {
+        None => Alg::ALL.to_vec(),
+        Some(list) => {
+            if list.is_empty() {
+                return Err(err(format!("{f}.algorithms"), "must not be empty"));
+            }
+            let mut out = Vec::new();
+            for (i, a) in list.iter().enumerate() {
+                out.push(Alg::from_name(a).ok_or_else(|| {
+                    err(
+                        format!("{f}.algorithms[{i}]"),
+                        format!("{a:?} is not an accepted algorithm (none and HS* never are)"),
+                    )
+                })?);
+            }
+            out
+        }
+    };
+    if p.min_rsa_bits < 2048 {
+        return Err(err(format!("{f}.min_rsa_bits"), "must be at least 2048"));
+    }
+    if p.clock_skew_s > 600 {
+        return Err(err(format!("{f}.clock_skew_s"), "must be at most 600"));
+    }
+    let mut required_claims = Vec::new();
+    for (name, v) in p.required_claims {
+        let jv = parse_strict(v.to_string().as_bytes(), JsonLimits::BODY)
+            .map_err(|_| err(format!("{f}.required_claims.{name}"), "not a JSON value"))?;
+        required_claims.push((name, jv));
+    }
+    for (i, s) in p.required_scopes.iter().enumerate() {
+        if s.is_empty() || s.contains(' ') {
+            return Err(err(
+                format!("{f}.required_scopes[{i}]"),
+                "must be one non-empty scope",
+            ));
+        }
+    }
+    let keys = match (p.jwks, p.jwks_uri, p.jwks_cluster) {
+        (Some(jwks), None, None) => {
+            let keys = parse_inline_jwks(&jwks, p.min_rsa_bits, &format!("{f}.jwks"))?;
+            KeySource::Static(Rc::new(keys))
+        }
+        (None, Some(uri), Some(cluster)) => {
+            let (authority, path) = split_url(&uri)
+                .ok_or_else(|| err(format!("{f}.jwks_uri"), "must be an https or http URL"))?;
+            nonempty(&cluster, &format!("{f}.jwks_cluster"))?;
+            let (settings, timeout_ms) = jwks_settings(&p.jwks_cache, p.min_rsa_bits, f)?;
+            KeySource::Remote(RemoteJwks {
+                uri: uri.clone(),
+                cluster,
+                authority,
+                path,
+                settings,
+                timeout_ms,
+            })
+        }
+        (None, Some(_), None) => {
+            return Err(err(format!("{f}.jwks_cluster"), "required with jwks_uri"))
+        }
+        (None, None, _) => {
+            return Err(err(
+                format!("{f}.jwks"),
+                "one of jwks or jwks_uri is required",
+            ))
+        }
+        _ => {
+            return Err(err(
+                format!("{f}.jwks"),
+                "give either jwks, or jwks_uri with jwks_cluster",
+            ))
+        }
+    };
+    let header = header_name(&p.header, &format!("{f}.header"))?;
+    if p.prefix.bytes().any(|b| b.is_ascii_control()) {
+        return Err(err(
+            format!("{f}.prefix"),
+            "must not contain control characters",
+        ));
+    }
+    if let Some(c) = &p.claim_to_partner {
+        nonempty(c, &format!("{f}.claim_to_partner"))?;
+    }
+    Ok(Provider {
+        name: p.name,
+        rules: JwtRules {
+            issuer: p.issuer,
+            audiences: p.audiences,
+            algorithms,
+            require_exp: p.require_exp,
+            require_iat: p.require_iat,
+            clock_skew_s: p.clock_skew_s,
+            required_scopes: p.required_scopes,
+            required_claims,
+        },
+        keys,
+        header,
+        prefix: p.prefix,
+        claim_to_partner: p.claim_to_partner,
+    })
+}
+
+fn parse_inline_jwks(v: &Value, min_rsa_bits: usize, f: &str) -> Result<Vec<Jwk>, ConfigError> {
+    let keys = match v {
+        Value::String(s) => Jwks::from_json(s),
+        other => Jwks::from_value(other),
+    }
+    .map_err(|e| err(f, e.to_string()))?;
+    if keys.is_empty() {
+        return Err(err(f, "no signature key in the set"));
+    }
+    // Static keys: a weak one is a configuration error (§2.4.4), not silently dropped.
+    for k in &keys {
+        k.key
+            .check_strength(min_rsa_bits)
+            .map_err(|e| err(f, format!("key {:?}: {e}", k.kid.as_deref().unwrap_or(""))))?;
+    }
+    Ok(keys)
+}
+
+fn jwks_settings(
+    raw: &RawJwksCache,
+    min_rsa_bits: usize,
+    f: &str,
+) -> Result<(JwksSettings, u64), ConfigError> {
+    let d = JwksSettings::default();
+    let s = JwksSettings {
+        default_max_age_s: raw.default_max_age_s.unwrap_or(d.default_max_age_s),
+        min_refresh_interval_s: raw
+            .min_refresh_interval_s
+            .unwrap_or(d.min_refresh_interval_s),
+        max_refresh_interval_s: raw
+            .max_refresh_interval_s
+            .unwrap_or(d.max_refresh_interval_s),
+        stale_s: raw.stale_s.unwrap_or(d.stale_s),
+        retry_interval_s: raw.retry_interval_s.unwrap_or(d.retry_interval_s),
+        unknown_kid_refetch_interval_s: raw
+            .unknown_kid_refetch_interval_s
+            .unwrap_or(d.unknown_kid_refetch_interval_s),
+        fetch_timeout_s: d.fetch_timeout_s,
+        min_rsa_bits,
+    };
+    let timeout_ms = raw.fetch_timeout_ms.unwrap_or(5000);
+    let f = format!("{f}.jwks_cache");
+    if s.min_refresh_interval_s == 0 {
+        return Err(err(
+            format!("{f}.min_refresh_interval_s"),
+            "must be at least 1",
+        ));
+    }
+    if s.max_refresh_interval_s < s.min_refresh_interval_s {
+        return Err(err(
+            format!("{f}.max_refresh_interval_s"),
+            "must not be below min_refresh_interval_s",
+        ));
+    }
+    if s.retry_interval_s == 0 {
+        return Err(err(format!("{f}.retry_interval_s"), "must be at least 1"));
+    }
+    if !(100..=60_000).contains(&timeout_ms) {
+        return Err(err(
+            format!("{f}.fetch_timeout_ms"),
+            "must be between 100 and 60000",
+        ));
+    }
+    // The lost-fetch guard must outlast the callout timeout.
+    let s = JwksSettings {
+        fetch_timeout_s: (timeout_ms / 1000 + 1).max(d.fetch_timeout_s),
+        ..s
+    };
+    Ok((s, timeout_ms))
+}
+
+fn build_policies(raw: Vec<RawPolicy>) -> Result<Vec<Policy>, ConfigError> {
+    let mut out: Vec<Policy> = Vec::new();
+    for (i, p) in raw.into_iter().enumerate() {
+        let f = format!("policies[{i}]");
+        nonempty(&p.id, &format!("{f}.id"))?;
+        if out.iter().any(|x| x.id == p.id) {
+            return Err(err(format!("{f}.id"), "duplicate policy id"));
+        }
+        if p.routes.is_empty() {
+            return Err(err(format!("{f}.routes"), "must list at least one route"));
+        }
+        let mut routes = Vec::new();
+        for (j, r) in p.routes.into_iter().enumerate() {
+            routes.push(route_rule(
+                r.methods,
+                r.path_prefix,
+                r.path_glob,
+                &format!("{f}.routes[{j}]"),
+            )?);
+        }
+        for (j, s) in p.required_scopes.iter().enumerate() {
+            if s.is_empty() || s.contains(' ') {
+                return Err(err(
+                    format!("{f}.required_scopes[{j}]"),
+                    "must be one non-empty scope",
+                ));
+            }
+        }
+        out.push(Policy {
+            id: p.id,
+            status: p.status,
+            validity: validity(p.not_before.as_deref(), p.not_after.as_deref(), &f)?,
+            routes,
+            required_scopes: p.required_scopes,
+        });
+    }
+    Ok(out)
+}
+
+fn route_rule(
+    methods: Vec<String>,
+    prefix: Option<String>,
+    glob: Option<String>,
+    f: &str,
+) -> Result<RouteRule, ConfigError> {
+    let mut ms = Vec::new();
+    for (i, m) in methods.iter().enumerate() {
+        if m.is_empty() || !m.bytes().all(|b| b.is_ascii_alphabetic()) {
+            return Err(err(format!("{f}.methods[{i}]"), "not an HTTP method"));
+        }
+        ms.push(m.to_ascii_uppercase());
+    }
+    let path = match (prefix, glob) {
+        (Some(p), None) if p.starts_with('/') => PathMatch::Prefix(p),
+        (None, Some(g)) if g.starts_with('/') => PathMatch::Glob(g),
+        (Some(_), None) => return Err(err(format!("{f}.path_prefix"), "must start with /")),
+        (None, Some(_)) => return Err(err(format!("{f}.path_glob"), "must start with /")),
+        _ => return Err(err(f, "give exactly one of path_prefix or path_glob")),
+    };
+    Ok(RouteRule { methods: ms, path })
+}
+
+fn secret_hash(key: Option<&str>, sha: Option<&str>, f: &str) -> Result<SecretHash, ConfigError> {
+    match (key, sha) {
+        (Some(k), None) if !k.is_empty() => Ok(SecretHash::of(k)),
+        (None, Some(h)) => SecretHash::from_hex(h)
+            .ok_or_else(|| err(format!("{f}.key_sha256"), "must be 64 hex digits")),
+        (Some(_), None) => Err(err(format!("{f}.key"), "must not be empty")),
+        _ => Err(err(f, "give exactly one of key or key_sha256")),
+    }
+}
+
+fn validity(nb: Option<&str>, na: Option<&str>, f: &str) -> Result<Validity, ConfigError> {
+    let parse = |v: Option<&str>, name: &str| {
+        v.map(|s| {
+            parse_rfc3339_ms(s)
+                .ok_or_else(|| err(format!("{f}.{name}"), "must be an RFC 3339 date-time"))
+        })
+        .transpose()
+    };
+    let v = Validity {
+        not_before_ms: parse(nb, "not_before")?,
+        not_after_ms: parse(na, "not_after")?,
+    };
+    if let (Some(a), Some(b)) = (v.not_before_ms, v.not_after_ms) {
+        if a > b {
+            return Err(err(format!("{f}.not_after"), "is before not_before"));
+        }
+    }
+    Ok(v)
+}
+
+fn nonempty(s: &str, f: &str) -> Result<(), ConfigError> {
+    if s.is_empty() {
+        Err(err(f, "must not be empty"))
+    } else {
+        Ok(())
+    }
+}
+
+/// A header name as Envoy hands them over: lower-case RFC 9110 token, not a pseudo-header.
+fn header_name(h: &str, f: &str) -> Result<String, ConfigError> {
+    let ok = !h.is_empty()
+        && h.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b));
+    if ok {
+        Ok(h.to_ascii_lowercase())
+    } else {
+        Err(err(f, "not a valid header name"))
+    }
+}
+
+/// `(authority, path)` of an `http(s)://host[:port][/path]` URL; `None` if it is not one.
+fn split_url(url: &str) -> Option<(String, String)> {
+    let rest = url
+        .strip_prefix("https://")
+        .or_else(|| url.strip_prefix("http://"))?;
+    let (authority, path) = match rest.find(['/', '?']) {
+        Some(i) => (rest.get(..i)?, rest.get(i..)?),
+        None => (rest, ""),
+    };
+    let valid = !authority.is_empty()
+        && !authority.contains('@')
+        && authority
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-._:[]".contains(&b))
+        && !url
+            .bytes()
+            .any(|b| b.is_ascii_control() || b == b' ' || b == b'#');
+    if !valid {
+        return None;
+    }
+    let path = if path.is_empty() { "/" } else { path };
+    let path = if path.starts_with('?') {
+        format!("/{path}")
+    } else {
+        path.to_string()
+    };
+    Some((authority.to_string(), path))
+}
+
+/// Turns a JSON value (e.g. a jwt_authn payload from metadata) into the strict form.
+pub fn json_value(v: &Value) -> Option<JsonValue> {
+    parse_strict(v.to_string().as_bytes(), JsonLimits::BODY).ok()
+}
+
+#[cfg(test)]
+#[path = "config_tests.rs"]
+mod tests;

@@ -1,0 +1,252 @@
+//! Why `token_check` refused a request, and the stable reason code of each refusal
+//! (`profiles.md` §2.8). The reply a partner sees is built from this in [`super::reply`].
+//!
+//! Variants are typed (no free-text bags): the detail that reaches logs is a `&'static str` or
+//! an enum, never token, key or secret bytes.
+
+use std::fmt;
+
+/// A claim rule that failed (all map to `token_invalid`, except `exp` which has its own code).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClaimError {
+    /// The payload is not a strict JSON object (duplicate members refused: a second `sub` would
+    /// let two parsers disagree on who the caller is).
+    PayloadNotJson,
+    /// `iss` is absent, not a string, or names no configured provider.
+    Issuer,
+    /// An audience is configured and `aud` does not contain it.
+    Audience,
+    /// `exp` is absent while required.
+    ExpMissing,
+    /// `iat` is absent while required (OCEN).
+    IatMissing,
+    /// `nbf` is in the future (beyond the skew).
+    NotYetValid,
+    /// `iat` is in the future (beyond the skew), or not before `exp`.
+    IssuedInFuture,
+    /// A time claim is not a number (NumericDate, RFC 7519 §2) or out of range.
+    TimeClaimType,
+    /// A required scope is absent from `scope` / `scp`.
+    Scope,
+    /// A required claim is absent or has another value.
+    RequiredClaim,
+}
+
+impl ClaimError {
+    fn what(self) -> &'static str {
+        match self {
+            ClaimError::PayloadNotJson => "payload is not a JSON object",
+            ClaimError::Issuer => "issuer not accepted",
+            ClaimError::Audience => "audience not accepted",
+            ClaimError::ExpMissing => "exp missing",
+            ClaimError::IatMissing => "iat missing",
+            ClaimError::NotYetValid => "token not yet valid (nbf)",
+            ClaimError::IssuedInFuture => "iat in the future or not before exp",
+            ClaimError::TimeClaimType => "time claim is not a NumericDate",
+            ClaimError::Scope => "required scope missing",
+            ClaimError::RequiredClaim => "required claim missing or different",
+        }
+    }
+}
+
+/// Which credential in an inactive/out-of-date state caused `partner_inactive`.
+/// The MOSIP reply maps each to its own IDA code (`profiles.md` §5.10).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Inactive {
+    /// The partner is not active.
+    Partner,
+    /// The API key is revoked or blocked.
+    ApiKey,
+    /// The API key is outside its validity dates.
+    ApiKeyDates,
+    /// The policy is not active or outside its dates.
+    Policy,
+    /// The policy does not allow this method and path.
+    Route,
+    /// The policy requires a scope the token does not carry.
+    PolicyScope,
+    /// The licence key is unknown, or its MISP is unknown / inactive.
+    LicenceUnknown,
+    /// The licence key is not yet valid (before its start date).
+    LicenceNotCommenced,
+    /// The licence key has expired.
+    LicenceExpired,
+    /// The licence key is blocked or revoked.
+    LicenceBlocked,
+    /// The licence's MISP may not serve this partner.
+    MispNotForPartner,
+}
+
+impl Inactive {
+    fn what(self) -> &'static str {
+        match self {
+            Inactive::Partner => "partner not active",
+            Inactive::ApiKey => "API key not active",
+            Inactive::ApiKeyDates => "API key outside its validity dates",
+            Inactive::Policy => "policy not active or not in date",
+            Inactive::Route => "route not allowed by the policy",
+            Inactive::PolicyScope => "policy scope missing from the token",
+            Inactive::LicenceUnknown => "licence key unknown",
+            Inactive::LicenceNotCommenced => "licence key not yet valid",
+            Inactive::LicenceExpired => "licence key expired",
+            Inactive::LicenceBlocked => "licence key blocked",
+            Inactive::MispNotForPartner => "MISP may not serve this partner",
+        }
+    }
+}
+
+/// A source that names the partner of a request ([`super::binding`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Source {
+    /// The mTLS client certificate (SAN URI / DNS or subject), matched in the registry.
+    Certificate,
+    /// The bearer token (subject, client id or the configured platform claim).
+    Token,
+    /// The owner of the API key.
+    ApiKey,
+    /// A platform header such as `FSPIOP-Source`.
+    PlatformHeader,
+    /// The partner segment of a MOSIP path (`/{MISP-LK}/{Partner-ID}/{API-Key}`).
+    Path,
+}
+
+impl Source {
+    /// Name used in logs and audit records.
+    pub fn name(self) -> &'static str {
+        match self {
+            Source::Certificate => "certificate",
+            Source::Token => "token",
+            Source::ApiKey => "api_key",
+            Source::PlatformHeader => "platform_header",
+            Source::Path => "path",
+        }
+    }
+}
+
+/// Why `token_check` refused a request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokenError {
+    /// `token_missing`: no bearer token (or API key) where one is required.
+    Missing,
+    /// `token_invalid`: not a compact JWS `H.P.S`, a segment not strict base64url, over the
+    /// size bound, two tokens in one request, or an empty token after the prefix; names what.
+    Malformed(&'static str),
+    /// `token_invalid`: the protected header is refused (bad JSON, `crit`, `b64:false`).
+    Header(&'static str),
+    /// `token_invalid`: `alg` absent, `none`, `HS*`, or not in the key's allowed set
+    /// (RFC 8725 §3.1: the key decides the algorithm, never the token).
+    AlgNotAllowed,
+    /// `token_invalid`: no key in the provider's JWKS has the token's `kid` (a refetch may
+    /// have been scheduled).
+    KidUnknown,
+    /// `token_invalid`: the signature does not verify with the selected key.
+    SignatureInvalid,
+    /// `token_invalid`: a claim rule failed.
+    Claim(ClaimError),
+    /// `token_expired`: `exp` + skew is not after now.
+    Expired,
+    /// `keys_unavailable`: the provider's JWKS has not been loaded, or is stale beyond the
+    /// configured bound (fail closed, `security.md` rule 8).
+    KeysUnavailable,
+    /// `key_unknown`: the API key (or the partner a source names) is not registered.
+    KeyUnknown,
+    /// `identity_missing`: the configured partner claim is absent, or a MOSIP path does not
+    /// have the template's segments.
+    IdentityMissing(&'static str),
+    /// `partner_inactive`: a partner, key, policy or licence is not active or not in date.
+    Inactive(Inactive),
+    /// `peer_mismatch`: two sources name different partners (or a certificate names none).
+    PeerMismatch(Source, Source),
+}
+
+impl TokenError {
+    /// The stable reason code (`profiles.md` §2.8).
+    pub fn reason_code(&self) -> &'static str {
+        match self {
+            TokenError::Missing => "token_missing",
+            TokenError::Malformed(_)
+            | TokenError::Header(_)
+            | TokenError::AlgNotAllowed
+            | TokenError::KidUnknown
+            | TokenError::SignatureInvalid
+            | TokenError::Claim(_) => "token_invalid",
+            TokenError::Expired => "token_expired",
+            TokenError::KeysUnavailable => "keys_unavailable",
+            TokenError::KeyUnknown => "key_unknown",
+            TokenError::IdentityMissing(_) => "identity_missing",
+            TokenError::Inactive(_) => "partner_inactive",
+            TokenError::PeerMismatch(..) => "peer_mismatch",
+        }
+    }
+
+    /// The generic HTTP status of the reason code (`profiles.md` §2.8).
+    pub fn status(&self) -> u16 {
+        match self {
+            TokenError::IdentityMissing(_) => 400,
+            TokenError::Inactive(_) | TokenError::PeerMismatch(..) => 403,
+            TokenError::KeysUnavailable => 503,
+            _ => 401,
+        }
+    }
+}
+
+impl fmt::Display for TokenError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            TokenError::Missing => f.write_str("no credential"),
+            TokenError::Malformed(what) => write!(f, "malformed token: {what}"),
+            TokenError::Header(what) => write!(f, "token header refused: {what}"),
+            TokenError::AlgNotAllowed => f.write_str("algorithm not allowed for the key"),
+            TokenError::KidUnknown => f.write_str("kid not in the provider's key set"),
+            TokenError::SignatureInvalid => f.write_str("token signature invalid"),
+            TokenError::Claim(c) => write!(f, "claim check failed: {}", c.what()),
+            TokenError::Expired => f.write_str("token expired"),
+            TokenError::KeysUnavailable => f.write_str("provider keys not available"),
+            TokenError::KeyUnknown => f.write_str("credential not registered"),
+            TokenError::IdentityMissing(what) => write!(f, "identity missing: {what}"),
+            TokenError::Inactive(i) => write!(f, "not active: {}", i.what()),
+            TokenError::PeerMismatch(a, b) => {
+                write!(f, "{} and {} name different partners", a.name(), b.name())
+            }
+        }
+    }
+}
+
+impl std::error::Error for TokenError {}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_and_statuses_follow_the_table() {
+        let cases: [(TokenError, &str, u16); 9] = [
+            (TokenError::Missing, "token_missing", 401),
+            (TokenError::AlgNotAllowed, "token_invalid", 401),
+            (
+                TokenError::Claim(ClaimError::NotYetValid),
+                "token_invalid",
+                401,
+            ),
+            (TokenError::Expired, "token_expired", 401),
+            (TokenError::KeysUnavailable, "keys_unavailable", 503),
+            (TokenError::KeyUnknown, "key_unknown", 401),
+            (TokenError::IdentityMissing("x"), "identity_missing", 400),
+            (
+                TokenError::Inactive(Inactive::Policy),
+                "partner_inactive",
+                403,
+            ),
+            (
+                TokenError::PeerMismatch(Source::Token, Source::Certificate),
+                "peer_mismatch",
+                403,
+            ),
+        ];
+        for (e, code, status) in cases {
+            assert_eq!(e.reason_code(), code, "{e}");
+            assert_eq!(e.status(), status, "{e}");
+        }
+    }
+}

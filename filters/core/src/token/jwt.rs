@@ -1,0 +1,445 @@
+//! Bearer JWT verification (RFC 7519, RFC 8725, `profiles.md` §4.7): a compact JWS `H.P.S`
+//! whose key comes from the provider's JWKS and whose algorithm the key decides.
+//!
+//! The flow is typed: [`UntrustedJwt::parse`] splits and decodes (nothing trusted yet; the
+//! claims are read only to pick the provider by `iss`), [`UntrustedJwt::verify`] checks the
+//! signature and then the claim rules, and only then yields a [`VerifiedJwt`]. A verified-token
+//! cache ([`TokenCache`]) spares the signature check for repeated tokens, never beyond `exp`.
+
+use crate::crypto::CryptoBackend;
+use crate::jose::alg::Alg;
+use crate::jose::header::{Header, HeaderError, HeaderRules};
+use crate::json::{parse_strict_object, JsonLimits, JsonNumber, JsonValue};
+use crate::keys::Jwk;
+use crate::{b64, jose::jws};
+use sha2::{Digest, Sha256};
+use std::collections::{HashMap, VecDeque};
+use std::rc::Rc;
+
+use super::error::{ClaimError, TokenError};
+
+/// Claims objects are small; these bounds stop a hostile token from costing much to parse.
+const CLAIMS_LIMITS: JsonLimits = JsonLimits {
+    max_depth: 16,
+    max_members: Some(256),
+};
+
+/// When a token has no `kid`, at most this many keys are tried: each try is a signature
+/// verification, and a JWKS may hold many keys (a `kid`-less token must not cost 1024 RSA
+/// operations).
+const MAX_KIDLESS_TRIES: usize = 4;
+
+/// The claim rules of one provider (built from the configuration).
+#[derive(Debug, Clone, PartialEq)]
+pub struct JwtRules {
+    /// `iss` must equal this exactly.
+    pub issuer: String,
+    /// When non-empty, `aud` must contain one of these.
+    pub audiences: Vec<String>,
+    /// The provider's allowed algorithms, intersected with each key's own set.
+    pub algorithms: Vec<Alg>,
+    /// `exp` must be present (default true).
+    pub require_exp: bool,
+    /// `iat` must be present (OCEN: true).
+    pub require_iat: bool,
+    /// Skew allowed on `exp`, `nbf` and `iat`, in seconds (default 60, as OCEN's Spring).
+    pub clock_skew_s: u64,
+    /// Every one of these must be in `scope` (space-separated) or `scp` (array).
+    pub required_scopes: Vec<String>,
+    /// Each claim must equal the value (or, for an array claim, contain it).
+    pub required_claims: Vec<(String, JsonValue)>,
+}
+
+/// The claims of a token: a strict JSON object (no duplicate names).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Claims(JsonValue);
+
+impl Claims {
+    /// Parses a payload as a strict JSON object.
+    pub fn parse(payload: &[u8]) -> Result<Claims, TokenError> {
+        parse_strict_object(payload, CLAIMS_LIMITS)
+            .map(Claims)
+            .map_err(|_| TokenError::Claim(ClaimError::PayloadNotJson))
+    }
+
+    /// Wraps claims read elsewhere (Envoy jwt_authn's `payload_in_metadata`); must be an object.
+    pub fn from_value(v: JsonValue) -> Result<Claims, TokenError> {
+        match v {
+            JsonValue::Object(_) => Ok(Claims(v)),
+            _ => Err(TokenError::Claim(ClaimError::PayloadNotJson)),
+        }
+    }
+
+    /// A claim.
+    pub fn get(&self, name: &str) -> Option<&JsonValue> {
+        self.0.get(name)
+    }
+
+    /// A string claim.
+    pub fn str(&self, name: &str) -> Option<&str> {
+        self.get(name).and_then(JsonValue::as_str)
+    }
+
+    /// The whole object.
+    pub fn value(&self) -> &JsonValue {
+        &self.0
+    }
+
+    /// Scopes from `scope` (space-separated string) and `scp` (array of strings, or a string).
+    pub fn scopes(&self) -> Vec<&str> {
+        let mut out: Vec<&str> = Vec::new();
+        if let Some(s) = self.str("scope") {
+            out.extend(s.split(' ').filter(|x| !x.is_empty()));
+        }
+        match self.get("scp") {
+            Some(JsonValue::Array(items)) => out.extend(items.iter().filter_map(JsonValue::as_str)),
+            Some(JsonValue::String(s)) => out.extend(s.split(' ').filter(|x| !x.is_empty())),
+            _ => {}
+        }
+        out
+    }
+
+    /// A NumericDate claim in unix ms: `Ok(None)` if absent; integer or fractional seconds.
+    pub fn time_ms(&self, name: &str) -> Result<Option<i64>, TokenError> {
+        let bad = TokenError::Claim(ClaimError::TimeClaimType);
+        let Some(v) = self.get(name) else {
+            return Ok(None);
+        };
+        let ms = match v.as_number().ok_or(bad)? {
+            JsonNumber::U64(s) => i64::try_from(s).ok().and_then(|s| s.checked_mul(1000)),
+            JsonNumber::I64(s) => s.checked_mul(1000),
+            JsonNumber::F64(f) => {
+                let ms = (f * 1000.0).floor();
+                // ±2^53 ms is far beyond any date a token carries; refuse rather than saturate.
+                (ms.abs() < 9.0e15).then_some(ms as i64)
+            }
+        };
+        ms.map(Some).ok_or(bad)
+    }
+}
+
+/// A token split and decoded, nothing checked against keys yet.
+#[derive(Debug, Clone)]
+pub struct UntrustedJwt<'a> {
+    header: Header,
+    signing_input: &'a str,
+    signature: Vec<u8>,
+    claims: Claims,
+}
+
+impl<'a> UntrustedJwt<'a> {
+    /// Splits `H.P.S` (exactly three segments, none empty), parses `H` strictly (no `crit`, no
+    /// `b64:false`: a JWT is never unencoded), decodes `P` and `S` as strict base64url and
+    /// parses the claims as a strict JSON object.
+    pub fn parse(token: &'a str) -> Result<UntrustedJwt<'a>, TokenError> {
+        let (h, p, s) = jws::split_three(token).map_err(|_| TokenError::Malformed("segments"))?;
+        if p.is_empty() {
+            return Err(TokenError::Malformed("empty payload"));
+        }
+        let header = Header::parse(h, &HeaderRules::STRICT).map_err(|e| match e {
+            HeaderError::Malformed(what) | HeaderError::CritUnsupported(what) => {
+                TokenError::Header(what)
+            }
+        })?;
+        let payload = b64::decode_url(p).map_err(|_| TokenError::Malformed("payload base64"))?;
+        let signature =
+            b64::decode_url(s).map_err(|_| TokenError::Malformed("signature base64"))?;
+        let claims = Claims::parse(&payload)?;
+        // `H.P` is a prefix of the token: the signing input is the bytes as received.
+        let signing_input = token
+            .get(..h.len() + 1 + p.len())
+            .ok_or(TokenError::Malformed("segments"))?;
+        Ok(UntrustedJwt {
+            header,
+            signing_input,
+            signature,
+            claims,
+        })
+    }
+
+    /// The protected header.
+    pub fn header(&self) -> &Header {
+        &self.header
+    }
+
+    /// `iss`, unverified: used only to choose which provider's keys and rules apply.
+    pub fn unverified_issuer(&self) -> Option<&str> {
+        self.claims.str("iss")
+    }
+
+    /// Checks the signature with a key of `keys` chosen by `kid`, then the claim rules at
+    /// `now_ms`.
+    pub fn verify(
+        self,
+        rules: &JwtRules,
+        keys: &[Jwk],
+        now_ms: u64,
+        backend: &dyn CryptoBackend,
+    ) -> Result<VerifiedJwt, TokenError> {
+        self.verify_signature(&rules.algorithms, keys, backend)?;
+        let exp_ms = check_claims(&self.claims, rules, now_ms)?;
+        let token_id = token_id(&self.claims, self.signing_input);
+        Ok(VerifiedJwt {
+            claims: self.claims,
+            exp_ms,
+            token_id,
+        })
+    }
+
+    fn verify_signature(
+        &self,
+        provider_algs: &[Alg],
+        keys: &[Jwk],
+        backend: &dyn CryptoBackend,
+    ) -> Result<(), TokenError> {
+        // `none`, HS*, unknown names and an absent `alg` have no `Alg`: refused here, before
+        // any key is looked at (RS256 → HS256 confusion needs an HMAC algorithm to exist).
+        let alg = self.header.alg().ok_or(TokenError::AlgNotAllowed)?;
+        let candidates: Vec<&Jwk> = match self.header.kid() {
+            Some(kid) => keys
+                .iter()
+                .filter(|k| k.kid.as_deref() == Some(kid))
+                .collect(),
+            None => keys.iter().collect(),
+        };
+        if candidates.is_empty() {
+            return Err(TokenError::KidUnknown);
+        }
+        // The key decides: the alg must be in the key's own set and the provider's set, and
+        // fit the key type (security.md rule 1).
+        let allowed: Vec<&Jwk> = candidates
+            .into_iter()
+            .filter(|k| k.algorithms().contains(&alg) && provider_algs.contains(&alg))
+            .filter(|k| alg.fits(&k.key))
+            .take(MAX_KIDLESS_TRIES)
+            .collect();
+        if allowed.is_empty() {
+            return Err(TokenError::AlgNotAllowed);
+        }
+        let input = self.signing_input.as_bytes();
+        if allowed
+            .iter()
+            .any(|k| backend.verify(alg, &k.key, input, &self.signature).is_ok())
+        {
+            Ok(())
+        } else {
+            Err(TokenError::SignatureInvalid)
+        }
+    }
+}
+
+/// Claims a verified token carries, and what the cache needs to know about it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct VerifiedJwt {
+    /// The claims (checked).
+    pub claims: Claims,
+    /// `exp` in unix ms, if present.
+    pub exp_ms: Option<i64>,
+    /// `jti:<jti>` when the token has a short printable `jti`, else `sha256:<12 hex>` of the
+    /// signing input (never the token itself: it is a credential).
+    pub token_id: String,
+}
+
+/// Applies the claim rules; returns `exp` in ms. Order: `iss`, `exp`, `nbf`, `iat`, `aud`,
+/// scopes, required claims.
+pub fn check_claims(
+    claims: &Claims,
+    rules: &JwtRules,
+    now_ms: u64,
+) -> Result<Option<i64>, TokenError> {
+    let now = i64::try_from(now_ms).unwrap_or(i64::MAX);
+    let skew = i64::try_from(rules.clock_skew_s.saturating_mul(1000)).unwrap_or(i64::MAX);
+    if claims.str("iss") != Some(rules.issuer.as_str()) {
+        return Err(TokenError::Claim(ClaimError::Issuer));
+    }
+    let exp = claims.time_ms("exp")?;
+    match exp {
+        // Expired when exp + skew ≤ now, i.e. valid while exp > now − skew (OCEN §4.7).
+        Some(exp) if exp.saturating_add(skew) <= now => return Err(TokenError::Expired),
+        None if rules.require_exp => return Err(TokenError::Claim(ClaimError::ExpMissing)),
+        _ => {}
+    }
+    if let Some(nbf) = claims.time_ms("nbf")? {
+        if nbf > now.saturating_add(skew) {
+            return Err(TokenError::Claim(ClaimError::NotYetValid));
+        }
+    }
+    match claims.time_ms("iat")? {
+        // A token issued in the future comes from a broken or forged issuer clock.
+        Some(iat) if iat > now.saturating_add(skew) || exp.is_some_and(|e| e <= iat) => {
+            return Err(TokenError::Claim(ClaimError::IssuedInFuture));
+        }
+        None if rules.require_iat => return Err(TokenError::Claim(ClaimError::IatMissing)),
+        _ => {}
+    }
+    if !rules.audiences.is_empty() {
+        let ok = match claims.get("aud") {
+            Some(JsonValue::String(a)) => rules.audiences.iter().any(|x| x == a),
+            Some(JsonValue::Array(items)) => items
+                .iter()
+                .filter_map(JsonValue::as_str)
+                .any(|a| rules.audiences.iter().any(|x| x == a)),
+            _ => false,
+        };
+        if !ok {
+            return Err(TokenError::Claim(ClaimError::Audience));
+        }
+    }
+    if !has_scopes(claims, &rules.required_scopes) {
+        return Err(TokenError::Claim(ClaimError::Scope));
+    }
+    for (name, expected) in &rules.required_claims {
+        let ok = match claims.get(name) {
+            Some(v) if v == expected => true,
+            Some(JsonValue::Array(items)) => items.contains(expected),
+            _ => false,
+        };
+        if !ok {
+            return Err(TokenError::Claim(ClaimError::RequiredClaim));
+        }
+    }
+    Ok(exp)
+}
+
+/// Whether every scope of `required` is among the token's scopes.
+pub fn has_scopes(claims: &Claims, required: &[String]) -> bool {
+    if required.is_empty() {
+        return true;
+    }
+    let have = claims.scopes();
+    required.iter().all(|r| have.contains(&r.as_str()))
+}
+
+fn token_id(claims: &Claims, signing_input: &str) -> String {
+    match claims.str("jti") {
+        Some(j) if !j.is_empty() && j.len() <= 128 && j.bytes().all(|b| b.is_ascii_graphic()) => {
+            format!("jti:{j}")
+        }
+        _ => format!("sha256:{}", short_hash(signing_input.as_bytes())),
+    }
+}
+
+/// First 12 hex characters of SHA-256: enough to correlate log lines, useless to an attacker.
+pub fn short_hash(bytes: &[u8]) -> String {
+    let digest = Sha256::digest(bytes);
+    let mut s = hex::encode(digest);
+    s.truncate(12);
+    s
+}
+
+/// A verified token as cached: which provider, under which key-set generation.
+#[derive(Debug, Clone)]
+pub struct CachedToken {
+    /// Index of the provider that verified it.
+    pub provider: usize,
+    /// The provider's JWKS generation at verification time.
+    pub generation: u64,
+    /// The verified token.
+    pub jwt: Rc<VerifiedJwt>,
+}
+
+#[derive(Debug)]
+struct Entry {
+    seq: u64,
+    expires_at_ms: i64,
+    token: CachedToken,
+}
+
+/// A bounded cache of verified tokens, keyed by SHA-256 of the token. An entry is served only
+/// before the token's `exp` and only while the provider's key set is the one that verified it
+/// (a key rotated out of the JWKS must stop its tokens at once). Oldest entries are evicted
+/// first. Tokens without `exp` are not cached.
+#[derive(Debug)]
+pub struct TokenCache {
+    capacity: usize,
+    map: HashMap<[u8; 32], Entry>,
+    order: VecDeque<([u8; 32], u64)>,
+    next_seq: u64,
+}
+
+impl TokenCache {
+    /// A cache of at most `capacity` entries (0 disables caching).
+    pub fn new(capacity: usize) -> TokenCache {
+        TokenCache {
+            capacity,
+            map: HashMap::new(),
+            order: VecDeque::new(),
+            next_seq: 0,
+        }
+    }
+
+    /// Entries held (expired ones included until touched or evicted).
+    pub fn len(&self) -> usize {
+        self.map.len()
+    }
+
+    /// Whether nothing is held.
+    pub fn is_empty(&self) -> bool {
+        self.map.is_empty()
+    }
+
+    fn key(token: &str) -> [u8; 32] {
+        Sha256::digest(token.as_bytes()).into()
+    }
+
+    /// A cached verification of `token`, if it is still before `exp` at `now_ms` and
+    /// `generation_of(provider)` still equals the generation it was verified under.
+    pub fn get(
+        &mut self,
+        token: &str,
+        now_ms: u64,
+        generation_of: impl Fn(usize) -> u64,
+    ) -> Option<CachedToken> {
+        let key = Self::key(token);
+        let now = i64::try_from(now_ms).unwrap_or(i64::MAX);
+        let entry = self.map.get(&key)?;
+        if now < entry.expires_at_ms
+            && generation_of(entry.token.provider) == entry.token.generation
+        {
+            return Some(entry.token.clone());
+        }
+        self.map.remove(&key);
+        None
+    }
+
+    /// Caches a verification (no-op without `exp`, or when already past it).
+    pub fn insert(&mut self, token: &str, cached: CachedToken, now_ms: u64) {
+        let Some(exp) = cached.jwt.exp_ms else {
+            return;
+        };
+        if self.capacity == 0 || exp <= i64::try_from(now_ms).unwrap_or(i64::MAX) {
+            return;
+        }
+        let key = Self::key(token);
+        let seq = self.next_seq;
+        self.next_seq += 1;
+        self.map.insert(
+            key,
+            Entry {
+                seq,
+                expires_at_ms: exp,
+                token: cached,
+            },
+        );
+        self.order.push_back((key, seq));
+        while self.map.len() > self.capacity {
+            let Some((old, old_seq)) = self.order.pop_front() else {
+                break;
+            };
+            // The queue may hold records of entries replaced or removed since: skip those.
+            if self.map.get(&old).is_some_and(|e| e.seq == old_seq) {
+                self.map.remove(&old);
+            }
+        }
+        // Keep the queue bounded when the same tokens are re-inserted again and again.
+        if self.order.len() > self.capacity.saturating_mul(2).max(16) {
+            let map = &self.map;
+            self.order
+                .retain(|(k, s)| map.get(k).is_some_and(|e| e.seq == *s));
+        }
+    }
+}
+
+#[cfg(test)]
+#[path = "jwt_tests.rs"]
+mod tests;
