@@ -29,7 +29,7 @@ pub fn verify(run: &mut Run<'_>, p: &Generic) -> Result<Outcome, Rejection> {
         }
     }
     run.body_bounds()?;
-    let Some(value) = run.msg.header(&p.signature_header).map(str::to_string) else {
+    let Some(value) = run.signature_header(&p.signature_header)? else {
         return Err(run.reject(
             "signature_header",
             Reason::SigMissing,

@@ -61,6 +61,24 @@ pub fn verify(run: &mut Run<'_>, p: &Mojaloop) -> Result<Outcome, Rejection> {
         }
         _ => {}
     }
+    // A header sent twice could be read one way here and another way upstream.
+    for name in [
+        p.signature_header.as_str(),
+        "fspiop-source",
+        "fspiop-destination",
+        "fspiop-uri",
+        "fspiop-http-method",
+        "date",
+    ] {
+        if run.msg.header_count(name) > 1 {
+            let reason = if name == p.signature_header {
+                Reason::SigMalformed
+            } else {
+                Reason::BindingMismatch
+            };
+            return Err(run.reject("headers", reason, format!("{name} sent more than once")));
+        }
+    }
     run.body_bounds()?;
     if run.msg.body.is_empty() {
         return Err(run.reject(

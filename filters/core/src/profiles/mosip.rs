@@ -69,7 +69,7 @@ pub fn verify(run: &mut Run<'_>, p: &Mosip) -> Result<Outcome, Rejection> {
     }
     run.body_bounds()?;
     // 3–4: header, serialization, protected header, x5c.
-    let Some(value) = run.msg.header(&p.signature_header).map(str::to_string) else {
+    let Some(value) = run.signature_header(&p.signature_header)? else {
         return Err(run.reject(
             "signature_header",
             Reason::SigMissing,

@@ -50,7 +50,7 @@ pub fn verify(run: &mut Run<'_>, p: &Spar) -> Result<Outcome, Rejection> {
     }
     run.body_bounds()?;
     // 3. Header, serialization, protected header.
-    let Some(value) = run.msg.header(&p.signature_header).map(str::to_string) else {
+    let Some(value) = run.signature_header(&p.signature_header)? else {
         return Err(run.reject(
             "signature_header",
             Reason::SigMissing,

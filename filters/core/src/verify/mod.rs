@@ -125,6 +125,19 @@ impl Run<'_> {
         policy
     }
 
+    /// The value of the signature header, refusing one sent several times (`sig_malformed`):
+    /// which copy an upstream would read is not ours to guess.
+    pub fn signature_header(&mut self, name: &str) -> Result<Option<String>, Rejection> {
+        if self.msg.header_count(name) > 1 {
+            return Err(self.reject(
+                "signature_header",
+                Reason::SigMalformed,
+                format!("{name} sent more than once"),
+            ));
+        }
+        Ok(self.msg.header(name).map(str::to_string))
+    }
+
     /// `content-encoding` and the size bound (§2.6.1–2).
     pub fn body_bounds(&mut self) -> Result<(), Rejection> {
         if let Some(enc) = self.msg.header("content-encoding") {
