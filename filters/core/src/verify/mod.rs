@@ -36,6 +36,12 @@ pub enum Outcome {
     Skipped,
 }
 
+/// What the opening checks decided: let the message pass as it is, or verify this signature.
+pub enum Gate {
+    Pass(Outcome),
+    Verify(String),
+}
+
 /// Which MOSIP registry rule failed, for IDA's specific error codes (§5.10).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Inactive {
@@ -123,6 +129,34 @@ impl Run<'_> {
             format!("{} {} → {} ({from})", self.msg.method, path, policy.name())
         });
         policy
+    }
+
+    /// The opening shared by the detached-JWS profiles: route policy (`default`; `None` on the
+    /// response path, where a signature is always required), body bounds, then the signature
+    /// header, which must be present.
+    pub fn open(&mut self, default: Option<Policy>, header: &str) -> Result<Gate, Rejection> {
+        if let Some(default) = default {
+            let path = self.msg.path_only().to_string();
+            match self.policy(&path, default) {
+                Policy::Skip => return Ok(Gate::Pass(Outcome::Skipped)),
+                Policy::IfPresent if self.msg.header(header).is_none() => {
+                    self.trace.pass("signature_header", || {
+                        "absent, if-present: forwarded unsigned".into()
+                    });
+                    return Ok(Gate::Pass(Outcome::Unsigned));
+                }
+                _ => {}
+            }
+        }
+        self.body_bounds()?;
+        match self.signature_header(header)? {
+            Some(v) => Ok(Gate::Verify(v)),
+            None => Err(self.reject(
+                "signature_header",
+                Reason::SigMissing,
+                format!("{header} header absent"),
+            )),
+        }
     }
 
     /// The value of the signature header, refusing one sent several times (`sig_malformed`):
