@@ -258,6 +258,14 @@ fn generic_rfc7797_and_kid_rules() {
         &c,
         Reason::CritUnsupported,
     );
+    // kid null is OCEN's (jose4j) only.
+    let h = b64h(r#"{"alg":"ES256","kid":null}"#);
+    rejects(
+        &cfg,
+        &with_header(&msg, "x-jws-signature", &format!("{h}..AAAA")),
+        &c,
+        Reason::HeaderMalformed,
+    );
     // Required by default on POST; GET skipped.
     rejects(
         &cfg,

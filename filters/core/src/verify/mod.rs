@@ -215,6 +215,14 @@ impl Run<'_> {
     /// Decodes and checks the protected header (§2.2, §2.3).
     pub fn header(&mut self, h: &str, rules: &HeaderRules) -> Result<Header, Rejection> {
         match Header::parse(h, rules) {
+            // `kid: null` is what jose4j writes for OCEN; elsewhere kid must be a string (§2.2.5).
+            Ok(hdr) if hdr.kid_is_null() && !matches!(self.cfg.profile, Profile::Ocen(_)) => {
+                Err(self.reject(
+                    "protected_header",
+                    Reason::HeaderMalformed,
+                    "protected header: kid must be a string".into(),
+                ))
+            }
             Ok(hdr) => {
                 self.trace.pass("protected_header", || {
                     let names: Vec<&str> = hdr.members().iter().map(|(n, _)| n.as_str()).collect();
