@@ -1,6 +1,6 @@
 //! `jws_verify` and `jws_sign` configuration: every mistake fails at load with a message that
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 //! names the partner and the field; nothing is left to fail at request time.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod common;
 
