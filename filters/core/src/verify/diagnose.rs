@@ -103,6 +103,9 @@ pub fn diagnose(cfg: &VerifyConfig, msg: &Message, backend: &dyn CryptoBackend) 
             ecmascript(&v, KeyOrder::SortedUtf16),
         ));
     }
+    // Forms that coincide for this body are one candidate, named by its first label.
+    let mut seen = std::collections::HashSet::new();
+    payloads.retain(|(_, bytes)| seen.insert(bytes.clone()));
     let mut hints = Vec::new();
     for (key_label, key) in candidate_keys(cfg, &h) {
         if !alg.fits(&key) || alg.signature_len(&key) != sig.len() {
