@@ -253,3 +253,39 @@ def test_bad_configuration_fails_at_load(pki, tmp_path):
         with start_gateway(tmp_path, pki, filters=verify_filter(bad)):
             pass
     assert "partner \\\"x\\\"" in err.value.log or 'partner "x"' in err.value.log
+
+
+def test_ocen_vector_through_envoy_with_token_check(pki, gateway_factory, tmp_path_factory):
+    """V-OCEN-1 through the real chain: token_check verifies the bearer token and hands its
+    participantId to jws_verify, which picks that participant's key."""
+    from authsvc import AuthService
+    from test_token_check import provider, wait_for
+
+    item = next(c for c in vector_cases(tmp_path_factory) if c["case"]["id"] == "V-OCEN-1")
+    participant = item["case"]["context"]["token_claims"]["participantId"]
+    auth = AuthService().start()
+    try:
+        token_check = {
+            "providers": [provider(auth, claim_to_partner="participantId", required_scopes=[], audiences=[])],
+            "partners": [{"id": participant, "tls_names": [SAN_A]}],
+            "error_format": "ocen",
+        }
+        filters = [GATEWAY, {"root_id": "token_check", "configuration": token_check},
+                   {"root_id": "jws_verify", "configuration": item["config"]}]
+        gw = gateway_factory(filters=filters, params={"clusters": [auth.cluster()]})
+        method, path, headers, body = item["request"]
+        token = auth.token({"participantId": participant})
+        request = (method, path, [(n, v) for n, v in headers if n != "authorization"]
+                   + [("authorization", f"Bearer {token}")], body)
+        # The JWKS arrives by callout shortly after start; until then token_check answers 503.
+        assert wait_for(lambda: send(gw, pki, request).status != 503)
+        hits = gw.upstream.hits()
+        assert_forwarded(gw, send(gw, pki, request), body, hits)
+        # The same bytes with another participant's token: that participant is not registered
+        # (OCEN answers key problems 400 in Spring's shape, §4.10).
+        other = (method, path, request[2][:-1] + [("authorization", f"Bearer {auth.token({'participantId': '3099'})}")], body)
+        out = send(gw, pki, other)
+        assert_refused(gw, out, "key_unknown", 400, hits + 1)
+        assert out.json()["error"] == "Bad Request"
+    finally:
+        auth.stop()
