@@ -60,7 +60,8 @@ def vector_cases(tmp_path_factory):
     return VECTOR_CASES
 
 
-# ocen-1 needs the verified token of token_check (issue 6): its claims never come from a header.
+# V-OCEN-1 needs a verified token (its claims never come from a header): it runs with token_check
+# in front, in test_ocen_vector_through_envoy_with_token_check.
 VECTOR_IDS = ["V-ML-1", "V-ML-2", "V-ML-3", "V-ML-4", "V-ML-5", "V-ML-6", "V-ML-7", "V-ML-8",
               "V-MOSIP-1", "V-MOSIP-2", "V-MOSIP-3", "V-OCEN-2", "V-SPAR-1", "V-SPAR-2", "V-SPAR-3"]
 
