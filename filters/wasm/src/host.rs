@@ -77,6 +77,19 @@ pub fn peer_certificate_names() -> Vec<String> {
     .collect()
 }
 
+/// The names the upstream's server certificate carries (URI SAN, DNS SAN, subject): the
+/// peer whose signature a partner's egress verifies on responses.
+pub fn upstream_certificate_names() -> Vec<String> {
+    [
+        "uri_san_peer_certificate",
+        "dns_san_peer_certificate",
+        "subject_peer_certificate",
+    ]
+    .iter()
+    .filter_map(|p| property(&["upstream", p]))
+    .collect()
+}
+
 /// Writes a string into filter state (`set_property`), readable by later filters and the
 /// access log; Wasm cannot write dynamic metadata.
 pub fn set_state(name: &str, value: &str) {

@@ -102,7 +102,14 @@ impl JwsVerifyRequest {
 
     fn context(&self) -> VerifyContext {
         let registry = &self.filter.cfg.registry;
-        let peer = host::peer_certificate_names()
+        // Requests: the partner's client certificate. Responses (a partner's egress): the
+        // platform's server certificate, authenticated by the upstream TLS handshake.
+        let names = if self.response_mode() {
+            host::upstream_certificate_names()
+        } else {
+            host::peer_certificate_names()
+        };
+        let peer = names
             .iter()
             .find_map(|n| registry.by_tls_name(n))
             .map(|p| p.id.clone());
