@@ -51,7 +51,7 @@ impl JwsVerify {
             }
         };
         let mut counters = Counters::default();
-        for name in ["verified", "unsigned", "skipped"] {
+        for name in ["verified", "unsigned", "skipped", "local_reply"] {
             counters.define(&format!("{STAT}.{name}"))?;
         }
         for r in Reason::ALL {
@@ -319,6 +319,14 @@ impl HttpContext for JwsVerifyRequest {
             return Action::Continue;
         }
         if self.done {
+            return Action::Continue;
+        }
+        // A reply this Envoy made itself before any upstream was involved (a Signet filter's
+        // refusal, e.g. the signer's body_too_large) never came from the platform, so there is
+        // no platform signature to check: it passes as it is. Everything else is verified.
+        if host::is_local_reply() {
+            self.done = true;
+            self.filter.counters.inc(&format!("{STAT}.local_reply"));
             return Action::Continue;
         }
         self.start(MapType::HttpResponseHeaders, end_of_stream)
