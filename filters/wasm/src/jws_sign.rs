@@ -76,9 +76,10 @@ impl JwsSign {
                 native.sign
             ),
         );
+        let backend = Backend::for_signer(native, &cfg.key)?;
         Ok(JwsSign {
             cfg,
-            backend: Backend { native },
+            backend,
             counters,
         })
     }

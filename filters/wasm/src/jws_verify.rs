@@ -62,7 +62,7 @@ impl JwsVerify {
             counters.define(&format!("{STAT}.partner.{id}.verified"))?;
             counters.define(&format!("{STAT}.partner.{id}.rejected"))?;
         }
-        let backend = Backend { native };
+        let backend = Backend::new(native);
         log(
             LogLevel::Info,
             &format!(
