@@ -249,6 +249,16 @@ fn generic_rfc7797_and_kid_rules() {
     // Several keys and no kid.
     let s = signer(json!({"profile": "generic"}), &k1);
     let msg = signed(&s, request("POST", "/api", &[], b"{}"));
+    let h = msg
+        .header("x-jws-signature")
+        .unwrap()
+        .split('.')
+        .next()
+        .unwrap();
+    assert_eq!(
+        signet_core::b64::decode_url(h).unwrap(),
+        br#"{"alg":"ES256"}"#
+    );
     rejects(&cfg, &msg, &c, Reason::KeyUnknown);
     // b64:false without crit is refused by generic (RFC 7797 §6).
     let h = b64h(r#"{"alg":"ES256","kid":"a","b64":false}"#);

@@ -4,6 +4,7 @@
 //! Each profile module (`crate::profiles`) runs these steps in its platform's order; the steps
 //! themselves live here so that every profile rejects the same defect with the same code.
 
+pub mod diagnose;
 pub mod replay;
 
 use crate::b64;
