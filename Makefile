@@ -8,7 +8,7 @@ PYTEST_TIMEOUT ?= 900
 # ENVOY=/path/to/envoy (your own binary) is passed through to every step.
 export ENVOY
 
-.PHONY: setup build wasm cli pki run test lint unit integration clean
+.PHONY: setup build wasm cli pki run test lint unit integration clean bench
 
 setup:
 	scripts/setup
@@ -40,6 +40,10 @@ integration: wasm cli
 	timeout $(PYTEST_TIMEOUT) .venv/bin/python -m pytest tests
 
 test: setup lint unit wasm integration
+
+# Crypto cost per request, native vs pure Rust (a benchmark; not part of `make test`).
+bench: wasm cli pki
+	.venv/bin/python scripts/bench-crypto
 
 clean:
 	rm -rf .work

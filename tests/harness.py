@@ -106,11 +106,14 @@ def run(cmd: list[str], timeout: float, check: bool = True) -> subprocess.Comple
 class Proc:
     """A child in its own process group, output to a log file."""
 
-    def __init__(self, cmd: list[str], log_path: Path, stdout_pipe: bool = False):
+    def __init__(
+        self, cmd: list[str], log_path: Path, stdout_pipe: bool = False, env: dict | None = None
+    ):
         self.log_path = log_path
         self._log = open(log_path, "wb")
         self.popen = subprocess.Popen(
             cmd,
+            env={**os.environ, **env} if env else None,
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE if stdout_pipe else self._log,
             stderr=self._log,
@@ -193,7 +196,7 @@ class Gateway:
     proc: Proc
     admin_port: int
     port: int
-    upstream: Upstream
+    upstream: Upstream | None
     config: Path
     params: dict = field(default_factory=dict)
 
@@ -238,16 +241,26 @@ def render(template: str, params: dict, out: Path) -> Path:
         ],
         timeout=30,
     )
+    # Every rendered config also passes the shipped checker (header-after-body flag, no
+    # FAIL_OPEN, keys only from the environment).
+    run([sys.executable, str(REPO / "scripts" / "check-config"), str(out)], timeout=30)
     return out
 
 
-def validate(config: Path) -> subprocess.CompletedProcess:
+def demo_env(params: dict, pki: Pki) -> dict:
+    """The environment a template's demo parameters expect: "demo_env": {VAR: pki file}
+    (private keys reach the VM through vm_config.environment_variables, never the YAML)."""
+    return {var: (pki.root / rel).read_text() for var, rel in params.get("demo_env", {}).items()}
+
+
+def validate(config: Path, env: dict | None = None) -> subprocess.CompletedProcess:
     """`envoy --mode validate` (it also loads the Wasm module and runs on_configure)."""
-    return run(
+    proc = subprocess.run(
         [str(envoy_path()), "--mode", "validate", "-c", str(config), "--disable-hot-restart"],
-        timeout=60,
-        check=False,
+        capture_output=True, text=True, timeout=60, start_new_session=True,
+        env={**os.environ, **env} if env else None,
     )
+    return proc
 
 
 def _wait_ready(proc: Proc, admin_file: Path) -> int:
@@ -291,6 +304,8 @@ def start_gateway(
     listener: str = "platform",
     params: dict | None = None,
     concurrency: int = 1,
+    env: dict | None = None,
+    with_upstream: bool = True,
 ) -> Iterator[Gateway]:
     """Starts a demo upstream and an Envoy rendered from envoy/<template>; stops both on exit.
 
@@ -298,17 +313,20 @@ def start_gateway(
     partners: [{"id", "san", "source_cidrs"}] (default: dfsp-a from 127.0.0.1, dfsp-b from
     127.0.0.2). params: extra or overriding render parameters. Ports are chosen by the kernel
     (port 0) and read back from Envoy's admin endpoint, so parallel gateways never collide.
+    env: extra environment of the Envoy process (private keys for host_env_keys).
+    with_upstream=False: no demo upstream (an egress gateway's upstream is a platform gateway).
     """
     workdir.mkdir(parents=True, exist_ok=True)
     with contextlib.ExitStack() as stack:
-        upstream = Upstream(workdir)
-        stack.callback(upstream.stop)
+        upstream = Upstream(workdir) if with_upstream else None
+        if upstream is not None:
+            stack.callback(upstream.stop)
         all_params = {
             "admin_port": 0,
             "listen_address": "127.0.0.1",
             "listen_port": 0,
             "upstream_host": "127.0.0.1",
-            "upstream_port": upstream.port,
+            "upstream_port": upstream.port if upstream else 0,
             "wasm_path": str(WASM),
             "pki_dir": str(pki.root),
             "partners": DEFAULT_PARTNERS if partners is None else partners,
@@ -334,6 +352,7 @@ def start_gateway(
                 "info",
             ],
             workdir / "envoy.log",
+            env=env,
         )
         stack.callback(proc.stop)
         admin_port = _wait_ready(proc, admin_file)

@@ -10,9 +10,11 @@ from pathlib import Path
 from harness import REPO
 
 CLI = REPO / "target" / "release" / "signet"
-# The nearest ancestor's shared/spec (/work/shared for /work/main and /work/wt/<name> alike).
-VECTORS = next((p / "shared" / "spec" / "vectors" for p in REPO.parents
-                if (p / "shared" / "spec" / "vectors").is_dir()), REPO.parent / "shared" / "spec" / "vectors")
+# shared/ sits beside the repository (CI's clone); from a worktree nested one level deeper,
+# the nearest ancestor that has it.
+VECTORS = next((d / "shared" / "spec" / "vectors" for d in REPO.parents
+                if (d / "shared" / "spec" / "vectors").is_dir()),
+               REPO.parent / "shared" / "spec" / "vectors")
 
 
 def http_file(method: str, path: str, headers: list[tuple[str, str]], body: bytes) -> bytes:

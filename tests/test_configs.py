@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from harness import REPO, WASM, render, validate
+from harness import REPO, WASM, demo_env, render, validate
 
 TEMPLATES = sorted(p.name for p in (REPO / "envoy").glob("*.yaml"))
 
@@ -27,8 +27,9 @@ def test_there_are_templates():
 
 @pytest.mark.parametrize("template", TEMPLATES)
 def test_rendered_template_validates(template, pki, tmp_path):
-    config = render(template, demo_params(template, pki), tmp_path / template)
-    result = validate(config)
+    params = demo_params(template, pki)
+    config = render(template, params, tmp_path / template)
+    result = validate(config, env=demo_env(params, pki))
     assert result.returncode == 0, result.stdout + result.stderr
     assert "OK" in result.stdout + result.stderr
 

@@ -8,7 +8,7 @@ import json
 
 import pytest
 
-from harness import REPO, WASM, render, validate
+from harness import REPO, WASM, demo_env, render, validate
 
 PROFILES = sorted(p.stem for p in (REPO / "envoy" / "profiles").glob("*.json"))
 
@@ -28,7 +28,7 @@ def test_profile_gateway_validates(profile, pki, tmp_path):
     assert f'\\"profile\\":\\"{profile}\\"' in text
     assert "FAIL_OPEN" not in text
     assert text.count('"failure_policy": "FAIL_RELOAD"') == text.count("envoy.filters.http.wasm")
-    result = validate(config)
+    result = validate(config, env=demo_env(params, pki))
     assert result.returncode == 0, result.stdout + result.stderr
 
 

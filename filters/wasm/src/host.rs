@@ -77,6 +77,28 @@ pub fn peer_certificate_names() -> Vec<String> {
     .collect()
 }
 
+/// The names the upstream's server certificate carries (URI SAN, DNS SAN, subject): the
+/// peer whose signature a partner's egress verifies on responses.
+pub fn upstream_certificate_names() -> Vec<String> {
+    [
+        "uri_san_peer_certificate",
+        "dns_san_peer_certificate",
+        "subject_peer_certificate",
+    ]
+    .iter()
+    .filter_map(|p| property(&["upstream", p]))
+    .collect()
+}
+
+/// Whether the response being processed is a local reply this Envoy generated before any
+/// upstream was chosen. Upstream responses carry `response.code_details` "via_upstream"
+/// (local replies from Wasm carry none); the upstream address is checked as well, so a host
+/// without the code_details attribute still verifies every upstream response (fail closed).
+pub fn is_local_reply() -> bool {
+    let via_upstream = property(&["response", "code_details"]).is_some_and(|d| d == "via_upstream");
+    !via_upstream && property(&["upstream", "address"]).is_none()
+}
+
 /// Writes a string into filter state (`set_property`), readable by later filters and the
 /// access log; Wasm cannot write dynamic metadata.
 pub fn set_state(name: &str, value: &str) {

@@ -76,9 +76,10 @@ impl JwsSign {
                 native.sign
             ),
         );
+        let backend = Backend::for_signer(native, &cfg.key)?;
         Ok(JwsSign {
             cfg,
-            backend: Backend { native },
+            backend,
             counters,
         })
     }
@@ -116,8 +117,7 @@ impl JwsSignRequest {
 
     /// Whether this response is one the configuration signs (§2.10.3).
     fn wants_response(&self) -> bool {
-        let local =
-            host::property(&["response", "code_details"]).is_none_or(|d| d != "via_upstream");
+        let local = host::is_local_reply();
         match self.filter.cfg.sign_responses {
             SignResponses::All => true,
             SignResponses::Local => local,

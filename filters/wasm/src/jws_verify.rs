@@ -51,7 +51,7 @@ impl JwsVerify {
             }
         };
         let mut counters = Counters::default();
-        for name in ["verified", "unsigned", "skipped"] {
+        for name in ["verified", "unsigned", "skipped", "local_reply"] {
             counters.define(&format!("{STAT}.{name}"))?;
         }
         for r in Reason::ALL {
@@ -62,7 +62,7 @@ impl JwsVerify {
             counters.define(&format!("{STAT}.partner.{id}.verified"))?;
             counters.define(&format!("{STAT}.partner.{id}.rejected"))?;
         }
-        let backend = Backend { native };
+        let backend = Backend::new(native);
         log(
             LogLevel::Info,
             &format!(
@@ -105,10 +105,20 @@ impl JwsVerifyRequest {
     /// the partner this filter's registry finds for the mTLS certificate.
     fn peers(&self) -> (Option<String>, Option<String>) {
         let registry = &self.filter.cfg.registry;
-        let cert = host::peer_certificate_names()
+        // Requests: the partner's client certificate. Responses (a partner's egress): the
+        // platform's server certificate, authenticated by the upstream TLS handshake.
+        let names = if self.response_mode() {
+            host::upstream_certificate_names()
+        } else {
+            host::peer_certificate_names()
+        };
+        let cert = names
             .iter()
             .find_map(|n| registry.by_tls_name(n))
             .map(|p| p.id.clone());
+        if self.response_mode() {
+            return (None, cert);
+        }
         (host::property(&["signet.partner"]), cert)
     }
 
@@ -331,6 +341,14 @@ impl HttpContext for JwsVerifyRequest {
             return Action::Continue;
         }
         if self.done {
+            return Action::Continue;
+        }
+        // A reply this Envoy made itself before any upstream was involved (a Signet filter's
+        // refusal, e.g. the signer's body_too_large) never came from the platform, so there is
+        // no platform signature to check: it passes as it is. Everything else is verified.
+        if host::is_local_reply() {
+            self.done = true;
+            self.filter.counters.inc(&format!("{STAT}.local_reply"));
             return Action::Continue;
         }
         self.start(MapType::HttpResponseHeaders, end_of_stream)
