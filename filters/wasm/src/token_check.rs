@@ -121,9 +121,7 @@ impl TokenCheck {
                 counters.define(&format!("{STAT}.partner.{id}.reject.{}", r.code()))?;
             }
         }
-        let backend = Backend {
-            native: NativeSupport::probe(),
-        };
+        let backend = Backend::new(NativeSupport::probe());
         log(
             LogLevel::Info,
             &format!(
