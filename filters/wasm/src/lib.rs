@@ -14,7 +14,12 @@ pub mod gateway;
 pub mod host;
 pub mod jws_sign;
 pub mod jws_verify;
+pub mod memstat;
 pub mod native_crypto;
+
+#[cfg(target_arch = "wasm32")]
+#[global_allocator]
+static ALLOC: memstat::CountingAlloc = memstat::CountingAlloc;
 
 /// Every filter this module knows, by the `root_id` that selects it.
 pub const ROOT_IDS: &[&str] = &[gateway::ROOT_ID, jws_verify::ROOT_ID, jws_sign::ROOT_ID];
@@ -131,6 +136,7 @@ impl RootContext for SignetRoot {
     }
 
     fn create_http_context(&self, _context_id: u32) -> Option<Box<dyn HttpContext>> {
+        memstat::record();
         match &self.filter {
             Some(Filter::Gateway(gw)) => {
                 Some(Box::new(gateway::GatewayRequest::new(Rc::clone(gw))))
