@@ -6,7 +6,7 @@
 //! `signet_core::sign::sign` (mosip: the shared vector V-MOSIP-2, copied to `tests/data/vectors/`, as Signet's mosip signer needs
 //! a certificate for its key) that verifies. The properties: no input panics; a mutated
 //! signature or body never verifies (except mutations that provably keep the signed content:
-//! the ignored middle segment of mosip, JSON whitespace around mojaloop's signature members,
+//! the ignored middle segment of mosip and spar, JSON whitespace around mojaloop's signature members,
 //! spar bodies with the same JSON value); garbage headers and bodies never verify.
 #![allow(
     dead_code,
@@ -92,7 +92,7 @@ pub enum Form {
     Json,
     /// `H..S`.
     Detached,
-    /// mosip: `H.<ignored>.S`.
+    /// mosip, spar: `H.<ignored>.S`.
     IgnoredMiddle,
 }
 
@@ -156,9 +156,9 @@ impl Fixture {
             .map(|(_, v)| v.as_str())
             .collect();
         let same_sig = !values.is_empty()
-            && values.iter().all(|v| {
-                self.parts(v).is_some() && self.parts(v) == self.parts(self.signature())
-            });
+            && values
+                .iter()
+                .all(|v| self.parts(v).is_some() && self.parts(v) == self.parts(self.signature()));
         let same_body = msg.body == self.msg.body
             || (self.json_body
                 && serde_json::from_slice::<Value>(&msg.body).ok()
@@ -201,11 +201,18 @@ fn mojaloop(name: &'static str, key: &signet_core::keys::PrivateKey) -> Fixture 
 
 fn ocen() -> Fixture {
     let k = rsa_key(903);
-    let cfg = verifier(json!({"profile": "ocen", "partners": [{"id": "3051", "keys": [{"public_key_pem": public_pem(&k)}]}]}));
+    let cfg = verifier(
+        json!({"profile": "ocen", "partners": [{"id": "3051", "keys": [{"public_key_pem": public_pem(&k)}]}]}),
+    );
     let s = signer(json!({"profile": "ocen", "kid": "k1"}), &k);
     let msg = signed(
         &s,
-        request("POST", "/v4.0.0alpha/loanApplications/createLoanRequest", &[], LOAN),
+        request(
+            "POST",
+            "/v4.0.0alpha/loanApplications/createLoanRequest",
+            &[],
+            LOAN,
+        ),
     );
     let mut c = ctx(None);
     c.token_claims = Some(serde_json::from_value(json!({"participantId": "3051"})).unwrap());
@@ -222,7 +229,9 @@ fn ocen() -> Fixture {
 
 fn spar() -> Fixture {
     let k = rsa_key(904);
-    let cfg = verifier(json!({"profile": "spar", "partners": [{"id": "bank-a", "sender_id": "bank-a", "keys": [{"public_key_pem": public_pem(&k)}]}]}));
+    let cfg = verifier(
+        json!({"profile": "spar", "partners": [{"id": "bank-a", "sender_id": "bank-a", "keys": [{"public_key_pem": public_pem(&k)}]}]}),
+    );
     let s = signer(json!({"profile": "spar"}), &k);
     let msg = signed(&s, request("POST", "/mapper/resolve", &[], SPAR));
     Fixture {
@@ -231,7 +240,7 @@ fn spar() -> Fixture {
         ctx: ctx(Some("bank-a")),
         msg,
         sig_header: "signature",
-        form: Form::Detached,
+        form: Form::IgnoredMiddle,
         json_body: true,
     }
 }
@@ -526,12 +535,31 @@ pub fn signature_bytes(f: &'static Fixture) -> impl Strategy<Value = Vec<u8>> {
     let own2 = own.clone();
     prop_oneof![
         proptest::collection::vec(any::<u8>(), 0..300),
-        prop_oneof![Just(0usize), Just(63), Just(64), Just(65), Just(255), Just(256), Just(257), Just(512)]
-            .prop_flat_map(|n| proptest::collection::vec(any::<u8>(), n)),
+        prop_oneof![
+            Just(0usize),
+            Just(63),
+            Just(64),
+            Just(65),
+            Just(255),
+            Just(256),
+            Just(257),
+            Just(512)
+        ]
+        .prop_flat_map(|n| proptest::collection::vec(any::<u8>(), n)),
         Just(vec![0u8; 64]),
         Just(vec![0xffu8; 64]),
-        Just(own.iter().enumerate().map(|(i, b)| if i < 32 { 0 } else { *b }).collect()),
-        Just(own2.iter().enumerate().map(|(i, b)| if i >= 32 { 0 } else { *b }).collect()),
+        Just(
+            own.iter()
+                .enumerate()
+                .map(|(i, b)| if i < 32 { 0 } else { *b })
+                .collect()
+        ),
+        Just(
+            own2.iter()
+                .enumerate()
+                .map(|(i, b)| if i >= 32 { 0 } else { *b })
+                .collect()
+        ),
         Just(vec![0u8; 256]),
     ]
 }
@@ -548,7 +576,12 @@ pub fn serialize(f: &Fixture, header_json: &str, sig: &[u8], middle: &str) -> St
 }
 
 /// A forged signature header on the fixture's message never verifies.
-pub fn check_forged(f: &Fixture, header_json: &str, sig: &[u8], body: Option<&[u8]>) -> Result<(), TestCaseError> {
+pub fn check_forged(
+    f: &Fixture,
+    header_json: &str,
+    sig: &[u8],
+    body: Option<&[u8]>,
+) -> Result<(), TestCaseError> {
     let mut msg = f.msg.clone();
     msg.set_header(f.sig_header, &serialize(f, header_json, sig, ""));
     if let Some(b) = body {
@@ -603,7 +636,9 @@ pub fn path() -> impl Strategy<Value = String> {
         Just("/transfers".to_string()),
         Just("/parties/MSISDN/1".to_string()),
         Just("/mapper/resolve".to_string()),
-        Just("/idauthentication/v1/auth/mispLK0001/signet-test-auth-partner/apiKey0001".to_string()),
+        Just(
+            "/idauthentication/v1/auth/mispLK0001/signet-test-auth-partner/apiKey0001".to_string()
+        ),
         Just("/api/v1/items".to_string()),
         "/[a-zA-Z0-9/?=&%._-]{0,60}",
         any::<String>(),
