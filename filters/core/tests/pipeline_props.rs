@@ -14,7 +14,6 @@ mod common;
 mod pipeline;
 
 use pipeline::*;
-use proptest::prelude::*;
 
 const CASES: u32 = 500;
 
