@@ -10,7 +10,9 @@ from pathlib import Path
 from harness import REPO
 
 CLI = REPO / "target" / "release" / "signet"
-VECTORS = REPO.parent / "shared" / "spec" / "vectors"
+# The nearest ancestor's shared/spec (/work/shared for /work/main and /work/wt/<name> alike).
+VECTORS = next((p / "shared" / "spec" / "vectors" for p in REPO.parents
+                if (p / "shared" / "spec" / "vectors").is_dir()), REPO.parent / "shared" / "spec" / "vectors")
 
 
 def http_file(method: str, path: str, headers: list[tuple[str, str]], body: bytes) -> bytes:

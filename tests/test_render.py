@@ -64,3 +64,26 @@ def test_missing_parameter_is_named():
 
 def test_values_are_json():
     assert render.render("a: ${A}\nb: ${B}\n", {"a": 5, "b": "x y"}) == 'a: 5\nb: "x y"\n'
+
+
+def test_clusters_follow_the_upstream():
+    clusters = render.derive_clusters({"upstream_host": "127.0.0.1", "upstream_port": 8080, "clusters": [
+        {"name": "auth", "host": "10.0.0.5", "port": 8443, "tls": {"sni": "auth.example", "ca": "/ca.pem"}}]})
+    assert [c["name"] for c in clusters] == ["upstream", "auth"]
+    addr = clusters[1]["load_assignment"]["endpoints"][0]["lb_endpoints"][0]["endpoint"]["address"]
+    assert addr == {"socket_address": {"address": "10.0.0.5", "port_value": 8443}}
+    tls = clusters[1]["transport_socket"]["typed_config"]
+    assert tls["sni"] == "auth.example"
+    assert tls["common_tls_context"]["validation_context"]["trusted_ca"] == {"filename": "/ca.pem"}
+    assert "transport_socket" not in clusters[0]
+    for bad, message in [([{"name": "upstream", "host": "h", "port": 1}], "duplicate name"),
+                         ([{"name": "a", "host": "h"}], "needs host"), ("x", "expected a list")]:
+        with pytest.raises(render.RenderError, match=message):
+            render.derive_clusters({"upstream_host": "h", "upstream_port": 1, "clusters": bad})
+
+
+def test_host_env_keys_reach_the_vm_config():
+    f = render.derive_filters([{"root_id": "token_fetch", "host_env_keys": ["SECRET"]}], "/m.wasm")
+    assert f[0]["typed_config"]["config"]["vm_config"]["environment_variables"] == {"host_env_keys": ["SECRET"]}
+    with pytest.raises(render.RenderError, match="host_env_keys"):
+        render.derive_filters([{"root_id": "token_fetch", "host_env_keys": "SECRET"}], "/m.wasm")

@@ -106,6 +106,15 @@ pub fn run(args: &[String]) -> Result<ExitCode, String> {
                 cfg.common.direction == Direction::Response,
             );
             out!("verdict: rejected — {}", rej.detail);
+            if rej.reason == signet_core::reason::Reason::SigInvalid {
+                let hints = signet_core::verify::diagnose::diagnose(&cfg, &msg, &RustCrypto);
+                if hints.is_empty() {
+                    out!("hint: no registered key verifies this signature over the body, its canonical or re-serialized forms, or the path: wrong key, or the bytes changed after signing");
+                }
+                for h in hints {
+                    out!("hint: {h}");
+                }
+            }
             if let Some(p) = &rej.partner {
                 out!("partner: {p}");
             }

@@ -271,9 +271,7 @@ pub struct VerifyConfig {
 impl VerifyConfig {
     /// Parses and validates the filter's JSON configuration.
     pub fn from_json(json: &str) -> Result<VerifyConfig, String> {
-        let raw: RawVerifyConfig =
-            serde_json::from_str(json).map_err(|e| format!("configuration: {e}"))?;
-        VerifyConfig::from_raw(&raw)
+        VerifyConfig::from_raw(&parse_named(json)?)
     }
 
     /// Validates an already deserialized configuration.
@@ -374,6 +372,25 @@ impl VerifyConfig {
             registry,
         })
     }
+}
+
+/// Deserializes a configuration so that an error names the field: `partners[0].keys[1].kid:
+/// invalid type ...` rather than a line and column.
+pub fn parse_named<T: serde::de::DeserializeOwned>(json: &str) -> Result<T, String> {
+    let de = &mut serde_json::Deserializer::from_str(json);
+    serde_path_to_error::deserialize(de).map_err(|e| {
+        let path = e.path().to_string();
+        let inner = e.inner().to_string();
+        let inner = inner
+            .rsplit_once(" at line ")
+            .map_or(inner.as_str(), |(m, _)| m)
+            .to_string();
+        if path == "." {
+            format!("configuration: {inner}")
+        } else {
+            format!("{path}: {inner}")
+        }
+    })
 }
 
 /// The profile's default algorithms (§1, §3.7, §4.4, §5.8, §6.7, §7.4).

@@ -7,8 +7,13 @@ use std::path::PathBuf;
 use signet_core::conformance::Case;
 use signet_core::crypto::RustCrypto;
 
+/// `shared/spec/vectors` of the nearest ancestor that has one (main checkout or worktree).
 fn vectors_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/spec/vectors")
+    let here = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    here.ancestors()
+        .map(|a| a.join("shared/spec/vectors"))
+        .find(|p| p.is_dir())
+        .unwrap_or_else(|| here.join("../../../shared/spec/vectors"))
 }
 
 #[test]

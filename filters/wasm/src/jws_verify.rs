@@ -100,15 +100,23 @@ impl JwsVerifyRequest {
         self.filter.cfg.common.direction == Direction::Response
     }
 
-    fn context(&self) -> VerifyContext {
+    /// The authenticated peer: the partner `token_check` bound (filter state `signet.partner`;
+    /// it already tied the certificate, token and API key to one partner) when it ran, else
+    /// the partner this filter's registry finds for the mTLS certificate.
+    fn peers(&self) -> (Option<String>, Option<String>) {
         let registry = &self.filter.cfg.registry;
-        let peer = host::peer_certificate_names()
+        let cert = host::peer_certificate_names()
             .iter()
             .find_map(|n| registry.by_tls_name(n))
             .map(|p| p.id.clone());
+        (host::property(&["signet.partner"]), cert)
+    }
+
+    fn context(&self) -> VerifyContext {
+        let (bound, cert) = self.peers();
         VerifyContext {
             now_ms: host::now_ms(),
-            peer,
+            peer: bound.or(cert),
             token_claims: host::property(&["signet.token_claims"])
                 .and_then(|s| serde_json::from_str(&s).ok()),
             route_name: host::property(&["xds", "route_name"]),
@@ -117,6 +125,17 @@ impl JwsVerifyRequest {
 
     /// Runs the verification on the complete message and acts on the verdict.
     fn finish(&mut self) -> Action {
+        if !self.response_mode() {
+            if let (Some(bound), Some(cert)) = self.peers() {
+                if bound != cert {
+                    // Two filters' registries disagree on who is calling: fail closed.
+                    return self.reject_now(
+                        Reason::PeerMismatch,
+                        "token_check's partner is not the certificate's partner",
+                    );
+                }
+            }
+        }
         self.done = true;
         let f = Rc::clone(&self.filter);
         let ctx = self.context();

@@ -16,18 +16,30 @@ pub mod jws_sign;
 pub mod jws_verify;
 pub mod memstat;
 pub mod native_crypto;
+pub mod token_check;
+pub mod token_fetch;
+pub mod waiters;
 
 #[cfg(target_arch = "wasm32")]
 #[global_allocator]
 static ALLOC: memstat::CountingAlloc = memstat::CountingAlloc;
 
 /// Every filter this module knows, by the `root_id` that selects it.
-pub const ROOT_IDS: &[&str] = &[gateway::ROOT_ID, jws_verify::ROOT_ID, jws_sign::ROOT_ID];
+pub const ROOT_IDS: &[&str] = &[
+    gateway::ROOT_ID,
+    jws_verify::ROOT_ID,
+    jws_sign::ROOT_ID,
+    token_check::ROOT_ID,
+    token_fetch::ROOT_ID,
+];
 
 proxy_wasm::main! {{
     proxy_wasm::set_log_level(LogLevel::Info);
-    proxy_wasm::set_root_context(|_context_id| -> Box<dyn RootContext> {
-        Box::new(SignetRoot::default())
+    proxy_wasm::set_root_context(|context_id| -> Box<dyn RootContext> {
+        Box::new(SignetRoot {
+            context_id,
+            ..SignetRoot::default()
+        })
     });
 }}
 
@@ -36,12 +48,16 @@ enum Filter {
     Gateway(Rc<gateway::Gateway>),
     JwsVerify(Rc<jws_verify::JwsVerify>),
     JwsSign(Rc<jws_sign::JwsSign>),
+    TokenCheck(Rc<token_check::TokenCheck>),
+    TokenFetch(Rc<token_fetch::TokenFetch>),
 }
 
 /// The root context: unconfigured until `on_configure` succeeds.
 #[derive(Default)]
 pub struct SignetRoot {
     filter: Option<Filter>,
+    /// The host's id of this root (callouts are made here; waiters are resumed from here).
+    context_id: u32,
 }
 
 /// Logs through the host; a failing log call has nowhere better to go, so it is dropped.
@@ -86,7 +102,7 @@ fn parse_config(root_id: &str, raw: &[u8]) -> Result<FilterConfig, String> {
         gateway::ROOT_ID => gateway::GatewayConfig::parse(raw)
             .map(FilterConfig::Gateway)
             .map_err(|e| format!("root_id \"{root_id}\": bad configuration: {e}")),
-        jws_verify::ROOT_ID | jws_sign::ROOT_ID => {
+        jws_verify::ROOT_ID | jws_sign::ROOT_ID | token_check::ROOT_ID | token_fetch::ROOT_ID => {
             Ok(FilterConfig::Hosted(root_id.to_string(), raw.to_vec()))
         }
         other => Err(format!(
@@ -106,6 +122,12 @@ fn instantiate(config: FilterConfig) -> Result<Filter, String> {
             jws_verify::ROOT_ID => jws_verify::JwsVerify::configure(&raw)
                 .map(|f| Filter::JwsVerify(Rc::new(f)))
                 .map_err(|e| format!("root_id \"{root_id}\": bad configuration: {e}")),
+            token_check::ROOT_ID => token_check::TokenCheck::configure(&raw)
+                .map(|f| Filter::TokenCheck(Rc::new(f)))
+                .map_err(|e| format!("root_id \"{root_id}\": bad configuration: {e}")),
+            token_fetch::ROOT_ID => token_fetch::TokenFetch::configure(&raw)
+                .map(|f| Filter::TokenFetch(Rc::new(f)))
+                .map_err(|e| format!("root_id \"{root_id}\": bad configuration: {e}")),
             _ => jws_sign::JwsSign::configure(&raw)
                 .map(|f| Filter::JwsSign(Rc::new(f)))
                 .map_err(|e| format!("root_id \"{root_id}\": bad configuration: {e}")),
@@ -113,7 +135,25 @@ fn instantiate(config: FilterConfig) -> Result<Filter, String> {
     }
 }
 
-impl Context for SignetRoot {}
+impl Context for SignetRoot {
+    fn on_http_call_response(
+        &mut self,
+        token_id: u32,
+        num_headers: usize,
+        body_size: usize,
+        _num_trailers: usize,
+    ) {
+        match &self.filter {
+            Some(Filter::TokenCheck(f)) => {
+                f.on_http_call_response(token_id, num_headers, body_size)
+            }
+            Some(Filter::TokenFetch(f)) => {
+                f.on_http_call_response(token_id, num_headers, body_size)
+            }
+            _ => {}
+        }
+    }
+}
 
 impl RootContext for SignetRoot {
     fn on_configure(&mut self, _plugin_configuration_size: usize) -> bool {
@@ -123,6 +163,11 @@ impl RootContext for SignetRoot {
             .and_then(instantiate);
         match result {
             Ok(filter) => {
+                match &filter {
+                    Filter::TokenCheck(f) => f.start(self.context_id),
+                    Filter::TokenFetch(f) => f.start(self.context_id),
+                    _ => {}
+                }
                 self.filter = Some(filter);
                 true
             }
@@ -135,7 +180,15 @@ impl RootContext for SignetRoot {
         }
     }
 
-    fn create_http_context(&self, _context_id: u32) -> Option<Box<dyn HttpContext>> {
+    fn on_tick(&mut self) {
+        match &self.filter {
+            Some(Filter::TokenCheck(f)) => f.on_tick(),
+            Some(Filter::TokenFetch(f)) => f.on_tick(),
+            _ => {}
+        }
+    }
+
+    fn create_http_context(&self, context_id: u32) -> Option<Box<dyn HttpContext>> {
         memstat::record();
         match &self.filter {
             Some(Filter::Gateway(gw)) => {
@@ -145,6 +198,14 @@ impl RootContext for SignetRoot {
                 Some(Box::new(jws_verify::JwsVerifyRequest::new(Rc::clone(f))))
             }
             Some(Filter::JwsSign(f)) => Some(Box::new(jws_sign::JwsSignRequest::new(Rc::clone(f)))),
+            Some(Filter::TokenCheck(f)) => Some(Box::new(token_check::TokenCheckRequest::new(
+                Rc::clone(f),
+                context_id,
+            ))),
+            Some(Filter::TokenFetch(f)) => Some(Box::new(token_fetch::TokenFetchRequest::new(
+                Rc::clone(f),
+                context_id,
+            ))),
             // Envoy does not run a plugin whose on_configure failed; should it ever ask anyway,
             // answer 503 rather than let the request through unchecked (fail closed).
             None => Some(Box::new(Unconfigured)),

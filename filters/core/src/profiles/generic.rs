@@ -10,31 +10,17 @@ use crate::json::JsonValue;
 use crate::reason::Reason;
 use crate::registry::RegisteredKey;
 use crate::route::Policy;
-use crate::verify::{Outcome, Rejection, Run};
+use crate::verify::{Gate, Outcome, Rejection, Run};
 
 pub fn verify(run: &mut Run<'_>, p: &Generic) -> Result<Outcome, Rejection> {
-    let response = run.msg.status.is_some();
-    if !response {
-        let path = run.msg.path_only().to_string();
-        let default = match run.msg.method.as_str() {
-            "POST" | "PUT" | "PATCH" => Policy::Required,
-            _ => Policy::Skip,
-        };
-        match run.policy(&path, default) {
-            Policy::Skip => return Ok(Outcome::Skipped),
-            Policy::IfPresent if run.msg.header(&p.signature_header).is_none() => {
-                return Ok(Outcome::Unsigned)
-            }
-            _ => {}
-        }
-    }
-    run.body_bounds()?;
-    let Some(value) = run.signature_header(&p.signature_header)? else {
-        return Err(run.reject(
-            "signature_header",
-            Reason::SigMissing,
-            format!("{} header absent", p.signature_header),
-        ));
+    let default = match run.msg.method.as_str() {
+        _ if run.msg.status.is_some() => None,
+        "POST" | "PUT" | "PATCH" => Some(Policy::Required),
+        _ => Some(Policy::Skip),
+    };
+    let value = match run.open(default, &p.signature_header)? {
+        Gate::Pass(outcome) => return Ok(outcome),
+        Gate::Verify(v) => v,
     };
     let (h, s) = split_detached(&value).map_err(|e| {
         run.reject(

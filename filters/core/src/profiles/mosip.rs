@@ -12,7 +12,7 @@ use crate::json::JsonValue;
 use crate::reason::Reason;
 use crate::registry::{Partner, Status};
 use crate::route::Policy;
-use crate::verify::{Inactive, Outcome, Rejection, Run};
+use crate::verify::{Gate, Inactive, Outcome, Rejection, Run};
 use crate::x509::{validate_chain, Certificate};
 
 /// IDA operations whose next three path segments are `{MISP-LK}/{Partner-ID}/{API-Key}`.
@@ -56,25 +56,12 @@ pub fn path_triple(path: &str) -> Option<(String, String, String)> {
 
 pub fn verify(run: &mut Run<'_>, p: &Mosip) -> Result<Outcome, Rejection> {
     let response = run.cfg.common.direction == Direction::Response;
-    if !response {
-        let path = run.msg.path_only().to_string();
-        let policy = run.policy(&path, default_policy(&run.msg.method, &path));
-        match policy {
-            Policy::Skip => return Ok(Outcome::Skipped),
-            Policy::IfPresent if run.msg.header(&p.signature_header).is_none() => {
-                return Ok(Outcome::Unsigned)
-            }
-            _ => {}
-        }
-    }
-    run.body_bounds()?;
-    // 3–4: header, serialization, protected header, x5c.
-    let Some(value) = run.signature_header(&p.signature_header)? else {
-        return Err(run.reject(
-            "signature_header",
-            Reason::SigMissing,
-            format!("{} header absent", p.signature_header),
-        ));
+    let path = run.msg.path_only().to_string();
+    let default = (!response).then(|| default_policy(&run.msg.method, &path));
+    // 1–3: route policy, body, the signature header.
+    let value = match run.open(default, &p.signature_header)? {
+        Gate::Pass(outcome) => return Ok(outcome),
+        Gate::Verify(v) => v,
     };
     let (h, _ignored, s) = split_three(&value).map_err(|e| {
         run.reject(

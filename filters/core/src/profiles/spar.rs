@@ -12,7 +12,7 @@ use crate::json::canonical::orjson_sorted;
 use crate::json::JsonValue;
 use crate::reason::Reason;
 use crate::route::Policy;
-use crate::verify::{Outcome, Rejection, Run};
+use crate::verify::{Gate, Outcome, Rejection, Run};
 use crate::x509::Certificate;
 
 /// The body's sender id (§6.5.1): 2.x `request_header.sender_app_mnemonic`, else 1.x
@@ -35,27 +35,15 @@ fn timestamp(body: &JsonValue) -> Option<&str> {
 }
 
 pub fn verify(run: &mut Run<'_>, p: &Spar) -> Result<Outcome, Rejection> {
-    let path = run.msg.path_only().to_string();
     let default = if run.msg.method == "POST" {
         Policy::Required
     } else {
         Policy::Skip
     };
-    match run.policy(&path, default) {
-        Policy::Skip => return Ok(Outcome::Skipped),
-        Policy::IfPresent if run.msg.header(&p.signature_header).is_none() => {
-            return Ok(Outcome::Unsigned)
-        }
-        _ => {}
-    }
-    run.body_bounds()?;
-    // 3. Header, serialization, protected header.
-    let Some(value) = run.signature_header(&p.signature_header)? else {
-        return Err(run.reject(
-            "signature_header",
-            Reason::SigMissing,
-            format!("{} header absent", p.signature_header),
-        ));
+    // 1–3: route policy, body, the signature header.
+    let value = match run.open(Some(default), &p.signature_header)? {
+        Gate::Pass(outcome) => return Ok(outcome),
+        Gate::Verify(v) => v,
     };
     let (h, _ignored, s) = split_three(&value).map_err(|e| {
         run.reject(

@@ -98,9 +98,7 @@ pub type EnvLookup<'a> = &'a dyn Fn(&str) -> Option<String>;
 impl SignConfig {
     /// Parses and validates the filter's JSON configuration; `env` resolves `*_env` settings.
     pub fn from_json(json: &str, env: EnvLookup<'_>) -> Result<SignConfig, String> {
-        let raw: RawSignConfig =
-            serde_json::from_str(json).map_err(|e| format!("configuration: {e}"))?;
-        SignConfig::from_raw(&raw, env)
+        SignConfig::from_raw(&crate::config::parse_named(json)?, env)
     }
 
     pub fn from_raw(raw: &RawSignConfig, env: EnvLookup<'_>) -> Result<SignConfig, String> {

@@ -137,7 +137,9 @@ pub fn sign(
             }
             let header = header_bytes(cfg, |w| {
                 w.string("alg", cfg.alg.name());
-                w.opt_string("kid", cfg.kid.as_deref());
+                if let Some(k) = &cfg.kid {
+                    w.string("kid", k);
+                }
                 if cfg.unencoded {
                     w.bool("b64", false);
                     w.string_array("crit", &["b64"]);

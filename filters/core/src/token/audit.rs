@@ -43,6 +43,9 @@ pub struct AuditRecord {
     pub method: String,
     /// Route (query removed, secrets hashed).
     pub route: String,
+    /// `jws_verify`'s verdict (`verified`, `unsigned`, `skipped`, `rejected`), when a
+    /// signature filter ran after `token_check`; filled in on the response path.
+    pub signature: Option<String>,
 }
 
 impl AuditRecord {
@@ -79,7 +82,18 @@ impl AuditRecord {
             policy: f.policy.clone(),
             method: req.method.chars().take(16).collect(),
             route: f.route.clone(),
+            signature: None,
         }
+    }
+
+    /// Records the signature verdict; only the known verdict words are taken (the value comes
+    /// from filter state, but the audit line must stay well-formed whatever it holds).
+    pub fn set_signature(&mut self, verdict: &str) {
+        const KNOWN: [&str; 4] = ["verified", "unsigned", "skipped", "rejected"];
+        self.signature = KNOWN
+            .iter()
+            .find(|k| **k == verdict)
+            .map(|k| (*k).to_string());
     }
 
     /// One line of JSON.

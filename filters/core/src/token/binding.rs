@@ -57,6 +57,11 @@ impl PartnerRegistry {
         self.partners.is_empty()
     }
 
+    /// Every registered partner, in configured order.
+    pub fn iter(&self) -> impl Iterator<Item = &Partner> {
+        self.partners.iter()
+    }
+
     /// A partner by id.
     pub fn get(&self, id: &str) -> Option<&Partner> {
         self.by_id.get(id).and_then(|&i| self.partners.get(i))

@@ -6,6 +6,8 @@
 
 use std::fmt;
 
+use crate::reason::Reason;
+
 /// A claim rule that failed (all map to `token_invalid`, except `exp` which has its own code).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ClaimError {
@@ -160,33 +162,34 @@ pub enum TokenError {
 }
 
 impl TokenError {
-    /// The stable reason code (`profiles.md` §2.8).
-    pub fn reason_code(&self) -> &'static str {
+    /// The project-wide reason (`profiles.md` §2.8): one enum for every filter's stats,
+    /// `x-signet-reason` and logs.
+    pub fn reason(&self) -> Reason {
         match self {
-            TokenError::Missing => "token_missing",
+            TokenError::Missing => Reason::TokenMissing,
             TokenError::Malformed(_)
             | TokenError::Header(_)
             | TokenError::AlgNotAllowed
             | TokenError::KidUnknown
             | TokenError::SignatureInvalid
-            | TokenError::Claim(_) => "token_invalid",
-            TokenError::Expired => "token_expired",
-            TokenError::KeysUnavailable => "keys_unavailable",
-            TokenError::KeyUnknown => "key_unknown",
-            TokenError::IdentityMissing(_) => "identity_missing",
-            TokenError::Inactive(_) => "partner_inactive",
-            TokenError::PeerMismatch(..) => "peer_mismatch",
+            | TokenError::Claim(_) => Reason::TokenInvalid,
+            TokenError::Expired => Reason::TokenExpired,
+            TokenError::KeysUnavailable => Reason::KeysUnavailable,
+            TokenError::KeyUnknown => Reason::KeyUnknown,
+            TokenError::IdentityMissing(_) => Reason::IdentityMissing,
+            TokenError::Inactive(_) => Reason::PartnerInactive,
+            TokenError::PeerMismatch(..) => Reason::PeerMismatch,
         }
+    }
+
+    /// The stable reason code (`profiles.md` §2.8), as in `x-signet-reason`.
+    pub fn reason_code(&self) -> &'static str {
+        self.reason().code()
     }
 
     /// The generic HTTP status of the reason code (`profiles.md` §2.8).
     pub fn status(&self) -> u16 {
-        match self {
-            TokenError::IdentityMissing(_) => 400,
-            TokenError::Inactive(_) | TokenError::PeerMismatch(..) => 403,
-            TokenError::KeysUnavailable => 503,
-            _ => 401,
-        }
+        self.reason().generic_status()
     }
 }
 

@@ -186,7 +186,8 @@ impl JwksCache {
         self.failures
     }
 
-    fn in_flight(&self, now_ms: u64) -> bool {
+    /// Whether a fetch is under way (and not yet considered lost) at `now_ms`.
+    pub fn in_flight(&self, now_ms: u64) -> bool {
         self.in_flight_since_ms.is_some_and(|since| {
             now_ms < since.saturating_add(self.settings.fetch_timeout_s.saturating_mul(1000))
         })

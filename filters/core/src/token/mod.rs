@@ -13,6 +13,7 @@ pub mod binding;
 pub mod config;
 pub mod error;
 pub mod fetch;
+pub mod fetch_config;
 pub mod jwks;
 pub mod jwt;
 pub mod reply;

@@ -4,6 +4,7 @@
 //! Each profile module (`crate::profiles`) runs these steps in its platform's order; the steps
 //! themselves live here so that every profile rejects the same defect with the same code.
 
+pub mod diagnose;
 pub mod replay;
 
 use crate::b64;
@@ -34,6 +35,12 @@ pub enum Outcome {
     Unsigned,
     /// The route policy says `skip`.
     Skipped,
+}
+
+/// What the opening checks decided: let the message pass as it is, or verify this signature.
+pub enum Gate {
+    Pass(Outcome),
+    Verify(String),
 }
 
 /// Which MOSIP registry rule failed, for IDA's specific error codes (§5.10).
@@ -125,6 +132,34 @@ impl Run<'_> {
         policy
     }
 
+    /// The opening shared by the detached-JWS profiles: route policy (`default`; `None` on the
+    /// response path, where a signature is always required), body bounds, then the signature
+    /// header, which must be present.
+    pub fn open(&mut self, default: Option<Policy>, header: &str) -> Result<Gate, Rejection> {
+        if let Some(default) = default {
+            let path = self.msg.path_only().to_string();
+            match self.policy(&path, default) {
+                Policy::Skip => return Ok(Gate::Pass(Outcome::Skipped)),
+                Policy::IfPresent if self.msg.header(header).is_none() => {
+                    self.trace.pass("signature_header", || {
+                        "absent, if-present: forwarded unsigned".into()
+                    });
+                    return Ok(Gate::Pass(Outcome::Unsigned));
+                }
+                _ => {}
+            }
+        }
+        self.body_bounds()?;
+        match self.signature_header(header)? {
+            Some(v) => Ok(Gate::Verify(v)),
+            None => Err(self.reject(
+                "signature_header",
+                Reason::SigMissing,
+                format!("{header} header absent"),
+            )),
+        }
+    }
+
     /// The value of the signature header, refusing one sent several times (`sig_malformed`):
     /// which copy an upstream would read is not ours to guess.
     pub fn signature_header(&mut self, name: &str) -> Result<Option<String>, Rejection> {
@@ -181,6 +216,14 @@ impl Run<'_> {
     /// Decodes and checks the protected header (§2.2, §2.3).
     pub fn header(&mut self, h: &str, rules: &HeaderRules) -> Result<Header, Rejection> {
         match Header::parse(h, rules) {
+            // `kid: null` is what jose4j writes for OCEN; elsewhere kid must be a string (§2.2.5).
+            Ok(hdr) if hdr.kid_is_null() && !matches!(self.cfg.profile, Profile::Ocen(_)) => {
+                Err(self.reject(
+                    "protected_header",
+                    Reason::HeaderMalformed,
+                    "protected header: kid must be a string".into(),
+                ))
+            }
             Ok(hdr) => {
                 self.trace.pass("protected_header", || {
                     let names: Vec<&str> = hdr.members().iter().map(|(n, _)| n.as_str()).collect();

@@ -1,0 +1,526 @@
+//! `token_check`: who is calling — bearer JWT, API key / licence key, mTLS certificate and
+//! platform header bound to one partner — decided by the host-free core
+//! (`signet_core::token::check`); this is the Envoy glue around it.
+//!
+//! - **Remote JWKS.** Fetched by the root context with `dispatch_http_call` to the configured
+//!   cluster, on its timer (`on_tick`, every second; the core says when a refresh is due) and
+//!   early on an unknown `kid` (single-flight, at most once per interval, decided by the core).
+//!   A request with an unknown `kid` waits (paused) for that refetch and is then decided again,
+//!   so the first request signed with a rotated-in key already passes. Requests before the
+//!   first successful fetch get 503 `keys_unavailable` (fail closed); stale keys are served
+//!   within the configured bound.
+//! - **Where the JWKS state lives.** In the root context of each worker's VM (one fetch per
+//!   worker per interval). Shared data would save the duplicate fetches but every VM would still
+//!   have to parse the keys and track versions; JWKS fetches are rare and small, and per-worker
+//!   state keeps the fail-closed logic free of cross-thread races.
+//! - **Filter state** (read by later filters and the access log): `signet.partner` (the bound
+//!   partner id; `jws_verify` takes it as the authenticated peer), `signet.token_claims` (the
+//!   verified claims as JSON; `jws_verify`'s `ocen` profile picks the key by its
+//!   `participantId`), `signet.audit` (the audit record; rewritten on the response path with
+//!   `jws_verify`'s verdict from `signet.signature`). Envoy stores them as `wasm.signet.*`.
+//! - **Replies.** Token failures 401 with `WWW-Authenticate` (RFC 6750, or OCEN's form),
+//!   partner / policy 403 `partner_inactive`, `peer_mismatch` 403 — built by the core.
+//! - `forward_partner_header` is removed from every incoming request, then set on accepted ones.
+
+use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
+use std::rc::Rc;
+use std::time::Duration;
+
+use proxy_wasm::hostcalls;
+use proxy_wasm::traits::{Context, HttpContext};
+use proxy_wasm::types::{Action, BufferType, LogLevel, MapType};
+use signet_core::json::{ecmascript, KeyOrder};
+use signet_core::reason::Reason;
+use signet_core::token::audit::AuditRecord;
+use signet_core::token::reply::{reply, ReplyContext};
+use signet_core::token::{
+    check, Decision, Rejection, RequestFacts, TokenConfig, TokenError, TokenState,
+};
+
+use crate::host::{self, Counters};
+use crate::log;
+use crate::native_crypto::{Backend, NativeSupport};
+use crate::waiters::{self, Waiters};
+
+/// The `root_id` that selects this filter.
+pub const ROOT_ID: &str = "token_check";
+const STAT: &str = "signet.token_check";
+/// The root's timer: JWKS refresh checks and the bound on paused requests.
+const TICK: Duration = Duration::from_millis(1000);
+/// The reason codes token_check can give, counted per partner.
+const PARTNER_REASONS: [Reason; 8] = [
+    Reason::TokenMissing,
+    Reason::TokenInvalid,
+    Reason::TokenExpired,
+    Reason::KeysUnavailable,
+    Reason::KeyUnknown,
+    Reason::IdentityMissing,
+    Reason::PartnerInactive,
+    Reason::PeerMismatch,
+];
+
+/// A request's facts, kept while it may wait for a JWKS refetch.
+#[derive(Default)]
+pub struct Pending {
+    method: String,
+    path: String,
+    headers: Vec<(String, String)>,
+    tls_names: Vec<String>,
+    cert_sha256: Option<String>,
+    /// Already waited once: a second unknown `kid` is final.
+    waited: bool,
+    /// Paused (waiting for a refetch) or refused: the body must not move the request on.
+    held: bool,
+    /// The audit record, completed on the response path.
+    audit: Option<AuditRecord>,
+}
+
+/// A configured `token_check` filter: configuration and the worker's JWKS / token caches.
+pub struct TokenCheck {
+    cfg: TokenConfig,
+    backend: Backend,
+    counters: Counters,
+    state: RefCell<TokenState>,
+    /// JWKS callouts in flight: token → provider index.
+    calls: RefCell<HashMap<u32, usize>>,
+    waiters: RefCell<Waiters<Pending>>,
+    root_id: Cell<u32>,
+}
+
+impl TokenCheck {
+    /// Parses and validates the configuration, probes the host's crypto, defines the stats.
+    pub fn configure(raw: &[u8]) -> Result<TokenCheck, String> {
+        let cfg = TokenConfig::from_json(raw).map_err(|e| e.to_string())?;
+        if cfg.trust_jwt_authn.is_some() {
+            return Err(
+                "trust_jwt_authn: not supported by the Envoy glue yet (reading jwt_authn's \
+                 metadata Struct is not implemented); verify the token in token_check"
+                    .into(),
+            );
+        }
+        let mut counters = Counters::default();
+        for name in [
+            "allowed",
+            "skipped",
+            "cache_hit",
+            "kid_wait",
+            "jwks.fetch_ok",
+            "jwks.fetch_failed",
+            "jwks.body_rejected",
+        ] {
+            counters.define(&format!("{STAT}.{name}"))?;
+        }
+        for r in Reason::ALL {
+            counters.define(&format!("{STAT}.reject.{}", r.code()))?;
+        }
+        for p in cfg.partners.iter() {
+            let id = host::stat_name(&p.id);
+            counters.define(&format!("{STAT}.partner.{id}.allowed"))?;
+            for r in PARTNER_REASONS {
+                counters.define(&format!("{STAT}.partner.{id}.reject.{}", r.code()))?;
+            }
+        }
+        let backend = Backend {
+            native: NativeSupport::probe(),
+        };
+        log(
+            LogLevel::Info,
+            &format!(
+                "signet token_check: {} provider(s), {} partner(s), crypto {}",
+                cfg.providers.len(),
+                cfg.partners.iter().count(),
+                signet_core::crypto::CryptoBackend::name(&backend)
+            ),
+        );
+        let state = RefCell::new(TokenState::new(&cfg));
+        Ok(TokenCheck {
+            cfg,
+            backend,
+            counters,
+            state,
+            calls: RefCell::new(HashMap::new()),
+            waiters: RefCell::new(Waiters::default()),
+            root_id: Cell::new(0),
+        })
+    }
+
+    /// Called once the root is configured: starts the timer (the first tick fetches the JWKS).
+    pub fn start(&self, root_id: u32) {
+        self.root_id.set(root_id);
+        waiters::kick_root();
+    }
+
+    fn now() -> u64 {
+        u64::try_from(host::now_ms()).unwrap_or(0)
+    }
+
+    /// The root's timer: restore the normal period, start due JWKS fetches, and finish requests
+    /// that waited longer than any callout can take.
+    pub fn on_tick(&self) {
+        let _ = hostcalls::set_tick_period(TICK);
+        let now = Self::now();
+        let due = self.state.borrow_mut().due_fetches(&self.cfg, now);
+        for f in due {
+            let headers = vec![
+                (":method", "GET"),
+                (":path", f.path.as_str()),
+                (":authority", f.authority.as_str()),
+                ("accept", "application/json"),
+            ];
+            match hostcalls::dispatch_http_call(
+                &f.cluster,
+                headers,
+                None,
+                vec![],
+                Duration::from_millis(f.timeout_ms),
+            ) {
+                Ok(token) => {
+                    self.calls.borrow_mut().insert(token, f.provider);
+                }
+                Err(s) => {
+                    log(
+                        LogLevel::Warn,
+                        &format!(
+                            "signet token_check: JWKS callout to cluster {} failed to start: {s:?}",
+                            f.cluster
+                        ),
+                    );
+                    self.counters.inc(&format!("{STAT}.jwks.fetch_failed"));
+                    let _ = self
+                        .state
+                        .borrow_mut()
+                        .on_jwks_response(f.provider, None, b"", None, now);
+                }
+            }
+        }
+        let bound = self
+            .cfg
+            .providers
+            .len()
+            .max(1)
+            .saturating_mul(60_000)
+            .min(90_000);
+        let stale = self
+            .waiters
+            .borrow_mut()
+            .take_older_than(host::now_ms() - i64::try_from(bound).unwrap_or(90_000));
+        self.finish_waiters(stale);
+    }
+
+    /// A JWKS callout answered (or failed: no headers).
+    pub fn on_http_call_response(&self, token: u32, num_headers: usize, body_size: usize) {
+        let Some(provider) = self.calls.borrow_mut().remove(&token) else {
+            return;
+        };
+        let now = Self::now();
+        let status = if num_headers == 0 {
+            None
+        } else {
+            hostcalls::get_map_value(MapType::HttpCallResponseHeaders, ":status")
+                .ok()
+                .flatten()
+                .and_then(|s| s.parse::<u16>().ok())
+        };
+        let cache_control =
+            hostcalls::get_map_value(MapType::HttpCallResponseHeaders, "cache-control")
+                .ok()
+                .flatten();
+        let body = hostcalls::get_buffer(BufferType::HttpCallResponseBody, 0, body_size)
+            .ok()
+            .flatten()
+            .unwrap_or_default();
+        let name = self
+            .cfg
+            .providers
+            .get(provider)
+            .map(|p| p.name.as_str())
+            .unwrap_or("?");
+        let result = self.state.borrow_mut().on_jwks_response(
+            provider,
+            status,
+            &body,
+            cache_control.as_deref(),
+            now,
+        );
+        match result {
+            Some(Ok(update)) => {
+                self.counters.inc(&format!("{STAT}.jwks.fetch_ok"));
+                for d in &update.dropped {
+                    log(
+                        LogLevel::Warn,
+                        &format!(
+                            "signet token_check: provider {name}: key {:?} dropped: {}",
+                            d.kid.as_deref().unwrap_or(""),
+                            d.reason
+                        ),
+                    );
+                }
+                log(
+                    LogLevel::Info,
+                    &format!(
+                        "signet token_check: provider {name}: JWKS loaded, {} key(s){}",
+                        update.kept,
+                        if update.changed { ", changed" } else { "" }
+                    ),
+                );
+            }
+            Some(Err(e)) => {
+                self.counters.inc(&format!("{STAT}.jwks.body_rejected"));
+                log(
+                    LogLevel::Warn,
+                    &format!(
+                        "signet token_check: provider {name}: JWKS body refused ({e:?}); previous keys kept"
+                    ),
+                );
+            }
+            None => {
+                self.counters.inc(&format!("{STAT}.jwks.fetch_failed"));
+                log(
+                    LogLevel::Warn,
+                    &format!(
+                        "signet token_check: provider {name}: JWKS fetch failed (status {status:?})"
+                    ),
+                );
+            }
+        }
+        let all = self.waiters.borrow_mut().take_all();
+        self.finish_waiters(all);
+    }
+
+    /// Decides waiting requests again, each in its own context, and resumes the accepted ones.
+    fn finish_waiters(&self, list: Vec<(u32, Rc<RefCell<Pending>>)>) {
+        let root = self.root_id.get();
+        for (id, pending) in list {
+            waiters::as_context(id, root, || {
+                if self.decide(id, &pending) == Action::Continue {
+                    waiters::resume();
+                }
+            });
+        }
+    }
+
+    /// Decides one request in the current effective context: forwards it (filter state,
+    /// partner header), refuses it (local reply), or parks it until a JWKS refetch (`Pause`
+    /// without a reply).
+    fn decide(&self, context_id: u32, pending: &Rc<RefCell<Pending>>) -> Action {
+        let now = Self::now();
+        let (outcome, record, request_id) = {
+            let p = pending.borrow();
+            let facts = RequestFacts {
+                method: &p.method,
+                path: &p.path,
+                headers: &p.headers,
+                tls_names: &p.tls_names,
+                cert_sha256: p.cert_sha256.as_deref(),
+                now_ms: now,
+                jwt_authn_claims: None,
+            };
+            let outcome = check(
+                &self.cfg,
+                &mut self.state.borrow_mut(),
+                &facts,
+                &self.backend,
+            );
+            let record = AuditRecord::new(&facts, &outcome);
+            let request_id = p
+                .headers
+                .iter()
+                .find(|(n, _)| n == "x-request-id")
+                .map(|(_, v)| v.clone());
+            (outcome, record, request_id)
+        };
+        if let Err(rej) = &outcome {
+            let waited = pending.borrow().waited;
+            if rej.error == TokenError::KidUnknown && !waited && self.refetch_pending(rej, now) {
+                let mut p = pending.borrow_mut();
+                p.waited = true;
+                p.held = true;
+                drop(p);
+                self.waiters
+                    .borrow_mut()
+                    .add(context_id, host::now_ms(), pending);
+                self.counters.inc(&format!("{STAT}.kid_wait"));
+                waiters::kick_root();
+                return Action::Pause;
+            }
+        }
+        host::set_state("signet.audit", &record.to_json());
+        {
+            let mut p = pending.borrow_mut();
+            p.audit = Some(record);
+            p.held = outcome.is_err();
+        }
+        match outcome {
+            Ok(d) => {
+                self.accepted(&d);
+                Action::Continue
+            }
+            Err(rej) => {
+                self.rejected(&rej, now, request_id.as_deref(), &pending.borrow());
+                Action::Pause
+            }
+        }
+    }
+
+    /// An unknown `kid` is worth waiting for when a refetch was just granted or one is running.
+    fn refetch_pending(&self, rej: &Rejection, now: u64) -> bool {
+        if rej.refetch_scheduled {
+            return true;
+        }
+        let st = self.state.borrow();
+        (0..self.cfg.providers.len()).any(|i| st.jwks(i).is_some_and(|c| c.in_flight(now)))
+    }
+
+    fn accepted(&self, d: &Decision) {
+        let c = &self.counters;
+        if d.skipped {
+            c.inc(&format!("{STAT}.skipped"));
+            return;
+        }
+        c.inc(&format!("{STAT}.allowed"));
+        if d.cache_hit {
+            c.inc(&format!("{STAT}.cache_hit"));
+        }
+        if let Some(p) = d.partner() {
+            c.inc(&format!("{STAT}.partner.{}.allowed", host::stat_name(p)));
+            host::set_state("signet.partner", p);
+            if let Some(h) = &self.cfg.forward_partner_header {
+                if let Err(s) = hostcalls::set_map_value(MapType::HttpRequestHeaders, h, Some(p)) {
+                    log(
+                        LogLevel::Error,
+                        &format!("signet token_check: cannot set {h}: {s:?}"),
+                    );
+                }
+            }
+        }
+        if let Some(claims) = &d.claims {
+            let json = ecmascript(claims.value(), KeyOrder::Insertion);
+            host::set_state("signet.token_claims", &String::from_utf8_lossy(&json));
+        }
+    }
+
+    fn rejected(&self, rej: &Rejection, now: u64, request_id: Option<&str>, p: &Pending) {
+        let c = &self.counters;
+        let reason = rej.error.reason();
+        c.inc(&format!("{STAT}.reject.{}", reason.code()));
+        if let Some(partner) = &rej.findings.partner {
+            c.inc(&format!(
+                "{STAT}.partner.{}.reject.{}",
+                host::stat_name(partner),
+                reason.code()
+            ));
+        }
+        host::set_state("signet.reason", reason.code());
+        log(
+            LogLevel::Info,
+            &format!(
+                "signet token_check: rejected {} {}: {} ({}){}",
+                p.method,
+                rej.findings.route,
+                reason,
+                rej.error,
+                rej.findings
+                    .partner
+                    .as_deref()
+                    .map(|x| format!(", partner {x}"))
+                    .unwrap_or_default()
+            ),
+        );
+        let r = reply(
+            &rej.error,
+            &self.cfg,
+            &ReplyContext {
+                now_ms: now,
+                route: &rej.findings.route,
+                request_id,
+            },
+        );
+        host::send(&signet_core::reply::Reply {
+            status: r.status,
+            headers: r.headers,
+            body: r.body,
+        });
+    }
+}
+
+/// Per-request context.
+pub struct TokenCheckRequest {
+    filter: Rc<TokenCheck>,
+    context_id: u32,
+    pending: Rc<RefCell<Pending>>,
+}
+
+impl TokenCheckRequest {
+    pub fn new(filter: Rc<TokenCheck>, context_id: u32) -> TokenCheckRequest {
+        TokenCheckRequest {
+            filter,
+            context_id,
+            pending: Rc::new(RefCell::new(Pending::default())),
+        }
+    }
+
+    fn internal(&self, what: &str) -> Action {
+        log(LogLevel::Error, &format!("signet token_check: {what}"));
+        self.filter
+            .counters
+            .inc(&format!("{STAT}.reject.{}", Reason::Internal.code()));
+        host::send(&signet_core::reply::Reply {
+            status: 500,
+            headers: vec![("x-signet-reason".into(), "internal".into())],
+            body: b"{\"error\":\"internal\"}".to_vec(),
+        });
+        Action::Pause
+    }
+}
+
+impl Context for TokenCheckRequest {}
+
+impl HttpContext for TokenCheckRequest {
+    fn on_http_request_headers(&mut self, _num_headers: usize, _end_of_stream: bool) -> Action {
+        let mut headers = match host::headers(MapType::HttpRequestHeaders) {
+            Ok(h) => h,
+            Err(e) => return self.internal(&e),
+        };
+        // Ours to set: a client must never be able to name the partner for the upstream.
+        if let Some(h) = &self.filter.cfg.forward_partner_header {
+            if let Err(s) = hostcalls::remove_map_value(MapType::HttpRequestHeaders, h) {
+                return self.internal(&format!("cannot remove {h}: {s:?}"));
+            }
+            headers.retain(|(n, _)| n != h);
+        }
+        {
+            let mut p = self.pending.borrow_mut();
+            p.method = host::property(&["request", "method"]).unwrap_or_default();
+            p.path = host::property(&["request", "path"]).unwrap_or_default();
+            p.headers = headers
+                .into_iter()
+                .filter(|(n, _)| !n.starts_with(':'))
+                .collect();
+            p.tls_names = host::peer_certificate_names();
+            p.cert_sha256 = host::property(&["connection", "sha256_peer_certificate_digest"]);
+        }
+        self.filter.decide(self.context_id, &self.pending)
+    }
+
+    fn on_http_request_body(&mut self, _body_size: usize, _end_of_stream: bool) -> Action {
+        // Continue here would release headers paused on purpose (Envoy resumes the stream).
+        if self.pending.borrow().held {
+            Action::Pause
+        } else {
+            Action::Continue
+        }
+    }
+
+    fn on_http_response_headers(&mut self, _num_headers: usize, _end_of_stream: bool) -> Action {
+        // The audit record learns the signature verdict of a jws_verify that ran after us.
+        if let Some(verdict) = host::property(&["signet.signature"]) {
+            let mut p = self.pending.borrow_mut();
+            if let Some(audit) = p.audit.as_mut() {
+                audit.set_signature(&verdict);
+                host::set_state("signet.audit", &audit.to_json());
+            }
+        }
+        Action::Continue
+    }
+}
