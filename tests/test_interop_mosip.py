@@ -18,7 +18,7 @@ import subprocess
 import pytest
 
 from harness import REPO, run
-from test_jws_verify import SAN_A, assert_forwarded, assert_refused, pem, send, verify_filter
+from test_jws_verify import assert_forwarded, assert_refused, pem, send, verify_filter
 
 INTEROP = REPO / "tests" / "interop"
 PKI = REPO / "scripts" / "pki"
@@ -59,42 +59,55 @@ def auth_domain(pki, tmp_path_factory):
     return d
 
 
-def config(ca_pems: list[str], cert_pem: str, **settings) -> dict:
-    return {
-        "profile": "mosip",
-        **settings,
-        "domain_ca": {"AUTH": ca_pems},
-        "misps": [{"license_key": "misp1", "status": "ACTIVE"}],
-        "partners": [{"id": "dfsp-a", "domain": "AUTH", "status": "ACTIVE", "tls_names": [SAN_A],
-                      "certificate_pem": cert_pem, "api_keys": [{"key": "ak1"}],
-                      "misp_license_keys": ["misp1"], "keys": []}],
-    }
+def partner(pid: str, cert_pem: str) -> dict:
+    # mosip binds no peer (the path names the partner): no tls_names needed.
+    return {"id": pid, "domain": "AUTH", "status": "ACTIVE", "certificate_pem": cert_pem,
+            "api_keys": [{"key": "ak1"}], "misp_license_keys": ["misp1"], "keys": []}
 
 
-def job(key_pem: str, cert_pem: str, rsa_cert_pem: str, alg: str) -> dict:
+def config(ca_pems: list[str], partners: list[dict], **settings) -> dict:
+    return {"profile": "mosip", **settings, "domain_ca": {"AUTH": ca_pems},
+            "misps": [{"license_key": "misp1", "status": "ACTIVE"}], "partners": partners}
+
+
+def job(key_pem: str, cert_pem: str, rsa_cert_pem: str, alg: str, partner_id: str = "dfsp-a") -> dict:
     return {"sign_key_pem": key_pem, "sign_cert_pem": cert_pem, "encrypt_cert_pem": rsa_cert_pem,
-            "algorithm": alg, "misp_lk": "misp1", "partner_id": "dfsp-a", "api_key": "ak1",
+            "algorithm": alg, "misp_lk": "misp1", "partner_id": partner_id, "api_key": "ak1",
             "authorization": "Authorization"}
 
 
+@pytest.fixture(scope="module")
+def compat_gw(pki, auth_domain, tmp_path_factory):
+    """x5c_pem_compat on; partner `dfsp-a` holds the RSA certificate (our AUTH CA), `dfsp-a-ec`
+    the demo PKI's P-256 signing certificate (the demo partner-domain CA)."""
+    from harness import start_gateway
+
+    root = pki.root
+    cfg = config([(auth_domain / "ca/ca.crt").read_text(), pem(root / "platform/partner-domain-ca/ca.crt")],
+                 [partner("dfsp-a", (auth_domain / "rsa.crt").read_text()),
+                  partner("dfsp-a-ec", pem(root / "dfsp-a/signing/signing.crt"))],
+                 x5c_pem_compat=True)
+    with start_gateway(tmp_path_factory.mktemp("mosip-compat"), pki, filters=verify_filter(cfg)) as gw:
+        yield gw
+
+
 @pytest.mark.parametrize("alg", ["RS256", "ES256"])
-def test_sdk_signed_auth_request_passes_envoy(alg, mosip_sdk, auth_domain, pki, gateway_factory):
+def test_sdk_signed_auth_request_passes_envoy(alg, mosip_sdk, auth_domain, pki, compat_gw):
     root = pki.root
     rsa_cert = (auth_domain / "rsa.crt").read_text()
     if alg == "RS256":
-        key, cert, ca = pem(root / "dfsp-a/jws/rsa.key"), rsa_cert, (auth_domain / "ca/ca.crt").read_text()
+        pid, key, cert = "dfsp-a", pem(root / "dfsp-a/jws/rsa.key"), rsa_cert
     else:
-        key, cert = pem(root / "dfsp-a/signing/signing.key"), pem(root / "dfsp-a/signing/signing.crt")
-        ca = pem(root / "platform/partner-domain-ca/ca.crt")
-    request = mosip_sdk(job(key, cert, rsa_cert, alg))
+        pid, key, cert = "dfsp-a-ec", pem(root / "dfsp-a/signing/signing.key"), pem(root / "dfsp-a/signing/signing.crt")
+    request = mosip_sdk(job(key, cert, rsa_cert, alg, pid))
     method, path, headers, body = request
-    assert path == "/idauthentication/v1/auth/misp1/dfsp-a/ak1"
+    assert path == f"/idauthentication/v1/auth/misp1/{pid}/ak1"
     sig = dict(headers)["signature"]
     h = sig.split(".")[0]
     protected = json.loads(base64.urlsafe_b64decode(h + "=" * (-len(h) % 4)))
     assert protected["alg"] == alg and "BEGIN CERTIFICATE" in base64.b64decode(protected["x5c"][0]).decode()
     # requestTime is the SDK's now: IDA's window (on by default) applies.
-    gw = gateway_factory(filters=verify_filter(config([ca], cert, x5c_pem_compat=True)))
+    gw = compat_gw
     hits = gw.upstream.hits()
     assert_forwarded(gw, send(gw, pki, request), body, hits)
     # One byte of the encrypted request changed: the IDA error envelope, nothing forwarded.
@@ -111,7 +124,8 @@ def test_sdk_pem_x5c_needs_the_compat_setting(mosip_sdk, auth_domain, pki, gatew
     strict Signet (the default, keymanager ≥ 1.2 behaviour) refuses it as `cert_invalid`."""
     rsa_cert = (auth_domain / "rsa.crt").read_text()
     request = mosip_sdk(job(pem(pki.root / "dfsp-a/jws/rsa.key"), rsa_cert, rsa_cert, "RS256"))
-    gw = gateway_factory(filters=verify_filter(config([(auth_domain / "ca/ca.crt").read_text()], rsa_cert)))
+    cfg = config([(auth_domain / "ca/ca.crt").read_text()], [partner("dfsp-a", rsa_cert)])
+    gw = gateway_factory(filters=verify_filter(cfg))
     hits = gw.upstream.hits()
     out = send(gw, pki, request)
     assert_refused(gw, out, "cert_invalid", 200, hits)

@@ -260,12 +260,8 @@ def rogue_signing_cert(pki, tmp_path_factory):
     return d / "signing.key", d / "signing.crt"
 
 
-@pytest.mark.parametrize("cid,code,error_code", [
-    ("registered", None, None),
-    ("same-ca-other-partner-cert", "cert_not_registered", "IDA-MPA-021"),
-    ("chain-to-unregistered-ca", "cert_invalid", "IDA-MPA-001"),
-])
-def test_mosip_x5c_rules(cid, code, error_code, pki, rogue_signing_cert, gateway_factory, tmp_path):
+@pytest.fixture(scope="module")
+def mosip_gw(pki, tmp_path_factory):
     root = pki.root
     config = {
         "profile": "mosip",
@@ -276,6 +272,17 @@ def test_mosip_x5c_rules(cid, code, error_code, pki, rogue_signing_cert, gateway
                       "certificate_pem": pem(root / "dfsp-a/signing/signing.crt"),
                       "api_keys": [{"key": "ak1"}], "misp_license_keys": ["misp1"], "keys": []}],
     }
+    with start_gateway(tmp_path_factory.mktemp("sec-mosip"), pki, filters=verify_filter(config)) as gw:
+        yield gw
+
+
+@pytest.mark.parametrize("cid,code,error_code", [
+    ("registered", None, None),
+    ("same-ca-other-partner-cert", "cert_not_registered", "IDA-MPA-021"),
+    ("chain-to-unregistered-ca", "cert_invalid", "IDA-MPA-001"),
+])
+def test_mosip_x5c_rules(cid, code, error_code, pki, rogue_signing_cert, mosip_gw, tmp_path):
+    root = pki.root
     key, cert = {
         "registered": (root / "dfsp-a/signing/signing.key", root / "dfsp-a/signing/signing.crt"),
         "same-ca-other-partner-cert": (root / "dfsp-b/signing/signing.key", root / "dfsp-b/signing/signing.crt"),
@@ -285,14 +292,14 @@ def test_mosip_x5c_rules(cid, code, error_code, pki, rogue_signing_cert, gateway
     path = "/idauthentication/v1/auth/misp1/dfsp-a/ak1"
     signed = sign(tmp_path, signer, "POST", path, [("content-type", "application/json"),
                                                     ("authorization", "Bearer x")], mosip_body())
-    gw = gateway_factory(filters=verify_filter(config))
+    gw = mosip_gw
     hits = gw.upstream.hits()
     out = send(gw, pki, signed)
     if code is None:
         assert_forwarded(gw, out, signed[3], hits)
         return
     assert_refused(gw, out, code, 200, hits)
-    assert out.json()["errors"] == [{"errorCode": error_code, "errorMessage": out.json()["errors"][0]["errorMessage"]}]
+    assert out.json()["errors"][0]["errorCode"] == error_code
 
 
 # --- garbage never crashes the VM ----------------------------------------------------------
@@ -337,7 +344,7 @@ def test_garbage_never_crashes_the_vm(ml, pki):
     hits = gw.upstream.hits()
     verified = gw.counter("wasmcustom.signet.jws_verify.verified")
     statuses: dict[int, int] = {}
-    for request in garbage_requests(seed=20260602, n=150):
+    for request in garbage_requests(seed=20260602, n=100):
         out = send(gw, pki, request, timeout=10)
         assert out.kind == "response", (out, request[2][:2])
         statuses[out.status] = statuses.get(out.status, 0) + 1
@@ -352,7 +359,7 @@ def test_garbage_never_crashes_the_vm(ml, pki):
     print(f"\ngarbage replies by status: {dict(sorted(statuses.items()))}")
     assert gw.upstream.hits() == hits, "no garbage reached the upstream"
     assert gw.counter("wasmcustom.signet.jws_verify.verified") == verified
-    assert statuses.get(400, 0) > 50, "most garbage must reach Signet's checks"
+    assert statuses.get(400, 0) > 60, "most garbage must reach Signet's checks"
     # The VM never crashed: no reload, no failed VM, no runtime error in the log.
     wasm = gw.stats("wasm")
     crashes = {k: v for k, v in wasm.items() if ("reload" in k or "fail" in k or "crash" in k) and v}
