@@ -8,7 +8,7 @@ PYTEST_TIMEOUT ?= 900
 # ENVOY=/path/to/envoy (your own binary) is passed through to every step.
 export ENVOY
 
-.PHONY: setup build wasm cli pki run test lint unit integration clean bench
+.PHONY: setup build wasm cli pki run test lint unit integration clean bench bench-token fuzz
 
 setup:
 	scripts/setup
@@ -44,6 +44,18 @@ test: setup lint unit wasm integration
 # Crypto cost per request, native vs pure Rust (a benchmark; not part of `make test`).
 bench: wasm cli pki
 	.venv/bin/python scripts/bench-crypto
+
+# token_check with and without its token cache against Envoy's jwt_authn (a benchmark).
+bench-token: wasm
+	.venv/bin/python scripts/bench-token
+
+# Not part of `make test`: every parser and each profile's whole verification pipeline, fed
+# random input for FUZZ_SECS seconds per target (filters/core/tests/fuzz_long.rs; 14 targets,
+# two at a time: about 7 FUZZ_SECS in all).
+FUZZ_SECS ?= 60
+fuzz:
+	SIGNET_FUZZ_SECS=$(FUZZ_SECS) timeout $$(( $(FUZZ_SECS) * 14 + 600 )) \
+		cargo test -p signet-core --test fuzz_long -- --ignored --test-threads=2 --nocapture
 
 clean:
 	rm -rf .work

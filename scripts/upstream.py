@@ -4,7 +4,8 @@
     scripts/upstream.py [--host 127.0.0.1] [--port 8080]   (--port 0 picks a free port)
 
 Every request except GET /__hits is counted and answered with 200 and
-{"method", "path", "headers": [[name, value], ...], "body": text, "body_b64": base64, "hit": n}.
+{"method", "path", "headers": [[name, value], ...], "body": text, "body_b64": base64, "hit": n};
+with request header `x-echo-body: sha256`, "body_sha256" and "body_len" replace the body.
 GET /__hits answers {"hits": n} without counting itself, so a test can prove whether a
 request reached the upstream. Prints "listening on HOST:PORT" once ready.
 """
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import base64
+import hashlib
 import json
 import signal
 import sys
@@ -82,17 +84,19 @@ class Echo(BaseHTTPRequestHandler):
             self._reply(413, {"error": "body too large"})
             return
         hit = HITS.bump()
-        self._reply(
-            200,
-            {
-                "method": self.command,
-                "path": self.path,
-                "headers": [[k.lower(), v] for k, v in self.headers.items()],
-                "body": body.decode("utf-8", errors="replace"),
-                "body_b64": base64.b64encode(body).decode(),
-                "hit": hit,
-            },
-        )
+        doc = {
+            "method": self.command,
+            "path": self.path,
+            "headers": [[k.lower(), v] for k, v in self.headers.items()],
+            "body": body.decode("utf-8", errors="replace"),
+            "body_b64": base64.b64encode(body).decode(),
+            "hit": hit,
+        }
+        if self.headers.get("x-echo-body", "").lower() == "sha256":
+            # Large bodies: the digest and length instead of the bytes.
+            del doc["body"], doc["body_b64"]
+            doc.update(body_sha256=hashlib.sha256(body).hexdigest(), body_len=len(body))
+        self._reply(200, doc)
 
     do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = _handle
 

@@ -14,10 +14,15 @@ pub mod gateway;
 pub mod host;
 pub mod jws_sign;
 pub mod jws_verify;
+pub mod memstat;
 pub mod native_crypto;
 pub mod token_check;
 pub mod token_fetch;
 pub mod waiters;
+
+#[cfg(target_arch = "wasm32")]
+#[global_allocator]
+static ALLOC: memstat::CountingAlloc = memstat::CountingAlloc;
 
 /// Every filter this module knows, by the `root_id` that selects it.
 pub const ROOT_IDS: &[&str] = &[
@@ -184,6 +189,7 @@ impl RootContext for SignetRoot {
     }
 
     fn create_http_context(&self, context_id: u32) -> Option<Box<dyn HttpContext>> {
+        memstat::record();
         match &self.filter {
             Some(Filter::Gateway(gw)) => {
                 Some(Box::new(gateway::GatewayRequest::new(Rc::clone(gw))))
