@@ -400,17 +400,7 @@ pub fn default_algorithms(p: ProfileName) -> &'static [Alg] {
         ProfileName::Ocen => &[Alg::RS256],
         ProfileName::Mosip => &[Alg::RS256, Alg::ES256],
         ProfileName::Spar => &[Alg::RS256],
-        ProfileName::Generic => &[
-            Alg::RS256,
-            Alg::RS384,
-            Alg::RS512,
-            Alg::PS256,
-            Alg::PS384,
-            Alg::PS512,
-            Alg::ES256,
-            Alg::ES384,
-            Alg::EdDSA,
-        ],
+        ProfileName::Generic => &Alg::ALL,
     }
 }
 

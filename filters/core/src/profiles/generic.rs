@@ -101,10 +101,8 @@ pub fn verify(run: &mut Run<'_>, p: &Generic) -> Result<Outcome, Rejection> {
             .member("iat")
             .and_then(JsonValue::as_i64)
             .map(|s| s.saturating_mul(1000));
-        run.window("iat", iat, p.iat_window_s, p.iat_window_s)
-            .map_err(with_partner)?;
-        run.replay(&partner.id, &input, p.iat_window_s)
-            .map_err(with_partner)?;
+        let w = p.iat_window_s;
+        run.fresh("iat", iat, (w, w), partner, &input)?;
     }
     Ok(Outcome::Verified {
         partner: partner.id.clone(),

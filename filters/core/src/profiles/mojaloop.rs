@@ -189,15 +189,14 @@ pub fn verify(run: &mut Run<'_>, p: &Mojaloop) -> Result<Outcome, Rejection> {
             .member("Date")
             .and_then(JsonValue::as_str)
             .and_then(crate::time::parse_imf_fixdate);
-        run.window(
+        let w = p.date_window_s;
+        run.fresh(
             "protected Date",
             date.map(|s| s * 1000),
-            p.date_window_s,
-            p.date_window_s,
-        )
-        .map_err(|r| r.partner(Some(&partner.id)))?;
-        run.replay(&partner.id, &raw, p.date_window_s)
-            .map_err(|r| r.partner(Some(&partner.id)))?;
+            (w, w),
+            partner,
+            &raw,
+        )?;
     }
     Ok(Outcome::Verified {
         partner: partner.id.clone(),

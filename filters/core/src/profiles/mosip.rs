@@ -188,10 +188,13 @@ pub fn verify(run: &mut Run<'_>, p: &Mosip) -> Result<Outcome, Rejection> {
             .and_then(JsonValue::as_str)
             .and_then(crate::time::parse_mosip_request_time_ms);
         let past = p.request_time_allowed_s + p.request_time_adjustment_s;
-        run.window("requestTime", t, past, p.request_time_adjustment_s)
-            .map_err(|r| r.partner(Some(&partner.id)))?;
-        run.replay(&partner.id, &input, past)
-            .map_err(|r| r.partner(Some(&partner.id)))?;
+        run.fresh(
+            "requestTime",
+            t,
+            (past, p.request_time_adjustment_s),
+            partner,
+            &input,
+        )?;
     }
     Ok(Outcome::Verified {
         partner: partner.id.clone(),

@@ -163,15 +163,8 @@ pub fn verify(run: &mut Run<'_>, p: &Ocen) -> Result<Outcome, Rejection> {
                 .and_then(|m| m.get("timestamp"))
                 .and_then(JsonValue::as_str)
                 .and_then(crate::time::parse_rfc3339_ms);
-            run.window(
-                "metadata.timestamp",
-                t,
-                p.timestamp_window_s,
-                p.timestamp_window_s,
-            )
-            .map_err(with_partner)?;
-            run.replay(&partner.id, &input, p.timestamp_window_s)
-                .map_err(with_partner)?;
+            let w = p.timestamp_window_s;
+            run.fresh("metadata.timestamp", t, (w, w), partner, &input)?;
         }
     }
     Ok(Outcome::Verified {

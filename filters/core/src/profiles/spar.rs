@@ -141,15 +141,8 @@ pub fn verify(run: &mut Run<'_>, p: &Spar) -> Result<Outcome, Rejection> {
     // 7. Freshness and replay.
     if p.timestamp_window_s > 0 {
         let t = timestamp(&body).and_then(crate::time::parse_rfc3339_ms);
-        run.window(
-            "request timestamp",
-            t,
-            p.timestamp_window_s,
-            p.timestamp_window_s,
-        )
-        .map_err(with_partner)?;
-        run.replay(&partner.id, &input, p.timestamp_window_s)
-            .map_err(with_partner)?;
+        let w = p.timestamp_window_s;
+        run.fresh("request timestamp", t, (w, w), partner, &input)?;
     }
     Ok(Outcome::Verified {
         partner: partner.id.clone(),

@@ -390,8 +390,24 @@ impl Run<'_> {
         ))
     }
 
+    /// Freshness, then replay: the time field `t_ms` must lie within `past_s` before and
+    /// `future_s` after now (each widened by `clock_skew_s`), and the signing input must not have
+    /// been accepted before inside the window. Rejections name the partner for the logs.
+    pub fn fresh(
+        &mut self,
+        what: &str,
+        t_ms: Option<i64>,
+        (past_s, future_s): (i64, i64),
+        partner: &Partner,
+        input: &[u8],
+    ) -> Result<(), Rejection> {
+        self.window(what, t_ms, past_s, future_s)
+            .and_then(|()| self.replay(&partner.id, input, past_s.max(future_s)))
+            .map_err(|r| r.partner(Some(&partner.id)))
+    }
+
     /// A freshness window around `t_ms` (`window_s` both sides, plus `clock_skew_s`).
-    pub fn window(
+    fn window(
         &mut self,
         what: &str,
         t_ms: Option<i64>,
@@ -426,7 +442,7 @@ impl Run<'_> {
 
     /// Replay protection keyed on partner ‖ SHA-256(signing input), never on signature bytes
     /// (ECDSA signatures are malleable: (r, n−s) verifies too).
-    pub fn replay(&mut self, partner: &str, input: &[u8], window_s: i64) -> Result<(), Rejection> {
+    fn replay(&mut self, partner: &str, input: &[u8], window_s: i64) -> Result<(), Rejection> {
         if !self.cfg.common.replay_cache {
             return Ok(());
         }
