@@ -164,7 +164,10 @@ impl HttpContext for GatewayRequest {
                 log(LogLevel::Error, &message);
                 if let Err(status) = hostcalls::send_http_response(
                     500,
-                    vec![("x-signet-reason", "internal_error")],
+                    vec![(
+                        "x-signet-reason",
+                        signet_core::reason::Reason::Internal.code(),
+                    )],
                     None,
                 ) {
                     log(LogLevel::Critical, &format!("cannot send 500: {status:?}"));

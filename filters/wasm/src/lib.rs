@@ -225,9 +225,14 @@ impl Context for Unconfigured {}
 impl HttpContext for Unconfigured {
     fn on_http_request_headers(&mut self, _num_headers: usize, _end_of_stream: bool) -> Action {
         log(LogLevel::Error, "request refused: filter is not configured");
-        if let Err(status) =
-            hostcalls::send_http_response(503, vec![("x-signet-reason", "not_configured")], None)
-        {
+        if let Err(status) = hostcalls::send_http_response(
+            503,
+            vec![(
+                "x-signet-reason",
+                signet_core::reason::Reason::Internal.code(),
+            )],
+            None,
+        ) {
             log(LogLevel::Critical, &format!("cannot send 503: {status:?}"));
         }
         Action::Pause
