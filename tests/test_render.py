@@ -57,6 +57,24 @@ def test_filters_become_wasm_entries_then_router():
         render.derive_filters([{"root_id": "gateway"}, {"root_id": "gateway"}], "/m.wasm")
 
 
+def test_native_filters_go_before_the_signet_filters():
+    jwt_authn = {"name": "envoy.filters.http.jwt_authn", "typed_config": {"@type": "x", "providers": {}}}
+    filters = render.derive_filters([{"root_id": "token_check"}], "/m.wasm", before=[jwt_authn])
+    assert [f["name"] for f in filters] == [
+        "envoy.filters.http.jwt_authn", "envoy.filters.http.wasm", "envoy.filters.http.router"]
+    assert filters[0] == jwt_authn
+    values = render.build_values({"filters": [{"root_id": "gateway"}], "wasm_path": "/m.wasm",
+                                  "native_filters_before": [jwt_authn]})
+    assert '"envoy.filters.http.jwt_authn"' in values["HTTP_FILTERS"]
+    for bad, message in [
+        ({"name": "x"}, "expected a list"),
+        ([{"typed_config": {}}], r"native_filters_before\[0\]: expected an object with a name"),
+        ([{"name": "envoy.filters.http.router"}], "placed by the renderer"),
+    ]:
+        with pytest.raises(render.RenderError, match=message):
+            render.derive_filters([{"root_id": "gateway"}], "/m.wasm", before=bad)
+
+
 def test_missing_parameter_is_named():
     with pytest.raises(render.RenderError, match="needs parameter 'listen_port'"):
         render.render("port: ${LISTEN_PORT}\n", {"admin_port": 1})

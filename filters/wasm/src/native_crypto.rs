@@ -14,6 +14,7 @@ use proxy_wasm::types::Status;
 use signet_core::crypto::{ecdsa_der, CryptoBackend, CryptoError, RustCrypto};
 use signet_core::jose::alg::Alg;
 use signet_core::keys::{PrivateKey, PublicKey};
+use signet_core::pb::{self, put_bytes, Field};
 
 /// Which foreign functions the host offers, probed once at configure time.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -152,62 +153,16 @@ impl CryptoBackend for Backend {
     }
 }
 
-/// Appends a length-delimited protobuf field.
-fn put_bytes(out: &mut Vec<u8>, field: u32, bytes: &[u8]) {
-    put_varint(out, u64::from(field << 3 | 2));
-    put_varint(out, bytes.len() as u64);
-    out.extend_from_slice(bytes);
-}
-
-fn put_varint(out: &mut Vec<u8>, mut v: u64) {
-    while v >= 0x80 {
-        out.push((v as u8) | 0x80);
-        v >>= 7;
-    }
-    out.push(v as u8);
-}
-
-fn get_varint(bytes: &[u8], pos: &mut usize) -> Option<u64> {
-    let mut v = 0u64;
-    for shift in (0..64).step_by(7) {
-        let b = *bytes.get(*pos)?;
-        *pos += 1;
-        v |= u64::from(b & 0x7f) << shift;
-        if b & 0x80 == 0 {
-            return Some(v);
-        }
-    }
-    None
-}
-
-/// Walks a result message; calls `f(field, wire_type, varint, bytes)` for each field.
+/// The varint and length-delimited fields of a result message, up to the first malformed one.
 fn fields(bytes: &[u8]) -> Vec<(u64, u64, &[u8])> {
-    let mut out = Vec::new();
-    let mut pos = 0;
-    while pos < bytes.len() {
-        let Some(tag) = get_varint(bytes, &mut pos) else {
-            break;
-        };
-        match tag & 7 {
-            0 => match get_varint(bytes, &mut pos) {
-                Some(v) => out.push((tag >> 3, v, &[][..])),
-                None => break,
-            },
-            2 => {
-                let Some(len) = get_varint(bytes, &mut pos) else {
-                    break;
-                };
-                let Ok(len) = usize::try_from(len) else { break };
-                let Some(slice) = bytes.get(pos..pos.saturating_add(len)) else {
-                    break;
-                };
-                pos += len;
-                out.push((tag >> 3, 0, slice));
-            }
-            _ => break,
-        }
-    }
-    out
+    pb::fields(bytes)
+        .map_while(Result::ok)
+        .filter_map(|(n, f)| match f {
+            Field::Varint(v) => Some((n, v, &[][..])),
+            Field::Bytes(b) => Some((n, 0, b)),
+            _ => None,
+        })
+        .collect()
 }
 
 /// Field 1 (`result`, a bool varint) of a result message.

@@ -21,6 +21,9 @@
 //! - **Replies.** Token failures 401 with `WWW-Authenticate` (RFC 6750, or OCEN's form),
 //!   partner / policy 403 `partner_inactive`, `peer_mismatch` 403 — built by the core.
 //! - `forward_partner_header` is removed from every incoming request, then set on accepted ones.
+//! - **`trust_jwt_authn`.** Envoy's jwt_authn (earlier in the chain, `payload_in_metadata`)
+//!   verified the token; its claims are read from the property `metadata` (the serialized
+//!   `Metadata` message) and decoded by the core; no token header is read here.
 
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
@@ -30,10 +33,11 @@ use std::time::Duration;
 use proxy_wasm::hostcalls;
 use proxy_wasm::traits::{Context, HttpContext};
 use proxy_wasm::types::{Action, BufferType, LogLevel, MapType};
-use signet_core::json::{ecmascript, KeyOrder};
+use signet_core::json::{ecmascript, JsonValue, KeyOrder};
 use signet_core::reason::Reason;
 use signet_core::token::audit::AuditRecord;
 use signet_core::token::reply::{reply, ReplyContext};
+use signet_core::token::struct_pb::payload_from_metadata;
 use signet_core::token::{
     check, Decision, Rejection, RequestFacts, TokenConfig, TokenError, TokenState,
 };
@@ -74,6 +78,8 @@ pub struct Pending {
     held: bool,
     /// The audit record, completed on the response path.
     audit: Option<AuditRecord>,
+    /// `trust_jwt_authn`: the claims jwt_authn verified (`None`: it verified no token).
+    jwt_authn_claims: Option<JsonValue>,
 }
 
 /// A configured `token_check` filter: configuration and the worker's JWKS / token caches.
@@ -92,13 +98,6 @@ impl TokenCheck {
     /// Parses and validates the configuration, probes the host's crypto, defines the stats.
     pub fn configure(raw: &[u8]) -> Result<TokenCheck, String> {
         let cfg = TokenConfig::from_json(raw).map_err(|e| e.to_string())?;
-        if cfg.trust_jwt_authn.is_some() {
-            return Err(
-                "trust_jwt_authn: not supported by the Envoy glue yet (reading jwt_authn's \
-                 metadata Struct is not implemented); verify the token in token_check"
-                    .into(),
-            );
-        }
         let mut counters = Counters::default();
         for name in [
             "allowed",
@@ -108,6 +107,7 @@ impl TokenCheck {
             "jwks.fetch_ok",
             "jwks.fetch_failed",
             "jwks.body_rejected",
+            "jwt_authn.metadata_invalid",
         ] {
             counters.define(&format!("{STAT}.{name}"))?;
         }
@@ -312,7 +312,7 @@ impl TokenCheck {
                 tls_names: &p.tls_names,
                 cert_sha256: p.cert_sha256.as_deref(),
                 now_ms: now,
-                jwt_authn_claims: None,
+                jwt_authn_claims: p.jwt_authn_claims.as_ref(),
             };
             let outcome = check(
                 &self.cfg,
@@ -368,6 +368,37 @@ impl TokenCheck {
         }
         let st = self.state.borrow();
         (0..self.cfg.providers.len()).any(|i| st.jwks(i).is_some_and(|c| c.in_flight(now)))
+    }
+
+    /// `trust_jwt_authn`: the payload jwt_authn put in the request's dynamic metadata. The
+    /// host serializes the whole `Metadata` message for the property `metadata` (a deeper path
+    /// would come back as a CEL map whose values carry no type); the core decodes it. Absent →
+    /// `None` (the core answers `token_missing`); undecodable → a non-object, which the core
+    /// refuses as `token_invalid` (fail closed).
+    fn jwt_authn_claims(&self) -> Option<JsonValue> {
+        let t = self.cfg.trust_jwt_authn.as_ref()?;
+        let decoded = match hostcalls::get_property(vec!["metadata"]) {
+            Ok(Some(b)) => payload_from_metadata(&b, &t.metadata_namespace, &t.payload_in_metadata)
+                .map_err(|e| e.to_string()),
+            Ok(None) => Ok(None),
+            // Not "absent": a host failure must not pass for "no token" on optional routes.
+            Err(s) => Err(format!("host: {s:?}")),
+        };
+        match decoded {
+            Ok(v) => v,
+            Err(e) => {
+                self.counters
+                    .inc(&format!("{STAT}.jwt_authn.metadata_invalid"));
+                log(
+                    LogLevel::Warn,
+                    &format!(
+                        "signet token_check: jwt_authn metadata {}/{} unreadable: {e}",
+                        t.metadata_namespace, t.payload_in_metadata
+                    ),
+                );
+                Some(JsonValue::Null)
+            }
+        }
     }
 
     fn accepted(&self, d: &Decision) {
@@ -497,6 +528,7 @@ impl HttpContext for TokenCheckRequest {
                 .collect();
             p.tls_names = host::peer_certificate_names();
             p.cert_sha256 = host::property(&["connection", "sha256_peer_certificate_digest"]);
+            p.jwt_authn_claims = self.filter.jwt_authn_claims();
         }
         self.filter.decide(self.context_id, &self.pending)
     }

@@ -31,6 +31,8 @@ pub struct AuditRecord {
     pub provider: Option<String>,
     /// `jti:…` or `sha256:…` of the token.
     pub token_id: Option<String>,
+    /// Who verified the token: `token_check`, or Envoy's `jwt_authn` (`trust_jwt_authn`).
+    pub token_verifier: Option<&'static str>,
     /// Short hash of the API key.
     pub api_key: Option<String>,
     /// MISP of the licence key.
@@ -76,6 +78,7 @@ impl AuditRecord {
                 .map(str::to_string),
             provider: f.provider.clone(),
             token_id: f.token_id.clone(),
+            token_verifier: f.token_verifier,
             api_key: f.api_key.clone(),
             misp: f.misp.clone(),
             licence_key: f.licence_key.clone(),

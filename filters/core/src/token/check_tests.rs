@@ -473,6 +473,18 @@ fn trusted_jwt_authn_claims() {
         check(&cfg, &mut st, &facts, &RustCrypto).unwrap_err().error,
         TokenError::Expired
     );
+    // The glue's stand-in for metadata it could not decode: refused, never skipped.
+    let undecodable = JsonValue::Null;
+    facts.jwt_authn_claims = Some(&undecodable);
+    let rej = check(&cfg, &mut st, &facts, &RustCrypto).unwrap_err();
+    assert_eq!(rej.error.reason_code(), "token_invalid");
+    // The audit record says who verified the token.
+    let v = config::json_value(&claims("p1")).unwrap();
+    facts.jwt_authn_claims = Some(&v);
+    let out = check(&cfg, &mut st, &facts, &RustCrypto);
+    let rec = AuditRecord::new(&facts, &out);
+    assert_eq!(rec.decision, "allow");
+    assert_eq!(rec.token_verifier, Some("jwt_authn"));
 }
 
 #[test]
@@ -498,6 +510,7 @@ fn audit_record_has_no_secret_in_clear() {
     assert_eq!(v["misp"], "m1");
     assert_eq!(v["policy"], "auth");
     assert_eq!(v["cert_sha256"], "ab12");
+    assert_eq!(v["token_verifier"], "token_check");
     assert_eq!(v["api_key"].as_str().unwrap().len(), 12);
     assert_eq!(v["licence_key"].as_str().unwrap().len(), 12);
     assert!(v["token_id"].as_str().unwrap().starts_with("sha256:"));

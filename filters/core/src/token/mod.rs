@@ -17,6 +17,7 @@ pub mod fetch_config;
 pub mod jwks;
 pub mod jwt;
 pub mod reply;
+pub mod struct_pb;
 mod time;
 
 #[cfg(test)]
@@ -62,6 +63,8 @@ pub struct Findings {
     pub provider: Option<String>,
     /// `jti:<jti>` or `sha256:<12 hex>` of the token.
     pub token_id: Option<String>,
+    /// Who verified the token's signature: `token_check`, or `jwt_authn` (`trust_jwt_authn`).
+    pub token_verifier: Option<&'static str>,
     /// Policy applied.
     pub policy: Option<String>,
     /// MISP of the licence key.
@@ -485,6 +488,7 @@ fn verified_claims(
             *cache_hit = true;
             f.provider = cfg.providers.get(hit.provider).map(|p| p.name.clone());
             f.token_id = Some(hit.jwt.token_id.clone());
+            f.token_verifier = Some("token_check");
             return Ok(Some((hit.provider, hit.jwt.claims.clone())));
         }
     }
@@ -518,6 +522,7 @@ fn verified_claims(
         Err(e) => return Err(e),
     };
     f.token_id = Some(verified.token_id.clone());
+    f.token_verifier = Some("token_check");
     let claims = verified.claims.clone();
     state.tokens.insert(
         token,
@@ -541,6 +546,7 @@ fn trusted_claims(
     let Some(v) = req.jwt_authn_claims else {
         return Ok(None);
     };
+    f.token_verifier = Some("jwt_authn");
     let claims = Claims::from_value(v.clone())?;
     let index = cfg
         .providers
