@@ -66,6 +66,7 @@ pub fn run(args: &[String]) -> Result<ExitCode, String> {
         backend: &RustCrypto,
         replay: Some(&mut replay),
         trace: &mut trace,
+        keys: None,
     });
     out!("profile: {}", cfg.profile.name().name());
     for step in trace.steps() {

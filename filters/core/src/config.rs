@@ -9,6 +9,7 @@ use std::collections::HashMap;
 use serde::Deserialize;
 
 use crate::jose::alg::Alg;
+use crate::profiles::ocen_registry::{split_registry_url, RegistrySettings};
 use crate::registry::{BuildRules, RawMisp, RawPartner, Registry};
 use crate::route::{RawRule, RoutePolicy};
 
@@ -112,6 +113,13 @@ pub struct RawVerifyConfig {
     pub timestamp_window_s: Option<i64>,
     pub skip_paths: Option<Vec<String>>,
     pub peer_participant_id: Option<String>,
+    pub registry_url: Option<String>,
+    pub registry_cluster: Option<String>,
+    pub registry_ttl_s: Option<u64>,
+    pub registry_stale_s: Option<u64>,
+    pub registry_timeout_ms: Option<u64>,
+    pub registry_token_env: Option<String>,
+    pub registry_max_entries: Option<usize>,
     // mosip
     pub response_signature_header: Option<String>,
     pub partner_domain: Option<String>,
@@ -203,6 +211,9 @@ pub struct Ocen {
     pub skip_paths: Vec<String>,
     /// Response direction: the participant whose key verifies the responses.
     pub peer_participant_id: Option<String>,
+    /// `registry_url` and its companions: participants not configured statically get their
+    /// key from the OCEN registry.
+    pub registry: Option<RegistrySettings>,
 }
 
 #[derive(Clone, Debug)]
@@ -545,7 +556,26 @@ fn check_applicable(raw: &RawVerifyConfig) -> Result<(), String> {
         ),
         ("envelope", raw.envelope.is_some(), &[Spar]),
     ];
-    let more: [(&str, bool, &[ProfileName]); 4] = [
+    let more: [(&str, bool, &[ProfileName]); 11] = [
+        ("registry_url", raw.registry_url.is_some(), &[Ocen]),
+        ("registry_cluster", raw.registry_cluster.is_some(), &[Ocen]),
+        ("registry_ttl_s", raw.registry_ttl_s.is_some(), &[Ocen]),
+        ("registry_stale_s", raw.registry_stale_s.is_some(), &[Ocen]),
+        (
+            "registry_timeout_ms",
+            raw.registry_timeout_ms.is_some(),
+            &[Ocen],
+        ),
+        (
+            "registry_token_env",
+            raw.registry_token_env.is_some(),
+            &[Ocen],
+        ),
+        (
+            "registry_max_entries",
+            raw.registry_max_entries.is_some(),
+            &[Ocen],
+        ),
         (
             "bind_sender_to_peer",
             raw.bind_sender_to_peer.is_some(),
@@ -634,6 +664,7 @@ fn build_profile(raw: &RawVerifyConfig) -> Result<Profile, String> {
                     .clone()
                     .unwrap_or_else(|| vec!["/common/heartbeat".into()]),
                 peer_participant_id: raw.peer_participant_id.clone(),
+                registry: registry_settings(raw)?,
             })
         }
         ProfileName::Mosip => {
@@ -704,4 +735,78 @@ fn build_profile(raw: &RawVerifyConfig) -> Result<Profile, String> {
             iat_window_s: non_negative(raw.iat_window_s, "iat_window_s")?,
         }),
     })
+}
+
+/// The `registry_*` settings of the `ocen` profile; each error names its field.
+fn registry_settings(raw: &RawVerifyConfig) -> Result<Option<RegistrySettings>, String> {
+    let Some(url) = &raw.registry_url else {
+        let companions = [
+            ("registry_cluster", raw.registry_cluster.is_some()),
+            ("registry_ttl_s", raw.registry_ttl_s.is_some()),
+            ("registry_stale_s", raw.registry_stale_s.is_some()),
+            ("registry_timeout_ms", raw.registry_timeout_ms.is_some()),
+            ("registry_token_env", raw.registry_token_env.is_some()),
+            ("registry_max_entries", raw.registry_max_entries.is_some()),
+        ];
+        if let Some((name, _)) = companions.iter().find(|(_, set)| *set) {
+            return Err(format!("{name}: needs registry_url"));
+        }
+        return Ok(None);
+    };
+    if raw.direction == Direction::Response {
+        return Err(
+            "registry_url: only with direction request (responses are verified with a static partner)"
+                .into(),
+        );
+    }
+    let (authority, base_path) = split_registry_url(url)?;
+    let cluster =
+        match &raw.registry_cluster {
+            Some(c) if !c.trim().is_empty() => c.clone(),
+            _ => return Err(
+                "registry_cluster: required with registry_url (the Envoy cluster of the registry)"
+                    .into(),
+            ),
+        };
+    let ttl_s = raw.registry_ttl_s.unwrap_or(300);
+    if !(1..=86_400).contains(&ttl_s) {
+        return Err("registry_ttl_s: must be between 1 and 86400".into());
+    }
+    let stale_s = raw.registry_stale_s.unwrap_or(3_600);
+    if stale_s > 7 * 86_400 {
+        return Err("registry_stale_s: must be at most 604800 (7 days)".into());
+    }
+    let timeout_ms = raw.registry_timeout_ms.unwrap_or(5_000);
+    if !(1..=60_000).contains(&timeout_ms) {
+        return Err("registry_timeout_ms: must be between 1 and 60000".into());
+    }
+    let max_entries = raw
+        .registry_max_entries
+        .unwrap_or(crate::profiles::ocen_registry::DEFAULT_MAX_ENTRIES);
+    if !(1..=1_000_000).contains(&max_entries) {
+        return Err("registry_max_entries: must be between 1 and 1000000".into());
+    }
+    let token_env = match &raw.registry_token_env {
+        Some(v)
+            if v.is_empty()
+                || !v.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+                || v.as_bytes().first().is_some_and(u8::is_ascii_digit) =>
+        {
+            return Err(format!(
+                "registry_token_env: {v:?} is not an environment variable name"
+            ))
+        }
+        other => other.clone(),
+    };
+    Ok(Some(RegistrySettings {
+        url: url.clone(),
+        authority,
+        base_path,
+        cluster,
+        ttl_s,
+        stale_s,
+        timeout_ms,
+        token_env,
+        max_entries,
+    }))
 }

@@ -330,6 +330,7 @@ impl Case {
             backend,
             replay: Some(&mut replay),
             trace: &mut trace,
+            keys: None,
         });
         Ok(self.compare(&cfg, &msg, &ctx, result, trace))
     }

@@ -99,6 +99,37 @@ fn verify_configuration_errors_name_the_field() {
             json!({"profile": "mosip", "error_status": "500", "domain_ca": {}}),
             "error_status",
         ),
+        (
+            json!({"profile": "mojaloop", "registry_url": "http://r/service"}),
+            "registry_url: not a setting of profile mojaloop",
+        ),
+        (
+            json!({"profile": "ocen", "registry_url": "http://r/api", "registry_cluster": "r"}),
+            "registry_url: \"http://r/api\" must be the registry base ending in /service",
+        ),
+        (
+            json!({"profile": "ocen", "registry_url": "http://r/service"}),
+            "registry_cluster: required",
+        ),
+        (
+            json!({"profile": "ocen", "registry_stale_s": 10}),
+            "registry_stale_s: needs registry_url",
+        ),
+        (
+            json!({"profile": "ocen", "registry_url": "http://r/service", "registry_cluster": "r",
+                   "registry_ttl_s": 0}),
+            "registry_ttl_s",
+        ),
+        (
+            json!({"profile": "ocen", "registry_url": "http://r/service", "registry_cluster": "r",
+                   "registry_token_env": "BAD-NAME"}),
+            "registry_token_env",
+        ),
+        (
+            json!({"profile": "ocen", "direction": "response", "peer_participant_id": "x",
+                   "registry_url": "http://r/service", "registry_cluster": "r"}),
+            "registry_url: only with direction request",
+        ),
     ];
     for (cfg, needle) in cases {
         let e = verify_err(cfg.clone());
@@ -166,4 +197,24 @@ fn the_signing_key_comes_from_the_environment() {
     let env = |name: &str| (name == "SIGNET_KEY").then(|| rsa.clone());
     let cfg = json!({"profile": "mojaloop", "source_id": "a", "signing_key_env": "SIGNET_KEY"});
     assert!(SignConfig::from_json(&cfg.to_string(), &env).is_ok());
+}
+
+#[test]
+fn ocen_registry_settings_and_defaults() {
+    use signet_core::config::Profile;
+    let cfg = VerifyConfig::from_json(
+        &json!({"profile": "ocen", "registry_url": "https://registry.ocen.test/ocen/service/",
+                "registry_cluster": "registry", "registry_token_env": "OCEN_TOKEN"})
+        .to_string(),
+    )
+    .unwrap();
+    let Profile::Ocen(o) = &cfg.profile else {
+        panic!("ocen")
+    };
+    let r = o.registry.as_ref().unwrap();
+    assert_eq!(r.authority, "registry.ocen.test");
+    assert_eq!(r.base_path, "/ocen/service");
+    assert_eq!((r.ttl_s, r.stale_s, r.timeout_ms), (300, 3600, 5000));
+    assert_eq!(r.token_env.as_deref(), Some("OCEN_TOKEN"));
+    assert_eq!(r.path_for("LA-1"), "/ocen/service/participant-roles/LA-1");
 }

@@ -410,3 +410,96 @@ fn spec_vectors_dir() -> std::path::PathBuf {
         .find(|p| p.is_dir())
         .unwrap_or_else(|| here.join("../../../shared/spec/vectors"))
 }
+
+/// `registry_url`: a participant not configured statically is looked up in the OCEN registry
+/// cache — nothing cached asks for a fetch (`keys_unavailable` with `fetch`), a fetched entry
+/// verifies, an unapproved one is `key_unknown`, and static partners never touch the registry.
+#[test]
+fn ocen_registry_key_source() {
+    use rsa::traits::PublicKeyParts;
+    use signet_core::config::Profile;
+    use signet_core::keys::PublicKey;
+    use signet_core::profiles::ocen_registry::{KeyRules, RegistryCache};
+    use signet_core::trace::Trace;
+    use signet_core::verify::{verify, MemoryReplay, Run};
+
+    let k = rsa_key(10);
+    let cfg = verifier(
+        json!({"profile": "ocen", "registry_url": "http://registry/service",
+        "registry_cluster": "registry",
+        "partners": [{"id": "static", "registry_status": "APPROVED",
+                      "keys": [{"public_key_pem": public_pem(&rsa_key(11))}]}]}),
+    );
+    let Profile::Ocen(o) = &cfg.profile else {
+        panic!("ocen")
+    };
+    let mut cache = RegistryCache::new(
+        o.registry.as_ref().unwrap(),
+        KeyRules {
+            algorithms: cfg.common.algorithms.clone(),
+            min_rsa_bits: 2048,
+        },
+    );
+    let s = signer(json!({"profile": "ocen"}), &k);
+    let msg = signed(
+        &s,
+        request(
+            "POST",
+            "/v4.0.0alpha/loanApplications/createLoanRequest",
+            &[],
+            LOAN,
+        ),
+    );
+    let run = |cache: &RegistryCache, who: &str| {
+        let mut trace = Trace::off();
+        let mut replay = MemoryReplay::new(10);
+        verify(&mut Run {
+            cfg: &cfg,
+            msg: &msg,
+            ctx: &ocen_ctx(who),
+            backend: &RustCrypto,
+            replay: Some(&mut replay),
+            trace: &mut trace,
+            keys: Some(cache),
+        })
+    };
+    let r = run(&cache, "3051").unwrap_err();
+    assert_eq!(
+        (r.reason, r.fetch.as_deref()),
+        (Reason::KeysUnavailable, Some("3051"))
+    );
+    let PublicKey::Rsa(pk) = k.public_key() else {
+        panic!("rsa")
+    };
+    let jwk = json!({"kty": "RSA", "n": signet_core::b64::encode_url(&pk.n().to_bytes_be()),
+                     "e": signet_core::b64::encode_url(&pk.e().to_bytes_be())})
+    .to_string();
+    for (who, status, approved) in [("3051", "APPROVED", true), ("3052", "UNDER_REVIEW", false)] {
+        assert!(cache.begin_fetch(who, NOW_MS));
+        let body = json!({"participantRoleStatus": status, "isApproved": approved,
+                          "publicKey": format!("  {jwk}\n")});
+        cache.on_response(who, Some(200), body.to_string().as_bytes(), None, NOW_MS);
+    }
+    assert_eq!(
+        run(&cache, "3051").unwrap(),
+        Outcome::Verified {
+            partner: "3051".into(),
+            alg: signet_core::jose::alg::Alg::RS256,
+            kid: None
+        }
+    );
+    assert_eq!(run(&cache, "3052").unwrap_err().reason, Reason::KeyUnknown);
+    // The static partner is judged with its own key (another key here: sig_invalid), no fetch.
+    let r = run(&cache, "static").unwrap_err();
+    assert_eq!((r.reason, r.fetch), (Reason::SigInvalid, None));
+    // Without a key source (the CLI), registry participants are keys_unavailable, no fetch.
+    let r = run_with_no_source(&cfg, &msg);
+    assert_eq!((r.reason, r.fetch), (Reason::KeysUnavailable, None));
+}
+
+fn run_with_no_source(
+    cfg: &signet_core::config::VerifyConfig,
+    msg: &signet_core::message::Message,
+) -> signet_core::verify::Rejection {
+    run(cfg, msg, &ocen_ctx("3051")).unwrap_err()
+}

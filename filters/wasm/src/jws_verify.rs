@@ -5,14 +5,31 @@
 //! has arrived, so nothing reaches the upstream — or the partner application — before the
 //! signature checked out. The body is read once at end of stream, verified by the core, and
 //! dropped with the request context.
+//!
+//! **OCEN registry** (`ocen` with `registry_url`): a participant that is not configured
+//! statically gets its key from `GET {registry_url}/participant-roles/{id}`. The root context
+//! makes the callout (`dispatch_http_call` to `registry_cluster`, with the gateway's bearer
+//! token from `registry_token_env`), single-flight per participant; the request stays paused
+//! (`waiters.rs`, as `token_check` does for JWKS refetches) and is verified again when the
+//! answer arrives. The cache (`signet_core::profiles::ocen_registry`) lives in the root context
+//! of each worker's VM: one fetch per participant per worker per lifetime, no cross-thread
+//! state. Entries are refreshed in the background before they expire and served stale within
+//! `registry_stale_s` while the registry is down; with nothing usable cached the answer is 503
+//! `keys_unavailable` (fail closed).
 
+use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
 use std::rc::Rc;
+use std::time::Duration;
 
 use proxy_wasm::hostcalls;
 use proxy_wasm::traits::{Context, HttpContext};
 use proxy_wasm::types::{Action, BufferType, LogLevel, MapType};
 use signet_core::config::{Direction, VerifyConfig};
 use signet_core::message::{Context as VerifyContext, Message};
+use signet_core::profiles::ocen_registry::{
+    FetchResult, KeyRules, KeySource, RegistryCache, RegistrySettings,
+};
 use signet_core::reason::Reason;
 use signet_core::reply::for_rejection;
 use signet_core::trace::Trace;
@@ -21,16 +38,35 @@ use signet_core::verify::{verify, Outcome, Rejection, Run};
 use crate::host::{self, Counters, SharedReplay};
 use crate::log;
 use crate::native_crypto::{Backend, NativeSupport};
+use crate::waiters::{self, Waiters};
 
 /// The `root_id` that selects this filter.
 pub const ROOT_ID: &str = "jws_verify";
 const STAT: &str = "signet.jws_verify";
+/// The root's timer while a registry is configured: the bound on paused requests.
+const TICK: Duration = Duration::from_millis(1000);
+
+/// The OCEN registry client of one worker: settings, cache, callouts under way, waiters.
+struct Remote {
+    settings: RegistrySettings,
+    /// `Authorization` value of the callouts (the gateway's own bearer token), if configured.
+    authorization: Option<String>,
+    cache: RefCell<RegistryCache>,
+    /// Callout token → participant.
+    calls: RefCell<HashMap<u32, String>>,
+    /// Fetches begun (single-flight) but not yet dispatched by the root.
+    due: RefCell<Vec<String>>,
+    /// Paused requests, per participant whose entry is being fetched.
+    waiters: RefCell<HashMap<String, Waiters<Pending>>>,
+}
 
 /// A configured `jws_verify` filter, shared by its requests on one worker.
 pub struct JwsVerify {
     cfg: VerifyConfig,
     backend: Backend,
     counters: Counters,
+    remote: Option<Remote>,
+    root_id: Cell<u32>,
 }
 
 impl JwsVerify {
@@ -51,7 +87,16 @@ impl JwsVerify {
             }
         };
         let mut counters = Counters::default();
-        for name in ["verified", "unsigned", "skipped", "local_reply"] {
+        for name in [
+            "verified",
+            "unsigned",
+            "skipped",
+            "local_reply",
+            "registry.fetch_ok",
+            "registry.fetch_failed",
+            "registry.negative",
+            "registry.wait",
+        ] {
             counters.define(&format!("{STAT}.{name}"))?;
         }
         for r in Reason::ALL {
@@ -72,39 +117,250 @@ impl JwsVerify {
                 signet_core::crypto::CryptoBackend::name(&backend)
             ),
         );
+        let remote = match &cfg.profile {
+            signet_core::config::Profile::Ocen(o) => match &o.registry {
+                Some(settings) => Some(Remote::new(settings, &cfg)?),
+                None => None,
+            },
+            _ => None,
+        };
         Ok(JwsVerify {
             cfg,
             backend,
             counters,
+            remote,
+            root_id: Cell::new(0),
+        })
+    }
+
+    /// Called once the root is configured: with a registry, starts the timer that bounds waits.
+    pub fn start(&self, root_id: u32) {
+        self.root_id.set(root_id);
+        if self.remote.is_some() {
+            let _ = hostcalls::set_tick_period(TICK);
+        }
+    }
+
+    /// The root's timer: requests that waited longer than any registry callout can take are
+    /// decided again (they get `keys_unavailable` unless the entry arrived meanwhile).
+    pub fn on_tick(&self) {
+        let Some(remote) = &self.remote else {
+            return;
+        };
+        let _ = hostcalls::set_tick_period(TICK);
+        self.dispatch_due(remote);
+        let bound = i64::try_from(remote.settings.timeout_ms).unwrap_or(60_000) + 5_000;
+        let deadline = host::now_ms() - bound;
+        let mut late = Vec::new();
+        remote.waiters.borrow_mut().retain(|_, w| {
+            late.extend(w.take_older_than(deadline));
+            !w.is_empty()
+        });
+        self.finish_waiters(late);
+    }
+
+    /// Asks for a registry fetch of `participant` unless one is under way (single-flight).
+    /// The callout itself is made by the root context on its next tick (kicked now): a callout
+    /// made from a request's context would die with that request.
+    fn want(&self, remote: &Remote, participant: &str) {
+        if remote
+            .cache
+            .borrow_mut()
+            .begin_fetch(participant, host::now_ms())
+        {
+            remote.due.borrow_mut().push(participant.to_string());
+            waiters::kick_root();
+        }
+    }
+
+    /// Makes the callouts asked for (root context).
+    fn dispatch_due(&self, remote: &Remote) {
+        let due = std::mem::take(&mut *remote.due.borrow_mut());
+        for participant in due {
+            let path = remote.settings.path_for(&participant);
+            let mut headers = vec![
+                (":method", "GET"),
+                (":path", path.as_str()),
+                (":authority", remote.settings.authority.as_str()),
+                ("accept", "application/json"),
+            ];
+            if let Some(a) = &remote.authorization {
+                headers.push(("authorization", a.as_str()));
+            }
+            match hostcalls::dispatch_http_call(
+                &remote.settings.cluster,
+                headers,
+                None,
+                vec![],
+                Duration::from_millis(remote.settings.timeout_ms),
+            ) {
+                Ok(token) => {
+                    remote.calls.borrow_mut().insert(token, participant);
+                }
+                Err(s) => {
+                    log(
+                        LogLevel::Warn,
+                        &format!(
+                            "signet jws_verify: OCEN registry callout to cluster {} failed to start: {s:?}",
+                            remote.settings.cluster
+                        ),
+                    );
+                    self.finish_fetch(remote, &participant, None, b"", None);
+                }
+            }
+        }
+    }
+
+    /// A registry callout answered (or failed: no headers).
+    pub fn on_http_call_response(&self, token: u32, num_headers: usize, body_size: usize) {
+        let Some(remote) = &self.remote else {
+            return;
+        };
+        let Some(participant) = remote.calls.borrow_mut().remove(&token) else {
+            return;
+        };
+        let status = if num_headers == 0 {
+            None
+        } else {
+            hostcalls::get_map_value(MapType::HttpCallResponseHeaders, ":status")
+                .ok()
+                .flatten()
+                .and_then(|s| s.parse::<u16>().ok())
+        };
+        let cache_control =
+            hostcalls::get_map_value(MapType::HttpCallResponseHeaders, "cache-control")
+                .ok()
+                .flatten();
+        let body = hostcalls::get_buffer(BufferType::HttpCallResponseBody, 0, body_size)
+            .ok()
+            .flatten()
+            .unwrap_or_default();
+        self.finish_fetch(
+            remote,
+            &participant,
+            status,
+            &body,
+            cache_control.as_deref(),
+        );
+    }
+
+    /// Records a registry answer (or failure) and decides the requests waiting for it.
+    fn finish_fetch(
+        &self,
+        remote: &Remote,
+        participant: &str,
+        status: Option<u16>,
+        body: &[u8],
+        cache_control: Option<&str>,
+    ) {
+        let result = remote.cache.borrow_mut().on_response(
+            participant,
+            status,
+            body,
+            cache_control,
+            host::now_ms(),
+        );
+        match &result {
+            FetchResult::Loaded { approved } => {
+                self.counters.inc(&format!("{STAT}.registry.fetch_ok"));
+                log(
+                    LogLevel::Info,
+                    &format!(
+                        "signet jws_verify: OCEN registry: participant {participant} loaded (approved: {approved})"
+                    ),
+                );
+            }
+            FetchResult::Negative(why) => {
+                self.counters.inc(&format!("{STAT}.registry.negative"));
+                log(
+                    LogLevel::Info,
+                    &format!(
+                        "signet jws_verify: OCEN registry: participant {participant}: no usable key: {why}"
+                    ),
+                );
+            }
+            FetchResult::Failed(why) => {
+                self.counters.inc(&format!("{STAT}.registry.fetch_failed"));
+                log(
+                    LogLevel::Warn,
+                    &format!(
+                        "signet jws_verify: OCEN registry: participant {participant}: fetch failed: {why}"
+                    ),
+                );
+            }
+        }
+        let list = remote
+            .waiters
+            .borrow_mut()
+            .remove(participant)
+            .map(|mut w| w.take_all())
+            .unwrap_or_default();
+        self.finish_waiters(list);
+    }
+
+    /// Verifies waiting requests again, each in its own context; resumes the accepted ones.
+    fn finish_waiters(&self, list: Vec<(u32, Rc<RefCell<Pending>>)>) {
+        let root = self.root_id.get();
+        for (id, pending) in list {
+            waiters::as_context(id, root, || {
+                if self.decide(id, &pending) == Action::Continue {
+                    waiters::resume();
+                }
+            });
+        }
+    }
+}
+
+impl Remote {
+    fn new(settings: &RegistrySettings, cfg: &VerifyConfig) -> Result<Remote, String> {
+        let authorization = match &settings.token_env {
+            Some(var) => match std::env::var(var) {
+                Ok(t) if !t.trim().is_empty() => Some(format!("Bearer {}", t.trim())),
+                _ => {
+                    return Err(format!(
+                        "registry_token_env: environment variable {var} is not set for the VM (vm_config.environment_variables.host_env_keys)"
+                    ))
+                }
+            },
+            None => None,
+        };
+        let rules = KeyRules {
+            algorithms: cfg.common.algorithms.clone(),
+            min_rsa_bits: cfg.common.min_rsa_bits,
+        };
+        Ok(Remote {
+            settings: settings.clone(),
+            authorization,
+            cache: RefCell::new(RegistryCache::new(settings, rules)),
+            calls: RefCell::new(HashMap::new()),
+            due: RefCell::new(Vec::new()),
+            waiters: RefCell::new(HashMap::new()),
         })
     }
 }
 
-/// Per-request state: the message as it builds up. Dropped with the stream.
-pub struct JwsVerifyRequest {
-    filter: Rc<JwsVerify>,
+/// Per-request state: the message as it builds up. Dropped with the stream (the root holds
+/// only a `Weak` on it while the request waits for a registry entry).
+#[derive(Default)]
+pub struct Pending {
     msg: Message,
     done: bool,
+    /// Already waited once for a registry fetch (a second miss is `keys_unavailable`).
+    waited: bool,
+    /// Paused on purpose (waiting or refused): later body callbacks must not continue.
+    held: bool,
 }
 
-impl JwsVerifyRequest {
-    pub fn new(filter: Rc<JwsVerify>) -> JwsVerifyRequest {
-        JwsVerifyRequest {
-            filter,
-            msg: Message::default(),
-            done: false,
-        }
-    }
-
+impl JwsVerify {
     fn response_mode(&self) -> bool {
-        self.filter.cfg.common.direction == Direction::Response
+        self.cfg.common.direction == Direction::Response
     }
 
     /// The authenticated peer: the partner `token_check` bound (filter state `signet.partner`;
     /// it already tied the certificate, token and API key to one partner) when it ran, else
     /// the partner this filter's registry finds for the mTLS certificate.
     fn peers(&self) -> (Option<String>, Option<String>) {
-        let registry = &self.filter.cfg.registry;
+        let registry = &self.cfg.registry;
         // Requests: the partner's client certificate. Responses (a partner's egress): the
         // platform's server certificate, authenticated by the upstream TLS handshake.
         let names = if self.response_mode() {
@@ -133,53 +389,99 @@ impl JwsVerifyRequest {
         }
     }
 
-    /// Runs the verification on the complete message and acts on the verdict.
-    fn finish(&mut self) -> Action {
+    /// Runs the verification on the complete message (in the request's own context, also when
+    /// the root resumes it) and acts on the verdict: forward, refuse, or wait for the registry.
+    fn decide(&self, context_id: u32, pending: &Rc<RefCell<Pending>>) -> Action {
         if !self.response_mode() {
             if let (Some(bound), Some(cert)) = self.peers() {
                 if bound != cert {
                     // Two filters' registries disagree on who is calling: fail closed.
                     return self.reject_now(
+                        pending,
                         Reason::PeerMismatch,
                         "token_check's partner is not the certificate's partner",
                     );
                 }
             }
         }
-        self.done = true;
-        let f = Rc::clone(&self.filter);
+        pending.borrow_mut().done = true;
         let ctx = self.context();
         let mut replay = SharedReplay {
             prefix: "signet.replay.".into(),
-            capacity: f.cfg.common.replay_cache_entries as u64,
+            capacity: self.cfg.common.replay_cache_entries as u64,
         };
         let mut trace = Trace::off();
-        let result = verify(&mut Run {
-            cfg: &f.cfg,
-            msg: &self.msg,
-            ctx: &ctx,
-            backend: &f.backend,
-            replay: Some(&mut replay),
-            trace: &mut trace,
-        });
+        let result = {
+            let cache = self.remote.as_ref().map(|r| r.cache.borrow());
+            let p = pending.borrow();
+            verify(&mut Run {
+                cfg: &self.cfg,
+                msg: &p.msg,
+                ctx: &ctx,
+                backend: &self.backend,
+                replay: Some(&mut replay),
+                trace: &mut trace,
+                keys: cache.as_deref().map(|c| c as &dyn KeySource),
+            })
+        };
+        if let Some(remote) = &self.remote {
+            // Nothing cached for this participant yet: fetch it and wait (once).
+            if let Err(Rejection {
+                fetch: Some(participant),
+                ..
+            }) = &result
+            {
+                if !pending.borrow().waited {
+                    self.want(remote, participant);
+                    {
+                        let mut p = pending.borrow_mut();
+                        p.waited = true;
+                        p.held = true;
+                    }
+                    remote
+                        .waiters
+                        .borrow_mut()
+                        .entry(participant.clone())
+                        .or_default()
+                        .add(context_id, host::now_ms(), pending);
+                    self.counters.inc(&format!("{STAT}.registry.wait"));
+                    return Action::Pause;
+                }
+            }
+            // A registry entry in use: refreshed in the background before it expires.
+            let who = match &result {
+                Ok(Outcome::Verified { partner, .. }) => Some(partner),
+                Err(r) => r.partner.as_ref(),
+                _ => None,
+            };
+            if let Some(who) = who {
+                if self.cfg.registry.partner(who).is_none()
+                    && remote.cache.borrow().refresh_due(who, ctx.now_ms)
+                {
+                    self.want(remote, who);
+                }
+            }
+        }
         let action = match result {
             Ok(outcome) => {
                 self.accepted(&outcome);
+                pending.borrow_mut().held = false;
                 Action::Continue
             }
             Err(rej) => {
                 // The reply may echo fields of the request body (ids), so it is built first.
-                self.rejected(&rej, &ctx);
+                self.rejected(&rej, &ctx, &pending.borrow().msg);
+                pending.borrow_mut().held = true;
                 Action::Pause
             }
         };
         // The body is no longer needed: release it for the rest of the stream.
-        self.msg.body = Vec::new();
+        pending.borrow_mut().msg.body = Vec::new();
         action
     }
 
     fn accepted(&self, outcome: &Outcome) {
-        let c = &self.filter.counters;
+        let c = &self.counters;
         match outcome {
             Outcome::Verified { partner, .. } => {
                 c.inc(&format!("{STAT}.verified"));
@@ -201,8 +503,8 @@ impl JwsVerifyRequest {
         }
     }
 
-    fn rejected(&self, rej: &Rejection, ctx: &VerifyContext) {
-        let c = &self.filter.counters;
+    fn rejected(&self, rej: &Rejection, ctx: &VerifyContext, msg: &Message) {
+        let c = &self.counters;
         c.inc(&format!("{STAT}.reject.{}", rej.reason.code()));
         if let Some(p) = &rej.partner {
             c.inc(&format!("{STAT}.partner.{}.rejected", host::stat_name(p)));
@@ -213,8 +515,8 @@ impl JwsVerifyRequest {
             LogLevel::Info,
             &format!(
                 "signet jws_verify: rejected {} {}: {} ({}){}",
-                self.msg.method,
-                self.msg.path,
+                msg.method,
+                msg.path,
                 rej.reason,
                 rej.detail,
                 rej.partner
@@ -223,27 +525,48 @@ impl JwsVerifyRequest {
                     .unwrap_or_default()
             ),
         );
-        let request_id = self
-            .msg
+        let request_id = msg
             .header("x-request-id")
             .map(str::to_string)
             .unwrap_or_else(|| format!("{:08x}", ctx.now_ms as u32));
-        let reply = for_rejection(
-            &self.filter.cfg,
-            rej,
-            &self.msg,
-            ctx,
-            &request_id,
-            self.response_mode(),
-        );
+        let reply = for_rejection(&self.cfg, rej, msg, ctx, &request_id, self.response_mode());
         host::send(&reply);
     }
 
-    fn reject_now(&mut self, reason: Reason, detail: &str) -> Action {
-        self.done = true;
+    fn reject_now(&self, pending: &Rc<RefCell<Pending>>, reason: Reason, detail: &str) -> Action {
+        {
+            let mut p = pending.borrow_mut();
+            p.done = true;
+            p.held = true;
+        }
         let ctx = self.context();
-        self.rejected(&Rejection::new(reason, detail), &ctx);
+        self.rejected(&Rejection::new(reason, detail), &ctx, &pending.borrow().msg);
         Action::Pause
+    }
+}
+
+/// Per-request context.
+pub struct JwsVerifyRequest {
+    filter: Rc<JwsVerify>,
+    context_id: u32,
+    pending: Rc<RefCell<Pending>>,
+}
+
+impl JwsVerifyRequest {
+    pub fn new(filter: Rc<JwsVerify>, context_id: u32) -> JwsVerifyRequest {
+        JwsVerifyRequest {
+            filter,
+            context_id,
+            pending: Rc::new(RefCell::new(Pending::default())),
+        }
+    }
+
+    fn response_mode(&self) -> bool {
+        self.filter.response_mode()
+    }
+
+    fn reject_now(&self, reason: Reason, detail: &str) -> Action {
+        self.filter.reject_now(&self.pending, reason, detail)
     }
 
     /// Collects headers at the start of the message being verified.
@@ -256,33 +579,41 @@ impl JwsVerifyRequest {
         if let Err(e) = host::strip_prefixed(map, &headers, "x-signet-") {
             return self.internal(&e);
         }
-        if map == MapType::HttpResponseHeaders {
-            self.msg.status = headers
-                .iter()
-                .find(|(n, _)| n == ":status")
-                .and_then(|(_, v)| v.parse().ok());
-        }
-        self.msg.headers = headers
-            .into_iter()
-            .filter(|(n, _)| !n.starts_with(':') && !n.starts_with("x-signet-"))
-            .collect();
-        let declared = self
-            .msg
-            .header("content-length")
-            .and_then(|v| v.trim().parse::<usize>().ok());
+        let declared = {
+            let mut p = self.pending.borrow_mut();
+            if map == MapType::HttpResponseHeaders {
+                p.msg.status = headers
+                    .iter()
+                    .find(|(n, _)| n == ":status")
+                    .and_then(|(_, v)| v.parse().ok());
+            }
+            p.msg.headers = headers
+                .into_iter()
+                .filter(|(n, _)| !n.starts_with(':') && !n.starts_with("x-signet-"))
+                .collect();
+            p.msg
+                .header("content-length")
+                .and_then(|v| v.trim().parse::<usize>().ok())
+        };
         if declared.is_some_and(|n| n > self.filter.cfg.common.max_body_bytes) {
             return self.reject_now(Reason::BodyTooLarge, "content-length over max_body_bytes");
         }
         if end_of_stream {
-            return self.finish();
+            return self.filter.decide(self.context_id, &self.pending);
         }
         Action::Pause
     }
 
     /// Buffers the body until end of stream, refusing it as soon as it passes the limit.
     fn body(&mut self, buffer: BufferType, body_size: usize, end_of_stream: bool) -> Action {
-        if self.done {
-            return Action::Continue;
+        {
+            let p = self.pending.borrow();
+            if p.held {
+                return Action::Pause;
+            }
+            if p.done {
+                return Action::Continue;
+            }
         }
         if body_size > self.filter.cfg.common.max_body_bytes {
             return self.reject_now(Reason::BodyTooLarge, "body over max_body_bytes");
@@ -291,10 +622,10 @@ impl JwsVerifyRequest {
             return Action::Pause;
         }
         match hostcalls::get_buffer(buffer, 0, body_size) {
-            Ok(b) => self.msg.body = b.unwrap_or_default(),
+            Ok(b) => self.pending.borrow_mut().msg.body = b.unwrap_or_default(),
             Err(s) => return self.internal(&format!("cannot read body: {s:?}")),
         }
-        self.finish()
+        self.filter.decide(self.context_id, &self.pending)
     }
 
     fn internal(&mut self, what: &str) -> Action {
@@ -307,8 +638,11 @@ impl Context for JwsVerifyRequest {}
 
 impl HttpContext for JwsVerifyRequest {
     fn on_http_request_headers(&mut self, _num_headers: usize, end_of_stream: bool) -> Action {
-        self.msg.method = host::property(&["request", "method"]).unwrap_or_default();
-        self.msg.path = host::property(&["request", "path"]).unwrap_or_default();
+        {
+            let mut p = self.pending.borrow_mut();
+            p.msg.method = host::property(&["request", "method"]).unwrap_or_default();
+            p.msg.path = host::property(&["request", "path"]).unwrap_or_default();
+        }
         if self.response_mode() {
             // Only forged x-signet-* headers go; the request itself is not ours to hold.
             if let Ok(h) = host::headers(MapType::HttpRequestHeaders) {
@@ -329,10 +663,11 @@ impl HttpContext for JwsVerifyRequest {
     }
 
     fn on_http_response_headers(&mut self, _num_headers: usize, end_of_stream: bool) -> Action {
+        let done = self.pending.borrow().done;
         if !self.response_mode() {
             // Upstreams do not speak for Signet: a response's x-signet-reason is dropped,
             // unless it is our own local reply (then the request was rejected here).
-            if !self.done {
+            if !done {
                 if let Ok(h) = host::headers(MapType::HttpResponseHeaders) {
                     let _ =
                         host::strip_prefixed(MapType::HttpResponseHeaders, &h, "x-signet-reason");
@@ -340,14 +675,14 @@ impl HttpContext for JwsVerifyRequest {
             }
             return Action::Continue;
         }
-        if self.done {
+        if done {
             return Action::Continue;
         }
         // A reply this Envoy made itself before any upstream was involved (a Signet filter's
         // refusal, e.g. the signer's body_too_large) never came from the platform, so there is
         // no platform signature to check: it passes as it is. Everything else is verified.
         if host::is_local_reply() {
-            self.done = true;
+            self.pending.borrow_mut().done = true;
             self.filter.counters.inc(&format!("{STAT}.local_reply"));
             return Action::Continue;
         }

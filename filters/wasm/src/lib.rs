@@ -150,6 +150,7 @@ impl Context for SignetRoot {
             Some(Filter::TokenFetch(f)) => {
                 f.on_http_call_response(token_id, num_headers, body_size)
             }
+            Some(Filter::JwsVerify(f)) => f.on_http_call_response(token_id, num_headers, body_size),
             _ => {}
         }
     }
@@ -166,6 +167,7 @@ impl RootContext for SignetRoot {
                 match &filter {
                     Filter::TokenCheck(f) => f.start(self.context_id),
                     Filter::TokenFetch(f) => f.start(self.context_id),
+                    Filter::JwsVerify(f) => f.start(self.context_id),
                     _ => {}
                 }
                 self.filter = Some(filter);
@@ -184,6 +186,7 @@ impl RootContext for SignetRoot {
         match &self.filter {
             Some(Filter::TokenCheck(f)) => f.on_tick(),
             Some(Filter::TokenFetch(f)) => f.on_tick(),
+            Some(Filter::JwsVerify(f)) => f.on_tick(),
             _ => {}
         }
     }
@@ -194,9 +197,10 @@ impl RootContext for SignetRoot {
             Some(Filter::Gateway(gw)) => {
                 Some(Box::new(gateway::GatewayRequest::new(Rc::clone(gw))))
             }
-            Some(Filter::JwsVerify(f)) => {
-                Some(Box::new(jws_verify::JwsVerifyRequest::new(Rc::clone(f))))
-            }
+            Some(Filter::JwsVerify(f)) => Some(Box::new(jws_verify::JwsVerifyRequest::new(
+                Rc::clone(f),
+                context_id,
+            ))),
             Some(Filter::JwsSign(f)) => Some(Box::new(jws_sign::JwsSignRequest::new(Rc::clone(f)))),
             Some(Filter::TokenCheck(f)) => Some(Box::new(token_check::TokenCheckRequest::new(
                 Rc::clone(f),

@@ -5,4 +5,5 @@ pub mod generic;
 pub mod mojaloop;
 pub mod mosip;
 pub mod ocen;
+pub mod ocen_registry;
 pub mod spar;

@@ -11,7 +11,7 @@ use crate::jose::jws::{signing_input_encoded, signing_input_unencoded, split_det
 use crate::json::JsonValue;
 use crate::reason::Reason;
 use crate::route::Policy;
-use crate::verify::{Outcome, Rejection, Run};
+use crate::verify::{Lookup, Outcome, Rejection, Run};
 
 pub fn verify(run: &mut Run<'_>, p: &Ocen) -> Result<Outcome, Rejection> {
     let response = run.msg.status.is_some();
@@ -66,12 +66,55 @@ pub fn verify(run: &mut Run<'_>, p: &Ocen) -> Result<Outcome, Rejection> {
     };
     // 4. Registry key, approval, peer binding.
     let cfg = run.cfg;
-    let Some(partner) = cfg.registry.partner(&participant) else {
-        return Err(run.reject(
-            "key",
-            Reason::KeyUnknown,
-            "participant not in the registry".into(),
-        ));
+    let source = run.keys;
+    let partner = match (cfg.registry.partner(&participant), &p.registry, source) {
+        // Static partners first; the OCEN registry serves the participants not configured.
+        (Some(partner), _, _) => partner,
+        (None, Some(_), Some(source)) => match source.lookup(&participant, run.ctx.now_ms) {
+            Lookup::Found(partner) => {
+                run.trace.pass("registry", || {
+                    format!("participant {participant}: OCEN registry entry")
+                });
+                partner
+            }
+            Lookup::Negative(why) => {
+                let why = why.to_string();
+                return Err(run
+                    .reject("key", Reason::KeyUnknown, format!("OCEN registry: {why}"))
+                    .partner(Some(&participant)));
+            }
+            Lookup::FetchNeeded => {
+                let mut r = run.reject(
+                    "registry",
+                    Reason::KeysUnavailable,
+                    format!("participant {participant}: OCEN registry entry not fetched yet"),
+                );
+                r.fetch = Some(participant);
+                return Err(r);
+            }
+            Lookup::Unavailable(why) => {
+                let why = why.to_string();
+                return Err(run.reject(
+                    "registry",
+                    Reason::KeysUnavailable,
+                    format!("OCEN registry unavailable and nothing usable cached: {why}"),
+                ));
+            }
+        },
+        (None, Some(_), None) => {
+            return Err(run.reject(
+                "registry",
+                Reason::KeysUnavailable,
+                "participant not configured statically and no OCEN registry client here".into(),
+            ))
+        }
+        (None, None, _) => {
+            return Err(run.reject(
+                "key",
+                Reason::KeyUnknown,
+                "participant not in the registry".into(),
+            ))
+        }
     };
     if partner.keys.is_empty() || (p.require_approved && !partner.approved) {
         return Err(run.reject_partner(

@@ -20,6 +20,7 @@ use crate::registry::{Partner, RegisteredKey};
 use crate::route::Policy;
 use crate::trace::Trace;
 
+pub use crate::profiles::ocen_registry::{KeySource, Lookup};
 pub use replay::{MemoryReplay, ReplayStore};
 
 /// A message that may go on.
@@ -65,6 +66,9 @@ pub struct Rejection {
     pub detail: String,
     /// MOSIP: which registry rule failed.
     pub inactive: Option<Inactive>,
+    /// `keys_unavailable` because nothing is cached yet for this participant: the glue may fetch
+    /// its registry entry and verify again (`ocen` with `registry_url`).
+    pub fetch: Option<String>,
 }
 
 impl Rejection {
@@ -74,6 +78,7 @@ impl Rejection {
             partner: None,
             detail: detail.into(),
             inactive: None,
+            fetch: None,
         }
     }
 
@@ -92,6 +97,9 @@ pub struct Run<'a> {
     pub backend: &'a dyn CryptoBackend,
     pub replay: Option<&'a mut dyn ReplayStore>,
     pub trace: &'a mut Trace,
+    /// Keys fetched from a remote registry (the OCEN registry), for participants that are not
+    /// configured statically; `None` where no such source is wired (the CLI).
+    pub keys: Option<&'a dyn KeySource>,
 }
 
 /// Verifies one message under the configured profile.

@@ -114,6 +114,7 @@ pub fn run_with(
         backend,
         replay: Some(replay),
         trace: &mut trace,
+        keys: None,
     })
 }
 

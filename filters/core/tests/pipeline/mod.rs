@@ -118,6 +118,7 @@ impl Fixture {
             backend: &RustCrypto,
             replay: Some(&mut replay),
             trace: &mut trace,
+            keys: None,
         })
     }
 
