@@ -130,6 +130,39 @@ pub fn send(reply: &Reply) {
     }
 }
 
+/// What a root-owned callout got back; `status` is `None` when the call failed (no headers).
+pub struct CallResponse {
+    pub status: Option<u16>,
+    pub cache_control: Option<String>,
+    pub body: Vec<u8>,
+}
+
+impl CallResponse {
+    /// Reads the answer inside `on_http_call_response`.
+    pub fn read(num_headers: usize, body_size: usize) -> CallResponse {
+        let header = |name: &str| {
+            hostcalls::get_map_value(MapType::HttpCallResponseHeaders, name)
+                .ok()
+                .flatten()
+        };
+        CallResponse {
+            status: (num_headers > 0)
+                .then(|| header(":status"))
+                .flatten()
+                .and_then(|s| s.parse::<u16>().ok()),
+            cache_control: header("cache-control"),
+            body: hostcalls::get_buffer(
+                proxy_wasm::types::BufferType::HttpCallResponseBody,
+                0,
+                body_size,
+            )
+            .ok()
+            .flatten()
+            .unwrap_or_default(),
+        }
+    }
+}
+
 /// Counters defined once per VM, by name.
 #[derive(Default)]
 pub struct Counters {

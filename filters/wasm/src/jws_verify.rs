@@ -219,22 +219,11 @@ impl JwsVerify {
         let Some(participant) = remote.calls.borrow_mut().remove(&token) else {
             return;
         };
-        let status = if num_headers == 0 {
-            None
-        } else {
-            hostcalls::get_map_value(MapType::HttpCallResponseHeaders, ":status")
-                .ok()
-                .flatten()
-                .and_then(|s| s.parse::<u16>().ok())
-        };
-        let cache_control =
-            hostcalls::get_map_value(MapType::HttpCallResponseHeaders, "cache-control")
-                .ok()
-                .flatten();
-        let body = hostcalls::get_buffer(BufferType::HttpCallResponseBody, 0, body_size)
-            .ok()
-            .flatten()
-            .unwrap_or_default();
+        let host::CallResponse {
+            status,
+            cache_control,
+            body,
+        } = host::CallResponse::read(num_headers, body_size);
         self.finish_fetch(
             remote,
             &participant,

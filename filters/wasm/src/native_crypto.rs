@@ -183,16 +183,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn encodes_length_delimited_fields() {
-        let mut out = Vec::new();
-        put_bytes(&mut out, 1, b"sha256");
-        assert_eq!(out, b"\x0a\x06sha256");
-        let mut long = Vec::new();
-        put_bytes(&mut long, 4, &[0u8; 300]);
-        assert_eq!(long.get(..3), Some(&[0x22, 0xac, 0x02][..]));
-    }
-
-    #[test]
     fn decodes_results_and_survives_garbage() {
         assert!(result_flag(b"\x08\x01"));
         assert!(!result_flag(b"\x08\x00\x12\x03err"));

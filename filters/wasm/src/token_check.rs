@@ -32,7 +32,7 @@ use std::time::Duration;
 
 use proxy_wasm::hostcalls;
 use proxy_wasm::traits::{Context, HttpContext};
-use proxy_wasm::types::{Action, BufferType, LogLevel, MapType};
+use proxy_wasm::types::{Action, LogLevel, MapType};
 use signet_core::json::{ecmascript, JsonValue, KeyOrder};
 use signet_core::reason::Reason;
 use signet_core::token::audit::AuditRecord;
@@ -212,22 +212,11 @@ impl TokenCheck {
             return;
         };
         let now = Self::now();
-        let status = if num_headers == 0 {
-            None
-        } else {
-            hostcalls::get_map_value(MapType::HttpCallResponseHeaders, ":status")
-                .ok()
-                .flatten()
-                .and_then(|s| s.parse::<u16>().ok())
-        };
-        let cache_control =
-            hostcalls::get_map_value(MapType::HttpCallResponseHeaders, "cache-control")
-                .ok()
-                .flatten();
-        let body = hostcalls::get_buffer(BufferType::HttpCallResponseBody, 0, body_size)
-            .ok()
-            .flatten()
-            .unwrap_or_default();
+        let host::CallResponse {
+            status,
+            cache_control,
+            body,
+        } = host::CallResponse::read(num_headers, body_size);
         let name = self
             .cfg
             .providers
