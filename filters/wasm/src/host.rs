@@ -170,6 +170,24 @@ pub struct Counters {
 }
 
 impl Counters {
+    /// A filter's counters `{stat}.{name}` for each name, defined at configure time.
+    pub fn named(stat: &str, names: &[&str]) -> Result<Counters, String> {
+        let mut c = Counters::default();
+        for name in names {
+            c.define(&format!("{stat}.{name}"))?;
+        }
+        Ok(c)
+    }
+
+    /// As [`Counters::named`], plus `{stat}.reject.<code>` for every reason code.
+    pub fn with_rejects(stat: &str, names: &[&str]) -> Result<Counters, String> {
+        let mut c = Counters::named(stat, names)?;
+        for r in signet_core::reason::Reason::ALL {
+            c.define(&format!("{stat}.reject.{}", r.code()))?;
+        }
+        Ok(c)
+    }
+
     /// Defines a counter now (configure time) so that it shows in `/stats` before it moves.
     pub fn define(&mut self, name: &str) -> Result<(), String> {
         let id = hostcalls::define_metric(MetricType::Counter, name)

@@ -51,17 +51,17 @@ impl JwsSign {
                 n
             }
         };
-        let mut counters = Counters::default();
-        for name in [
-            "signed",
-            "not_signed",
-            "body_rewritten",
-            "sign_body_kept",
-            "sign_failed",
-            "too_large",
-        ] {
-            counters.define(&format!("{STAT}.{name}"))?;
-        }
+        let counters = Counters::named(
+            STAT,
+            &[
+                "signed",
+                "not_signed",
+                "body_rewritten",
+                "sign_body_kept",
+                "sign_failed",
+                "too_large",
+            ],
+        )?;
         log(
             LogLevel::Info,
             &format!(

@@ -86,22 +86,19 @@ impl JwsVerify {
                 n
             }
         };
-        let mut counters = Counters::default();
-        for name in [
-            "verified",
-            "unsigned",
-            "skipped",
-            "local_reply",
-            "registry.fetch_ok",
-            "registry.fetch_failed",
-            "registry.negative",
-            "registry.wait",
-        ] {
-            counters.define(&format!("{STAT}.{name}"))?;
-        }
-        for r in Reason::ALL {
-            counters.define(&format!("{STAT}.reject.{}", r.code()))?;
-        }
+        let mut counters = Counters::with_rejects(
+            STAT,
+            &[
+                "verified",
+                "unsigned",
+                "skipped",
+                "local_reply",
+                "registry.fetch_ok",
+                "registry.fetch_failed",
+                "registry.negative",
+                "registry.wait",
+            ],
+        )?;
         for p in cfg.registry.partners() {
             let id = host::stat_name(&p.id);
             counters.define(&format!("{STAT}.partner.{id}.verified"))?;

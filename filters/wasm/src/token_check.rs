@@ -98,22 +98,19 @@ impl TokenCheck {
     /// Parses and validates the configuration, probes the host's crypto, defines the stats.
     pub fn configure(raw: &[u8]) -> Result<TokenCheck, String> {
         let cfg = TokenConfig::from_json(raw).map_err(|e| e.to_string())?;
-        let mut counters = Counters::default();
-        for name in [
-            "allowed",
-            "skipped",
-            "cache_hit",
-            "kid_wait",
-            "jwks.fetch_ok",
-            "jwks.fetch_failed",
-            "jwks.body_rejected",
-            "jwt_authn.metadata_invalid",
-        ] {
-            counters.define(&format!("{STAT}.{name}"))?;
-        }
-        for r in Reason::ALL {
-            counters.define(&format!("{STAT}.reject.{}", r.code()))?;
-        }
+        let mut counters = Counters::with_rejects(
+            STAT,
+            &[
+                "allowed",
+                "skipped",
+                "cache_hit",
+                "kid_wait",
+                "jwks.fetch_ok",
+                "jwks.fetch_failed",
+                "jwks.body_rejected",
+                "jwt_authn.metadata_invalid",
+            ],
+        )?;
         for p in cfg.partners.iter() {
             let id = host::stat_name(&p.id);
             counters.define(&format!("{STAT}.partner.{id}.allowed"))?;

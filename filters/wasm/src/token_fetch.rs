@@ -50,17 +50,17 @@ impl TokenFetch {
     pub fn configure(raw: &[u8]) -> Result<TokenFetch, String> {
         let cfg = FetchConfig::from_json(raw, &|name| std::env::var(name).ok())
             .map_err(|e| e.to_string())?;
-        let mut counters = Counters::default();
-        for name in [
-            "attached",
-            "waited",
-            "fetch_ok",
-            "fetch_failed",
-            "unavailable",
-            "upstream_401",
-        ] {
-            counters.define(&format!("{STAT}.{name}"))?;
-        }
+        let counters = Counters::named(
+            STAT,
+            &[
+                "attached",
+                "waited",
+                "fetch_ok",
+                "fetch_failed",
+                "unavailable",
+                "upstream_401",
+            ],
+        )?;
         log(
             LogLevel::Info,
             &format!(
