@@ -59,11 +59,19 @@ pub enum Reason {
     Internal,
     /// The signer could not sign.
     SignFailed,
+    /// The path could be read two ways (escapes of unreserved characters or `/`, `//`, dot
+    /// segments, `;` parameters): route policy and path identities would not be the upstream's.
+    PathNotCanonical,
+    /// The message did not end within the configured bound (a body that never finishes).
+    BodyTimeout,
+    /// The replay cache has no room left inside the window: refused rather than evicting an
+    /// entry that still protects against a replay (fail closed).
+    ReplayCacheFull,
 }
 
 impl Reason {
     /// Every code, for stats definitions and exhaustive tests.
-    pub const ALL: [Reason; 25] = [
+    pub const ALL: [Reason; 28] = [
         Reason::SigMissing,
         Reason::SigMalformed,
         Reason::HeaderMalformed,
@@ -89,6 +97,9 @@ impl Reason {
         Reason::KeysUnavailable,
         Reason::Internal,
         Reason::SignFailed,
+        Reason::PathNotCanonical,
+        Reason::BodyTimeout,
+        Reason::ReplayCacheFull,
     ];
 
     /// The wire form, as in `x-signet-reason`.
@@ -119,6 +130,9 @@ impl Reason {
             Reason::KeysUnavailable => "keys_unavailable",
             Reason::Internal => "internal",
             Reason::SignFailed => "sign_failed",
+            Reason::PathNotCanonical => "path_not_canonical",
+            Reason::BodyTimeout => "body_timeout",
+            Reason::ReplayCacheFull => "replay_cache_full",
         }
     }
 
@@ -147,11 +161,13 @@ impl Reason {
             | Reason::CritUnsupported
             | Reason::BodyMissing
             | Reason::BodyMalformed
-            | Reason::IdentityMissing => 400,
+            | Reason::IdentityMissing
+            | Reason::PathNotCanonical => 400,
+            Reason::BodyTimeout => 408,
             Reason::BodyTooLarge => 413,
             Reason::ContentEncoding => 415,
             Reason::PeerMismatch | Reason::PartnerInactive => 403,
-            Reason::KeysUnavailable => 503,
+            Reason::KeysUnavailable | Reason::ReplayCacheFull => 503,
             Reason::Internal | Reason::SignFailed => 500,
         }
     }

@@ -85,8 +85,12 @@ pub fn mojaloop(reason: Reason) -> Reply {
             (401, "3000", "Generic client error")
         }
         Reason::PeerMismatch | Reason::PartnerInactive => (403, "3000", "Generic client error"),
-        Reason::KeysUnavailable => (503, "2003", "Service currently unavailable"),
+        Reason::KeysUnavailable | Reason::ReplayCacheFull => {
+            (503, "2003", "Service currently unavailable")
+        }
         Reason::Internal | Reason::SignFailed => (500, "2001", "Internal server error"),
+        Reason::PathNotCanonical => (400, "3101", "Malformed syntax"),
+        Reason::BodyTimeout => (408, "3000", "Generic client error"),
         _ => (400, "3105", "Invalid signature"),
     };
     #[derive(Serialize)]
@@ -143,8 +147,9 @@ fn ocen(
             Reason::SigInvalid | Reason::AlgNotAllowed => (401, "Unauthorized"),
             Reason::PeerMismatch | Reason::PartnerInactive => (403, "Forbidden"),
             Reason::BodyTooLarge => (413, "Payload Too Large"),
-            Reason::KeysUnavailable => (503, "Service Unavailable"),
+            Reason::KeysUnavailable | Reason::ReplayCacheFull => (503, "Service Unavailable"),
             Reason::Internal | Reason::SignFailed => (500, "Internal Server Error"),
+            Reason::BodyTimeout => (408, "Request Timeout"),
             _ => (400, "Bad Request"),
         }
     };
@@ -294,7 +299,7 @@ fn spar(s: &Spar, reason: Reason, msg: &Message, ctx: &Context) -> Reply {
     let request: Value = serde_json::from_slice(&msg.body).unwrap_or(Value::Null);
     let pointer = |p: &str| request.pointer(p).cloned().unwrap_or(Value::Null);
     let status = match reason {
-        Reason::KeysUnavailable => 503,
+        Reason::KeysUnavailable | Reason::ReplayCacheFull => 503,
         Reason::Internal | Reason::SignFailed => 500,
         Reason::BodyTooLarge => 413,
         _ => 200,
@@ -356,7 +361,7 @@ fn spar(s: &Spar, reason: Reason, msg: &Message, ctx: &Context) -> Reply {
                 | Reason::BodyMalformed
                 | Reason::BodyTooLarge
                 | Reason::ContentEncoding => "err.request.bad",
-                Reason::KeysUnavailable => "err.service.unavailable",
+                Reason::KeysUnavailable | Reason::ReplayCacheFull => "err.service.unavailable",
                 _ => "err.signature.invalid",
             };
             let mut out = String::from("{\"errors\":[{\"code\":");
