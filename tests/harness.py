@@ -27,11 +27,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator
 
+import yaml
+
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "scripts"))
 from envoy_path import envoy_path  # noqa: E402
 
-WASM = REPO / "target" / "wasm32-wasip1" / "release" / "signet.wasm"
+# SIGNET_WASM runs the suite against another build (e.g. an older one, to show a test catches a
+# regression).
+WASM = Path(os.environ.get("SIGNET_WASM", REPO / "target" / "wasm32-wasip1" / "release" / "signet.wasm"))
 SAN_DOMAIN = "partners.signet.test"
 DEFAULT_PARTNERS = [
     {"id": "dfsp-a", "san": f"DNS:dfsp-a.{SAN_DOMAIN}", "source_cidrs": ["127.0.0.1/32"]},
@@ -306,6 +310,7 @@ def start_gateway(
     concurrency: int = 1,
     env: dict | None = None,
     with_upstream: bool = True,
+    patch=None,
 ) -> Iterator[Gateway]:
     """Starts a demo upstream and an Envoy rendered from envoy/<template>; stops both on exit.
 
@@ -315,6 +320,8 @@ def start_gateway(
     (port 0) and read back from Envoy's admin endpoint, so parallel gateways never collide.
     env: extra environment of the Envoy process (private keys for host_env_keys).
     with_upstream=False: no demo upstream (an egress gateway's upstream is a platform gateway).
+    patch: a function that edits the rendered configuration (a dict) in place before Envoy
+    starts, for what the templates deliberately do not offer (e.g. HTTP/1 trailers upstream).
     """
     workdir.mkdir(parents=True, exist_ok=True)
     with contextlib.ExitStack() as stack:
@@ -334,6 +341,10 @@ def start_gateway(
             **(params or {}),
         }
         config = render(template, all_params, workdir / "envoy.yaml")
+        if patch is not None:
+            doc = yaml.safe_load(config.read_text())
+            patch(doc)
+            config.write_text(yaml.safe_dump(doc, sort_keys=False))
         admin_file = workdir / "admin-address"
         admin_file.unlink(missing_ok=True)
         proc = Proc(

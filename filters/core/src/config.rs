@@ -80,6 +80,7 @@ pub struct RawVerifyConfig {
     pub algorithms: Option<Vec<String>>,
     pub min_rsa_bits: Option<usize>,
     pub max_body_bytes: Option<usize>,
+    pub body_timeout_ms: Option<u64>,
     pub max_json_depth: Option<usize>,
     #[serde(default)]
     pub route_policy: Vec<RawRule>,
@@ -181,6 +182,8 @@ pub struct Common {
     pub algorithms: Vec<Alg>,
     pub min_rsa_bits: usize,
     pub max_body_bytes: usize,
+    /// How long a held message may take to end (headers to last byte) before it is refused.
+    pub body_timeout_ms: u64,
     pub max_json_depth: usize,
     pub route_policy: RoutePolicy,
     pub error_format: ErrorFormat,
@@ -325,6 +328,7 @@ impl VerifyConfig {
         if max_body_bytes == 0 || max_body_bytes > 64 * 1024 * 1024 {
             return Err("max_body_bytes: must be between 1 and 67108864".into());
         }
+        let body_timeout_ms = body_timeout(raw.body_timeout_ms)?;
         let max_json_depth = raw.max_json_depth.unwrap_or(64);
         if !(1..=128).contains(&max_json_depth) {
             return Err("max_json_depth: must be between 1 and 128".into());
@@ -341,6 +345,7 @@ impl VerifyConfig {
             algorithms: algorithms.clone(),
             min_rsa_bits,
             max_body_bytes,
+            body_timeout_ms,
             max_json_depth,
             route_policy: RoutePolicy::from_raw(&raw.route_policy)?,
             error_format: raw.error_format,
@@ -470,6 +475,19 @@ fn check_response_direction(p: &Profile) -> Result<(), String> {
 }
 
 /// Settings that belong to one profile only; naming one under another profile is an error.
+/// Default bound on a held message: generous for a 5 MiB body on a slow link, short enough that
+/// a client cannot park streams in the gateway.
+pub const DEFAULT_BODY_TIMEOUT_MS: u64 = 30_000;
+
+/// Validates `body_timeout_ms` (shared by the verifier and the signer).
+pub fn body_timeout(raw: Option<u64>) -> Result<u64, String> {
+    let ms = raw.unwrap_or(DEFAULT_BODY_TIMEOUT_MS);
+    if !(100..=600_000).contains(&ms) {
+        return Err("body_timeout_ms: must be between 100 and 600000".into());
+    }
+    Ok(ms)
+}
+
 fn check_applicable(raw: &RawVerifyConfig) -> Result<(), String> {
     use ProfileName::*;
     let given: [(&str, bool, &[ProfileName]); 26] = [

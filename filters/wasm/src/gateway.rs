@@ -176,6 +176,15 @@ impl HttpContext for GatewayRequest {
             }
         }
     }
+
+    fn on_http_response_headers(&mut self, _num_headers: usize, _end_of_stream: bool) -> Action {
+        // An upstream's x-signet-* headers would pass for Signet's verdict at the client and in
+        // the access log: they go (Signet's own local replies keep theirs).
+        if let Err(message) = crate::host::strip_signet_from_upstream_response() {
+            log(LogLevel::Error, &message);
+        }
+        Action::Continue
+    }
 }
 
 #[cfg(test)]

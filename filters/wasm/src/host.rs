@@ -65,6 +65,43 @@ pub fn property(path: &[&str]) -> Option<String> {
     }
 }
 
+/// The request's method and path (`:method`, `:path`). A host that cannot give either is an
+/// error, never an empty string: an empty method or path would fall to a route policy's default
+/// (often `skip`), so the caller refuses the request (`internal`, fail closed).
+pub fn request_line() -> Result<(String, String), String> {
+    let read = |name: &str| match hostcalls::get_property(vec!["request", name]) {
+        Ok(Some(bytes)) if !bytes.is_empty() => {
+            String::from_utf8(bytes).map_err(|_| format!("request.{name} is not UTF-8"))
+        }
+        Ok(_) => Err(format!("request.{name} is absent")),
+        Err(s) => Err(format!("cannot read request.{name}: {s:?}")),
+    };
+    Ok((read("method")?, read("path")?))
+}
+
+/// A path as it may appear in a log line: no query, and only its first three segments (MOSIP
+/// partner paths carry the MISP licence key, the partner id and the API key after those).
+pub fn path_for_log(path: &str) -> String {
+    let path = path.split('?').next().unwrap_or_default();
+    let mut kept: Vec<&str> = path.splitn(5, '/').collect();
+    if kept.len() == 5 {
+        kept.truncate(4);
+        kept.push("…");
+    }
+    kept.join("/")
+}
+
+/// Removes every `x-signet-*` header from a response that came from the upstream: only
+/// Signet speaks for Signet (an upstream's forged `x-signet-reason` would otherwise reach the
+/// client and the access log). A local reply of Signet's keeps its own.
+pub fn strip_signet_from_upstream_response() -> Result<(), String> {
+    if is_local_reply() {
+        return Ok(());
+    }
+    let h = headers(MapType::HttpResponseHeaders)?;
+    strip_prefixed(MapType::HttpResponseHeaders, &h, "x-signet-")
+}
+
 /// The names the downstream client certificate carries: URI SAN, DNS SAN, subject.
 pub fn peer_certificate_names() -> Vec<String> {
     [
@@ -255,5 +292,24 @@ impl ReplayStore for SharedReplay {
             }
         }
         Err("shared data contended".into())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::path_for_log;
+
+    #[test]
+    fn logged_paths_lose_the_query_and_the_segments_that_carry_keys() {
+        assert_eq!(
+            path_for_log("/idauthentication/v1/auth/LK123/partner-a/APIKEY?x=1"),
+            "/idauthentication/v1/auth/…"
+        );
+        assert_eq!(
+            path_for_log("/transfers/abc?apikey=secret"),
+            "/transfers/abc"
+        );
+        assert_eq!(path_for_log("/parties/MSISDN/123"), "/parties/MSISDN/123");
+        assert_eq!(path_for_log(""), "");
     }
 }

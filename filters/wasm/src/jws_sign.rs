@@ -7,7 +7,9 @@
 //! unsigned: too large or a signing error becomes a local reply (`body_too_large`,
 //! `sign_failed`), as profiles.md §2.10 says.
 
+use std::cell::{Cell, RefCell};
 use std::rc::Rc;
+use std::time::Duration;
 
 use proxy_wasm::hostcalls;
 use proxy_wasm::traits::{Context, HttpContext};
@@ -21,16 +23,22 @@ use signet_core::sign::{sign, SignConfig, SignOutcome, SignResponses};
 use crate::host::{self, Counters};
 use crate::log;
 use crate::native_crypto::{Backend, NativeSupport};
+use crate::waiters::{self, Waiters};
 
 /// The `root_id` that selects this filter.
 pub const ROOT_ID: &str = "jws_sign";
 const STAT: &str = "signet.jws_sign";
+/// The root's timer: the bound on held messages.
+const TICK: Duration = Duration::from_millis(1000);
 
 /// A configured `jws_sign` filter.
 pub struct JwsSign {
     cfg: SignConfig,
     backend: Backend,
     counters: Counters,
+    root_id: Cell<u32>,
+    /// Messages held until they end, checked against `body_timeout_ms` on every tick.
+    open: RefCell<Waiters<Stream>>,
 }
 
 impl JwsSign {
@@ -81,25 +89,89 @@ impl JwsSign {
             cfg,
             backend,
             counters,
+            root_id: Cell::new(0),
+            open: RefCell::new(Waiters::default()),
         })
+    }
+
+    /// Called once the root is configured: starts the timer that bounds held messages.
+    pub fn start(&self, root_id: u32) {
+        self.root_id.set(root_id);
+        let _ = hostcalls::set_tick_period(TICK);
+    }
+
+    /// A message still collecting its body after `body_timeout_ms` is refused: it cannot leave
+    /// signed, and it never leaves unsigned.
+    pub fn on_tick(&self) {
+        let timeout = i64::try_from(self.cfg.body_timeout_ms).unwrap_or(i64::MAX);
+        let late = self
+            .open
+            .borrow_mut()
+            .take_older_than(host::now_ms().saturating_sub(timeout));
+        let root = self.root_id.get();
+        for (id, stream) in late {
+            if stream.borrow().phase == Phase::Collecting {
+                waiters::as_context(id, root, || {
+                    self.fail(
+                        &stream,
+                        Reason::BodyTimeout,
+                        "message did not end within body_timeout_ms",
+                    );
+                });
+            }
+        }
+    }
+
+    /// A local reply in place of a message that cannot leave signed.
+    fn fail(&self, stream: &RefCell<Stream>, reason: Reason, detail: &str) -> Action {
+        stream.borrow_mut().phase = Phase::Refused;
+        log(
+            LogLevel::Error,
+            &format!("signet jws_sign: {reason}: {detail}"),
+        );
+        let r = match self.cfg.profile {
+            ProfileName::Mojaloop => reply::mojaloop(reason),
+            _ => reply::generic(reason, None),
+        };
+        host::send(&r);
+        Action::Pause
     }
 }
 
-/// Per-stream state of the signer.
+/// Where a message stands.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+enum Phase {
+    /// Not a message this filter signs (yet).
+    #[default]
+    Idle,
+    /// Held: headers paused, body being collected.
+    Collecting,
+    /// Signed (or not due for a signature) and released.
+    Passed,
+    /// Refused with a local reply: stays paused whatever arrives after.
+    Refused,
+}
+
+/// Per-stream state, shared with the root while the message is held (`Weak` there).
+#[derive(Default)]
+pub struct Stream {
+    msg: Message,
+    phase: Phase,
+}
+
+/// Per-stream context of the signer.
 pub struct JwsSignRequest {
     filter: Rc<JwsSign>,
-    msg: Message,
-    active: bool,
-    done: bool,
+    context_id: u32,
+    stream: Rc<RefCell<Stream>>,
 }
 
 impl JwsSignRequest {
-    pub fn new(filter: Rc<JwsSign>) -> JwsSignRequest {
+    pub fn new(filter: Rc<JwsSign>, context_id: u32) -> JwsSignRequest {
         JwsSignRequest {
             filter,
-            msg: Message::default(),
-            active: false,
-            done: false,
+            context_id,
+            stream: Rc::new(RefCell::new(Stream::default())),
         }
     }
 
@@ -125,61 +197,108 @@ impl JwsSignRequest {
         }
     }
 
+    fn fail(&self, reason: Reason, detail: &str) -> Action {
+        self.filter.fail(&self.stream, reason, detail)
+    }
+
     fn start(&mut self, end_of_stream: bool) -> Action {
         let headers = match host::headers(self.map()) {
             Ok(h) => h,
             Err(e) => return self.fail(Reason::Internal, &e),
         };
-        let status = headers
-            .iter()
-            .find(|(n, _)| n == ":status")
-            .and_then(|(_, v)| v.parse().ok());
-        self.msg.status = if self.response_mode() { status } else { None };
-        self.msg.headers = headers
-            .into_iter()
-            .filter(|(n, _)| !n.starts_with(':'))
-            .collect();
-        self.active = true;
+        {
+            let mut st = self.stream.borrow_mut();
+            let status = headers
+                .iter()
+                .find(|(n, _)| n == ":status")
+                .and_then(|(_, v)| v.parse().ok());
+            st.msg.status = if self.response_mode() { status } else { None };
+            st.msg.headers = headers
+                .into_iter()
+                .filter(|(n, _)| !n.starts_with(':'))
+                .collect();
+            st.phase = Phase::Collecting;
+        }
         if end_of_stream {
             return self.finish(None);
         }
+        // The rest may never come: the root's tick refuses it after body_timeout_ms.
+        self.filter
+            .open
+            .borrow_mut()
+            .add(self.context_id, host::now_ms(), &self.stream);
         Action::Pause
     }
 
+    /// What a body or trailers callback answers when the message is not being collected.
+    fn settled(&self) -> Option<Action> {
+        match self.stream.borrow().phase {
+            Phase::Collecting => None,
+            Phase::Refused => Some(Action::Pause),
+            Phase::Idle | Phase::Passed => Some(Action::Continue),
+        }
+    }
+
     fn body(&mut self, buffer: BufferType, body_size: usize, end_of_stream: bool) -> Action {
-        if !self.active || self.done {
-            return Action::Continue;
+        if let Some(action) = self.settled() {
+            return action;
         }
         if body_size > self.filter.cfg.max_body_bytes {
-            self.filter.counters.inc(&format!("{STAT}.too_large"));
-            return self.fail(
-                Reason::BodyTooLarge,
-                "body over max_body_bytes: never sent unsigned",
-            );
+            return self.too_large();
         }
         if !end_of_stream {
             return Action::Pause;
         }
-        match hostcalls::get_buffer(buffer, 0, body_size) {
-            Ok(b) => self.msg.body = b.unwrap_or_default(),
-            Err(s) => return self.fail(Reason::Internal, &format!("cannot read body: {s:?}")),
+        self.read_and_finish(buffer, body_size)
+    }
+
+    /// The message ends with trailers: the body buffered so far is all there is, and it is
+    /// signed now (trailers are not part of what a JWS covers and pass as they are).
+    fn trailers(&mut self, buffer: BufferType) -> Action {
+        if let Some(action) = self.settled() {
+            return action;
         }
-        self.finish(Some((buffer, body_size)))
+        self.read_and_finish(buffer, usize::MAX)
+    }
+
+    fn too_large(&mut self) -> Action {
+        self.filter.counters.inc(&format!("{STAT}.too_large"));
+        self.fail(
+            Reason::BodyTooLarge,
+            "body over max_body_bytes: never sent unsigned",
+        )
+    }
+
+    fn read_and_finish(&mut self, buffer: BufferType, body_size: usize) -> Action {
+        let body = match hostcalls::get_buffer(buffer, 0, body_size) {
+            Ok(b) => b.unwrap_or_default(),
+            Err(s) => return self.fail(Reason::Internal, &format!("cannot read body: {s:?}")),
+        };
+        if body.len() > self.filter.cfg.max_body_bytes {
+            return self.too_large();
+        }
+        let size = body.len();
+        self.stream.borrow_mut().msg.body = body;
+        self.finish(Some((buffer, size)))
     }
 
     /// Signs the complete message and writes back what the signer changed.
     fn finish(&mut self, buffer: Option<(BufferType, usize)>) -> Action {
-        self.done = true;
-        let before = self.msg.clone();
         let f = Rc::clone(&self.filter);
-        match sign(&f.cfg, &mut self.msg, host::now_ms(), &f.backend) {
+        let (before, result) = {
+            let mut st = self.stream.borrow_mut();
+            let before = st.msg.clone();
+            let result = sign(&f.cfg, &mut st.msg, host::now_ms(), &f.backend);
+            (before, result)
+        };
+        match result {
             Ok(SignOutcome::NotSigned(why)) => {
                 f.counters.inc(&format!("{STAT}.not_signed"));
                 log(
                     LogLevel::Debug,
                     &format!("signet jws_sign: not signed: {why}"),
                 );
-                Action::Continue
+                self.release()
             }
             Ok(SignOutcome::Signed {
                 body_rewritten,
@@ -195,14 +314,21 @@ impl JwsSignRequest {
                 if body_kept {
                     f.counters.inc(&format!("{STAT}.sign_body_kept"));
                 }
-                self.msg.body = Vec::new();
-                Action::Continue
+                self.release()
             }
             Err(e) => {
                 f.counters.inc(&format!("{STAT}.sign_failed"));
                 self.fail(Reason::SignFailed, &e.0)
             }
         }
+    }
+
+    /// The message goes on; its body is no longer needed here.
+    fn release(&mut self) -> Action {
+        let mut st = self.stream.borrow_mut();
+        st.phase = Phase::Passed;
+        st.msg.body = Vec::new();
+        Action::Continue
     }
 
     fn write_back(
@@ -212,7 +338,8 @@ impl JwsSignRequest {
         body_rewritten: bool,
     ) -> Result<(), String> {
         let map = self.map();
-        for (name, value) in &self.msg.headers {
+        let st = self.stream.borrow();
+        for (name, value) in &st.msg.headers {
             if before.header(name) != Some(value.as_str()) {
                 hostcalls::set_map_value(map, name, Some(value))
                     .map_err(|s| format!("cannot set header {name}: {s:?}"))?;
@@ -220,25 +347,10 @@ impl JwsSignRequest {
         }
         if body_rewritten {
             let (buf, size) = buffer.ok_or("body rewritten without a body buffer")?;
-            hostcalls::set_buffer(buf, 0, size, &self.msg.body)
+            hostcalls::set_buffer(buf, 0, size, &st.msg.body)
                 .map_err(|s| format!("cannot replace the body: {s:?}"))?;
         }
         Ok(())
-    }
-
-    /// A local reply in place of a message that cannot leave signed.
-    fn fail(&mut self, reason: Reason, detail: &str) -> Action {
-        self.done = true;
-        log(
-            LogLevel::Error,
-            &format!("signet jws_sign: {reason}: {detail}"),
-        );
-        let r = match self.filter.cfg.profile {
-            ProfileName::Mojaloop => reply::mojaloop(reason),
-            _ => reply::generic(reason, None),
-        };
-        host::send(&r);
-        Action::Pause
     }
 }
 
@@ -246,8 +358,15 @@ impl Context for JwsSignRequest {}
 
 impl HttpContext for JwsSignRequest {
     fn on_http_request_headers(&mut self, _num_headers: usize, end_of_stream: bool) -> Action {
-        self.msg.method = host::property(&["request", "method"]).unwrap_or_default();
-        self.msg.path = host::property(&["request", "path"]).unwrap_or_default();
+        // An empty method or path would sign (or skip) the wrong thing: fail closed instead.
+        match host::request_line() {
+            Ok((method, path)) => {
+                let mut st = self.stream.borrow_mut();
+                st.msg.method = method;
+                st.msg.path = path;
+            }
+            Err(e) => return self.fail(Reason::Internal, &e),
+        }
         if self.response_mode() {
             return Action::Continue;
         }
@@ -261,8 +380,21 @@ impl HttpContext for JwsSignRequest {
         self.body(BufferType::HttpRequestBody, body_size, end_of_stream)
     }
 
+    fn on_http_request_trailers(&mut self, _num_trailers: usize) -> Action {
+        if self.response_mode() {
+            return Action::Continue;
+        }
+        self.trailers(BufferType::HttpRequestBody)
+    }
+
     fn on_http_response_headers(&mut self, _num_headers: usize, end_of_stream: bool) -> Action {
-        if !self.response_mode() || self.done || !self.wants_response() {
+        if let Err(e) = host::strip_signet_from_upstream_response() {
+            return self.fail(Reason::Internal, &e);
+        }
+        if !self.response_mode()
+            || self.stream.borrow().phase != Phase::Idle
+            || !self.wants_response()
+        {
             return Action::Continue;
         }
         self.start(end_of_stream)
@@ -273,5 +405,12 @@ impl HttpContext for JwsSignRequest {
             return Action::Continue;
         }
         self.body(BufferType::HttpResponseBody, body_size, end_of_stream)
+    }
+
+    fn on_http_response_trailers(&mut self, _num_trailers: usize) -> Action {
+        if !self.response_mode() {
+            return Action::Continue;
+        }
+        self.trailers(BufferType::HttpResponseBody)
     }
 }

@@ -67,6 +67,8 @@ pub struct JwsVerify {
     counters: Counters,
     remote: Option<Remote>,
     root_id: Cell<u32>,
+    /// Messages held until they end, checked against `body_timeout_ms` on every tick.
+    open: RefCell<Waiters<Pending>>,
 }
 
 impl JwsVerify {
@@ -127,24 +129,42 @@ impl JwsVerify {
             counters,
             remote,
             root_id: Cell::new(0),
+            open: RefCell::new(Waiters::default()),
         })
     }
 
-    /// Called once the root is configured: with a registry, starts the timer that bounds waits.
+    /// Called once the root is configured: starts the timer that bounds held messages (and
+    /// registry waits).
     pub fn start(&self, root_id: u32) {
         self.root_id.set(root_id);
-        if self.remote.is_some() {
-            let _ = hostcalls::set_tick_period(TICK);
-        }
+        let _ = hostcalls::set_tick_period(TICK);
     }
 
-    /// The root's timer: requests that waited longer than any registry callout can take are
-    /// decided again (they get `keys_unavailable` unless the entry arrived meanwhile).
+    /// The root's timer: a message whose body has not ended within `body_timeout_ms` is
+    /// refused; requests that waited longer than any registry callout can take are decided
+    /// again (they get `keys_unavailable` unless the entry arrived meanwhile).
     pub fn on_tick(&self) {
+        let _ = hostcalls::set_tick_period(TICK);
+        let timeout = i64::try_from(self.cfg.common.body_timeout_ms).unwrap_or(i64::MAX);
+        let late = self
+            .open
+            .borrow_mut()
+            .take_older_than(host::now_ms().saturating_sub(timeout));
+        let root = self.root_id.get();
+        for (id, pending) in late {
+            if pending.borrow().is_open() {
+                waiters::as_context(id, root, || {
+                    self.reject_now(
+                        &pending,
+                        Reason::BodyTimeout,
+                        "message did not end within body_timeout_ms",
+                    );
+                });
+            }
+        }
         let Some(remote) = &self.remote else {
             return;
         };
-        let _ = hostcalls::set_tick_period(TICK);
         self.dispatch_due(remote);
         let bound = i64::try_from(remote.settings.timeout_ms).unwrap_or(60_000) + 5_000;
         let deadline = host::now_ms() - bound;
@@ -337,6 +357,13 @@ pub struct Pending {
     held: bool,
 }
 
+impl Pending {
+    /// Still collecting the message: no verdict, not waiting for a callout.
+    fn is_open(&self) -> bool {
+        !self.done && !self.held
+    }
+}
+
 impl JwsVerify {
     fn response_mode(&self) -> bool {
         self.cfg.common.direction == Direction::Response
@@ -502,7 +529,7 @@ impl JwsVerify {
             &format!(
                 "signet jws_verify: rejected {} {}: {} ({}){}",
                 msg.method,
-                msg.path,
+                host::path_for_log(&msg.path),
                 rej.reason,
                 rej.detail,
                 rej.partner
@@ -555,7 +582,7 @@ impl JwsVerifyRequest {
         self.filter.reject_now(&self.pending, reason, detail)
     }
 
-    /// Collects headers at the start of the message being verified.
+    /// Collects headers at the start of the message being verified and holds it.
     fn start(&mut self, map: MapType, end_of_stream: bool) -> Action {
         let headers = match host::headers(map) {
             Ok(h) => h,
@@ -587,19 +614,31 @@ impl JwsVerifyRequest {
         if end_of_stream {
             return self.filter.decide(self.context_id, &self.pending);
         }
+        // The rest may never come: the root's tick refuses it after body_timeout_ms.
+        self.filter
+            .open
+            .borrow_mut()
+            .add(self.context_id, host::now_ms(), &self.pending);
         Action::Pause
+    }
+
+    /// What a body or trailers callback answers once a verdict exists, if one does: a held
+    /// (waiting or refused) message stays paused whatever arrives after; a passed one flows.
+    fn settled(&self) -> Option<Action> {
+        let p = self.pending.borrow();
+        if p.held {
+            Some(Action::Pause)
+        } else if p.done {
+            Some(Action::Continue)
+        } else {
+            None
+        }
     }
 
     /// Buffers the body until end of stream, refusing it as soon as it passes the limit.
     fn body(&mut self, buffer: BufferType, body_size: usize, end_of_stream: bool) -> Action {
-        {
-            let p = self.pending.borrow();
-            if p.held {
-                return Action::Pause;
-            }
-            if p.done {
-                return Action::Continue;
-            }
+        if let Some(action) = self.settled() {
+            return action;
         }
         if body_size > self.filter.cfg.common.max_body_bytes {
             return self.reject_now(Reason::BodyTooLarge, "body over max_body_bytes");
@@ -607,9 +646,31 @@ impl JwsVerifyRequest {
         if !end_of_stream {
             return Action::Pause;
         }
+        self.finish(buffer, body_size)
+    }
+
+    /// The message ends with trailers: nothing in them is covered by a signature, so they are
+    /// emptied before the verdict (the next hop never reads an unverified trailer field) and
+    /// the message is decided on the complete body buffered so far.
+    fn trailers(&mut self, buffer: BufferType, trailers: MapType) -> Action {
+        if let Some(action) = self.settled() {
+            return action;
+        }
+        if let Err(s) = hostcalls::set_map(trailers, vec![]) {
+            return self.internal(&format!("cannot drop trailers: {s:?}"));
+        }
+        // The body buffered so far is all there is; `usize::MAX` reads it whole.
+        self.finish(buffer, usize::MAX)
+    }
+
+    /// Reads the complete body and decides.
+    fn finish(&mut self, buffer: BufferType, body_size: usize) -> Action {
         match hostcalls::get_buffer(buffer, 0, body_size) {
             Ok(b) => self.pending.borrow_mut().msg.body = b.unwrap_or_default(),
             Err(s) => return self.internal(&format!("cannot read body: {s:?}")),
+        }
+        if self.pending.borrow().msg.body.len() > self.filter.cfg.common.max_body_bytes {
+            return self.reject_now(Reason::BodyTooLarge, "body over max_body_bytes");
         }
         self.filter.decide(self.context_id, &self.pending)
     }
@@ -624,19 +685,24 @@ impl Context for JwsVerifyRequest {}
 
 impl HttpContext for JwsVerifyRequest {
     fn on_http_request_headers(&mut self, _num_headers: usize, end_of_stream: bool) -> Action {
-        {
-            let mut p = self.pending.borrow_mut();
-            p.msg.method = host::property(&["request", "method"]).unwrap_or_default();
-            p.msg.path = host::property(&["request", "path"]).unwrap_or_default();
+        // A host that cannot say what the request is gets no verdict but `internal`: an empty
+        // method or path would otherwise fall to a route policy's default.
+        match host::request_line() {
+            Ok((method, path)) => {
+                let mut p = self.pending.borrow_mut();
+                p.msg.method = method;
+                p.msg.path = path;
+            }
+            Err(e) => return self.internal(&e),
         }
         if self.response_mode() {
             // Only forged x-signet-* headers go; the request itself is not ours to hold.
-            if let Ok(h) = host::headers(MapType::HttpRequestHeaders) {
-                if let Err(e) = host::strip_prefixed(MapType::HttpRequestHeaders, &h, "x-signet-") {
-                    return self.internal(&e);
-                }
-            }
-            return Action::Continue;
+            return match host::headers(MapType::HttpRequestHeaders)
+                .and_then(|h| host::strip_prefixed(MapType::HttpRequestHeaders, &h, "x-signet-"))
+            {
+                Ok(()) => Action::Continue,
+                Err(e) => self.internal(&e),
+            };
         }
         self.start(MapType::HttpRequestHeaders, end_of_stream)
     }
@@ -648,20 +714,26 @@ impl HttpContext for JwsVerifyRequest {
         self.body(BufferType::HttpRequestBody, body_size, end_of_stream)
     }
 
-    fn on_http_response_headers(&mut self, _num_headers: usize, end_of_stream: bool) -> Action {
-        let done = self.pending.borrow().done;
-        if !self.response_mode() {
-            // Upstreams do not speak for Signet: a response's x-signet-reason is dropped,
-            // unless it is our own local reply (then the request was rejected here).
-            if !done {
-                if let Ok(h) = host::headers(MapType::HttpResponseHeaders) {
-                    let _ =
-                        host::strip_prefixed(MapType::HttpResponseHeaders, &h, "x-signet-reason");
-                }
-            }
+    fn on_http_request_trailers(&mut self, _num_trailers: usize) -> Action {
+        if self.response_mode() {
             return Action::Continue;
         }
-        if done {
+        self.trailers(BufferType::HttpRequestBody, MapType::HttpRequestTrailers)
+    }
+
+    fn on_http_response_headers(&mut self, _num_headers: usize, end_of_stream: bool) -> Action {
+        if !self.response_mode() {
+            // Upstreams do not speak for Signet: their x-signet-* headers are dropped (our own
+            // local replies keep theirs).
+            return match host::strip_signet_from_upstream_response() {
+                Ok(()) => Action::Continue,
+                Err(e) => {
+                    log(LogLevel::Error, &format!("signet jws_verify: {e}"));
+                    self.reject_now(Reason::Internal, &e)
+                }
+            };
+        }
+        if self.pending.borrow().done {
             return Action::Continue;
         }
         // A reply this Envoy made itself before any upstream was involved (a Signet filter's
@@ -680,5 +752,12 @@ impl HttpContext for JwsVerifyRequest {
             return Action::Continue;
         }
         self.body(BufferType::HttpResponseBody, body_size, end_of_stream)
+    }
+
+    fn on_http_response_trailers(&mut self, _num_trailers: usize) -> Action {
+        if !self.response_mode() {
+            return Action::Continue;
+        }
+        self.trailers(BufferType::HttpResponseBody, MapType::HttpResponseTrailers)
     }
 }

@@ -168,7 +168,8 @@ impl RootContext for SignetRoot {
                     Filter::TokenCheck(f) => f.start(self.context_id),
                     Filter::TokenFetch(f) => f.start(self.context_id),
                     Filter::JwsVerify(f) => f.start(self.context_id),
-                    _ => {}
+                    Filter::JwsSign(f) => f.start(self.context_id),
+                    Filter::Gateway(_) => {}
                 }
                 self.filter = Some(filter);
                 true
@@ -187,6 +188,7 @@ impl RootContext for SignetRoot {
             Some(Filter::TokenCheck(f)) => f.on_tick(),
             Some(Filter::TokenFetch(f)) => f.on_tick(),
             Some(Filter::JwsVerify(f)) => f.on_tick(),
+            Some(Filter::JwsSign(f)) => f.on_tick(),
             _ => {}
         }
     }
@@ -201,7 +203,10 @@ impl RootContext for SignetRoot {
                 Rc::clone(f),
                 context_id,
             ))),
-            Some(Filter::JwsSign(f)) => Some(Box::new(jws_sign::JwsSignRequest::new(Rc::clone(f)))),
+            Some(Filter::JwsSign(f)) => Some(Box::new(jws_sign::JwsSignRequest::new(
+                Rc::clone(f),
+                context_id,
+            ))),
             Some(Filter::TokenCheck(f)) => Some(Box::new(token_check::TokenCheckRequest::new(
                 Rc::clone(f),
                 context_id,

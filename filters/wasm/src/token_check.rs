@@ -475,8 +475,18 @@ impl TokenCheckRequest {
         }
     }
 
+    /// A held request (waiting or refused) stays paused; any other goes on.
+    fn hold_or_continue(&self) -> Action {
+        if self.pending.borrow().held {
+            Action::Pause
+        } else {
+            Action::Continue
+        }
+    }
+
     fn internal(&self, what: &str) -> Action {
         log(LogLevel::Error, &format!("signet token_check: {what}"));
+        self.pending.borrow_mut().held = true;
         self.filter
             .counters
             .inc(&format!("{STAT}.reject.{}", Reason::Internal.code()));
@@ -504,10 +514,14 @@ impl HttpContext for TokenCheckRequest {
             }
             headers.retain(|(n, _)| n != h);
         }
+        let (method, path) = match host::request_line() {
+            Ok(line) => line,
+            Err(e) => return self.internal(&e),
+        };
         {
             let mut p = self.pending.borrow_mut();
-            p.method = host::property(&["request", "method"]).unwrap_or_default();
-            p.path = host::property(&["request", "path"]).unwrap_or_default();
+            p.method = method;
+            p.path = path;
             p.headers = headers
                 .into_iter()
                 .filter(|(n, _)| !n.starts_with(':'))
@@ -521,14 +535,19 @@ impl HttpContext for TokenCheckRequest {
 
     fn on_http_request_body(&mut self, _body_size: usize, _end_of_stream: bool) -> Action {
         // Continue here would release headers paused on purpose (Envoy resumes the stream).
-        if self.pending.borrow().held {
-            Action::Pause
-        } else {
-            Action::Continue
-        }
+        self.hold_or_continue()
+    }
+
+    fn on_http_request_trailers(&mut self, _num_trailers: usize) -> Action {
+        // The same holds for trailers: a request waiting for a JWKS refetch, or refused, must
+        // not be resumed by the end of its own message.
+        self.hold_or_continue()
     }
 
     fn on_http_response_headers(&mut self, _num_headers: usize, _end_of_stream: bool) -> Action {
+        if let Err(e) = host::strip_signet_from_upstream_response() {
+            log(LogLevel::Error, &format!("signet token_check: {e}"));
+        }
         // The audit record learns the signature verdict of a jws_verify that ran after us.
         if let Some(verdict) = host::property(&["signet.signature"]) {
             let mut p = self.pending.borrow_mut();

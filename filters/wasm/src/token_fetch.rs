@@ -265,6 +265,17 @@ impl TokenFetchRequest {
     }
 }
 
+impl TokenFetchRequest {
+    /// A held request (waiting for the token, or refused) stays paused; any other goes on.
+    fn hold_or_continue(&self) -> Action {
+        if *self.held.borrow() {
+            Action::Pause
+        } else {
+            Action::Continue
+        }
+    }
+}
+
 impl Context for TokenFetchRequest {}
 
 impl HttpContext for TokenFetchRequest {
@@ -302,11 +313,12 @@ impl HttpContext for TokenFetchRequest {
 
     fn on_http_request_body(&mut self, _body_size: usize, _end_of_stream: bool) -> Action {
         // Continue here would release headers paused on purpose (Envoy resumes the stream).
-        if *self.held.borrow() {
-            Action::Pause
-        } else {
-            Action::Continue
-        }
+        self.hold_or_continue()
+    }
+
+    fn on_http_request_trailers(&mut self, _num_trailers: usize) -> Action {
+        // Nor may the end of the message (trailers) release a request waiting for its token.
+        self.hold_or_continue()
     }
 
     fn on_http_response_headers(&mut self, _num_headers: usize, _end_of_stream: bool) -> Action {

@@ -49,6 +49,7 @@ pub struct RawSignConfig {
     pub sign_alg: Option<String>,
     pub kid: Option<String>,
     pub max_body_bytes: Option<usize>,
+    pub body_timeout_ms: Option<u64>,
     pub signature_header: Option<String>,
     #[serde(default)]
     pub min_rsa_bits: Option<usize>,
@@ -80,6 +81,8 @@ pub struct SignConfig {
     pub alg: Alg,
     pub kid: Option<String>,
     pub max_body_bytes: usize,
+    /// How long a held message may take to end before it is refused (`body_timeout`).
+    pub body_timeout_ms: u64,
     /// Header names the signature is written to.
     pub headers: Vec<String>,
     pub source_id: String,
@@ -275,6 +278,7 @@ impl SignConfig {
             alg,
             kid: raw.kid.clone(),
             max_body_bytes,
+            body_timeout_ms: crate::config::body_timeout(raw.body_timeout_ms)?,
             headers: headers
                 .into_iter()
                 .map(|h| h.to_ascii_lowercase())
