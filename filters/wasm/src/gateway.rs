@@ -124,11 +124,24 @@ impl Gateway {
 /// Per-request context of the `gateway` filter.
 pub struct GatewayRequest {
     gateway: Rc<Gateway>,
+    /// Refused with a local reply: nothing that arrives later may resume the request.
+    refused: bool,
 }
 
 impl GatewayRequest {
     pub fn new(gateway: Rc<Gateway>) -> Self {
-        GatewayRequest { gateway }
+        GatewayRequest {
+            gateway,
+            refused: false,
+        }
+    }
+
+    fn hold_if_refused(&self) -> Action {
+        if self.refused {
+            Action::Pause
+        } else {
+            Action::Continue
+        }
     }
 
     fn strip_reserved_headers(&self) -> Result<(), String> {
@@ -172,9 +185,18 @@ impl HttpContext for GatewayRequest {
                 ) {
                     log(LogLevel::Critical, &format!("cannot send 500: {status:?}"));
                 }
+                self.refused = true;
                 Action::Pause
             }
         }
+    }
+
+    fn on_http_request_body(&mut self, _body_size: usize, _end_of_stream: bool) -> Action {
+        self.hold_if_refused()
+    }
+
+    fn on_http_request_trailers(&mut self, _num_trailers: usize) -> Action {
+        self.hold_if_refused()
     }
 
     fn on_http_response_headers(&mut self, _num_headers: usize, _end_of_stream: bool) -> Action {

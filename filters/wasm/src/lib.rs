@@ -246,6 +246,15 @@ impl HttpContext for Unconfigured {
         }
         Action::Pause
     }
+
+    // Nothing that arrives after the refusal may resume the request.
+    fn on_http_request_body(&mut self, _body_size: usize, _end_of_stream: bool) -> Action {
+        Action::Pause
+    }
+
+    fn on_http_request_trailers(&mut self, _num_trailers: usize) -> Action {
+        Action::Pause
+    }
 }
 
 #[cfg(test)]
