@@ -7,6 +7,7 @@
     svc.rotate()                                         # new key in (and signing), old key out
     svc.mode = "garbage" | "error" | "ok"; svc.delay_s = 2.0
     svc.stop(); svc.start()                              # same port: down, then back
+    AuthService(tls=(cert, key))                          # HTTPS with that certificate (PEM files)
 
 Runs in a thread of the test process, so tests steer it directly. Counts every JWKS and token
 request (`jwks_hits`, `token_hits`); client-credentials requests are checked against `clients`.
@@ -20,6 +21,7 @@ import hashlib
 import hmac
 import json
 import socket
+import ssl
 import threading
 import time
 import urllib.parse
@@ -79,8 +81,11 @@ def hs256(header: dict, claims: dict, secret: bytes) -> str:
 
 
 class AuthService:
-    def __init__(self, issuer_path: str = "/realms/signet", max_age: int = 300):
+    def __init__(self, issuer_path: str = "/realms/signet", max_age: int = 300,
+                 tls: tuple | None = None):
         self.issuer_path = issuer_path
+        self.tls = tls  # (certificate chain, private key) files: serve HTTPS
+        self.tls_failures = 0  # TLS handshakes that did not complete (e.g. the client refused us)
         self.jwks_path = f"{issuer_path}/protocol/openid-connect/certs"
         self.token_path = f"{issuer_path}/protocol/openid-connect/token"
         self.max_age = max_age
@@ -198,7 +203,17 @@ class AuthService:
             allow_reuse_address = True
             daemon_threads = True
 
+            def handle_error(self, request, client_address):  # a refused handshake: count it
+                with svc._lock:
+                    svc.tls_failures += 1
+
         self._server = Server(("127.0.0.1", self.port), Handler)
+        if self.tls is not None:
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            context.load_cert_chain(str(self.tls[0]), str(self.tls[1]))
+            # The handshake runs in the handler thread (first read), never in the accept loop.
+            self._server.socket = context.wrap_socket(self._server.socket, server_side=True,
+                                                      do_handshake_on_connect=False)
         self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
                                         daemon=True)
         self._thread.start()
@@ -212,6 +227,10 @@ class AuthService:
                 self._thread.join(timeout=5)
             self._server = None
 
-    def cluster(self, name: str = "auth") -> dict:
-        """The render parameter entry for this service's Envoy cluster."""
-        return {"name": name, "host": "127.0.0.1", "port": self.port}
+    def cluster(self, name: str = "auth", *, ca=None, san: str | None = None) -> dict:
+        """The render parameter entry for this service's Envoy cluster (with ca and san: over
+        TLS, the server verified against that CA and SAN)."""
+        entry = {"name": name, "host": "127.0.0.1", "port": self.port}
+        if ca is not None or san is not None:
+            entry["tls"] = {k: v for k, v in (("ca", str(ca) if ca else None), ("san", san)) if v}
+        return entry

@@ -30,13 +30,16 @@ def chain(*filters) -> list:
     return render.derive_filters(list(filters), str(WASM))
 
 
-def check(tmp_path, http_filters: list, name="envoy.yaml") -> subprocess.CompletedProcess:
-    """Runs the shipped checker on a YAML document holding this filter chain."""
+def check(tmp_path, http_filters: list, name="envoy.yaml", clusters: list | None = None
+          ) -> subprocess.CompletedProcess:
+    """Runs the shipped checker on a YAML document holding this filter chain (and clusters)."""
     import yaml
 
     doc = {"static_resources": {"listeners": [{"filter_chains": [{"filters": [{
         "name": "envoy.filters.network.http_connection_manager",
         "typed_config": {"http_filters": http_filters}}]}]}]}}
+    if clusters is not None:
+        doc["static_resources"]["clusters"] = clusters
     path = tmp_path / name
     path.write_text(yaml.safe_dump(doc))
     return subprocess.run([sys.executable, str(REPO / "scripts" / "check-config"), str(path)],
@@ -127,3 +130,162 @@ def test_every_shipped_template_passes(pki, tmp_path):
         params.update(pki_dir=str(pki.root), wasm_path=str(WASM))
         # harness.render runs check-config on its output and raises on a finding.
         render_template(template, params, tmp_path / template)
+
+
+# --- rule 5: callouts authenticate their server (security.md rule 13) --------------------------
+
+CALLERS = {
+    "token_check jwks_cluster": {"root_id": "token_check", "configuration": {
+        "providers": [{"name": "p", "issuer": "https://auth", "jwks_uri": "https://auth/certs",
+                       "jwks_cluster": "auth"}],
+        "partners": [{"id": "dfsp-a", "tls_names": ["dfsp-a.partners.signet.test"]}]}},
+    "token_fetch cluster": {"root_id": "token_fetch", "host_env_keys": ["SECRET"], "configuration": {
+        "cluster": "auth", "token_uri": "https://auth/token", "client_id": "a",
+        "client_secret_env": "SECRET"}},
+    "jws_verify registry_cluster": {"root_id": "jws_verify", "configuration": {
+        "profile": "ocen", "registry_url": "https://registry/service", "registry_cluster": "auth"}},
+}
+TLS = {"ca": "/ca.pem", "san": "DNS:auth.example"}
+
+
+def auth_cluster(**entry) -> dict:
+    return render.extra_clusters({"clusters": [{"name": "auth", "host": "127.0.0.1", "port": 8443,
+                                                **entry}]}, set())[0]
+
+
+def validation(cluster: dict) -> dict:
+    return cluster["transport_socket"]["typed_config"]["common_tls_context"]["validation_context"]
+
+
+@pytest.mark.parametrize("caller", sorted(CALLERS))
+def test_callout_cluster_pinned_or_on_loopback_passes(tmp_path, caller):
+    filters = chain(CALLERS[caller])
+    assert check(tmp_path, filters, clusters=[auth_cluster(tls=TLS)]).returncode == 0
+    assert check(tmp_path, filters, clusters=[auth_cluster()]).returncode == 0
+    ipv6 = auth_cluster(host="::1")
+    assert check(tmp_path, filters, clusters=[ipv6]).returncode == 0
+
+
+@pytest.mark.parametrize("caller", sorted(CALLERS))
+def test_callout_cluster_without_ca_or_san_is_refused(tmp_path, caller):
+    filters, setting = chain(CALLERS[caller]), caller.split()[1]
+    no_ca = auth_cluster(tls=TLS)
+    del validation(no_ca)["trusted_ca"]
+    out = check(tmp_path, filters, clusters=[no_ca])
+    assert out.returncode == 1 and "cluster auth: no CA" in out.stderr, out.stderr
+    assert setting in out.stderr
+    no_san = auth_cluster(tls=TLS)
+    del validation(no_san)["match_typed_subject_alt_names"]
+    out = check(tmp_path, filters, clusters=[no_san])
+    assert out.returncode == 1 and "cluster auth: no SAN match" in out.stderr, out.stderr
+    # Neither: the TLS context of the old renderer (SNI only) verified nothing.
+    bare = auth_cluster(tls=TLS)
+    bare["transport_socket"]["typed_config"] = {
+        "@type": bare["transport_socket"]["typed_config"]["@type"], "sni": "auth.example"}
+    out = check(tmp_path, filters, clusters=[bare])
+    assert out.returncode == 1 and "no CA" in out.stderr and "no SAN match" in out.stderr
+
+
+@pytest.mark.parametrize("matcher", [{"exact": ""}, {"safe_regex": {"regex": ".*"}}, {}])
+def test_san_matcher_must_name_something(tmp_path, matcher):
+    cluster = auth_cluster(tls=TLS)
+    validation(cluster)["match_typed_subject_alt_names"] = [{"san_type": "DNS", "matcher": matcher}]
+    out = check(tmp_path, chain(CALLERS["token_fetch cluster"]), clusters=[cluster])
+    assert out.returncode == 1 and "no SAN match" in out.stderr
+
+
+def test_accept_untrusted_is_refused(tmp_path):
+    cluster = auth_cluster(tls=TLS)
+    validation(cluster)["trust_chain_verification"] = "ACCEPT_UNTRUSTED"
+    out = check(tmp_path, chain(CALLERS["token_fetch cluster"]), clusters=[cluster])
+    assert out.returncode == 1 and "ACCEPT_UNTRUSTED" in out.stderr
+
+
+@pytest.mark.parametrize("host", ["10.0.0.5", "192.168.1.1", "0.0.0.0", "2001:db8::1"])
+def test_plain_http_callout_to_another_host_is_refused(tmp_path, host):
+    cluster = auth_cluster()
+    address = cluster["load_assignment"]["endpoints"][0]["lb_endpoints"][0]["endpoint"]["address"]
+    address["socket_address"]["address"] = host
+    out = check(tmp_path, chain(CALLERS["jws_verify registry_cluster"]), clusters=[cluster])
+    assert out.returncode == 1
+    assert f"cluster auth is plain HTTP to {host}: without TLS only a loopback" in out.stderr
+    # One remote endpoint among loopback ones is enough to refuse.
+    loop = auth_cluster()
+    loop["load_assignment"]["endpoints"][0]["lb_endpoints"].append(
+        {"endpoint": {"address": {"socket_address": {"address": host, "port_value": 1}}}})
+    assert check(tmp_path, chain(CALLERS["jws_verify registry_cluster"]), clusters=[loop]).returncode == 1
+
+
+def test_callout_cluster_must_be_defined_here_and_single_socketed(tmp_path):
+    filters = chain(CALLERS["token_check jwks_cluster"])
+    out = check(tmp_path, filters, clusters=[])
+    assert out.returncode == 1 and "cluster auth is not a static cluster of this file" in out.stderr
+    out = check(tmp_path, filters)
+    assert out.returncode == 1 and "not a static cluster" in out.stderr
+    matches = auth_cluster(tls=TLS)
+    matches["transport_socket_matches"] = [{"name": "plain", "match": {},
+                                            "transport_socket": {"name": "envoy.transport_sockets.raw_buffer"}}]
+    out = check(tmp_path, filters, clusters=[matches])
+    assert out.returncode == 1 and "transport_socket_matches" in out.stderr
+
+
+def test_jwt_authn_keys_are_checked_when_token_check_trusts_them(tmp_path):
+    jwt_authn = {"name": "envoy.filters.http.jwt_authn", "typed_config": {
+        "@type": "type.googleapis.com/envoy.extensions.filters.http.jwt_authn.v3.JwtAuthentication",
+        "providers": {"p": {"issuer": "https://auth", "remote_jwks": {
+            "http_uri": {"uri": "https://auth/certs", "cluster": "auth", "timeout": "2s"}}}}}}
+    trusting = {"root_id": "token_check", "configuration": {
+        "providers": [{"name": "p", "issuer": "https://auth", "jwks": {"keys": []}}],
+        "trust_jwt_authn": {"payload_in_metadata": "jwt_payload"},
+        "partners": [{"id": "dfsp-a", "tls_names": ["dfsp-a.partners.signet.test"]}]}}
+    remote = auth_cluster(host="10.0.0.5", tls=TLS)
+    del validation(remote)["match_typed_subject_alt_names"]
+    out = check(tmp_path, [jwt_authn, *chain(trusting)], clusters=[remote])
+    assert out.returncode == 1 and "jwt_authn provider p: cluster auth: no SAN match" in out.stderr
+    assert check(tmp_path, [jwt_authn, *chain(trusting)], clusters=[auth_cluster(tls=TLS)]).returncode == 0
+
+
+def test_shipped_callout_configs_pass(pki, tmp_path):
+    """Every envoy/ parameter file with callout clusters renders into a config check-config
+    accepts (harness.render runs it)."""
+    from harness import render as render_template
+
+    base = json.loads((REPO / "envoy" / "platform.demo.json").read_text())
+    for overlay in sorted((REPO / "envoy" / "profiles").glob("*.json")):
+        params = {**base, **json.loads(overlay.read_text()), "pki_dir": str(pki.root), "wasm_path": str(WASM)}
+        render_template("platform.yaml", params, tmp_path / f"{overlay.stem}.yaml")
+    example = json.loads((REPO / "envoy" / "examples" / "ocen-provider.params.json").read_text())
+    example.update(pki_dir=str(pki.root), wasm_path=str(WASM))
+    render_template("platform.yaml", example, tmp_path / "ocen-provider.yaml")
+
+
+def test_token_fetch_routes_only_to_authenticated_clusters(tmp_path):
+    """The bearer token token_fetch attaches goes to the routed cluster: the same rule."""
+    import yaml
+
+    fetch = chain(CALLERS["token_fetch cluster"])
+    platform = auth_cluster(tls=TLS)
+    platform["name"] = "platform"
+    remote = auth_cluster()
+    remote["name"] = "platform"
+    remote["load_assignment"]["endpoints"][0]["lb_endpoints"][0]["endpoint"]["address"][
+        "socket_address"]["address"] = "10.0.0.7"
+
+    def doc(cluster, route=None):
+        hcm = {"http_filters": fetch, "route_config": {"virtual_hosts": [{"name": "p", "domains": ["*"],
+               "routes": [{"match": {"prefix": "/"}, "route": route or {"cluster": "platform"}}]}]}}
+        return {"static_resources": {"clusters": [auth_cluster(), cluster], "listeners": [{"filter_chains": [
+            {"filters": [{"name": "envoy.filters.network.http_connection_manager", "typed_config": hcm}]}]}]}}
+
+    def run(d):
+        path = tmp_path / "egress.yaml"
+        path.write_text(yaml.safe_dump(d))
+        return subprocess.run([sys.executable, str(REPO / "scripts" / "check-config"), str(path)],
+                              capture_output=True, text=True, timeout=30, check=False)
+
+    assert run(doc(platform)).returncode == 0
+    out = run(doc(remote))
+    assert out.returncode == 1 and "route of a chain with token_fetch" in out.stderr
+    assert "cluster platform is plain HTTP to 10.0.0.7" in out.stderr
+    weighted = {"weighted_clusters": {"clusters": [{"name": "platform", "weight": 1}]}}
+    assert run(doc(remote, weighted)).returncode == 1

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.machinery
 import importlib.util
+import json
 
 import pytest
 
@@ -86,18 +87,108 @@ def test_values_are_json():
 
 def test_clusters_follow_the_upstream():
     clusters = render.derive_clusters({"upstream_host": "127.0.0.1", "upstream_port": 8080, "clusters": [
-        {"name": "auth", "host": "10.0.0.5", "port": 8443, "tls": {"sni": "auth.example", "ca": "/ca.pem"}}]})
+        {"name": "auth", "host": "10.0.0.5", "port": 8443,
+         "tls": {"sni": "auth.example", "ca": "/ca.pem", "san": "DNS:auth.example"}}]})
     assert [c["name"] for c in clusters] == ["upstream", "auth"]
     addr = clusters[1]["load_assignment"]["endpoints"][0]["lb_endpoints"][0]["endpoint"]["address"]
     assert addr == {"socket_address": {"address": "10.0.0.5", "port_value": 8443}}
     tls = clusters[1]["transport_socket"]["typed_config"]
     assert tls["sni"] == "auth.example"
-    assert tls["common_tls_context"]["validation_context"]["trusted_ca"] == {"filename": "/ca.pem"}
+    validation = tls["common_tls_context"]["validation_context"]
+    assert validation["trusted_ca"] == {"filename": "/ca.pem"}
+    assert validation["match_typed_subject_alt_names"] == [
+        {"san_type": "DNS", "matcher": {"exact": "auth.example"}}]
     assert "transport_socket" not in clusters[0]
     for bad, message in [([{"name": "upstream", "host": "h", "port": 1}], "duplicate name"),
                          ([{"name": "a", "host": "h"}], "needs host"), ("x", "expected a list")]:
         with pytest.raises(render.RenderError, match=message):
             render.derive_clusters({"upstream_host": "h", "upstream_port": 1, "clusters": bad})
+
+
+def callout(entry: dict, **params) -> dict:
+    return render.extra_clusters({"clusters": [entry], **params}, set())[0]
+
+
+TLS_AUTH = {"name": "auth", "host": "10.0.0.5", "port": 8443}
+
+
+@pytest.mark.parametrize("tls, message", [
+    ({"san": "DNS:auth.example"}, r"clusters\[0\] \(auth\)\.tls\.ca is missing"),
+    ({"ca": "", "san": "DNS:auth.example"}, r"clusters\[0\] \(auth\)\.tls\.ca is missing"),
+    ({"ca": "/ca.pem"}, r"clusters\[0\] \(auth\)\.tls\.san is missing"),
+    ({"sni": "auth.example"}, r"\.tls\.ca is missing"),
+    ({"ca": "/ca.pem", "san": "auth.example"}, r"\.tls\.san: 'auth\.example': expected DNS:"),
+    ({"ca": "/ca.pem", "san": []}, r"\.tls\.san: expected"),
+    ({"ca": "/ca.pem", "san": "DNS:"}, r"\.tls\.san: 'DNS:'"),
+    ({"ca": "/ca.pem", "san": "IP:auth"}, r"not an IP address"),
+    ({"ca": "/ca.pem", "san": "DNS:a", "verify": False}, r"unknown field 'verify'"),
+])
+def test_tls_callout_needs_a_ca_and_a_san(tls, message):
+    with pytest.raises(render.RenderError, match=message):
+        callout({**TLS_AUTH, "tls": tls})
+
+
+def test_tls_callout_forms():
+    # SNI defaults to the first DNS SAN; a name is resolved (STRICT_DNS), an IP is STATIC.
+    c = callout({"name": "jwks", "host": "auth.example", "port": 443,
+                 "tls": {"ca": "/ca.pem", "san": ["URI:spiffe://auth", "DNS:auth.example"]}})
+    tls = c["transport_socket"]["typed_config"]
+    assert tls["sni"] == "auth.example" and c["type"] == "STRICT_DNS"
+    assert tls["common_tls_context"]["tls_params"] == {"tls_minimum_protocol_version": "TLSv1_2"}
+    assert [m["san_type"] for m in tls["common_tls_context"]["validation_context"][
+        "match_typed_subject_alt_names"]] == ["URI", "DNS"]
+    # An IP SAN to an IP host: no name to send as SNI.
+    c = callout({**TLS_AUTH, "tls": {"ca": "/ca.pem", "san": "IP:10.0.0.5"}})
+    assert "sni" not in c["transport_socket"]["typed_config"] and c["type"] == "STATIC"
+    assert c["transport_socket"]["typed_config"]["common_tls_context"]["validation_context"][
+        "match_typed_subject_alt_names"] == [{"san_type": "IP_ADDRESS", "matcher": {"exact": "10.0.0.5"}}]
+    # "@pki:" names a file of the PKI directory; a relative path is from the repository root.
+    c = callout({**TLS_AUTH, "tls": {"ca": "@pki:platform/ca/ca.crt", "san": "DNS:a"}}, pki_dir="/p")
+    assert c["transport_socket"]["typed_config"]["common_tls_context"]["validation_context"][
+        "trusted_ca"] == {"filename": "/p/platform/ca/ca.crt"}
+    c = callout({**TLS_AUTH, "tls": {"ca": "certs/ca.pem", "san": "DNS:a"}})
+    assert c["transport_socket"]["typed_config"]["common_tls_context"]["validation_context"][
+        "trusted_ca"] == {"filename": str(REPO / "certs" / "ca.pem")}
+
+
+@pytest.mark.parametrize("host", ["10.0.0.5", "auth.example", "localhost", "0.0.0.0", "::"])
+def test_plain_http_callout_only_to_loopback(host):
+    with pytest.raises(render.RenderError,
+                       match=rf"clusters\[0\] \(auth\): plain HTTP to {host} is refused.*loopback"):
+        callout({"name": "auth", "host": host, "port": 8180})
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1", "127.10.0.3", "::1"])
+def test_plain_http_callout_to_a_sidecar_on_loopback(host):
+    c = callout({"name": "auth", "host": host, "port": 8180})
+    assert "transport_socket" not in c and c["type"] == "STATIC"
+
+
+def test_egress_callouts_follow_the_same_rule():
+    params = {"platform_host": "127.0.0.1", "platform_port": 8443, "platform_sni": "localhost",
+              "client_cert": "/c.crt", "client_key": "/c.key", "platform_ca": "/ca.pem",
+              "clusters": [{"name": "auth", "host": "10.0.0.5", "port": 8080}]}
+    with pytest.raises(render.RenderError, match="plain HTTP to 10.0.0.5 is refused"):
+        render.build_values(params)
+
+
+def test_rendered_tls_callout_validates_in_envoy(pki, tmp_path):
+    """The field names are Envoy 1.40's: the rendered TLS callout loads (`--mode validate`)."""
+    from harness import WASM, render as render_template, validate
+
+    params = json.loads((REPO / "envoy" / "platform.demo.json").read_text())
+    params.update(pki_dir=str(pki.root), wasm_path=str(WASM), clusters=[
+        {"name": "auth", "host": "127.0.0.1", "port": 8443,
+         "tls": {"ca": "@pki:platform/ca/ca.crt", "san": "DNS:localhost"}},
+        {"name": "jwks", "host": "localhost", "port": 8443,
+         "tls": {"ca": str(pki.platform_ca), "san": ["DNS:localhost", "IP:127.0.0.1"], "sni": "localhost"}}])
+    params["filters"] = [{"root_id": "gateway", "configuration": {}}, {"root_id": "token_check", "configuration": {
+        "providers": [{"name": p, "issuer": f"https://{p}", "jwks_uri": f"https://localhost/{p}",
+                       "jwks_cluster": p} for p in ("auth", "jwks")],
+        "partners": [{"id": "dfsp-a", "tls_names": ["dfsp-a.partners.signet.test"]}]}}]
+    config = render_template("platform.yaml", params, tmp_path / "tls-callout.yaml")
+    result = validate(config)
+    assert result.returncode == 0, result.stdout + result.stderr
 
 
 def test_host_env_keys_reach_the_vm_config():

@@ -82,6 +82,7 @@ pub struct RawVerifyConfig {
     pub max_body_bytes: Option<usize>,
     pub body_timeout_ms: Option<u64>,
     pub max_json_depth: Option<usize>,
+    pub max_json_elements: Option<usize>,
     #[serde(default)]
     pub route_policy: Vec<RawRule>,
     #[serde(default)]
@@ -185,6 +186,9 @@ pub struct Common {
     /// How long a held message may take to end (headers to last byte) before it is refused.
     pub body_timeout_ms: u64,
     pub max_json_depth: usize,
+    /// Most values (members, array items, scalars) a body parsed as JSON may hold (§2.6.3):
+    /// bounds the tree built before the key is known.
+    pub max_json_elements: usize,
     pub route_policy: RoutePolicy,
     pub error_format: ErrorFormat,
     pub replay_cache: bool,
@@ -333,6 +337,12 @@ impl VerifyConfig {
         if !(1..=128).contains(&max_json_depth) {
             return Err("max_json_depth: must be between 1 and 128".into());
         }
+        let max_json_elements = raw
+            .max_json_elements
+            .unwrap_or(crate::json::JsonLimits::DEFAULT_MAX_ELEMENTS);
+        if !(1..=10_000_000).contains(&max_json_elements) {
+            return Err("max_json_elements: must be between 1 and 10000000".into());
+        }
         let replay_cache_entries = raw.replay_cache_entries.unwrap_or(100_000);
         if replay_cache_entries == 0 {
             return Err("replay_cache_entries: must be positive".into());
@@ -347,6 +357,7 @@ impl VerifyConfig {
             max_body_bytes,
             body_timeout_ms,
             max_json_depth,
+            max_json_elements,
             route_policy: RoutePolicy::from_raw(&raw.route_policy)?,
             error_format: raw.error_format,
             replay_cache: raw.replay_cache,

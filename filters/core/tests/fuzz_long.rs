@@ -81,6 +81,7 @@ fn fuzz_json() {
         let limits = JsonLimits {
             max_depth: 64,
             max_members: Some(64),
+            max_elements: Some(1024),
         };
         if let Ok(v) = parse_strict(&bytes, limits) {
             // Whatever parses re-serializes to JSON that parses to the same value.
@@ -94,6 +95,7 @@ fn fuzz_json() {
                     JsonLimits {
                         max_depth: 127,
                         max_members: None,
+                        max_elements: None,
                     },
                 );
                 prop_assert!(

@@ -343,6 +343,30 @@ fn bounds_and_encoding() {
         &c,
         Reason::ContentEncoding,
     );
+    // Every content-encoding header and every coding of its list must be identity: the first
+    // header alone, or the first coding alone, proves nothing about what the upstream decodes.
+    let identity = with_header(&f.msg, "content-encoding", "identity");
+    for (first, second) in [
+        ("identity", Some("gzip")),
+        ("Identity", Some(" br ")),
+        ("identity, gzip", None),
+        ("identity,gzip", None),
+        ("gzip, identity", None),
+        ("identity,", None),
+        ("", None),
+    ] {
+        let mut m = with_header(&f.msg, "content-encoding", first);
+        if let Some(v) = second {
+            m.headers.push(("content-encoding".into(), v.into()));
+        }
+        rejects(&f.cfg, &m, &c, Reason::ContentEncoding);
+    }
+    accepts(&f.cfg, &identity, &c, "dfspa");
+    let mut twice = with_header(&f.msg, "content-encoding", " IDENTITY ,identity");
+    twice
+        .headers
+        .push(("content-encoding".into(), "identity".into()));
+    accepts(&f.cfg, &twice, &c, "dfspa");
     let small = verifier(
         json!({"profile": "mojaloop", "max_body_bytes": 50, "partners": [partner("dfspa", &rsa_key(1))]}),
     );
@@ -414,6 +438,48 @@ fn payload_mode_fallback_is_opt_in() {
         json!({"profile": "mojaloop", "payload_mode": "raw-then-sorted", "partners": [partner("dfspa", &a)]}),
     );
     accepts(&compat, &m, &ctx(Some("dfspa")), "dfspa");
+}
+
+/// Values of a JSON document: the top-level one, every member value and every array item.
+fn json_values(v: &serde_json::Value) -> usize {
+    1 + match v {
+        serde_json::Value::Array(a) => a.iter().map(json_values).sum(),
+        serde_json::Value::Object(o) => o.values().map(json_values).sum(),
+        _ => 0,
+    }
+}
+
+#[test]
+fn payload_mode_tree_is_bounded_by_max_json_elements() {
+    let a = rsa_key(1);
+    let s = signer(json!({"profile": "mojaloop", "source_id": "dfspa"}), &a);
+    let mut m = signed(&s, request("POST", "/quotes", &[], BODY));
+    m.body = BODY.to_vec();
+    let n = json_values(&serde_json::from_slice(BODY).unwrap());
+    let compat = |max: usize| {
+        verifier(
+            json!({"profile": "mojaloop", "payload_mode": "raw-then-sorted", "max_json_elements": max,
+                   "partners": [partner("dfspa", &a)]}),
+        )
+    };
+    accepts(&compat(n), &m, &ctx(Some("dfspa")), "dfspa");
+    rejects(
+        &compat(n - 1),
+        &m,
+        &ctx(Some("dfspa")),
+        Reason::BodyMalformed,
+    );
+    // The raw mode builds no tree: the bound does not apply to it.
+    let raw = signed(&s, request("POST", "/quotes", &[], BODY));
+    let strict = verifier(
+        json!({"profile": "mojaloop", "max_json_elements": 1, "partners": [partner("dfspa", &a)]}),
+    );
+    accepts(&strict, &raw, &ctx(Some("dfspa")), "dfspa");
+    for bad in [0, 10_000_001] {
+        let cfg = json!({"profile": "mojaloop", "max_json_elements": bad, "partners": [partner("dfspa", &a)]});
+        let err = signet_core::config::VerifyConfig::from_json(&cfg.to_string()).unwrap_err();
+        assert!(err.to_string().contains("max_json_elements"), "{err}");
+    }
 }
 
 #[test]

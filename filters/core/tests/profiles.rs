@@ -223,6 +223,86 @@ fn spar_canonical_json_rules() {
     );
 }
 
+/// A signature over the canonical double `1.8446744073709552e+19` must not cover the integers
+/// 2^64 and 2^64 + 1, which the platform's orjson refuses and which would canonicalize to those
+/// same bytes if written as doubles.
+#[test]
+fn spar_integers_beyond_64_bits_are_refused() {
+    let k = rsa_key(20);
+    let cfg = verifier(
+        json!({"profile": "spar", "partners": [{"id": "bank-a", "sender_id": "bank-a", "keys": [{"public_key_pem": public_pem(&k)}]}]}),
+    );
+    let s = signer(json!({"profile": "spar"}), &k);
+    let body = |amount: &str| {
+        format!(r#"{{"request_header":{{"sender_app_mnemonic":"bank-a"}},"request_body":{{"amount":{amount}}}}}"#)
+            .into_bytes()
+    };
+    let c = ctx(Some("bank-a"));
+    let msg = signed(
+        &s,
+        request(
+            "POST",
+            "/mapper/resolve",
+            &[],
+            &body("1.8446744073709552e19"),
+        ),
+    );
+    accepts(&cfg, &msg, &c, "bank-a");
+    for amount in [
+        "18446744073709551616",
+        "18446744073709551617",
+        "-9223372036854775809",
+    ] {
+        let mut m = msg.clone();
+        m.body = body(amount);
+        rejects(&cfg, &m, &c, Reason::BodyMalformed);
+    }
+    // The boundary integers are canonical as integers: signed and verified.
+    for amount in ["18446744073709551615", "-9223372036854775808"] {
+        let m = signed(&s, request("POST", "/mapper/resolve", &[], &body(amount)));
+        accepts(&cfg, &m, &c, "bank-a");
+    }
+    // The signer refuses to sign what has no orjson form.
+    let mut big = request(
+        "POST",
+        "/mapper/resolve",
+        &[],
+        &body("18446744073709551616"),
+    );
+    assert!(signet_core::sign::sign(&s, &mut big, NOW_MS, &RustCrypto).is_err());
+}
+
+/// spar builds the body's tree before the key is known: at most `max_json_elements` values.
+#[test]
+fn spar_body_values_are_bounded() {
+    let k = rsa_key(20);
+    let cfg = |max: usize| {
+        verifier(json!({"profile": "spar", "max_json_elements": max,
+                   "partners": [{"id": "bank-a", "sender_id": "bank-a", "keys": [{"public_key_pem": public_pem(&k)}]}]}))
+    };
+    let s = signer(json!({"profile": "spar"}), &k);
+    let msg = signed(
+        &s,
+        request("POST", "/mapper/resolve", &[], &spar_body("bank-a")),
+    );
+    // 12 values: the object, request_header and its 3 strings, request_body, request_payload,
+    // transaction_id, resolve_request, its one object and that object's 2 strings.
+    let c = ctx(Some("bank-a"));
+    accepts(&cfg(12), &msg, &c, "bank-a");
+    rejects(&cfg(11), &msg, &c, Reason::BodyMalformed);
+    // The default (100 000): an array of 100 000 zeros is refused before any key is looked up.
+    let mut flood = msg.clone();
+    flood.body = format!(
+        r#"{{"request_header":{{"sender_app_mnemonic":"bank-a"}},"pad":[{}0]}}"#,
+        "0,".repeat(100_000)
+    )
+    .into_bytes();
+    let default = verifier(
+        json!({"profile": "spar", "partners": [{"id": "bank-a", "sender_id": "bank-a", "keys": [{"public_key_pem": public_pem(&k)}]}]}),
+    );
+    rejects(&default, &flood, &c, Reason::BodyMalformed);
+}
+
 #[test]
 fn generic_rfc7797_and_kid_rules() {
     let k1 = ec_key(30);

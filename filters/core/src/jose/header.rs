@@ -291,6 +291,8 @@ fn json_error_what(e: &JsonError) -> &'static str {
         JsonError::DuplicateMember(_) => "duplicate member",
         JsonError::TooDeep => "nested deeper than 4",
         JsonError::TooManyMembers => "more than 64 members",
+        JsonError::TooManyElements => "more than 1024 values",
+        JsonError::IntegerOutOfRange => "integer out of range",
         JsonError::NotAnObject => "not a JSON object",
         JsonError::LoneSurrogate => "lone surrogate in a string",
         JsonError::NumberOutOfRange => "number out of range",

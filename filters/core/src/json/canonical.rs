@@ -9,7 +9,7 @@
 //! Recursion follows the value's nesting, which the strict parser bounds (§2.6.3).
 
 use super::numfmt::{changes_decimal_value, ecmascript_number, orjson_float};
-use super::strict::{float_tokens, JsonLimits, JsonNumber, JsonValue};
+use super::strict::{float_tokens, JsonError, JsonLimits, JsonNumber, JsonValue};
 
 /// Appends `s` as a JSON string: `"` and `\` escaped, U+0008/0009/000A/000C/000D as
 /// `\b \t \n \f \r`, other U+0000–U+001F as `\u00xx` (lower-case hex); everything else,
@@ -144,6 +144,57 @@ pub fn orjson_sorted(v: &JsonValue) -> Vec<u8> {
     out
 }
 
+/// SPAR's signing payload (§6.3) of `v`, parsed from `body`: [`orjson_sorted`], refusing
+/// ([`JsonError::IntegerOutOfRange`]) an integer token outside [−2^63, 2^64−1].
+///
+/// The parser keeps such a token as the nearest double, and [`orjson_sorted`] would write that
+/// double, so `18446744073709551616` and `18446744073709551617` would give the same bytes and
+/// one signature would cover both bodies. The platform reads the body into Python integers
+/// and `orjson.dumps` raises on them ("Integer exceeds 64-bit range"): no signature of the
+/// platform's covers such a body, and refusing it loses nothing. Non-integer tokens are
+/// doubles in both (Python's `float`, orjson's shortest form): two tokens of one double are
+/// one value there too.
+pub fn orjson_canonical(body: &[u8], v: &JsonValue) -> Result<Vec<u8>, JsonError> {
+    orjson_integers_fit(body, v)?;
+    Ok(orjson_sorted(v))
+}
+
+/// [`JsonError::IntegerOutOfRange`] when `body` (the bytes `v` was parsed from) holds an integer
+/// token outside [−2^63, 2^64−1]. Only when `v` holds a double of magnitude ≥ 2^63 (the double
+/// every such token rounds to) is `body` re-read for its number tokens; an unreadable `body`
+/// is refused.
+pub fn orjson_integers_fit(body: &[u8], v: &JsonValue) -> Result<(), JsonError> {
+    if !has_large_double(v) {
+        return Ok(());
+    }
+    let limits = JsonLimits {
+        max_depth: v.depth().max(1),
+        max_members: None,
+        // `v` was parsed from these bytes under its caller's bounds.
+        max_elements: None,
+    };
+    let tokens = float_tokens(body, limits)?;
+    if tokens
+        .iter()
+        .any(|(_, token)| !token.bytes().any(|b| matches!(b, b'.' | b'e' | b'E')))
+    {
+        return Err(JsonError::IntegerOutOfRange);
+    }
+    Ok(())
+}
+
+/// Whether `v` holds a double of magnitude ≥ 2^63, what an integer token outside the 64-bit
+/// ranges becomes.
+fn has_large_double(v: &JsonValue) -> bool {
+    const TWO_63: f64 = 9_223_372_036_854_775_808.0;
+    match v {
+        JsonValue::Number(JsonNumber::F64(f)) => f.abs() >= TWO_63,
+        JsonValue::Array(items) => items.iter().any(has_large_double),
+        JsonValue::Object(members) => members.iter().any(|(_, x)| has_large_double(x)),
+        _ => false,
+    }
+}
+
 fn write_orjson(out: &mut Vec<u8>, v: &JsonValue) {
     match v {
         JsonValue::Number(JsonNumber::U64(u)) => out.extend_from_slice(u.to_string().as_bytes()),
@@ -230,6 +281,8 @@ pub fn ecmascript_changes_numbers(body: &[u8], v: &JsonValue) -> bool {
     let limits = JsonLimits {
         max_depth: v.depth().max(1),
         max_members: None,
+        // `v` was parsed from these bytes under its caller's bounds.
+        max_elements: None,
     };
     match float_tokens(body, limits) {
         Ok(tokens) => tokens

@@ -14,7 +14,10 @@ fn parse(s: &str) -> JsonValue {
 }
 
 fn orjson(s: &str) -> String {
-    String::from_utf8(orjson_sorted(&parse(s))).unwrap()
+    let v = parse(s);
+    let canonical = orjson_canonical(s.as_bytes(), &v).unwrap_or_else(|e| panic!("{s}: {e}"));
+    assert_eq!(canonical, orjson_sorted(&v), "{s}");
+    String::from_utf8(canonical).unwrap()
 }
 
 fn es(s: &str, order: KeyOrder) -> String {
@@ -33,11 +36,12 @@ fn orjson_spec_examples() {
         ("1e16", "1e+16"),
         ("1e-6", "1e-6"),
         ("1E+2", "100.0"),
-        ("123456789012345678901234", "1.2345678901234569e+23"),
+        ("123456789012345678901234.0", "1.2345678901234569e+23"),
         ("18446744073709551615", "18446744073709551615"),
-        ("18446744073709551616", "1.8446744073709552e+19"),
+        ("18446744073709551616.0", "1.8446744073709552e+19"),
+        ("1.8446744073709552e19", "1.8446744073709552e+19"),
         ("-9223372036854775808", "-9223372036854775808"),
-        ("-9223372036854775809", "-9.223372036854776e+18"),
+        ("-9223372036854775809e0", "-9.223372036854776e+18"),
         ("[true,false,null]", "[true,false,null]"),
         (r#""\u00e9\/\u007f""#, "\"é/\u{7f}\""),
         (
@@ -60,6 +64,109 @@ fn orjson_spec_examples() {
         ),
     ] {
         assert_eq!(orjson(input), want, "{input}");
+    }
+}
+
+/// Integer tokens outside [−2^63, 2^64−1] have no orjson form (`orjson.dumps` raises
+/// "Integer exceeds 64-bit range" on the platform's Python integers). Written as their nearest
+/// double they would collide: two bodies, one signature.
+#[test]
+fn orjson_refuses_integers_beyond_64_bits() {
+    let (a, b) = (
+        r#"{"amount":18446744073709551616}"#,
+        r#"{"amount":18446744073709551617}"#,
+    );
+    // The collision the refusal closes: one double for two integers.
+    assert_eq!(orjson_sorted(&parse(a)), orjson_sorted(&parse(b)));
+    for body in [
+        a,
+        b,
+        "18446744073709551616",
+        "-9223372036854775809",
+        "123456789012345678901234",
+        "-123456789012345678901234567890",
+        r#"[1,{"x":[2.5,99999999999999999999]}]"#,
+        r#"{"a":1e19,"b":[18446744073709551616]}"#,
+    ] {
+        assert_eq!(
+            orjson_canonical(body.as_bytes(), &parse(body)),
+            Err(JsonError::IntegerOutOfRange),
+            "{body}"
+        );
+    }
+    // The boundaries themselves, and doubles of any size, are written.
+    for (body, want) in [
+        ("18446744073709551615", "18446744073709551615"),
+        ("-9223372036854775808", "-9223372036854775808"),
+        ("9223372036854775808", "9223372036854775808"),
+        (r#"[1e19,-9.3e18,2E+19]"#, "[1e+19,-9.3e+18,2e+19]"),
+    ] {
+        assert_eq!(orjson(body), want, "{body}");
+    }
+}
+
+/// The orjson canonical form compared with the real orjson (`.venv`, pinned in
+/// tests/requirements.txt) over what the platform does: Python's `json.loads`, then
+/// `orjson.dumps(v, option=OPT_SORT_KEYS)`; an exception there must be a refusal here.
+#[test]
+fn orjson_matches_python_orjson() {
+    use std::io::Write as _;
+    use std::process::{Command, Stdio};
+
+    let script = r#"
+import json, sys
+import orjson
+if orjson.dumps(1e16) != b"1e+16":
+    print("OLD"); sys.exit(0)
+out = []
+for c in json.load(sys.stdin):
+    try:
+        out.append(orjson.dumps(json.loads(c), option=orjson.OPT_SORT_KEYS).decode())
+    except Exception:
+        out.append(None)
+print(json.dumps(out))
+"#;
+    let python = std::env::var("SIGNET_PYTHON")
+        .unwrap_or_else(|_| format!("{}/../../.venv/bin/python", env!("CARGO_MANIFEST_DIR")));
+    let child = Command::new(&python)
+        .arg("-c")
+        .arg(script)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn();
+    let Ok(mut child) = child else {
+        println!("orjson_matches_python_orjson: skipped, {python} not available");
+        return;
+    };
+    let mut cases: Vec<&str> = NODE_CASES.to_vec();
+    cases.extend([
+        "-9223372036854775809",
+        "9223372036854775808",
+        "-9223372036854775808.0",
+        "18446744073709551616.0",
+        r#"{"a":18446744073709551617}"#,
+        "[0.1,0.10000000000000001,1e2,100,-0,-0.0,1e-5,0.00001,1e-6]",
+    ]);
+    let input = serde_json::to_vec(&cases).unwrap();
+    child.stdin.take().unwrap().write_all(&input).unwrap();
+    let out = child.wait_with_output().unwrap();
+    if !out.status.success() {
+        println!("orjson_matches_python_orjson: skipped, no orjson in {python}");
+        return;
+    }
+    if out.stdout.starts_with(b"OLD") {
+        println!("orjson_matches_python_orjson: skipped, orjson older than 3.13 (writes 1e16)");
+        return;
+    }
+    let results: Vec<Option<String>> = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(results.len(), cases.len());
+    for (case, want) in cases.iter().zip(results) {
+        let v = parse(case);
+        let got = orjson_canonical(case.as_bytes(), &v)
+            .ok()
+            .map(|b| String::from_utf8(b).unwrap());
+        assert_eq!(got, want, "{case}");
     }
 }
 
@@ -316,6 +423,7 @@ fn deep_nesting_fits_a_small_stack() {
             let limits = JsonLimits {
                 max_depth: usize::MAX,
                 max_members: None,
+                max_elements: None,
             };
             let text = format!("{}1{}", "[{\"a\":".repeat(63), "}]".repeat(63));
             let v = parse_strict(text.as_bytes(), limits).unwrap();

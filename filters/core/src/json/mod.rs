@@ -5,8 +5,8 @@ mod numfmt;
 pub mod strict;
 
 pub use canonical::{
-    ecmascript, ecmascript_changes_numbers, orjson_sorted, write_json_string, KeyOrder,
-    ObjectWriter,
+    ecmascript, ecmascript_changes_numbers, orjson_canonical, orjson_integers_fit, orjson_sorted,
+    write_json_string, KeyOrder, ObjectWriter,
 };
 pub use numfmt::{ecmascript_number, orjson_float};
 pub use strict::{

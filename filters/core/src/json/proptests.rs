@@ -64,6 +64,7 @@ fn reparse(bytes: &[u8]) -> JsonValue {
     let limits = JsonLimits {
         max_depth: 127,
         max_members: None,
+        max_elements: None,
     };
     parse_strict(bytes, limits)
         .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(bytes)))

@@ -3,7 +3,8 @@
 //! Built on serde_json's parser with a custom [`serde::de::Visitor`]; nothing here tokenizes JSON
 //! by hand. On top of RFC 8259 as serde_json implements it, the visitor enforces what the
 //! platforms' own parsers do not: duplicate member names are rejected (compared after unescaping),
-//! nesting depth and member counts are bounded, and object member order is kept.
+//! nesting depth, member counts and the total number of values are bounded, and object member
+//! order is kept.
 //!
 //! Depth is checked when a container is *entered*, so hostile input such as 10 000 `[` fails at
 //! `max_depth` without deep recursion; serde_json's own limit (127 levels) is a second backstop
@@ -73,6 +74,12 @@ pub enum JsonError {
     TooDeep,
     /// An object has more members than [`JsonLimits::max_members`].
     TooManyMembers,
+    /// The text holds more values than [`JsonLimits::max_elements`].
+    TooManyElements,
+    /// An integer token outside [−2^63, 2^64−1], which orjson refuses to serialize (it is not
+    /// written as a double: two different integers would then give the same bytes). Raised by
+    /// [`crate::json::orjson_canonical`], never by the parser itself.
+    IntegerOutOfRange,
     /// The top-level value is not an object where one is required ([`parse_strict_object`]).
     NotAnObject,
     /// A `\uD800`–`\uDFFF` escape that is not part of a valid surrogate pair.
@@ -92,6 +99,8 @@ impl fmt::Display for JsonError {
             JsonError::DuplicateMember(name) => write!(f, "duplicate member name {name:?}"),
             JsonError::TooDeep => f.write_str("JSON nesting too deep"),
             JsonError::TooManyMembers => f.write_str("too many object members"),
+            JsonError::TooManyElements => f.write_str("too many JSON values"),
+            JsonError::IntegerOutOfRange => f.write_str("integer outside the 64-bit range"),
             JsonError::NotAnObject => f.write_str("JSON value is not an object"),
             JsonError::LoneSurrogate => f.write_str("lone surrogate escape in string"),
             JsonError::NumberOutOfRange => f.write_str("number out of double range"),
@@ -110,6 +119,11 @@ pub struct JsonLimits {
     pub max_depth: usize,
     /// Maximum members of any single object (`None` = unbounded).
     pub max_members: Option<usize>,
+    /// Maximum number of values in the whole text: the top-level value, every member value and
+    /// every array item, containers and scalars alike (`None` = unbounded). Counted before each
+    /// value is read, so a body of a million tiny values stops at the bound, before its tree
+    /// (about 30 times the body in memory) is built.
+    pub max_elements: Option<usize>,
 }
 
 impl JsonLimits {
@@ -117,18 +131,32 @@ impl JsonLimits {
     pub const HEADER: JsonLimits = JsonLimits {
         max_depth: 4,
         max_members: Some(64),
+        max_elements: Some(1024),
     };
-    /// Body limits with the default `max_json_depth` (§2.6.3): depth 64.
+    /// Default bound on the values of a body (`max_json_elements`, §2.6.3).
+    pub const DEFAULT_MAX_ELEMENTS: usize = 100_000;
+    /// Body limits with the default `max_json_depth` (§2.6.3): depth 64, 100 000 values.
     pub const BODY: JsonLimits = JsonLimits {
         max_depth: 64,
         max_members: None,
+        max_elements: Some(Self::DEFAULT_MAX_ELEMENTS),
     };
 
-    /// Body limits with a configured `max_json_depth`.
+    /// Body limits with a configured `max_json_depth` (and the default value count).
     pub const fn body(max_depth: usize) -> JsonLimits {
         JsonLimits {
             max_depth,
             max_members: None,
+            max_elements: Some(Self::DEFAULT_MAX_ELEMENTS),
+        }
+    }
+
+    /// Body limits with a configured `max_json_depth` and `max_json_elements`.
+    pub const fn body_bounded(max_depth: usize, max_elements: usize) -> JsonLimits {
+        JsonLimits {
+            max_depth,
+            max_members: None,
+            max_elements: Some(max_elements),
         }
     }
 }
@@ -185,6 +213,8 @@ struct Ctx<'a> {
     limits: JsonLimits,
     failure: Cell<Option<JsonError>>,
     saw_negative_zero: Cell<bool>,
+    /// Values entered so far (checked against `limits.max_elements`).
+    elements: Cell<usize>,
     text: &'a [u8],
     position: Option<&'a Cell<usize>>,
     float_tokens: Option<&'a RefCell<Vec<(f64, String)>>>,
@@ -228,6 +258,7 @@ fn run<'a>(
         limits,
         failure: Cell::new(None),
         saw_negative_zero: Cell::new(false),
+        elements: Cell::new(0),
         text: text.as_bytes(),
         position,
         float_tokens,
@@ -308,6 +339,14 @@ impl<'de> DeserializeSeed<'de> for ValueSeed<'_, '_> {
     type Value = JsonValue;
 
     fn deserialize<D: de::Deserializer<'de>>(self, deserializer: D) -> Result<JsonValue, D::Error> {
+        // Counted before the value is read: nothing is allocated for the value over the bound.
+        let seen = self.ctx.elements.get().saturating_add(1);
+        if let Some(max) = self.ctx.limits.max_elements {
+            if seen > max {
+                return Err(self.ctx.fail(JsonError::TooManyElements));
+            }
+        }
+        self.ctx.elements.set(seen);
         deserializer.deserialize_any(self)
     }
 }
@@ -543,6 +582,54 @@ mod tests {
         assert_eq!(JsonValue::Null.depth(), 0);
     }
 
+    /// The value count bounds the whole text (members, array items, scalars, the top-level
+    /// value), at any depth, and is checked before the value is read.
+    #[test]
+    fn element_count_is_bounded() {
+        let limits = |n| JsonLimits {
+            max_depth: 64,
+            max_members: None,
+            max_elements: Some(n),
+        };
+        // [1,2,3] is 4 values; {"a":[1,{"b":null}]} is 5.
+        for (text, count) in [
+            ("7", 1),
+            ("[1,2,3]", 4),
+            (r#"{"a":[1,{"b":null}]}"#, 5),
+            (r#"[[],{},"x"]"#, 4),
+        ] {
+            assert!(
+                parse_strict(text.as_bytes(), limits(count)).is_ok(),
+                "{text}"
+            );
+            assert_eq!(
+                parse_strict(text.as_bytes(), limits(count - 1)),
+                Err(JsonError::TooManyElements),
+                "{text}"
+            );
+        }
+        // The default body bound: 100 000 values pass, one more does not.
+        let array = |items: usize| format!("[{}0]", "0,".repeat(items - 1));
+        let at = array(JsonLimits::DEFAULT_MAX_ELEMENTS - 1);
+        assert!(parse_strict(at.as_bytes(), JsonLimits::BODY).is_ok());
+        let over = array(JsonLimits::DEFAULT_MAX_ELEMENTS);
+        assert_eq!(
+            parse_strict(over.as_bytes(), JsonLimits::BODY),
+            Err(JsonError::TooManyElements)
+        );
+        // Unbounded when asked, and the -0 second pass counts afresh.
+        let unbounded = JsonLimits {
+            max_elements: None,
+            ..JsonLimits::BODY
+        };
+        assert!(parse_strict(over.as_bytes(), unbounded).is_ok());
+        assert!(parse_strict(b"[-0,1]", limits(3)).is_ok());
+        assert_eq!(
+            parse_strict(b"[-0,1]", limits(2)),
+            Err(JsonError::TooManyElements)
+        );
+    }
+
     #[test]
     fn numbers() {
         assert_eq!(num("0"), JsonNumber::U64(0));
@@ -668,6 +755,7 @@ mod tests {
         let unlimited = JsonLimits {
             max_depth: usize::MAX,
             max_members: None,
+            max_elements: None,
         };
         let ok = format!("{}{}", "[".repeat(127), "]".repeat(127));
         assert!(parse_strict(ok.as_bytes(), unlimited).is_ok());

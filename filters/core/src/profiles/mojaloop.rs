@@ -9,7 +9,7 @@ use crate::jose::alg::Alg;
 use crate::jose::header::{CritB64, Header, HeaderRules};
 use crate::jose::jws::signing_input_encoded;
 use crate::json::canonical::{ecmascript, KeyOrder};
-use crate::json::{parse_strict, JsonLimits, JsonValue};
+use crate::json::{parse_strict, JsonError, JsonLimits, JsonValue};
 use crate::reason::Reason;
 use crate::route::{first_match, Policy, Rule};
 use crate::verify::{Outcome, Rejection, Run};
@@ -171,8 +171,12 @@ pub fn verify(run: &mut Run<'_>, p: &Mojaloop) -> Result<Outcome, Rejection> {
     let raw = signing_input_encoded(&h, &run.msg.body);
     let fallback = match p.payload_mode {
         PayloadMode::Raw => None,
-        PayloadMode::RawThenCompact => reserialized(run, KeyOrder::Insertion),
-        PayloadMode::RawThenSorted => reserialized(run, KeyOrder::SortedUtf16),
+        PayloadMode::RawThenCompact => {
+            reserialized(run, KeyOrder::Insertion).map_err(|r| r.partner(Some(&partner.id)))?
+        }
+        PayloadMode::RawThenSorted => {
+            reserialized(run, KeyOrder::SortedUtf16).map_err(|r| r.partner(Some(&partner.id)))?
+        }
     };
     let fallback_input = fallback.map(|body| signing_input_encoded(&h, &body));
     let mut inputs: Vec<(&'static str, &[u8])> = vec![("the raw body", &raw)];
@@ -218,6 +222,7 @@ pub fn parse_envelope(value: &str) -> Result<(String, String), String> {
         JsonLimits {
             max_depth: 4,
             max_members: Some(64),
+            max_elements: Some(256),
         },
     )
     .map_err(|e| format!("FSPIOP-Signature is not strict JSON: {e}"))?;
@@ -347,14 +352,27 @@ fn request_line(run: &mut Run<'_>, header: &Header, path: &str) -> Result<(), Re
     Ok(())
 }
 
-fn reserialized(run: &mut Run<'_>, order: KeyOrder) -> Option<Vec<u8>> {
+/// The body as the SDK re-serializes it, or `None` when it is not strict JSON (only the raw
+/// body is then tried). A body over `max_json_elements` is refused (`body_malformed`): its tree
+/// is not built before the signature is known to be good.
+fn reserialized(run: &mut Run<'_>, order: KeyOrder) -> Result<Option<Vec<u8>>, Rejection> {
     let limits = JsonLimits {
         max_depth: run.cfg.common.max_json_depth,
         max_members: None,
+        max_elements: Some(run.cfg.common.max_json_elements),
     };
-    parse_strict(&run.msg.body, limits)
-        .ok()
-        .map(|v| ecmascript(&v, order))
+    match parse_strict(&run.msg.body, limits) {
+        Ok(v) => Ok(Some(ecmascript(&v, order))),
+        Err(e @ JsonError::TooManyElements) => Err(run.reject(
+            "body_json",
+            Reason::BodyMalformed,
+            format!(
+                "body: {e} (over max_json_elements {})",
+                run.cfg.common.max_json_elements
+            ),
+        )),
+        Err(_) => Ok(None),
+    }
 }
 
 /// Algorithm the Signet signer uses for a key when `sign_alg` is not set (§3.7).

@@ -8,7 +8,7 @@
 use crate::config::Spar;
 use crate::jose::header::{CritB64, HeaderRules};
 use crate::jose::jws::{signing_input_encoded, split_three};
-use crate::json::canonical::orjson_sorted;
+use crate::json::canonical::{orjson_integers_fit, orjson_sorted};
 use crate::json::JsonValue;
 use crate::reason::Reason;
 use crate::route::Policy;
@@ -61,6 +61,11 @@ pub fn verify(run: &mut Run<'_>, p: &Spar) -> Result<Outcome, Rejection> {
     )?;
     // 4. Body and sender.
     let body = run.body_json()?;
+    // What orjson cannot write as received (an integer beyond 64 bits) has no canonical form:
+    // refused before the key is looked up (§6.3.1).
+    if let Err(e) = orjson_integers_fit(&run.msg.body, &body) {
+        return Err(run.reject("body_json", Reason::BodyMalformed, format!("body: {e}")));
+    }
     let Some(sender) = sender(&body).map(str::to_string) else {
         return Err(run.reject(
             "identity",

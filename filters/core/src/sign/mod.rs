@@ -12,7 +12,7 @@ use crate::config::{Direction, ProfileName};
 use crate::crypto::CryptoBackend;
 use crate::jose::jws::{signing_input_encoded, signing_input_unencoded};
 use crate::json::{
-    ecmascript, ecmascript_changes_numbers, orjson_sorted, parse_strict, JsonLimits, KeyOrder,
+    ecmascript, ecmascript_changes_numbers, orjson_canonical, parse_strict, JsonLimits, KeyOrder,
     ObjectWriter,
 };
 use crate::message::Message;
@@ -113,6 +113,7 @@ pub fn sign(
                 JsonLimits {
                     max_depth: 64,
                     max_members: None,
+                    max_elements: Some(JsonLimits::DEFAULT_MAX_ELEMENTS),
                 },
             )
             .map_err(|e| {
@@ -120,14 +121,16 @@ pub fn sign(
                     "spar signs canonical JSON; the body is not JSON: {e}"
                 ))
             })?;
+            // An integer beyond 64 bits has no orjson form: the platform could never verify it.
+            let canonical = orjson_canonical(&msg.body, &value).map_err(|e| {
+                SignError(format!(
+                    "spar signs canonical JSON; the body has no orjson form: {e}"
+                ))
+            })?;
             let header = header_bytes(cfg, |w| {
                 w.string("alg", cfg.alg.name());
             });
-            let sig = signature(
-                cfg,
-                backend,
-                &signing_input_encoded(&header, &orjson_sorted(&value)),
-            )?;
+            let sig = signature(cfg, backend, &signing_input_encoded(&header, &canonical))?;
             set_all(cfg, msg, &format!("{header}..{sig}"));
             Ok(signed(false, false))
         }
@@ -247,6 +250,7 @@ fn mojaloop(
             JsonLimits {
                 max_depth: 64,
                 max_members: None,
+                max_elements: Some(JsonLimits::DEFAULT_MAX_ELEMENTS),
             },
         ) {
             Ok(v) if !ecmascript_changes_numbers(&msg.body, &v) => {

@@ -22,6 +22,7 @@ use super::error::{ClaimError, TokenError};
 const CLAIMS_LIMITS: JsonLimits = JsonLimits {
     max_depth: 16,
     max_members: Some(256),
+    max_elements: Some(4096),
 };
 
 /// When a token has no `kid`, at most this many keys are tried: each try is a signature

@@ -183,14 +183,25 @@ impl Run<'_> {
 
     /// `content-encoding` and the size bound (§2.6.1–2).
     pub fn body_bounds(&mut self) -> Result<(), Rejection> {
-        if let Some(enc) = self.msg.header("content-encoding") {
-            if !enc.trim().eq_ignore_ascii_case("identity") {
-                return Err(self.reject(
-                    "body",
-                    Reason::ContentEncoding,
-                    format!("content-encoding {enc:?}: signed bodies are never compressed"),
-                ));
-            }
+        // Every `content-encoding` header and every coding in its list: an upstream may apply
+        // the second header or the last coding of a list, so the first alone proves nothing.
+        let encoded = self
+            .msg
+            .headers
+            .iter()
+            .filter(|(n, _)| n.eq_ignore_ascii_case("content-encoding"))
+            .map(|(_, v)| v.as_str())
+            .find(|v| {
+                !v.split(',')
+                    .all(|c| c.trim().eq_ignore_ascii_case("identity"))
+            });
+        if let Some(enc) = encoded {
+            let enc: String = enc.chars().take(64).collect();
+            return Err(self.reject(
+                "body",
+                Reason::ContentEncoding,
+                format!("content-encoding {enc:?}: signed bodies are never compressed"),
+            ));
         }
         let max = self.cfg.common.max_body_bytes;
         if self.msg.body.len() > max {
@@ -211,6 +222,7 @@ impl Run<'_> {
         let limits = JsonLimits {
             max_depth: self.cfg.common.max_json_depth,
             max_members: None,
+            max_elements: Some(self.cfg.common.max_json_elements),
         };
         match parse_strict(&self.msg.body, limits) {
             Ok(v) => {
