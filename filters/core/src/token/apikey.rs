@@ -377,11 +377,15 @@ enum Seg {
 
 /// A path template such as `/idauthentication/v1/auth/{license}/{partner}/{api_key}` (whole
 /// path) or `.../{license}/{partner}/{api_key}` (the last segments of any path). `*` matches
-/// any one segment.
+/// any one segment. `ida` reads MOSIP IDA's own path variables, exactly as `jws_verify`'s
+/// `mosip` profile does ([`crate::profiles::mosip::ida_triple`]): `{MISP-LK}/{Partner-ID}/
+/// {API-Key}` right after the operation (`auth`, `kyc`, `otp`, `kyc-auth/delegated`, ...)
+/// and nothing after them.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PathTemplate {
     suffix: bool,
     segs: Vec<Seg>,
+    ida: bool,
 }
 
 /// What a template captured from a path.
@@ -398,6 +402,13 @@ pub struct PathIds<'a> {
 impl PathTemplate {
     /// Parses a template; names what is wrong.
     pub fn parse(t: &str) -> Result<PathTemplate, &'static str> {
+        if t == "ida" {
+            return Ok(PathTemplate {
+                suffix: true,
+                segs: vec![Seg::Licence, Seg::Partner, Seg::ApiKey],
+                ida: true,
+            });
+        }
         let (suffix, rest) = match t.strip_prefix("...") {
             Some(r) => (true, r),
             None => (false, t),
@@ -428,7 +439,11 @@ impl PathTemplate {
         {
             return Err("no {license}, {partner} or {api_key} variable");
         }
-        Ok(PathTemplate { suffix, segs })
+        Ok(PathTemplate {
+            suffix,
+            segs,
+            ida: false,
+        })
     }
 
     fn segments(path: &str) -> Option<Vec<&str>> {
@@ -439,6 +454,15 @@ impl PathTemplate {
     /// Captures the variables when `path` (query ignored) matches. Captured segments must be
     /// non-empty.
     pub fn capture<'a>(&self, path: &'a str) -> Option<PathIds<'a>> {
+        if self.ida {
+            // The triple is the path's last three segments, so redaction below still holds.
+            let t = crate::profiles::mosip::ida_triple(path)?;
+            return Some(PathIds {
+                licence: Some(t.licence),
+                partner: Some(t.partner),
+                api_key: Some(t.api_key),
+            });
+        }
         let segs = Self::segments(path)?;
         let start = if self.suffix {
             segs.len().checked_sub(self.segs.len())?
