@@ -63,19 +63,7 @@ pub struct IdaTriple<'a> {
 pub fn ida_triple(path: &str) -> Option<IdaTriple<'_>> {
     let path = path.split_once('?').map_or(path, |(p, _)| p);
     let segments: Vec<&str> = path.strip_prefix('/')?.split('/').collect();
-    let (at, delegated) = segments.iter().enumerate().find_map(|(i, s)| {
-        OPERATIONS
-            .iter()
-            .find(|(op, _)| op == s)
-            .map(|(_, d)| (i, *d))
-    })?;
-    let mut start = at + 1;
-    if delegated {
-        if segments.get(start) != Some(&"delegated") {
-            return None;
-        }
-        start += 1;
-    }
+    let start = ida_variables_at(&segments)?;
     let usable = |s: &str| !s.is_empty() && !s.contains('%');
     match segments.get(start..)? {
         &[licence, partner, api_key] if [licence, partner, api_key].into_iter().all(usable) => {
@@ -87,6 +75,21 @@ pub fn ida_triple(path: &str) -> Option<IdaTriple<'_>> {
         }
         _ => None,
     }
+}
+
+/// Index of the first path variable in `segments` (the path after its leading `/`, split on
+/// `/`): right after the first operation segment, and after its `delegated`.
+pub fn ida_variables_at(segments: &[&str]) -> Option<usize> {
+    let (at, delegated) = segments.iter().enumerate().find_map(|(i, s)| {
+        OPERATIONS
+            .iter()
+            .find(|(op, _)| op == s)
+            .map(|(_, d)| (i, *d))
+    })?;
+    if !delegated {
+        return Some(at + 1);
+    }
+    (segments.get(at + 1) == Some(&"delegated")).then_some(at + 2)
 }
 
 pub fn verify(run: &mut Run<'_>, p: &Mosip) -> Result<Outcome, Rejection> {

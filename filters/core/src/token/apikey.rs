@@ -489,6 +489,9 @@ impl PathTemplate {
     /// The path without query, licence and API key segments replaced by their short hashes
     /// (`~` + 12 hex) — what logs and audit records may show.
     pub fn redact(&self, path: &str) -> Option<String> {
+        if self.ida {
+            return Self::redact_ida(path, self.capture(path).is_some());
+        }
         self.capture(path)?;
         let segs = Self::segments(path)?;
         let start = if self.suffix {
@@ -506,6 +509,27 @@ impl PathTemplate {
                     out.push_str(&SecretHash::of(s).short());
                 }
                 _ => out.push_str(s),
+            }
+        }
+        Some(out)
+    }
+}
+
+impl PathTemplate {
+    /// An IDA path: every segment after the operation is hashed — the partner id alone stays
+    /// readable when the triple is — so a path with extra or missing segments, which IDA does
+    /// not read, still shows no licence or API key in clear.
+    fn redact_ida(path: &str, readable: bool) -> Option<String> {
+        let segs = Self::segments(path)?;
+        let start = crate::profiles::mosip::ida_variables_at(&segs)?;
+        let mut out = String::with_capacity(path.len());
+        for (i, s) in segs.iter().enumerate() {
+            out.push('/');
+            if i < start || (readable && i == start + 1) {
+                out.push_str(s);
+            } else {
+                out.push('~');
+                out.push_str(&SecretHash::of(s).short());
             }
         }
         Some(out)
