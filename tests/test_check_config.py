@@ -30,14 +30,21 @@ def chain(*filters) -> list:
     return render.derive_filters(list(filters), str(WASM))
 
 
-def check(tmp_path, http_filters: list, name="envoy.yaml", clusters: list | None = None
-          ) -> subprocess.CompletedProcess:
-    """Runs the shipped checker on a YAML document holding this filter chain (and clusters)."""
+# What every shipped connection manager sets (security.md rule 11).
+PATH_SETTINGS = {"normalize_path": True, "merge_slashes": True,
+                 "path_with_escaped_slashes_action": "REJECT_REQUEST"}
+
+
+def check(tmp_path, http_filters: list, name="envoy.yaml", clusters: list | None = None,
+          hcm: dict | None = None) -> subprocess.CompletedProcess:
+    """Runs the shipped checker on a YAML document holding this filter chain (and clusters), in
+    a connection manager with `hcm`'s settings (by default the path settings)."""
     import yaml
 
+    settings = PATH_SETTINGS if hcm is None else hcm
     doc = {"static_resources": {"listeners": [{"filter_chains": [{"filters": [{
         "name": "envoy.filters.network.http_connection_manager",
-        "typed_config": {"http_filters": http_filters}}]}]}]}}
+        "typed_config": {**settings, "http_filters": http_filters}}]}]}]}}
     if clusters is not None:
         doc["static_resources"]["clusters"] = clusters
     path = tmp_path / name
@@ -120,6 +127,22 @@ def test_response_signer_after_the_verifier_is_refused(tmp_path):
               {"root_id": "jws_sign", "configuration": {"profile": "generic",
                                                         "signing_key_env": "K"}}]
     assert check(tmp_path, chain(*egress)).returncode == 0
+
+
+@pytest.mark.parametrize("field", sorted(PATH_SETTINGS))
+def test_connection_manager_without_path_normalisation_is_refused(tmp_path, field):
+    filters = chain({"root_id": "gateway"}, VERIFIER)
+    missing = {k: v for k, v in PATH_SETTINGS.items() if k != field}
+    out = check(tmp_path, filters, hcm=missing)
+    assert out.returncode == 1
+    assert f"{field}: {json.dumps(PATH_SETTINGS[field]).strip(chr(34))} is missing" in out.stderr
+    assert out.stderr.count("is missing") == 1
+    weaker = {"normalize_path": False, "merge_slashes": False,
+              "path_with_escaped_slashes_action": "UNESCAPE_AND_FORWARD"}
+    out = check(tmp_path, filters, hcm=missing | {field: weaker[field]})
+    assert out.returncode == 1 and f"{field}:" in out.stderr
+    # A connection manager without a Signet filter is not ours to judge.
+    assert check(tmp_path, [{"name": "envoy.filters.http.router"}], hcm={}).returncode == 0
 
 
 def test_every_shipped_template_passes(pki, tmp_path):

@@ -13,6 +13,7 @@ pub mod jose;
 pub mod json;
 pub mod keys;
 pub mod message;
+pub mod path;
 pub mod pb;
 pub mod profiles;
 pub mod reason;

@@ -3,6 +3,14 @@
 //! Envoy has no per-route configuration for Wasm filters, so the rules are matched here, on the
 //! method and the path (query excluded) or on Envoy's `xds.route_name`. Configured rules are
 //! tried first, in order; the profile's defaults decide when none matches.
+//!
+//! Methods match exactly: HTTP methods are case-sensitive (RFC 9110 §9.1), so a rule for
+//! `POST` does not match `post`, and a rule for `GET` does not skip `get`. The profiles'
+//! defaults list the methods they skip and require a signature for everything else (a case
+//! variant or an unknown method included); a configured catch-all `skip` without `methods`
+//! skips every method, spelled any way. Paths are matched as received: the verifiers refuse
+//! beforehand any path that could be read two ways ([`crate::path`]), so a prefix such as
+//! `/health` cannot also cover `/health/../admin`.
 
 use serde::Deserialize;
 
@@ -33,7 +41,7 @@ impl Policy {
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawRule {
-    /// Upper-case methods; absent or empty means any.
+    /// Upper-case methods, matched exactly; absent or empty means any.
     #[serde(default)]
     pub methods: Vec<String>,
     pub path_prefix: Option<String>,

@@ -13,10 +13,12 @@ use crate::route::Policy;
 use crate::verify::{Gate, Outcome, Rejection, Run};
 
 pub fn verify(run: &mut Run<'_>, p: &Generic) -> Result<Outcome, Rejection> {
+    // §7.8, failing closed: only the bodyless methods, spelled exactly, are skipped; `post`
+    // or an unknown method is `required` like POST.
     let default = match run.msg.method.as_str() {
         _ if run.msg.status.is_some() => None,
-        "POST" | "PUT" | "PATCH" => Some(Policy::Required),
-        _ => Some(Policy::Skip),
+        "GET" | "HEAD" | "OPTIONS" | "DELETE" => Some(Policy::Skip),
+        _ => Some(Policy::Required),
     };
     let value = match run.open(default, &p.signature_header)? {
         Gate::Pass(outcome) => return Ok(outcome),

@@ -26,13 +26,22 @@ const JOSE_NAMES: [&str; 12] = [
     "alg", "kid", "typ", "cty", "crit", "b64", "jku", "jwk", "x5u", "x5c", "x5t", "x5t#S256",
 ];
 
-/// The default route policy (§3.6.1).
+/// The default route policy (§3.6.1). Methods match exactly: `get`, `Put` or an unknown
+/// method fall through to `required`.
 fn default_policy(method: &str, path: &str) -> Policy {
-    let rules = [
-        Rule::prefix(&["GET", "HEAD", "DELETE", "OPTIONS"], "/", Policy::Skip),
-        Rule::prefix(&["PUT"], "/parties/", Policy::IfPresent),
-        Rule::prefix(&["PUT"], "/parties", Policy::IfPresent),
-    ];
+    // `/parties` and below, segment-wise: `/partiesX` is not a party resource. A glob that
+    // failed to parse would only drop the rule, leaving `required`.
+    let rules: Vec<Rule> = [
+        Some(Rule::prefix(
+            &["GET", "HEAD", "DELETE", "OPTIONS"],
+            "/",
+            Policy::Skip,
+        )),
+        Rule::glob(&["PUT"], "/parties/**", Policy::IfPresent).ok(),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
     first_match(&rules, method, path).unwrap_or(Policy::Required)
 }
 
@@ -52,8 +61,12 @@ pub fn verify(run: &mut Run<'_>, p: &Mojaloop) -> Result<Outcome, Rejection> {
     let policy = run.policy(&path, default_policy(&run.msg.method, &path));
     let present = run.msg.header(&p.signature_header).is_some();
     match policy {
-        Policy::Skip => return Ok(Outcome::Skipped),
+        Policy::Skip => {
+            unverified_source(run, p)?;
+            return Ok(Outcome::Skipped);
+        }
         Policy::IfPresent if !present => {
+            unverified_source(run, p)?;
             run.trace.pass("signature_header", || {
                 "absent, if-present: forwarded unsigned".into()
             });
@@ -207,6 +220,30 @@ pub fn verify(run: &mut Run<'_>, p: &Mojaloop) -> Result<Outcome, Rejection> {
         alg,
         kid: keys.get(used).and_then(|k| k.kid.clone()),
     })
+}
+
+/// Rule 12 on a route that is not verified (`skip`, unsigned `if-present`): `FSPIOP-Source`
+/// is still one header naming the authenticated peer (§3.5.3) — else peer A could send
+/// `DELETE /participants/…` as B. Absent or empty names nobody; a verified route binds later,
+/// in §3.6's order.
+fn unverified_source(run: &mut Run<'_>, p: &Mojaloop) -> Result<(), Rejection> {
+    if run.msg.header_count("fspiop-source") > 1 {
+        return Err(run.reject(
+            "headers",
+            Reason::BindingMismatch,
+            "fspiop-source sent more than once".into(),
+        ));
+    }
+    if p.source_binding != SourceBinding::Peer {
+        return Ok(());
+    }
+    let msg = run.msg;
+    match msg.header("fspiop-source") {
+        Some(source) if !source.is_empty() => {
+            run.bind_named("FSPIOP-Source", source, &p.trusted_forwarders)
+        }
+        _ => Ok(()),
+    }
 }
 
 /// Parses the `FSPIOP-Signature` JSON (§3.3.1): `(protectedHeader, signature)`.
@@ -413,9 +450,19 @@ mod tests {
             default_policy("PUT", "/parties/MSISDN/1"),
             Policy::IfPresent
         );
+        assert_eq!(default_policy("PUT", "/parties"), Policy::IfPresent);
+        assert_eq!(default_policy("PUT", "/parties/"), Policy::IfPresent);
+        assert_eq!(default_policy("PUT", "/partiesX/1"), Policy::Required);
         assert_eq!(default_policy("PUT", "/transfers/1"), Policy::Required);
         assert_eq!(default_policy("POST", "/quotes"), Policy::Required);
         assert_eq!(default_policy("PATCH", "/transfers/1"), Policy::Required);
+        for m in ["get", "delete", "Delete", "put", "FOO"] {
+            assert_eq!(
+                default_policy(m, "/parties/MSISDN/1"),
+                Policy::Required,
+                "{m}"
+            );
+        }
     }
 
     #[test]

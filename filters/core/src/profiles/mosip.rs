@@ -15,43 +15,81 @@ use crate::route::Policy;
 use crate::verify::{Gate, Inactive, Outcome, Rejection, Run};
 use crate::x509::{validate_chain, Certificate};
 
-/// IDA operations whose next three path segments are `{MISP-LK}/{Partner-ID}/{API-Key}`.
-const OPERATIONS: [&str; 7] = [
-    "auth",
-    "kyc",
-    "otp",
-    "kyc-auth",
-    "kyc-exchange",
-    "identity-key-binding",
-    "vci-exchange",
+/// IDA's partner operations (the controllers' `@PostMapping`s under the context path
+/// `/idauthentication/v1`), and whether the path variables follow a `delegated` segment:
+/// `/auth/{MISP-LK}/{Partner-ID}/{API-Key}`, `/kyc-auth/delegated/{IdP-LK}/{Auth-Partner-ID}/
+/// {OIDC-Client-Id}`.
+const OPERATIONS: [(&str, bool); 7] = [
+    ("auth", false),
+    ("kyc", false),
+    ("otp", false),
+    ("kyc-auth", true),
+    ("kyc-exchange", true),
+    ("identity-key-binding", true),
+    ("vci-exchange", true),
 ];
 
-/// Default route policy (§5.6.1): POST to IDA's partner APIs.
+/// Methods that never carry a partner request: the only ones the default policy skips.
+const SAFE_METHODS: [&str; 3] = ["GET", "HEAD", "OPTIONS"];
+
+/// Default route policy (§5.6.1): IDA's partner APIs need a signature on every method but the
+/// safe ones — matched exactly, so `post` or an unknown method is `required`, never `skip`.
 fn default_policy(method: &str, path: &str) -> Policy {
     let partner_api = path.starts_with("/idauthentication/v1/")
         && !path.starts_with("/idauthentication/v1/internal/");
-    if method == "POST" && partner_api {
+    if partner_api && !SAFE_METHODS.contains(&method) {
         Policy::Required
     } else {
         Policy::Skip
     }
 }
 
-/// The `{MISP-LK}/{Partner-ID}/{API-Key}` triple of an IDA partner path (§5.5.1).
-pub fn path_triple(path: &str) -> Option<(String, String, String)> {
-    let segments: Vec<&str> = path.split('?').next()?.split('/').collect();
-    let after = segments
-        .iter()
-        .position(|s| OPERATIONS.contains(s))
-        .map(|i| i + 1)
-        .unwrap_or_else(|| segments.len().saturating_sub(3));
-    let rest = segments.get(after..)?;
-    match rest {
-        [lk, partner, key, ..] if !lk.is_empty() && !partner.is_empty() && !key.is_empty() => {
-            Some((lk.to_string(), partner.to_string(), key.to_string()))
+/// The path variables of an IDA partner request (§5.5.1).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct IdaTriple<'a> {
+    /// `{MISP-LK}` / `{IdP-LK}`.
+    pub licence: &'a str,
+    /// `{Partner-ID}` / `{Auth-Partner-ID}`.
+    pub partner: &'a str,
+    /// `{API-Key}` / `{OIDC-Client-Id}`.
+    pub api_key: &'a str,
+}
+
+/// The triple as IDA's Spring controllers bind it: the three segments right after the first
+/// operation segment (and its `delegated`), and nothing after them. Anything else — fewer or
+/// more segments, an empty one, a `%` escape that Spring would decode — is `None`: refused,
+/// not guessed. `jws_verify`'s `mosip` profile and `token_check`'s `ida` path template both
+/// read it here.
+pub fn ida_triple(path: &str) -> Option<IdaTriple<'_>> {
+    let path = path.split_once('?').map_or(path, |(p, _)| p);
+    let segments: Vec<&str> = path.strip_prefix('/')?.split('/').collect();
+    let start = ida_variables_at(&segments)?;
+    let usable = |s: &str| !s.is_empty() && !s.contains('%');
+    match segments.get(start..)? {
+        &[licence, partner, api_key] if [licence, partner, api_key].into_iter().all(usable) => {
+            Some(IdaTriple {
+                licence,
+                partner,
+                api_key,
+            })
         }
         _ => None,
     }
+}
+
+/// Index of the first path variable in `segments` (the path after its leading `/`, split on
+/// `/`): right after the first operation segment, and after its `delegated`.
+pub fn ida_variables_at(segments: &[&str]) -> Option<usize> {
+    let (at, delegated) = segments.iter().enumerate().find_map(|(i, s)| {
+        OPERATIONS
+            .iter()
+            .find(|(op, _)| op == s)
+            .map(|(_, d)| (i, *d))
+    })?;
+    if !delegated {
+        return Some(at + 1);
+    }
+    (segments.get(at + 1) == Some(&"delegated")).then_some(at + 2)
 }
 
 pub fn verify(run: &mut Run<'_>, p: &Mosip) -> Result<Outcome, Rejection> {
@@ -60,7 +98,14 @@ pub fn verify(run: &mut Run<'_>, p: &Mosip) -> Result<Outcome, Rejection> {
     let default = (!response).then(|| default_policy(&run.msg.method, &path));
     // 1–3: route policy, body, the signature header.
     let value = match run.open(default, &p.signature_header)? {
-        Gate::Pass(outcome) => return Ok(outcome),
+        Gate::Pass(outcome) => {
+            // Rule 12: an unverified route still may not name another partner in its path.
+            let msg = run.msg;
+            if let Some(t) = ida_triple(&msg.path) {
+                run.bind_named("path Partner-ID", t.partner, &[])?;
+            }
+            return Ok(outcome);
+        }
         Gate::Verify(v) => v,
     };
     let (h, _ignored, s) = split_three(&value).map_err(|e| {
@@ -136,7 +181,13 @@ pub fn verify(run: &mut Run<'_>, p: &Mosip) -> Result<Outcome, Rejection> {
         ));
     }
     // 8–9. Path identity and registry.
-    let Some((license, partner_id, api_key)) = path_triple(&run.msg.path) else {
+    let msg = run.msg;
+    let Some(IdaTriple {
+        licence: license,
+        partner: partner_id,
+        api_key,
+    }) = ida_triple(&msg.path)
+    else {
         return Err(run.reject(
             "identity",
             Reason::IdentityMissing,
@@ -144,7 +195,7 @@ pub fn verify(run: &mut Run<'_>, p: &Mosip) -> Result<Outcome, Rejection> {
         ));
     };
     let cfg = run.cfg;
-    let Some(partner) = cfg.registry.partner(&partner_id) else {
+    let Some(partner) = cfg.registry.partner(partner_id) else {
         return Err(run.reject(
             "registry",
             Reason::KeyUnknown,
@@ -152,7 +203,7 @@ pub fn verify(run: &mut Run<'_>, p: &Mosip) -> Result<Outcome, Rejection> {
         ));
     };
     if p.partner_checks {
-        registry_checks(run, partner, &license, &api_key)?;
+        registry_checks(run, partner, license, api_key)?;
     }
     if run.ctx.peer.is_some() {
         run.bind_peer(partner, &[])?;
@@ -163,7 +214,7 @@ pub fn verify(run: &mut Run<'_>, p: &Mosip) -> Result<Outcome, Rejection> {
     let misp_pin = p.accept_misp_certificate
         && cfg
             .registry
-            .misp_by_license(&license)
+            .misp_by_license(license)
             .and_then(|m| m.certificate_sha256.as_deref())
             == Some(thumb.as_str());
     if !partner_pin && !misp_pin {
@@ -366,19 +417,50 @@ fn registry_checks(
 mod tests {
     use super::*;
 
+    fn triple(l: &'static str, p: &'static str, k: &'static str) -> Option<IdaTriple<'static>> {
+        Some(IdaTriple {
+            licence: l,
+            partner: p,
+            api_key: k,
+        })
+    }
+
     #[test]
-    fn path_triple_follows_the_operation() {
+    fn ida_triple_is_what_the_controllers_bind() {
         assert_eq!(
-            path_triple("/idauthentication/v1/auth/lk/p/k"),
-            Some(("lk".into(), "p".into(), "k".into()))
+            ida_triple("/idauthentication/v1/auth/lk/p/k"),
+            triple("lk", "p", "k")
         );
         assert_eq!(
-            path_triple("/idauthentication/v1/kyc-exchange/lk/p/k?x=1"),
-            Some(("lk".into(), "p".into(), "k".into()))
+            ida_triple("/idauthentication/v1/otp/lk/p/k?x=/a/b"),
+            triple("lk", "p", "k")
         );
-        assert_eq!(path_triple("/idauthentication/v1/auth/lk/p"), None);
-        assert_eq!(path_triple("/idauthentication/v1/auth/lk//k"), None);
-        assert_eq!(path_triple("/a"), None);
+        assert_eq!(
+            ida_triple("/idauthentication/v1/kyc-exchange/delegated/lk/p/k?x=1"),
+            triple("lk", "p", "k")
+        );
+        assert_eq!(
+            ida_triple("/idauthentication/v1/identity-key-binding/delegated/lk/p/c"),
+            triple("lk", "p", "c")
+        );
+        // The first operation segment decides: a licence key may be called "auth".
+        assert_eq!(
+            ida_triple("/idauthentication/v1/otp/auth/p/k"),
+            triple("auth", "p", "k")
+        );
+        // Delegated operations without `delegated` are not IDA's.
+        assert_eq!(ida_triple("/idauthentication/v1/kyc-auth/lk/p/k"), None);
+        // Fewer, more (a trailing slash too), empty or escaped segments: refused, not guessed.
+        assert_eq!(ida_triple("/idauthentication/v1/auth/lk/p"), None);
+        assert_eq!(ida_triple("/idauthentication/v1/auth/lk/p/k/x"), None);
+        assert_eq!(ida_triple("/idauthentication/v1/auth/lk/p/k/"), None);
+        assert_eq!(ida_triple("/idauthentication/v1/auth/x/lk/p/k"), None);
+        assert_eq!(ida_triple("/idauthentication/v1/auth/lk//k"), None);
+        assert_eq!(ida_triple("/idauthentication/v1/auth/lk/p%40x/k"), None);
+        // No operation: no triple (the last three segments of any path are nobody's).
+        assert_eq!(ida_triple("/a/b/c/d"), None);
+        assert_eq!(ida_triple("/a"), None);
+        assert_eq!(ida_triple(""), None);
     }
 
     #[test]
@@ -396,5 +478,19 @@ mod tests {
             Policy::Skip
         );
         assert_eq!(default_policy("POST", "/other"), Policy::Skip);
+        // Methods match exactly: a case variant or an unknown method is never skipped.
+        for m in ["post", "Post", "FOO", "PUT", "DELETE", "PATCH"] {
+            assert_eq!(
+                default_policy(m, "/idauthentication/v1/auth/a/b/c"),
+                Policy::Required,
+                "{m}"
+            );
+        }
+        for m in ["HEAD", "OPTIONS"] {
+            assert_eq!(
+                default_policy(m, "/idauthentication/v1/auth/a/b/c"),
+                Policy::Skip
+            );
+        }
     }
 }

@@ -35,10 +35,12 @@ fn timestamp(body: &JsonValue) -> Option<&str> {
 }
 
 pub fn verify(run: &mut Run<'_>, p: &Spar) -> Result<Outcome, Rejection> {
-    let default = if run.msg.method == "POST" {
-        Policy::Required
-    } else {
+    // §6.6.1, failing closed: only the safe methods, spelled exactly, are skipped; `post` or
+    // an unknown method is `required` like POST.
+    let default = if matches!(run.msg.method.as_str(), "GET" | "HEAD" | "OPTIONS") {
         Policy::Skip
+    } else {
+        Policy::Required
     };
     // 1–3: route policy, body, the signature header.
     let value = match run.open(Some(default), &p.signature_header)? {

@@ -377,11 +377,15 @@ enum Seg {
 
 /// A path template such as `/idauthentication/v1/auth/{license}/{partner}/{api_key}` (whole
 /// path) or `.../{license}/{partner}/{api_key}` (the last segments of any path). `*` matches
-/// any one segment.
+/// any one segment. `ida` reads MOSIP IDA's own path variables, exactly as `jws_verify`'s
+/// `mosip` profile does ([`crate::profiles::mosip::ida_triple`]): `{MISP-LK}/{Partner-ID}/
+/// {API-Key}` right after the operation (`auth`, `kyc`, `otp`, `kyc-auth/delegated`, ...)
+/// and nothing after them.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PathTemplate {
     suffix: bool,
     segs: Vec<Seg>,
+    ida: bool,
 }
 
 /// What a template captured from a path.
@@ -398,6 +402,13 @@ pub struct PathIds<'a> {
 impl PathTemplate {
     /// Parses a template; names what is wrong.
     pub fn parse(t: &str) -> Result<PathTemplate, &'static str> {
+        if t == "ida" {
+            return Ok(PathTemplate {
+                suffix: true,
+                segs: vec![Seg::Licence, Seg::Partner, Seg::ApiKey],
+                ida: true,
+            });
+        }
         let (suffix, rest) = match t.strip_prefix("...") {
             Some(r) => (true, r),
             None => (false, t),
@@ -428,7 +439,11 @@ impl PathTemplate {
         {
             return Err("no {license}, {partner} or {api_key} variable");
         }
-        Ok(PathTemplate { suffix, segs })
+        Ok(PathTemplate {
+            suffix,
+            segs,
+            ida: false,
+        })
     }
 
     fn segments(path: &str) -> Option<Vec<&str>> {
@@ -439,6 +454,15 @@ impl PathTemplate {
     /// Captures the variables when `path` (query ignored) matches. Captured segments must be
     /// non-empty.
     pub fn capture<'a>(&self, path: &'a str) -> Option<PathIds<'a>> {
+        if self.ida {
+            // The triple is the path's last three segments, so redaction below still holds.
+            let t = crate::profiles::mosip::ida_triple(path)?;
+            return Some(PathIds {
+                licence: Some(t.licence),
+                partner: Some(t.partner),
+                api_key: Some(t.api_key),
+            });
+        }
         let segs = Self::segments(path)?;
         let start = if self.suffix {
             segs.len().checked_sub(self.segs.len())?
@@ -465,6 +489,9 @@ impl PathTemplate {
     /// The path without query, licence and API key segments replaced by their short hashes
     /// (`~` + 12 hex) — what logs and audit records may show.
     pub fn redact(&self, path: &str) -> Option<String> {
+        if self.ida {
+            return Self::redact_ida(path, self.capture(path).is_some());
+        }
         self.capture(path)?;
         let segs = Self::segments(path)?;
         let start = if self.suffix {
@@ -482,6 +509,27 @@ impl PathTemplate {
                     out.push_str(&SecretHash::of(s).short());
                 }
                 _ => out.push_str(s),
+            }
+        }
+        Some(out)
+    }
+}
+
+impl PathTemplate {
+    /// An IDA path: every segment after the operation is hashed — the partner id alone stays
+    /// readable when the triple is — so a path with extra or missing segments, which IDA does
+    /// not read, still shows no licence or API key in clear.
+    fn redact_ida(path: &str, readable: bool) -> Option<String> {
+        let segs = Self::segments(path)?;
+        let start = crate::profiles::mosip::ida_variables_at(&segs)?;
+        let mut out = String::with_capacity(path.len());
+        for (i, s) in segs.iter().enumerate() {
+            out.push('/');
+            if i < start || (readable && i == start + 1) {
+                out.push_str(s);
+            } else {
+                out.push('~');
+                out.push_str(&SecretHash::of(s).short());
             }
         }
         Some(out)

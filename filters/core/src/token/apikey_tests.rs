@@ -313,3 +313,24 @@ fn redaction_hides_secrets() {
     assert_eq!(t.redact("/x"), None);
     assert_eq!(strip_query("/a?b"), "/a");
 }
+
+#[test]
+fn ida_template_redacts_every_variable_segment() {
+    let t = PathTemplate::parse("ida").unwrap();
+    let ok = t
+        .redact("/idauthentication/v1/auth/SECRETLK/P1/SECRETAK?q=SECRETQ")
+        .unwrap();
+    assert!(ok.starts_with("/idauthentication/v1/auth/~"), "{ok}");
+    assert!(ok.contains("/P1/~") && !ok.contains("SECRET"), "{ok}");
+    // IDA reads no triple here, so none is captured, and nothing after the operation shows.
+    for path in [
+        "/idauthentication/v1/auth/SECRETLK/P1/SECRETAK/SECRETX",
+        "/idauthentication/v1/auth/SECRETLK/SECRETAK",
+        "/idauthentication/v1/kyc-auth/delegated/SECRETLK/P1/SECRETAK/x",
+    ] {
+        assert!(t.capture(path).is_none(), "{path}");
+        let r = t.redact(path).unwrap();
+        assert!(!r.contains("SECRET") && !r.contains("P1"), "{r}");
+    }
+    assert_eq!(t.redact("/v4/loans"), None);
+}

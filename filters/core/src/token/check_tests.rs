@@ -591,3 +591,108 @@ fn replies() {
     );
     assert_eq!(reply(&TokenError::KeysUnavailable, &ocen, &ctx).status, 503);
 }
+
+#[test]
+fn a_path_with_two_readings_is_refused_before_route_policy() {
+    let cfg = config(json!({"credentials": {"token": "required", "api_key": "off"}}));
+    let mut st = TokenState::new(&cfg);
+    // The skip rule skips its own path; the query is not the path.
+    assert!(
+        run(&cfg, &mut st, &Req::new("/health?x=/../y;z"))
+            .unwrap()
+            .skipped
+    );
+    for attack in [
+        "/health/../v4/loans",
+        "/health/%2e%2e/v4/loans",
+        "/health;x",
+        "//health",
+        "/health\\..\\v4",
+        "/%68ealth",
+        "/health%2f..",
+        "/health%zz",
+    ] {
+        let e = err(&cfg, &Req::new(attack));
+        assert!(
+            matches!(e, TokenError::PathNotCanonical(_)),
+            "{attack}: {e:?}"
+        );
+        assert_eq!(e.reason_code(), "path_not_canonical");
+        assert_eq!(e.status(), 400);
+    }
+    // MOSIP's paths: no second reading reaches another route or template.
+    let mosip = config(json!({
+        "credentials": {"token": "off", "api_key": "required"},
+        "route_policy": [{"path_prefix": "/idauthentication/v1/internal/", "policy": "skip"}]
+    }));
+    for attack in [
+        format!("/{MOSIP}"),
+        MOSIP.replacen("/idauth", "/%69dauth", 1),
+        MOSIP.replacen("/idauthentication", "/idauthentication;x", 1),
+        MOSIP.replacen("/v1/auth", "/v1/internal/../auth", 1),
+    ] {
+        assert!(
+            matches!(
+                err(&mosip, &Req::new(&attack)),
+                TokenError::PathNotCanonical(_)
+            ),
+            "{attack}"
+        );
+    }
+    assert!(
+        !run(&mosip, &mut TokenState::new(&mosip), &Req::new(MOSIP))
+            .unwrap()
+            .skipped
+    );
+    // The reply is a plain 400 without a token challenge.
+    let r = reply(
+        &err(&cfg, &Req::new("/health/..")),
+        &cfg,
+        &ReplyContext {
+            now_ms: NOW,
+            route: "/x",
+            request_id: None,
+        },
+    );
+    assert_eq!(r.status, 400);
+    assert!(r
+        .headers
+        .contains(&("x-signet-reason".into(), "path_not_canonical".into())));
+}
+
+#[test]
+fn ida_template_reads_the_triple_as_ida_does() {
+    let cfg = config(json!({
+        "credentials": {"token": "off", "api_key": "required"},
+        "api_key": {"path_templates": ["ida"]},
+        "policies": [
+            {"id": "lender", "routes": [{"path_prefix": "/v4/"}]},
+            {"id": "auth", "routes": [{"methods": ["POST"], "path_prefix": "/idauthentication/v1/"}]}
+        ]
+    }));
+    let mut st = TokenState::new(&cfg);
+    let d = run(&cfg, &mut st, &Req::new(MOSIP)).unwrap();
+    assert_eq!(d.partner(), Some("p1"));
+    assert_eq!(d.findings.sources, vec![Source::ApiKey, Source::Path]);
+    assert!(!d.findings.route.contains("secret"), "{}", d.findings.route);
+    let delegated = "/idauthentication/v1/kyc-auth/delegated/LK-secret-0001/p1/AK-secret-0001";
+    assert_eq!(
+        run(&cfg, &mut st, &Req::new(delegated)).unwrap().partner(),
+        Some("p1")
+    );
+    // Segments after the triple, a triple not right after the operation, or no operation:
+    // not IDA's reading, so no credential from the path.
+    for path in [
+        format!("{MOSIP}/extra"),
+        format!("{MOSIP}/"),
+        MOSIP.replacen("/auth/", "/auth/x/", 1),
+        "/idauthentication/v1/kyc-auth/LK-secret-0001/p1/AK-secret-0001".to_string(),
+        "/v4/LK-secret-0001/p1/AK-secret-0001".to_string(),
+    ] {
+        assert_eq!(
+            err(&cfg, &Req::new(&path)),
+            TokenError::IdentityMissing("path"),
+            "{path}"
+        );
+    }
+}

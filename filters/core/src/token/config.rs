@@ -391,7 +391,9 @@ pub struct Provider {
 pub struct ApiKeySource {
     /// Header carrying the API key (lower-case).
     pub header: Option<String>,
-    /// Path templates (MOSIP `/{MISP-LK}/{Partner-ID}/{API-Key}`).
+    /// Path templates (MOSIP `/{MISP-LK}/{Partner-ID}/{API-Key}`). For IDA write `"ida"`:
+    /// the triple exactly as IDA's controllers (and `jws_verify`'s `mosip` profile) read it;
+    /// a `.../{license}/{partner}/{api_key}` suffix reads the last three segments of any path.
     pub path_templates: Vec<PathTemplate>,
     /// Header carrying the licence key when it is not in the path.
     pub licence_header: Option<String>,

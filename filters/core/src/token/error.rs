@@ -159,6 +159,9 @@ pub enum TokenError {
     Inactive(Inactive),
     /// `peer_mismatch`: two sources name different partners (or a certificate names none).
     PeerMismatch(Source, Source),
+    /// `path_not_canonical`: the path could be read two ways (security.md rule 11), so the
+    /// route policy and the path's identities might not be the upstream's.
+    PathNotCanonical(crate::path::Defect),
 }
 
 impl TokenError {
@@ -179,6 +182,7 @@ impl TokenError {
             TokenError::IdentityMissing(_) => Reason::IdentityMissing,
             TokenError::Inactive(_) => Reason::PartnerInactive,
             TokenError::PeerMismatch(..) => Reason::PeerMismatch,
+            TokenError::PathNotCanonical(_) => Reason::PathNotCanonical,
         }
     }
 
@@ -211,6 +215,7 @@ impl fmt::Display for TokenError {
             TokenError::PeerMismatch(a, b) => {
                 write!(f, "{} and {} name different partners", a.name(), b.name())
             }
+            TokenError::PathNotCanonical(d) => write!(f, "path {d}"),
         }
     }
 }
@@ -224,7 +229,7 @@ mod tests {
 
     #[test]
     fn codes_and_statuses_follow_the_table() {
-        let cases: [(TokenError, &str, u16); 9] = [
+        let cases: [(TokenError, &str, u16); 10] = [
             (TokenError::Missing, "token_missing", 401),
             (TokenError::AlgNotAllowed, "token_invalid", 401),
             (
@@ -245,6 +250,11 @@ mod tests {
                 TokenError::PeerMismatch(Source::Token, Source::Certificate),
                 "peer_mismatch",
                 403,
+            ),
+            (
+                TokenError::PathNotCanonical(crate::path::Defect::DotSegment),
+                "path_not_canonical",
+                400,
             ),
         ];
         for (e, code, status) in cases {

@@ -238,6 +238,8 @@ fn run(
     f: &mut Findings,
     refetch: &mut bool,
 ) -> Result<Outcome, TokenError> {
+    // One reading of the path before any rule or template reads it (security.md rule 11).
+    crate::path::check(req.path).map_err(TokenError::PathNotCanonical)?;
     let path = strip_query(req.path);
     let route = cfg
         .route_policy

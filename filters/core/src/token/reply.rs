@@ -69,6 +69,7 @@ fn rfc6750_challenge(err: &TokenError, realm: &str) -> Option<String> {
             ("insufficient_scope", "scope required by the policy")
         }
         TokenError::IdentityMissing(_) => ("invalid_request", "caller identity missing"),
+        TokenError::PathNotCanonical(_) => ("invalid_request", "path not canonical"),
         TokenError::Inactive(_) | TokenError::PeerMismatch(..) | TokenError::KeysUnavailable => {
             return None
         }

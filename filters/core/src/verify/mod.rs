@@ -8,7 +8,7 @@ pub mod diagnose;
 pub mod replay;
 
 use crate::b64;
-use crate::config::{Profile, VerifyConfig};
+use crate::config::{Direction, Profile, VerifyConfig};
 use crate::crypto::{CryptoBackend, CryptoError};
 use crate::jose::alg::Alg;
 use crate::jose::header::{Header, HeaderError, HeaderRules};
@@ -104,13 +104,7 @@ pub struct Run<'a> {
 
 /// Verifies one message under the configured profile.
 pub fn verify(run: &mut Run<'_>) -> Result<Outcome, Rejection> {
-    let result = match &run.cfg.profile {
-        Profile::Mojaloop(p) => crate::profiles::mojaloop::verify(run, p),
-        Profile::Ocen(p) => crate::profiles::ocen::verify(run, p),
-        Profile::Mosip(p) => crate::profiles::mosip::verify(run, p),
-        Profile::Spar(p) => crate::profiles::spar::verify(run, p),
-        Profile::Generic(p) => crate::profiles::generic::verify(run, p),
-    };
+    let result = canonical_path(run).and_then(|()| by_profile(run));
     match &result {
         Ok(o) => run.trace.pass("verdict", || format!("{o:?}")),
         Err(r) => run
@@ -118,6 +112,31 @@ pub fn verify(run: &mut Run<'_>) -> Result<Outcome, Rejection> {
             .fail("verdict", || format!("reject {}: {}", r.reason, r.detail)),
     }
     result
+}
+
+/// A request path that could be read two ways is refused before any route policy or path
+/// identity is read (security.md rule 11). Responses carry the request's path, already checked.
+fn canonical_path(run: &mut Run<'_>) -> Result<(), Rejection> {
+    if run.cfg.common.direction != Direction::Request {
+        return Ok(());
+    }
+    match crate::path::check(&run.msg.path) {
+        Ok(()) => {
+            run.trace.pass("path", || "one reading".into());
+            Ok(())
+        }
+        Err(d) => Err(run.reject("path", Reason::PathNotCanonical, format!("path {d}"))),
+    }
+}
+
+fn by_profile(run: &mut Run<'_>) -> Result<Outcome, Rejection> {
+    match &run.cfg.profile {
+        Profile::Mojaloop(p) => crate::profiles::mojaloop::verify(run, p),
+        Profile::Ocen(p) => crate::profiles::ocen::verify(run, p),
+        Profile::Mosip(p) => crate::profiles::mosip::verify(run, p),
+        Profile::Spar(p) => crate::profiles::spar::verify(run, p),
+        Profile::Generic(p) => crate::profiles::generic::verify(run, p),
+    }
 }
 
 impl Run<'_> {
@@ -516,6 +535,33 @@ impl Run<'_> {
                 "no authenticated peer to bind the signer to".into(),
             )),
         }
+    }
+
+    /// Rule 12 on a route the policy lets through unverified: an identity the request names
+    /// (`what`, e.g. Mojaloop's `FSPIOP-Source`, MOSIP's path Partner-ID) must be the
+    /// authenticated peer, unless the peer is one of `forwarders` (as [`Run::bind_peer`]).
+    /// With no authenticated peer there is nothing to bind to.
+    pub fn bind_named(
+        &mut self,
+        what: &str,
+        named: &str,
+        forwarders: &[String],
+    ) -> Result<(), Rejection> {
+        let Some(peer) = self.ctx.peer.as_deref() else {
+            return Ok(());
+        };
+        if peer == named || forwarders.iter().any(|f| f == peer) {
+            self.trace
+                .pass("peer", || format!("{what} is the peer or its forwarder"));
+            return Ok(());
+        }
+        Err(self
+            .reject(
+                "peer",
+                Reason::PeerMismatch,
+                format!("{what} is not the authenticated peer"),
+            )
+            .partner(Some(peer)))
     }
 
     /// The partner must be active.
