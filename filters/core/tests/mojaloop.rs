@@ -425,6 +425,31 @@ fn freshness_and_replay_when_enabled() {
     rejects(&cfg, &msg, &late, Reason::Stale);
 }
 
+/// A full replay cache refuses the new message (`replay_cache_full`) rather than forget an
+/// unexpired one: the message already recorded stays a replay.
+#[test]
+fn full_replay_cache_refuses_instead_of_evicting() {
+    let a = rsa_key(1);
+    let cfg = verifier(
+        json!({"profile": "mojaloop", "date_window_s": 300, "replay_cache": true, "partners": [partner("dfspa", &a)]}),
+    );
+    let s = signer(json!({"profile": "mojaloop", "source_id": "dfspa"}), &a);
+    let first = signed(&s, request("POST", "/quotes", &[], BODY));
+    let other = signed(
+        &s,
+        request("POST", "/quotes", &[], b"{\"quoteId\":\"other\"}"),
+    );
+    let c = ctx(Some("dfspa"));
+    let mut replay = MemoryReplay::new(1);
+    let crypto = signet_core::crypto::RustCrypto;
+    assert!(run_with(&cfg, &first, &c, &crypto, &mut replay).is_ok());
+    let full = run_with(&cfg, &other, &c, &crypto, &mut replay).unwrap_err();
+    assert_eq!(full.reason, Reason::ReplayCacheFull);
+    assert_eq!(full.reason.code(), "replay_cache_full");
+    let again = run_with(&cfg, &first, &c, &crypto, &mut replay).unwrap_err();
+    assert_eq!(again.reason, Reason::Replay);
+}
+
 #[test]
 fn payload_mode_fallback_is_opt_in() {
     // A signature over the sorted re-serialization of an unsorted body.

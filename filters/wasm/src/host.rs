@@ -1,14 +1,15 @@
 //! Small wrappers over the proxy-wasm host calls the filters share: headers, clock, peer
-//! identity, local replies, counters, filter state, and the shared-data replay cache.
+//! identity, local replies, counters, filter state, and the replay cache's shared-data store.
 //!
 //! Everything returns `Result`/`Option`; nothing here can panic on what a request carries.
 
 use std::collections::HashMap;
+use std::num::NonZeroU32;
 
 use proxy_wasm::hostcalls;
 use proxy_wasm::types::{LogLevel, MapType, MetricType, Status};
 use signet_core::reply::Reply;
-use signet_core::verify::ReplayStore;
+use signet_core::verify::replay::{random_salt, CasError, CasKv, Layout};
 
 use crate::log;
 
@@ -255,44 +256,68 @@ pub fn stat_name(id: &str) -> String {
         .collect()
 }
 
-/// Replay cache in proxy-wasm shared data, shared by every worker's VM: a direct-mapped table
-/// of `capacity` slots, each holding the SHA-256 of a key and its expiry. A new key evicts the
-/// slot's previous occupant, so memory is bounded by `capacity` whatever the traffic.
-pub struct SharedReplay {
-    pub prefix: String,
-    pub capacity: u64,
+/// proxy-wasm shared data as the compare-and-swap store of the replay table
+/// (`signet_core::verify::replay`, which explains the layout). Shared by every worker's VM of
+/// the same `vm_id`.
+pub struct SharedKv {
+    /// On the data path every key exists (created at configure time); one that does not is
+    /// worth an error log besides the `internal` refusal.
+    pub data_path: bool,
 }
 
-impl ReplayStore for SharedReplay {
-    fn check_and_insert(&mut self, key: &str, now_ms: i64, ttl_ms: i64) -> Result<bool, String> {
-        let digest = signet_core::registry::sha256(key.as_bytes());
-        let mut slot_bytes = [0u8; 8];
-        slot_bytes.copy_from_slice(digest.get(..8).unwrap_or(&[0; 8]));
-        let slot = u64::from_le_bytes(slot_bytes) % self.capacity.max(1);
-        let name = format!("{}{slot}", self.prefix);
-        let mut value = digest.to_vec();
-        value.extend_from_slice(&(now_ms + ttl_ms).to_le_bytes());
-        // Two attempts: a concurrent writer on another worker can win the compare-and-swap once.
-        for _ in 0..2 {
-            let (current, cas) = hostcalls::get_shared_data(&name)
-                .map_err(|s| format!("shared data read: {s:?}"))?;
-            if let Some(cur) = current {
-                if cur.get(..32) == Some(&digest[..]) {
-                    let mut exp = [0u8; 8];
-                    exp.copy_from_slice(cur.get(32..40).unwrap_or(&[0; 8]));
-                    if i64::from_le_bytes(exp) >= now_ms {
-                        return Ok(false);
-                    }
+impl CasKv for SharedKv {
+    fn get(&mut self, key: &str) -> Result<Option<(Vec<u8>, NonZeroU32)>, String> {
+        let (value, cas) = hostcalls::get_shared_data(key)
+            .map_err(|s| format!("shared data read {key}: {s:?}"))?;
+        match (value, cas.and_then(NonZeroU32::new)) {
+            (None, None) => {
+                if self.data_path {
+                    log(
+                        LogLevel::Error,
+                        &format!("signet: replay set {key} missing from shared data; refusing"),
+                    );
                 }
+                Ok(None)
             }
-            match hostcalls::set_shared_data(&name, Some(&value), cas) {
-                Ok(()) => return Ok(true),
-                Err(Status::CasMismatch) => continue,
-                Err(s) => return Err(format!("shared data write: {s:?}")),
-            }
+            (Some(v), Some(cas)) => Ok(Some((v, cas))),
+            // Present without a cas (a write with it would be unconditional), or a cas without
+            // data (an empty value, which the table never writes).
+            _ => Err(format!(
+                "shared data {key}: value and cas do not come together"
+            )),
         }
-        Err("shared data contended".into())
     }
+
+    fn replace(&mut self, key: &str, value: &[u8], cas: NonZeroU32) -> Result<(), CasError> {
+        match hostcalls::set_shared_data(key, Some(value), Some(cas.get())) {
+            Ok(()) => Ok(()),
+            Err(Status::CasMismatch) => Err(CasError::Mismatch),
+            Err(s) => Err(CasError::Store(format!("shared data write {key}: {s:?}"))),
+        }
+    }
+
+    fn create(&mut self, key: &str, value: &[u8]) -> Result<(), String> {
+        hostcalls::set_shared_data(key, Some(value), None)
+            .map_err(|s| format!("shared data create {key}: {s:?}"))
+    }
+}
+
+/// Configure time: the replay table's salt and sets, created where absent (see
+/// `signet_core::verify::replay::table`: this must happen before traffic, which Envoy's
+/// configuration canary VM guarantees).
+pub fn prepare_replay(entries: usize) -> Result<Layout, String> {
+    let salt = random_salt()?;
+    let layout = Layout::prepare(&mut SharedKv { data_path: false }, entries, salt)
+        .map_err(|e| format!("replay cache: {e}"))?;
+    let g = layout.geometry();
+    log(
+        LogLevel::Info,
+        &format!(
+            "signet: replay cache in shared data, {} sets of {} entries",
+            g.sets, g.ways
+        ),
+    );
+    Ok(layout)
 }
 
 #[cfg(test)]

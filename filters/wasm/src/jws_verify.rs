@@ -33,9 +33,10 @@ use signet_core::profiles::ocen_registry::{
 use signet_core::reason::Reason;
 use signet_core::reply::for_rejection;
 use signet_core::trace::Trace;
-use signet_core::verify::{verify, Outcome, Rejection, Run};
+use signet_core::verify::replay::{Layout, ReplayTable};
+use signet_core::verify::{verify, Outcome, Rejection, ReplayStore, Run};
 
-use crate::host::{self, Counters, SharedReplay};
+use crate::host::{self, Counters, SharedKv};
 use crate::log;
 use crate::native_crypto::{Backend, NativeSupport};
 use crate::waiters::{self, Waiters};
@@ -66,6 +67,8 @@ pub struct JwsVerify {
     backend: Backend,
     counters: Counters,
     remote: Option<Remote>,
+    /// The shared replay table (with `replay_cache`), created at configure time.
+    replay: Option<Layout>,
     root_id: Cell<u32>,
     /// Messages held until they end, checked against `body_timeout_ms` on every tick.
     open: RefCell<Waiters<Pending>>,
@@ -123,11 +126,19 @@ impl JwsVerify {
             },
             _ => None,
         };
+        // Created here, before any worker serves traffic (Envoy configures the main thread's
+        // canary VM first): the data path then only ever compare-and-swaps existing keys.
+        let replay = if cfg.common.replay_cache {
+            Some(host::prepare_replay(cfg.common.replay_cache_entries)?)
+        } else {
+            None
+        };
         Ok(JwsVerify {
             cfg,
             backend,
             counters,
             remote,
+            replay,
             root_id: Cell::new(0),
             open: RefCell::new(Waiters::default()),
         })
@@ -419,10 +430,9 @@ impl JwsVerify {
         }
         pending.borrow_mut().done = true;
         let ctx = self.context();
-        let mut replay = SharedReplay {
-            prefix: "signet.replay.".into(),
-            capacity: self.cfg.common.replay_cache_entries as u64,
-        };
+        let mut replay = self
+            .replay
+            .map(|layout| ReplayTable::new(layout, SharedKv { data_path: true }));
         let mut trace = Trace::off();
         let result = {
             let cache = self.remote.as_ref().map(|r| r.cache.borrow());
@@ -432,7 +442,7 @@ impl JwsVerify {
                 msg: &p.msg,
                 ctx: &ctx,
                 backend: &self.backend,
-                replay: Some(&mut replay),
+                replay: replay.as_mut().map(|r| r as &mut dyn ReplayStore),
                 trace: &mut trace,
                 keys: cache.as_deref().map(|c| c as &dyn KeySource),
             })

@@ -21,7 +21,7 @@ use crate::route::Policy;
 use crate::trace::Trace;
 
 pub use crate::profiles::ocen_registry::{KeySource, Lookup};
-pub use replay::{MemoryReplay, ReplayStore};
+pub use replay::{MemoryReplay, ReplayStore, Seen};
 
 /// A message that may go on.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -495,15 +495,22 @@ impl Run<'_> {
             ));
         };
         match store.check_and_insert(&key, self.ctx.now_ms, ttl_ms) {
-            Ok(true) => {
+            Ok(Seen::First) => {
                 self.trace
                     .pass("replay", || "first use inside the window".into());
                 Ok(())
             }
-            Ok(false) => Err(self.reject(
+            Ok(Seen::Replay) => Err(self.reject(
                 "replay",
                 Reason::Replay,
                 "signing input already seen".into(),
+            )),
+            // Recording it would mean forgetting an unexpired entry, which would let that one
+            // be replayed: refuse this (new) message instead (503, the partner may retry).
+            Ok(Seen::Full) => Err(self.reject(
+                "replay",
+                Reason::ReplayCacheFull,
+                "no room in the replay cache without evicting an unexpired entry".into(),
             )),
             Err(e) => Err(self.reject("replay", Reason::Internal, format!("replay cache: {e}"))),
         }
