@@ -295,7 +295,7 @@ def test_token_fetch_routes_only_to_authenticated_clusters(tmp_path):
         "socket_address"]["address"] = "10.0.0.7"
 
     def doc(cluster, route=None):
-        hcm = {"http_filters": fetch, "route_config": {"virtual_hosts": [{"name": "p", "domains": ["*"],
+        hcm = {**PATH_SETTINGS, "http_filters": fetch, "route_config": {"virtual_hosts": [{"name": "p", "domains": ["*"],
                "routes": [{"match": {"prefix": "/"}, "route": route or {"cluster": "platform"}}]}]}}
         return {"static_resources": {"clusters": [auth_cluster(), cluster], "listeners": [{"filter_chains": [
             {"filters": [{"name": "envoy.filters.network.http_connection_manager", "typed_config": hcm}]}]}]}}

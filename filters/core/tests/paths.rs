@@ -323,6 +323,32 @@ fn spar_and_generic_never_skip_a_method_variant() {
 }
 
 /// `shared/spec/vectors` of the nearest ancestor that has one.
+#[test]
+fn a_method_override_header_is_refused_on_every_route() {
+    // GET is skipped by mojaloop's defaults and by the health rule: an upstream honouring the
+    // override would run an unsigned PUT.
+    let cfg = mojaloop(json!({}));
+    for (path, header) in [
+        ("/transfers/b51ec534", "x-http-method-override"),
+        ("/health", "X-HTTP-Method"),
+        ("/parties/MSISDN/1", "x-method-override"),
+    ] {
+        let plain = request("GET", path, &[("fspiop-source", "dfspa")], b"");
+        assert_eq!(outcome(&cfg, &plain, &ctx(Some("dfspa"))), Ok(Outcome::Skipped));
+        let msg = request(
+            "GET",
+            path,
+            &[("fspiop-source", "dfspa"), (header, "PUT")],
+            b"",
+        );
+        assert_eq!(
+            outcome(&cfg, &msg, &ctx(Some("dfspa"))),
+            Err(Reason::BindingMismatch),
+            "{path} {header}"
+        );
+    }
+}
+
 fn spec_vectors_dir() -> std::path::PathBuf {
     let here = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
     here.ancestors()

@@ -103,29 +103,39 @@ pub fn strip_signet_from_upstream_response() -> Result<(), String> {
     strip_prefixed(MapType::HttpResponseHeaders, &h, "x-signet-")
 }
 
-/// The names the downstream client certificate carries: URI SAN, DNS SAN, subject.
-pub fn peer_certificate_names() -> Vec<String> {
-    [
-        "uri_san_peer_certificate",
-        "dns_san_peer_certificate",
-        "subject_peer_certificate",
-    ]
-    .iter()
-    .filter_map(|p| property(&["connection", p]))
-    .collect()
+/// The names the downstream client certificate carries: URI SAN, DNS SAN, subject. A name the
+/// connection does not have is absent; a host that fails to answer is an error (the caller
+/// fails closed), never "no certificate".
+pub fn peer_certificate_names() -> Result<Vec<String>, String> {
+    certificate_names("connection")
 }
 
 /// The names the upstream's server certificate carries (URI SAN, DNS SAN, subject): the
 /// peer whose signature a partner's egress verifies on responses.
-pub fn upstream_certificate_names() -> Vec<String> {
-    [
+pub fn upstream_certificate_names() -> Result<Vec<String>, String> {
+    certificate_names("upstream")
+}
+
+fn certificate_names(side: &str) -> Result<Vec<String>, String> {
+    let mut names = Vec::new();
+    for name in [
         "uri_san_peer_certificate",
         "dns_san_peer_certificate",
         "subject_peer_certificate",
-    ]
-    .iter()
-    .filter_map(|p| property(&["upstream", p]))
-    .collect()
+    ] {
+        match hostcalls::get_property(vec![side, name]) {
+            Ok(Some(bytes)) => {
+                if let Ok(s) = String::from_utf8(bytes) {
+                    if !s.is_empty() {
+                        names.push(s);
+                    }
+                }
+            }
+            Ok(None) => {}
+            Err(s) => return Err(format!("cannot read {side}.{name}: {s:?}")),
+        }
+    }
+    Ok(names)
 }
 
 /// Whether the response being processed is a local reply this Envoy generated before any

@@ -382,8 +382,9 @@ impl JwsVerify {
 
     /// The authenticated peer: the partner `token_check` bound (filter state `signet.partner`;
     /// it already tied the certificate, token and API key to one partner) when it ran, else
-    /// the partner this filter's registry finds for the mTLS certificate.
-    fn peers(&self) -> (Option<String>, Option<String>) {
+    /// the partner this filter's registry finds for the mTLS certificate. `Err` when the two
+    /// disagree (two registries name different callers) or the host cannot say.
+    fn peer(&self) -> Result<Option<String>, (Reason, String)> {
         let registry = &self.cfg.registry;
         // Requests: the partner's client certificate. Responses (a partner's egress): the
         // platform's server certificate, authenticated by the upstream TLS handshake.
@@ -391,22 +392,29 @@ impl JwsVerify {
             host::upstream_certificate_names()
         } else {
             host::peer_certificate_names()
-        };
+        }
+        .map_err(|e| (Reason::Internal, e))?;
         let cert = names
             .iter()
             .find_map(|n| registry.by_tls_name(n))
             .map(|p| p.id.clone());
         if self.response_mode() {
-            return (None, cert);
+            return Ok(cert);
         }
-        (host::property(&["signet.partner"]), cert)
+        match (host::property(&["signet.partner"]), cert) {
+            (Some(bound), Some(cert)) if bound != cert => Err((
+                Reason::PeerMismatch,
+                "token_check's partner is not the certificate's partner".into(),
+            )),
+            (bound, cert) => Ok(bound.or(cert)),
+        }
     }
 
-    fn context(&self) -> VerifyContext {
-        let (bound, cert) = self.peers();
+    /// What the verdict depends on besides the message; `peer` as [`JwsVerify::peer`] found it.
+    fn context(&self, peer: Option<String>) -> VerifyContext {
         VerifyContext {
             now_ms: host::now_ms(),
-            peer: bound.or(cert),
+            peer,
             token_claims: host::property(&["signet.token_claims"])
                 .and_then(|s| serde_json::from_str(&s).ok()),
             route_name: host::property(&["xds", "route_name"]),
@@ -416,20 +424,12 @@ impl JwsVerify {
     /// Runs the verification on the complete message (in the request's own context, also when
     /// the root resumes it) and acts on the verdict: forward, refuse, or wait for the registry.
     fn decide(&self, context_id: u32, pending: &Rc<RefCell<Pending>>) -> Action {
-        if !self.response_mode() {
-            if let (Some(bound), Some(cert)) = self.peers() {
-                if bound != cert {
-                    // Two filters' registries disagree on who is calling: fail closed.
-                    return self.reject_now(
-                        pending,
-                        Reason::PeerMismatch,
-                        "token_check's partner is not the certificate's partner",
-                    );
-                }
-            }
-        }
+        let peer = match self.peer() {
+            Ok(peer) => peer,
+            Err((reason, detail)) => return self.reject_now(pending, reason, &detail),
+        };
         pending.borrow_mut().done = true;
-        let ctx = self.context();
+        let ctx = self.context(peer);
         let mut replay = self
             .replay
             .map(|layout| ReplayTable::new(layout, SharedKv { data_path: true }));
@@ -562,7 +562,8 @@ impl JwsVerify {
             p.done = true;
             p.held = true;
         }
-        let ctx = self.context();
+        // The reply needs no peer (it never names one): none is read again here.
+        let ctx = self.context(None);
         self.rejected(&Rejection::new(reason, detail), &ctx, &pending.borrow().msg);
         Action::Pause
     }

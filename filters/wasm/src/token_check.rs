@@ -518,6 +518,10 @@ impl HttpContext for TokenCheckRequest {
             Ok(line) => line,
             Err(e) => return self.internal(&e),
         };
+        let tls_names = match host::peer_certificate_names() {
+            Ok(names) => names,
+            Err(e) => return self.internal(&e),
+        };
         {
             let mut p = self.pending.borrow_mut();
             p.method = method;
@@ -526,7 +530,7 @@ impl HttpContext for TokenCheckRequest {
                 .into_iter()
                 .filter(|(n, _)| !n.starts_with(':'))
                 .collect();
-            p.tls_names = host::peer_certificate_names();
+            p.tls_names = tls_names;
             p.cert_sha256 = host::property(&["connection", "sha256_peer_certificate_digest"]);
             p.jwt_authn_claims = self.filter.jwt_authn_claims();
         }

@@ -104,7 +104,9 @@ pub struct Run<'a> {
 
 /// Verifies one message under the configured profile.
 pub fn verify(run: &mut Run<'_>) -> Result<Outcome, Rejection> {
-    let result = canonical_path(run).and_then(|()| by_profile(run));
+    let result = canonical_path(run)
+        .and_then(|()| one_method(run))
+        .and_then(|()| by_profile(run));
     match &result {
         Ok(o) => run.trace.pass("verdict", || format!("{o:?}")),
         Err(r) => run
@@ -126,6 +128,34 @@ fn canonical_path(run: &mut Run<'_>) -> Result<(), Rejection> {
             Ok(())
         }
         Err(d) => Err(run.reject("path", Reason::PathNotCanonical, format!("path {d}"))),
+    }
+}
+
+/// Headers with which common frameworks let a request claim another method than its own
+/// (Express `method-override`, Symfony, Laravel, ASP.NET, Google APIs).
+const METHOD_OVERRIDES: [&str; 3] = [
+    "x-http-method-override",
+    "x-http-method",
+    "x-method-override",
+];
+
+/// Route policy is decided on the request's method; an upstream that honoured a method
+/// override would run another one (an unsigned `GET`, skipped, executed as a `PUT`). A request
+/// carrying one is refused whatever its route (security.md rules 11 and 12: one reading).
+fn one_method(run: &mut Run<'_>) -> Result<(), Rejection> {
+    if run.cfg.common.direction != Direction::Request {
+        return Ok(());
+    }
+    match METHOD_OVERRIDES
+        .iter()
+        .find(|h| run.msg.header(h).is_some())
+    {
+        None => Ok(()),
+        Some(h) => Err(run.reject(
+            "method",
+            Reason::BindingMismatch,
+            format!("{h}: the upstream could run another method than the one verified"),
+        )),
     }
 }
 
