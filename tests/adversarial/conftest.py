@@ -1,0 +1,134 @@
+"""Fixtures of the adversarial suite: one platform gateway per profile (and variant), started on
+first use and shared by every test of the session; the assertions every case ends with."""
+
+from __future__ import annotations
+
+import contextlib
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+TESTS = Path(__file__).resolve().parent.parent
+if str(TESTS) not in sys.path:
+    sys.path.insert(0, str(TESTS))
+
+from adv_profiles import AdvProfile  # noqa: E402
+from authsvc import AuthService  # noqa: E402
+from harness import start_gateway  # noqa: E402
+
+# Seconds to let a request Envoy might still be forwarding reach the upstream before counting:
+# short after an answer (a local reply is not raced by a forwarded copy), longer after a
+# reset, a close or silence.
+SETTLE_ANSWERED = 0.1
+SETTLE_UNANSWERED = 0.5
+
+
+class Pool:
+    """Gateways by (profile, variant): "main" (the profile's chain), "timeout" (body_timeout_ms
+    small). Each started once; all stopped at the end of the session."""
+
+    def __init__(self, pki, tmp_path_factory):
+        self.pki, self.tmp = pki, tmp_path_factory
+        self.stack = contextlib.ExitStack()
+        self.gws: dict = {}
+        self.failed: dict = {}  # a gateway that did not start fails each of its tests at once
+        self.auth: AuthService | None = None
+
+    def profile(self, name: str) -> AdvProfile:
+        auth = self.ocen_auth() if name == "ocen" else None
+        return AdvProfile(name, self.pki, self.tmp.mktemp(f"sign-{name}"), auth)
+
+    def ocen_auth(self) -> AuthService:
+        if self.auth is None:
+            self.auth = AuthService().start()
+            self.stack.callback(self.auth.stop)
+        return self.auth
+
+    def get(self, name: str, variant: str = "main", **verify_extra):
+        key = (name, variant)
+        if key in self.failed:
+            raise self.failed[key]
+        if key not in self.gws:
+            p = self.profile(name)
+            try:
+                gw = self.stack.enter_context(start_gateway(
+                    self.tmp.mktemp(f"{name}-{variant}"), self.pki, filters=p.filters(**verify_extra),
+                    params=p.params()))
+            except Exception as err:
+                self.failed[key] = err
+                raise
+            if name == "ocen":
+                wait_jwks(gw, p)
+            self.gws[key] = (p, gw)
+        return self.gws[key]
+
+    def close(self):
+        self.stack.close()
+
+
+def wait_jwks(gw, p, timeout: float = 15.0) -> None:
+    """token_check's JWKS arrives by callout after start: 503 until then."""
+    from adv_wire import send
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        m, path, headers, body = p.signed()
+        out = send("h1", gw.port, p.pki, m, path, headers, body)
+        if out.status != 503:
+            return
+        time.sleep(0.2)
+
+
+@pytest.fixture(scope="session")
+def pool(pki, tmp_path_factory):
+    pool = Pool(pki, tmp_path_factory)
+    try:
+        yield pool
+    finally:
+        pool.close()
+
+
+# --- verdicts ----------------------------------------------------------------------------------
+
+
+def settled_hits(gw, before: int, answered: bool = False) -> int:
+    """Requests that reached the upstream since `before`, after giving a wrongly forwarded one
+    time to arrive."""
+    time.sleep(SETTLE_ANSWERED if answered else SETTLE_UNANSWERED)
+    return gw.upstream.hits() - before
+
+
+def assert_refused(p, gw, out, hits_before: int, reasons=None, codec_ok: bool = False,
+                   filter_ok: bool = True):
+    """The request never reached the upstream, and the answer is a refusal: the filter's (the
+    profile's status for the reason in `x-signet-reason`, the reason one of `reasons` when given)
+    or — with codec_ok — Envoy's own (400/403/404/413/431 without a Signet reason, a reset, or a
+    closed connection)."""
+    assert settled_hits(gw, hits_before, out.kind == "response") == 0, f"reached the upstream: {out!r}"
+    if out.kind == "response" and out.reason is not None:
+        assert filter_ok, f"expected Envoy's own refusal, got the filter's: {out!r}"
+        assert out.status == p.status(out.reason), (p.name, out)
+        if reasons is not None:
+            assert out.reason in reasons, (reasons, out)
+        return
+    assert codec_ok, f"expected the filter's refusal with x-signet-reason: {out!r}"
+    assert out.kind in ("response", "reset", "closed"), out
+    if out.kind == "response":
+        assert out.status in (400, 403, 404, 405, 413, 431, 501), out
+
+
+def echo_of(out) -> dict:
+    assert out.kind == "response" and out.status == 200, out
+    doc = out.json()
+    assert "hit" in doc, f"not the upstream's echo: {out!r}"
+    return doc
+
+
+def assert_forwarded(gw, out, body: bytes, hits_before: int) -> dict:
+    """Accepted: 200 from the upstream, which got exactly `body`, once."""
+    import base64
+    doc = echo_of(out)
+    assert base64.b64decode(doc["body_b64"]) == body, "the upstream must get the exact signed bytes"
+    assert gw.upstream.hits() == hits_before + 1
+    return doc
