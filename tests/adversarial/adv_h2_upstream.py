@@ -36,7 +36,9 @@ MODES = {
     "sig-in-trailers": (None, True, "valid-sig"),
     "forged-sig-in-trailers": (None, True, "forged-sig"),
     "empty-trailers": (None, False, "plain"),
+    "signet-headers": ("valid", True, None),  # plus x-signet-* headers of the upstream's own
 }
+SIGNET_HEADERS = [("x-signet-reason", "ok"), ("x-signet-partner", "dfsp-b"), ("x-signet-verified", "true")]
 
 
 def b64u(data: bytes) -> str:
@@ -139,6 +141,8 @@ class H2Upstream:
             headers.append((self.sig_header, sig))
         elif sig_mode == "forged":
             headers.append((self.sig_header, forge(sig)))
+        if mode == "signet-headers":
+            headers += SIGNET_HEADERS
         trailers = None
         if trailer_mode == "plain":
             trailers = [TRAILER]

@@ -17,7 +17,7 @@ import json
 
 import pytest
 
-from adv_h2_upstream import BODY, TRAILER, H2Upstream, http2_cluster
+from adv_h2_upstream import BODY, SIGNET_HEADERS, H2Upstream, http2_cluster
 from adv_wire import h1_bytes, h1_one, h2_exchange, send
 from harness import REPO, start_gateway
 from jws_check import split as jws_split
@@ -146,3 +146,26 @@ def test_signed_response_or_refused_never_unsigned(signer, pki, transport, mode)
     else:
         leaked = BODY in out.body
         assert not leaked, out
+
+
+@pytest.mark.parametrize("transport", ["h1", "h2-alpn"])
+def test_upstream_signet_headers_are_stripped_from_responses(signer, pki, transport):
+    """Rule 9 (the reason code is Signet's own) and 12: x-signet-* headers an upstream sets
+    (x-signet-reason: ok, x-signet-partner: dfsp-b) never reach the partner."""
+    gw, up = signer
+    out = send(transport, gw.port, pki, "POST", "/resp/signet-headers", [("content-type", "application/json")],
+               b'{"q":1}')
+    assert out.kind == "response" and out.status == 200, out
+    leaked = [(n, v) for n, v in out.headers if (n, v) in SIGNET_HEADERS]
+    assert not leaked, f"the upstream's x-signet-* headers reached the partner: {leaked}"
+
+
+@pytest.mark.parametrize("transport", EGRESS_TRANSPORTS)
+def test_egress_upstream_signet_headers_are_stripped(egress, transport):
+    """Rule 9: on the egress too, a verified response does not carry the platform's (or an
+    intermediary's) x-signet-* headers to the application."""
+    gw, up = egress
+    out = egress_get(gw, transport, "signet-headers")
+    assert out.kind == "response" and out.status == 200 and out.body == BODY, out
+    leaked = [(n, v) for n, v in out.headers if (n, v) in SIGNET_HEADERS]
+    assert not leaked, f"x-signet-* headers from upstream reached the application: {leaked}"

@@ -225,3 +225,16 @@ def test_upstream_echo_is_the_upstream(pg, transport):
     out = send(transport, gw.port, p.pki, "GET", "/health", headers)
     echo_of(out)
     assert gw.upstream.hits() == hits + 1
+
+
+@pytest.mark.parametrize("transport", ["h2-alpn", "h2-prior"])
+def test_ocen_token_missing_with_trailers_is_refused(pool, transport):
+    """Rule 10 (token_check): OCEN without a bearer token, correctly signed body ended by
+    trailers: token_check's verdict (401 token_missing) holds; its pause is not released by the
+    trailers callback."""
+    p, gw = pool.get("ocen")
+    m, path, headers, body = p.signed()
+    headers = [(n, v) for n, v in headers if n.lower() != "authorization"]
+    hits = gw.upstream.hits()
+    out = send(transport, gw.port, p.pki, m, path, headers, frames=split(body, 50), trailers=TRAILERS)
+    assert_refused(p, gw, out, hits, reasons={"token_missing"})
