@@ -132,3 +132,47 @@ def assert_forwarded(gw, out, body: bytes, hits_before: int) -> dict:
     assert base64.b64decode(doc["body_b64"]) == body, "the upstream must get the exact signed bytes"
     assert gw.upstream.hits() == hits_before + 1
     return doc
+
+
+# --- one reading of the path (rule 11) -----------------------------------------------------------
+
+UNRESERVED = set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
+
+
+def canonical(path: str) -> bool:
+    """True when `path` (query excluded) has one reading: no `//`, no `.`/`..` segment, no `;`,
+    no `\\`, and no percent-escape of `/`, `\\` or an unreserved character, no malformed one."""
+    p = path.split("?", 1)[0]
+    if not p.startswith("/") or "//" in p or ";" in p or "\\" in p:
+        return False
+    if any(seg in (".", "..") for seg in p.split("/")):
+        return False
+    i = 0
+    while i < len(p):
+        if p[i] == "%":
+            h = p[i + 1:i + 3]
+            if len(h) != 2 or any(c not in "0123456789abcdefABCDEF" for c in h):
+                return False
+            ch = chr(int(h, 16))
+            if ch in UNRESERVED or ch in "/\\":
+                return False
+            i += 3
+        else:
+            i += 1
+    return True
+
+
+def assert_no_weaker_route(p, gw, out, hits_before: int, weaker_ok):
+    """An unsigned request sent by a path spelling: refused (as assert_refused with codec_ok),
+    or — only when Envoy rewrote it — received by the upstream at a canonical path that really
+    is on the weaker route (`weaker_ok(path)`): then the route policy and the upstream read the
+    same path. Anything else that reached the upstream is the bypass."""
+    got = settled_hits(gw, hits_before, out.kind == "response")
+    if got == 0:
+        assert_refused(p, gw, out, hits_before, codec_ok=True)
+        return
+    doc = echo_of(out)
+    path = doc["path"]
+    assert canonical(path) and weaker_ok(path), (
+        f"an unsigned request reached the upstream at {path!r}, which does not read as the "
+        f"skipped route: {out!r}")
