@@ -37,6 +37,7 @@ MODES = {
     "forged-sig-in-trailers": (None, True, "forged-sig"),
     "empty-trailers": (None, False, "plain"),
     "signet-headers": ("valid", True, None),  # plus x-signet-* headers of the upstream's own
+    "stall": ("valid", True, None),  # headers and the first DATA frame, then silence
 }
 SIGNET_HEADERS = [("x-signet-reason", "ok"), ("x-signet-partner", "dfsp-b"), ("x-signet-verified", "true")]
 
@@ -151,6 +152,10 @@ class H2Upstream:
         elif trailer_mode == "forged-sig":
             trailers = [(self.sig_header, forge(sig))]
         frames = [BODY[i:i + 64] for i in range(0, len(BODY), 64)] if with_body else []
+        if mode == "stall":
+            conn.send_headers(sid, headers)
+            conn.send_data(sid, frames[0])
+            return
         conn.send_headers(sid, headers, end_stream=not frames and trailers is None)
         for i, chunk in enumerate(frames):
             conn.send_data(sid, chunk, end_stream=i == len(frames) - 1 and trailers is None)

@@ -169,3 +169,97 @@ def test_egress_upstream_signet_headers_are_stripped(egress, transport):
     assert out.kind == "response" and out.status == 200 and out.body == BODY, out
     leaked = [(n, v) for n, v in out.headers if (n, v) in SIGNET_HEADERS]
     assert not leaked, f"x-signet-* headers from upstream reached the application: {leaked}"
+
+
+
+# --- bodies that never end, both signers' and the response verifier's bound ------------------------
+
+BOUND_S = 1.5
+
+
+@pytest.fixture(scope="module")
+def egress_bounded(pki, tmp_path_factory):
+    """The egress with `body_timeout_ms: 1500` on its response verifier and request signer."""
+    up = H2Upstream(pki, tls=True)
+    filters = json.loads((REPO / "envoy" / "egress.demo.json").read_text())["filters"]
+    for f in filters:
+        if f["root_id"] in ("jws_verify", "jws_sign"):
+            f["configuration"]["body_timeout_ms"] = int(BOUND_S * 1000)
+    params = {"platform_host": "127.0.0.1", "platform_port": up.port, "platform_sni": "localhost",
+              "partner": "dfsp-a"}
+    try:
+        with start_gateway(tmp_path_factory.mktemp("egress-bounded"), pki, filters=filters,
+                           template="egress.yaml", listener="egress", params=params,
+                           env=key_env(pki, {"SIGNET_EGRESS_JWS_KEY": "dfsp-a/jws/ec.key"}),
+                           with_upstream=False, patch=http2_cluster("platform")) as gw:
+            yield gw, up
+    finally:
+        up.stop()
+
+
+@pytest.mark.parametrize("transport", EGRESS_TRANSPORTS)
+def test_egress_request_stall_gets_body_timeout(egress_bounded, transport):
+    """Rule 10 (jws_sign, request): the application's body stops halfway: the signer answers
+    `body_timeout` within about a second after the bound; nothing reaches the platform."""
+    gw, up = egress_bounded
+    hits = up.hits()
+    body = b'{"q":"' + b"x" * 200 + b'"}'
+    headers = [("content-type", "application/json")]
+    if transport == "h1":
+        raw = h1_bytes("POST", "/resp/signed", headers + [("Content-Length", str(len(body)))], body[:100],
+                       content_length=False)
+        out = h1_one(gw.port, None, raw, timeout=BOUND_S + 4)
+    else:
+        out = h2_exchange(gw.port, None, "POST", "/resp/signed", headers, data=[body[:100]], alpn=False,
+                          scheme="http", end_stream=False, timeout=BOUND_S + 4)
+    assert out.kind == "response", f"no answer to a stalled request body: {out!r}"
+    assert out.reason == "body_timeout" and out.status != 200, out
+    assert out.elapsed <= BOUND_S + 2.0, out.elapsed
+    assert up.hits() == hits, "a stalled request reached the platform"
+
+
+@pytest.mark.parametrize("transport", EGRESS_TRANSPORTS)
+def test_egress_response_stall_gets_body_timeout(egress_bounded, transport):
+    """Rule 10 (jws_verify, response): the platform's response stops after its first frame:
+    the application gets the profile's 502 with `body_timeout`, never the partial body."""
+    gw, up = egress_bounded
+    out = egress_get(gw, transport, "stall") if transport == "h1" else h2_exchange(
+        gw.port, None, "POST", "/resp/stall", [("content-type", "application/json")], data=[b'{"q":1}'],
+        alpn=False, scheme="http", timeout=BOUND_S + 4)
+    assert out.kind == "response", f"no answer to a stalled response: {out!r}"
+    assert out.status == 502 and out.reason == "body_timeout", out
+    assert BODY[:64] not in out.body, out
+    assert out.elapsed <= BOUND_S + 2.0, out.elapsed
+
+
+@pytest.fixture(scope="module")
+def signer_bounded(pki, tmp_path_factory):
+    up = H2Upstream(pki, tls=False)
+    filters = [
+        {"root_id": "gateway", "configuration": {}},
+        {"root_id": "jws_sign", "name": "signet.jws_sign.response", "configuration": {
+            "profile": "generic", "direction": "response", "sign_responses": True, "kid": "platform-ec",
+            "signing_key_env": "SIGNET_PLATFORM_JWS_KEY", "body_timeout_ms": int(BOUND_S * 1000)}},
+    ]
+    try:
+        with start_gateway(tmp_path_factory.mktemp("signer-bounded"), pki, filters=filters,
+                           params={"upstream_port": up.port}, with_upstream=False,
+                           env=key_env(pki, {"SIGNET_PLATFORM_JWS_KEY": "platform/jws/ec.key"}),
+                           patch=http2_cluster("upstream")) as gw:
+            yield gw, up
+    finally:
+        up.stop()
+
+
+@pytest.mark.parametrize("transport", ["h1", "h2-alpn"])
+def test_signer_response_stall_is_never_sent_unsigned(signer_bounded, pki, transport):
+    """Rule 10 + Signing (jws_sign, response): the upstream's response stops after its first
+    frame: the partner gets Signet's error with `body_timeout` within about a second after the
+    bound — never the partial body unsigned, never a hang."""
+    gw, up = signer_bounded
+    out = send(transport, gw.port, pki, "POST", "/resp/stall", [("content-type", "application/json")],
+               b'{"q":1}', timeout=BOUND_S + 4)
+    assert out.kind == "response", f"no answer to a stalled upstream response: {out!r}"
+    assert out.reason == "body_timeout" and out.status != 200, out
+    assert BODY[:64] not in out.body, out
+    assert out.elapsed <= BOUND_S + 2.0, out.elapsed
