@@ -74,6 +74,7 @@ class H2Upstream:
         self.sock.settimeout(0.3)
         self.port = self.sock.getsockname()[1]
         self._hits = 0
+        self.seen: list[dict] = []  # every request: {"path", "headers", "body", "trailers"}
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._accept, daemon=True)
@@ -109,6 +110,7 @@ class H2Upstream:
             client_side=False, header_encoding="utf-8"))
         conn.initiate_connection()
         paths: dict[int, str] = {}
+        reqs: dict[int, dict] = {}
         try:
             sock.sendall(conn.data_to_send())
             while not self._stop.is_set():
@@ -118,10 +120,19 @@ class H2Upstream:
                 for ev in conn.receive_data(data):
                     if isinstance(ev, h2.events.RequestReceived):
                         paths[ev.stream_id] = dict(ev.headers).get(":path", "/")
+                        reqs[ev.stream_id] = {"path": paths[ev.stream_id], "headers": list(ev.headers),
+                                              "body": b"", "trailers": []}
                     elif isinstance(ev, h2.events.DataReceived):
                         conn.acknowledge_received_data(ev.flow_controlled_length, ev.stream_id)
+                        if ev.stream_id in reqs:
+                            reqs[ev.stream_id]["body"] += ev.data
+                    elif isinstance(ev, h2.events.TrailersReceived):
+                        if ev.stream_id in reqs:
+                            reqs[ev.stream_id]["trailers"] = list(ev.headers)
                     elif isinstance(ev, h2.events.StreamEnded):
                         if ev.stream_id in paths:
+                            with self._lock:
+                                self.seen.append(reqs.pop(ev.stream_id, {}))
                             self._respond(conn, ev.stream_id, paths.pop(ev.stream_id))
                     elif isinstance(ev, h2.events.ConnectionTerminated):
                         return

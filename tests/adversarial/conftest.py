@@ -35,6 +35,15 @@ class Pool:
         self.gws: dict = {}
         self.failed: dict = {}  # a gateway that did not start fails each of its tests at once
         self.auth: AuthService | None = None
+        self.h2_upstream = None
+
+    def h2up(self):
+        """One HTTP/2 (h2c) upstream that records each request's headers, body and trailers."""
+        if self.h2_upstream is None:
+            from adv_h2_upstream import H2Upstream
+            self.h2_upstream = H2Upstream(self.pki, tls=False)
+            self.stack.callback(self.h2_upstream.stop)
+        return self.h2_upstream
 
     def profile(self, name: str) -> AdvProfile:
         auth = self.ocen_auth() if name == "ocen" else None
@@ -46,7 +55,9 @@ class Pool:
             self.stack.callback(self.auth.stop)
         return self.auth
 
-    def get(self, name: str, variant: str = "main", **verify_extra):
+    def get(self, name: str, variant: str = "main", *, params: dict | None = None, patch=None,
+            **verify_extra):
+        """The gateway of `name` in `variant` (started on first use with these settings)."""
         key = (name, variant)
         if key in self.failed:
             raise self.failed[key]
@@ -55,7 +66,7 @@ class Pool:
             try:
                 gw = self.stack.enter_context(start_gateway(
                     self.tmp.mktemp(f"{name}-{variant}"), self.pki, filters=p.filters(**verify_extra),
-                    params=p.params()))
+                    params={**p.params(), **(params or {})}, patch=patch))
             except Exception as err:
                 self.failed[key] = err
                 raise

@@ -238,3 +238,49 @@ def test_ocen_token_missing_with_trailers_is_refused(pool, transport):
     hits = gw.upstream.hits()
     out = send(transport, gw.port, p.pki, m, path, headers, frames=split(body, 50), trailers=TRAILERS)
     assert_refused(p, gw, out, hits, reasons={"token_missing"})
+
+
+
+# --- behind an HTTP/2 upstream, where request trailers could travel on ------------------------------
+
+
+@pytest.fixture(params=NAMES)
+def pg_h2up(request, pool):
+    """(profile, gateway, h2 upstream): the profile's gateway whose `upstream` cluster speaks
+    HTTP/2 (h2c) to a recording upstream — so trailers Envoy forwards would arrive there."""
+    from adv_h2_upstream import http2_cluster
+    up = pool.h2up()
+    p, gw = pool.get(request.param, "h2-upstream", params={"upstream_port": up.port},
+                     patch=http2_cluster("upstream"))
+    return p, gw, up
+
+
+@pytest.mark.parametrize("transport", ["h2-alpn", "h2-prior"])
+def test_h2_upstream_gets_verified_body_and_no_trailers(pg_h2up, transport):
+    """Rule 10: a correctly signed body ended by trailers reaches an HTTP/2 upstream byte for
+    byte, without the trailer fields (no signature covers them: removed, not forwarded)."""
+    p, gw, up = pg_h2up
+    m, path, headers, body = p.signed()
+    n = len(up.seen)
+    out = send(transport, gw.port, p.pki, m, path, headers, frames=split(body, 100), trailers=TRAILERS)
+    assert out.kind == "response" and out.status == 200, out
+    assert len(up.seen) == n + 1, "the request should have reached the upstream once"
+    seen = up.seen[-1]
+    assert seen["body"] == body, "the upstream must get the exact signed bytes"
+    names = {k for k, _ in seen["trailers"]} | {k for k, _ in seen["headers"]}
+    assert not names & {k for k, _ in TRAILERS}, f"trailer fields reached the upstream: {seen['trailers']}"
+
+
+@pytest.mark.parametrize("transport", ["h2-alpn", "h2-prior"])
+def test_h2_upstream_never_gets_unsigned_with_trailers(pg_h2up, transport):
+    """Rule 10: unsigned body, the signature only in trailers: refused; nothing at the upstream."""
+    p, gw, up = pg_h2up
+    m, path, headers, body = p.signed()
+    sig = [(k, v) for k, v in headers if k.lower() == p.sig_header]
+    rest = [(k, v) for k, v in headers if k.lower() != p.sig_header]
+    n = len(up.seen)
+    out = send(transport, gw.port, p.pki, m, path, rest, frames=[body], trailers=sig)
+    time.sleep(0.3)
+    reached = [(r.get("path"), r.get("trailers")) for r in up.seen[n:]]
+    assert not reached, f"reached the HTTP/2 upstream (path, trailers): {reached}"
+    assert out.kind == "response" and out.reason == "sig_missing" and out.status == p.status("sig_missing"), out
