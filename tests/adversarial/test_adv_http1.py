@@ -16,7 +16,7 @@ import pytest
 
 from adv_profiles import NAMES
 from adv_wire import h1_bytes, h1_exchange, h1_one, h2_exchange, send
-from conftest import assert_forwarded, assert_no_weaker_route, assert_refused, echo_of, settled_hits
+from adv_verdicts import assert_forwarded, assert_no_weaker_route, assert_refused, echo_of, settled_hits
 
 
 @pytest.fixture(params=NAMES)

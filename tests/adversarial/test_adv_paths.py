@@ -15,7 +15,7 @@ import pytest
 
 from adv_profiles import NAMES, mosip_path
 from adv_wire import send
-from conftest import assert_no_weaker_route, assert_refused, settled_hits
+from adv_verdicts import assert_no_weaker_route, assert_refused, settled_hits
 
 H = ["h1", "h2-alpn"]
 

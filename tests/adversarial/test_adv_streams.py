@@ -16,7 +16,7 @@ import pytest
 
 from adv_profiles import NAMES
 from adv_wire import TRANSPORTS, send, split
-from conftest import assert_forwarded, assert_refused, echo_of, settled_hits
+from adv_verdicts import assert_forwarded, assert_refused, echo_of, settled_hits
 
 TRAILERS = [("x-trailer-note", "appended-after-the-body"), ("x-request-total", "100")]
 

@@ -11,7 +11,7 @@ import pytest
 
 from adv_profiles import NAMES
 from adv_wire import TRANSPORTS, h1_bytes, h1_exchange, h2_exchange, send, split
-from conftest import assert_forwarded, assert_refused
+from adv_verdicts import assert_forwarded, assert_refused
 
 BOUND_S = 1.5
 SLACK_S = 2.0  # "within about a second after the bound", plus a loaded CI machine
