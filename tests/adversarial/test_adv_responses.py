@@ -5,7 +5,8 @@
   forged, or only in the trailers gets the profile's 502 and the application never gets the
   body (security.md rule 10: a paused response is never released by the trailers callback;
   nothing in trailers is trusted).
-- jws_sign on the platform gateway (generic, `sign_responses`), its `upstream` cluster h2c:
+- jws_sign on the platform gateway (the shipped generic chain, envoy/profiles/generic.json,
+  `sign_responses`), its `upstream` cluster h2c:
   a response ending on trailers leaves signed over the exact bytes the client gets, or is
   refused — never unsigned (security.md "Signing": never an unsigned message where a signature
   is due; rule 10).
@@ -104,17 +105,21 @@ def test_egress_trailers_without_body(egress, transport):
 # --- jws_sign: responses that end on trailers leave signed ------------------------------------------
 
 
+def platform_chain(**sign_extra) -> list:
+    """The shipped generic platform chain (envoy/profiles/generic.json): gateway, jws_sign
+    (responses), jws_verify (requests; a GET is not signed by the profile's default policy)."""
+    filters = json.loads((REPO / "envoy" / "profiles" / "generic.json").read_text())["filters"]
+    for f in filters:
+        if f["root_id"] == "jws_sign":
+            f["configuration"].update(sign_extra)
+    return filters
+
+
 @pytest.fixture(scope="module")
 def signer(pki, tmp_path_factory):
     up = H2Upstream(pki, tls=False)
-    filters = [
-        {"root_id": "gateway", "configuration": {}},
-        {"root_id": "jws_sign", "name": "signet.jws_sign.response", "configuration": {
-            "profile": "generic", "direction": "response", "sign_responses": True, "kid": "platform-ec",
-            "signing_key_env": "SIGNET_PLATFORM_JWS_KEY"}},
-    ]
     try:
-        with start_gateway(tmp_path_factory.mktemp("signer-h2"), pki, filters=filters,
+        with start_gateway(tmp_path_factory.mktemp("signer-h2"), pki, filters=platform_chain(),
                            params={"upstream_port": up.port}, with_upstream=False,
                            env=key_env(pki, {"SIGNET_PLATFORM_JWS_KEY": "platform/jws/ec.key"}),
                            patch=http2_cluster("upstream")) as gw:
@@ -131,9 +136,8 @@ def test_signed_response_or_refused_never_unsigned(signer, pki, transport, mode)
     gets — or as an error without the upstream's body — never unsigned."""
     gw, up = signer
     hits = up.hits()
-    out = send(transport, gw.port, pki, "POST", f"/resp/{mode}", [("content-type", "application/json")],
-               b'{"q":1}')
-    assert up.hits() == hits + 1
+    out = send(transport, gw.port, pki, "GET", f"/resp/{mode}", [("accept", "application/json")])
+    assert up.hits() == hits + 1, out
     assert out.kind == "response", out
     sig = out.header("x-jws-signature")
     if out.status == 200 and out.body:
@@ -153,8 +157,7 @@ def test_upstream_signet_headers_are_stripped_from_responses(signer, pki, transp
     """Rule 9 (the reason code is Signet's own) and 12: x-signet-* headers an upstream sets
     (x-signet-reason: ok, x-signet-partner: dfsp-b) never reach the partner."""
     gw, up = signer
-    out = send(transport, gw.port, pki, "POST", "/resp/signet-headers", [("content-type", "application/json")],
-               b'{"q":1}')
+    out = send(transport, gw.port, pki, "GET", "/resp/signet-headers", [("accept", "application/json")])
     assert out.kind == "response" and out.status == 200, out
     leaked = [(n, v) for n, v in out.headers if (n, v) in SIGNET_HEADERS]
     assert not leaked, f"the upstream's x-signet-* headers reached the partner: {leaked}"
@@ -235,14 +238,9 @@ def test_egress_response_stall_gets_body_timeout(egress_bounded, transport):
 @pytest.fixture(scope="module")
 def signer_bounded(pki, tmp_path_factory):
     up = H2Upstream(pki, tls=False)
-    filters = [
-        {"root_id": "gateway", "configuration": {}},
-        {"root_id": "jws_sign", "name": "signet.jws_sign.response", "configuration": {
-            "profile": "generic", "direction": "response", "sign_responses": True, "kid": "platform-ec",
-            "signing_key_env": "SIGNET_PLATFORM_JWS_KEY", "body_timeout_ms": int(BOUND_S * 1000)}},
-    ]
     try:
-        with start_gateway(tmp_path_factory.mktemp("signer-bounded"), pki, filters=filters,
+        with start_gateway(tmp_path_factory.mktemp("signer-bounded"), pki,
+                           filters=platform_chain(body_timeout_ms=int(BOUND_S * 1000)),
                            params={"upstream_port": up.port}, with_upstream=False,
                            env=key_env(pki, {"SIGNET_PLATFORM_JWS_KEY": "platform/jws/ec.key"}),
                            patch=http2_cluster("upstream")) as gw:
@@ -257,8 +255,8 @@ def test_signer_response_stall_is_never_sent_unsigned(signer_bounded, pki, trans
     frame: the partner gets Signet's error with `body_timeout` within about a second after the
     bound — never the partial body unsigned, never a hang."""
     gw, up = signer_bounded
-    out = send(transport, gw.port, pki, "POST", "/resp/stall", [("content-type", "application/json")],
-               b'{"q":1}', timeout=BOUND_S + 4)
+    out = send(transport, gw.port, pki, "GET", "/resp/stall", [("accept", "application/json")],
+               timeout=BOUND_S + 4)
     assert out.kind == "response", f"no answer to a stalled upstream response: {out!r}"
     assert out.reason == "body_timeout" and out.status != 200, out
     assert BODY[:64] not in out.body, out
