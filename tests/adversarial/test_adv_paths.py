@@ -162,7 +162,7 @@ def test_mojaloop_source_bound_on_skip_routes(pool, transport, method, path, bod
 
 
 def test_mojaloop_skip_route_own_source_passes(pool):
-    """The counterpart: dfsp-a naming itself on the same skip route reaches the upstream."""
+    """Rule 12, the counterpart: dfsp-a naming itself on the same skip route reaches the upstream."""
     p, gw = pool.get("mojaloop")
     hits = gw.upstream.hits()
     out = send("h1", gw.port, p.pki, "GET", "/parties/MSISDN/1", ml_headers("dfsp-a"))

@@ -218,7 +218,7 @@ def test_unsigned_body_in_many_frames_is_refused(pg, transport):
 
 
 def test_upstream_echo_is_the_upstream(pg, transport):
-    """Sanity for the judge: a skipped route (GET /health) reaches the upstream and is counted."""
+    """Rule 10's judge, sanity: a skipped route (GET /health) reaches the upstream and is counted."""
     p, gw = pg
     hits = gw.upstream.hits()
     headers = [("authorization", f"Bearer {p.token()}")] if p.name == "ocen" else []
