@@ -3,8 +3,9 @@
 
     scripts/upstream.py [--host 127.0.0.1] [--port 8080]   (--port 0 picks a free port)
 
-Every request except GET /__hits is counted and answered with 200 and
-{"method", "path", "headers": [[name, value], ...], "body": text, "body_b64": base64, "hit": n};
+Every request except GET /__hits is counted (whatever its method, even `post` or `FOO`) and
+answered with 200 and {"method", "path", "headers": [[name, value], ...], "body": text,
+"body_b64": base64, "trailers": [[name, value], ...] (of a chunked body), "hit": n};
 with request header `x-echo-body: sha256`, "body_sha256" and "body_len" replace the body.
 GET /__hits answers {"hits": n} without counting itself, so a test can prove whether a
 request reached the upstream. Prints "listening on HOST:PORT" once ready.
@@ -87,13 +88,15 @@ class Echo(BaseHTTPRequestHandler):
         self.wfile.write(b"\r\n")
 
     def _read_body(self) -> bytes | None:
+        self.trailers: list[list[str]] = []
         if "chunked" in self.headers.get("transfer-encoding", "").lower():
             chunks = []
             while True:
                 size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
                 if size == 0:
-                    while self.rfile.readline() not in (b"\r\n", b"\n", b""):
-                        pass
+                    while (line := self.rfile.readline()) not in (b"\r\n", b"\n", b""):
+                        name, _, value = line.decode("latin-1").partition(":")
+                        self.trailers.append([name.strip().lower(), value.strip()])
                     return b"".join(chunks)
                 chunks.append(self.rfile.read(size))
                 self.rfile.readline()
@@ -118,6 +121,7 @@ class Echo(BaseHTTPRequestHandler):
             "headers": [[k.lower(), v] for k, v in self.headers.items()],
             "body": body.decode("utf-8", errors="replace"),
             "body_b64": base64.b64encode(body).decode(),
+            "trailers": self.trailers,
             "hit": hit,
         }
         if self.headers.get("x-echo-body", "").lower() == "sha256":
@@ -127,6 +131,13 @@ class Echo(BaseHTTPRequestHandler):
         self._reply(200, doc)
 
     do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = _handle
+
+    def __getattr__(self, name: str):
+        # Any other method (`post`, `Post`, `FOO`) is counted and echoed too: a test must see
+        # every request that reached the upstream, not a 501 that hides it.
+        if name.startswith("do_"):
+            return self._handle
+        raise AttributeError(name)
 
 
 def main() -> int:

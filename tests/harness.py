@@ -25,7 +25,7 @@ import time
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
 import yaml
 
@@ -310,7 +310,7 @@ def start_gateway(
     concurrency: int = 1,
     env: dict | None = None,
     with_upstream: bool = True,
-    patch=None,
+    patch: Callable[[dict], None] | None = None,
 ) -> Iterator[Gateway]:
     """Starts a demo upstream and an Envoy rendered from envoy/<template>; stops both on exit.
 
@@ -320,8 +320,8 @@ def start_gateway(
     (port 0) and read back from Envoy's admin endpoint, so parallel gateways never collide.
     env: extra environment of the Envoy process (private keys for host_env_keys).
     with_upstream=False: no demo upstream (an egress gateway's upstream is a platform gateway).
-    patch: a function that edits the rendered configuration (a dict) in place before Envoy
-    starts, for what the templates deliberately do not offer (e.g. HTTP/1 trailers upstream).
+    patch: edits the rendered config (parsed YAML) before Envoy starts, e.g. an HTTP/2 upstream
+    cluster; the result passes scripts/check-config again.
     """
     workdir.mkdir(parents=True, exist_ok=True)
     with contextlib.ExitStack() as stack:
@@ -345,6 +345,7 @@ def start_gateway(
             doc = yaml.safe_load(config.read_text())
             patch(doc)
             config.write_text(yaml.safe_dump(doc, sort_keys=False))
+            run([sys.executable, str(REPO / "scripts" / "check-config"), str(config)], timeout=30)
         admin_file = workdir / "admin-address"
         admin_file.unlink(missing_ok=True)
         proc = Proc(
