@@ -105,3 +105,24 @@ def test_response_with_trailers_is_verified_before_it_leaves(gateway_factory, pk
         assert out.status == 502, (reply, out.status, out.body)
         assert secret.encode() not in out.body
         assert header(out, "x-signet-reason") is not None
+
+
+def test_rejection_logs_carry_no_licence_or_api_key(gateway_factory, pki):
+    # Rule 14: MOSIP partner paths carry the MISP licence key and the partner's API key; a
+    # refusal is logged with the path cut before them.
+    from test_jws_verify_profiles import PROFILES
+
+    gw = gateway_factory(filters=[GATEWAY, {"root_id": "jws_verify",
+                                            "configuration": PROFILES["mosip"].verify(pki)}])
+    cert, key = pki.client("dfsp-a")
+    out = https_request(
+        gw.port, ca=pki.platform_ca, cert=cert, key=key, method="POST",
+        path="/idauthentication/v1/auth/LKSECRET4711/dfsp-a/APIKEYSECRET4711?x=QUERYSECRET",
+        headers=[("authorization", "partner-token"), ("content-type", "application/json")],
+        body=b'{"id":"mosip.identity.auth"}',
+    )
+    assert header(out, "x-signet-reason") == "sig_missing", out.headers
+    log = gw.log()
+    assert "signet jws_verify: rejected POST /idauthentication/v1/auth/" in log
+    for secret in ("LKSECRET4711", "APIKEYSECRET4711", "QUERYSECRET"):
+        assert secret not in log, f"{secret} in the Envoy log"

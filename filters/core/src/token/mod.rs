@@ -247,6 +247,17 @@ fn run(
         .find(|(r, _)| r.matches(req.method, path))
         .map_or(RoutePolicy::Required, |(_, p)| *p);
     if route == RoutePolicy::Skip {
+        // Identity before policy (security.md rule 12): a route that needs no credential still
+        // may not name, in the platform header or the path, another partner than the peer's
+        // certificate.
+        let path_partner = cfg
+            .api_key
+            .as_ref()
+            .and_then(|src| src.path_templates.iter().find_map(|t| t.capture(req.path)))
+            .and_then(|ids| ids.partner);
+        let named = identities(cfg, req, None, None, path_partner)?;
+        f.sources = named.iter().map(|(s, _)| *s).collect();
+        f.partner = binding::bind(&named)?;
         return Ok((None, true, false));
     }
     let relax = |r: Requirement| match (route, r) {
@@ -332,27 +343,13 @@ fn run(
     }
 
     // 3. Binding.
-    let mut named: Vec<(Source, String)> = Vec::new();
-    if let Some(p) = cfg.partners.by_certificate(req.tls_names)? {
-        named.push((Source::Certificate, p.id.clone()));
-    }
-    if let Some(v) = &token_partner {
-        named.push((Source::Token, cfg.partners.resolve(Source::Token, v)?));
-    }
-    if let Some(k) = api_key {
-        named.push((Source::ApiKey, k.partner.clone()));
-    }
-    if let Some(h) = &cfg.binding.platform_header {
-        if let Some(v) = single_header(req.headers, h)? {
-            named.push((
-                Source::PlatformHeader,
-                cfg.partners.resolve(Source::PlatformHeader, v)?,
-            ));
-        }
-    }
-    if let Some(p) = path_partner {
-        named.push((Source::Path, cfg.partners.resolve(Source::Path, p)?));
-    }
+    let named = identities(
+        cfg,
+        req,
+        token_partner.as_deref(),
+        api_key.map(|k| k.partner.as_str()),
+        path_partner,
+    )?;
     f.sources = named.iter().map(|(s, _)| *s).collect();
     let partner = binding::bind(&named)?;
     f.partner = partner.clone();
@@ -406,6 +403,39 @@ fn run(
     }
 
     Ok((claims, false, cache_hit))
+}
+
+/// The partner each present identity source names: the certificate, the token's partner claim,
+/// the API key's partner, the platform header, the path.
+fn identities(
+    cfg: &TokenConfig,
+    req: &RequestFacts<'_>,
+    token_partner: Option<&str>,
+    api_key_partner: Option<&str>,
+    path_partner: Option<&str>,
+) -> Result<Vec<(Source, String)>, TokenError> {
+    let mut named: Vec<(Source, String)> = Vec::new();
+    if let Some(p) = cfg.partners.by_certificate(req.tls_names)? {
+        named.push((Source::Certificate, p.id.clone()));
+    }
+    if let Some(v) = token_partner {
+        named.push((Source::Token, cfg.partners.resolve(Source::Token, v)?));
+    }
+    if let Some(k) = api_key_partner {
+        named.push((Source::ApiKey, k.to_string()));
+    }
+    if let Some(h) = &cfg.binding.platform_header {
+        if let Some(v) = single_header(req.headers, h)? {
+            named.push((
+                Source::PlatformHeader,
+                cfg.partners.resolve(Source::PlatformHeader, v)?,
+            ));
+        }
+    }
+    if let Some(p) = path_partner {
+        named.push((Source::Path, cfg.partners.resolve(Source::Path, p)?));
+    }
+    Ok(named)
 }
 
 /// The one value of a header; two differing values are refused (a second copy is how a
