@@ -10,10 +10,8 @@ with request header `x-echo-body: sha256`, "body_sha256" and "body_len" replace 
 GET /__hits answers {"hits": n} without counting itself, so a test can prove whether a
 request reached the upstream. Prints "listening on HOST:PORT" once ready.
 
-Tests shape the answer with request header `x-upstream-reply`, a JSON object:
-{"headers": {name: value}, "body": text, "trailers": {name: value}} — extra response headers,
-a body in place of the echo, and trailer fields (the answer is then sent chunked, with
-`trailer` announcing them; Envoy reads them when the cluster enables HTTP/1 trailers).
+Tests add response headers with request header `x-upstream-reply`, a JSON object
+{"headers": {name: value}} (e.g. an upstream forging Signet's `x-signet-reason`).
 """
 
 from __future__ import annotations
@@ -56,36 +54,19 @@ class Echo(BaseHTTPRequestHandler):
         sys.stderr.write("upstream: %s - %s\n" % (self.address_string(), fmt % args))
 
     def _reply(self, status: int, doc: dict) -> None:
-        shape = {}
         try:
-            shape = json.loads(self.headers.get("x-upstream-reply") or "{}")
-        except ValueError:
-            pass
-        body = shape["body"].encode() if "body" in shape else json.dumps(doc).encode()
-        trailers = shape.get("trailers") or {}
+            extra = json.loads(self.headers.get("x-upstream-reply") or "{}").get("headers") or {}
+        except (ValueError, AttributeError):
+            extra = {}
+        body = json.dumps(doc).encode()
         self.send_response(status)
         self.send_header("content-type", "application/json")
-        for name, value in (shape.get("headers") or {}).items():
+        for name, value in extra.items():
             self.send_header(name, value)
-        if trailers:
-            self.send_header("transfer-encoding", "chunked")
-            self.send_header("trailer", ", ".join(trailers))
-        else:
-            self.send_header("content-length", str(len(body)))
+        self.send_header("content-length", str(len(body)))
         self.end_headers()
-        if self.command == "HEAD":
-            return
-        if not trailers:
+        if self.command != "HEAD":
             self.wfile.write(body)
-            return
-        half = len(body) // 2
-        for chunk in (body[:half], body[half:]):
-            if chunk:
-                self.wfile.write(b"%x\r\n%s\r\n" % (len(chunk), chunk))
-        self.wfile.write(b"0\r\n")
-        for name, value in trailers.items():
-            self.wfile.write(f"{name}: {value}\r\n".encode())
-        self.wfile.write(b"\r\n")
 
     def _read_body(self) -> bytes | None:
         self.trailers: list[list[str]] = []

@@ -14,6 +14,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 
 import pytest
@@ -31,20 +32,31 @@ def key_env(pki, files: dict) -> dict:
     return {var: (pki.root / rel).read_text() for var, rel in files.items()}
 
 
-@pytest.fixture(scope="module")
-def egress(pki, tmp_path_factory):
+@contextlib.contextmanager
+def egress_gateway(pki, workdir, body_timeout_ms: int | None = None):
+    """dfsp-a's shipped egress in front of an HTTP/2 platform over the pinned mTLS; with
+    `body_timeout_ms` on its response verifier and request signer."""
     up = H2Upstream(pki, tls=True)
     filters = json.loads((REPO / "envoy" / "egress.demo.json").read_text())["filters"]
+    for f in filters:
+        if body_timeout_ms is not None and f["root_id"] in ("jws_verify", "jws_sign"):
+            f["configuration"]["body_timeout_ms"] = body_timeout_ms
     params = {"platform_host": "127.0.0.1", "platform_port": up.port, "platform_sni": "localhost",
               "partner": "dfsp-a"}
     try:
-        with start_gateway(tmp_path_factory.mktemp("egress-h2"), pki, filters=filters,
+        with start_gateway(workdir, pki, filters=filters,
                            template="egress.yaml", listener="egress", params=params,
                            env=key_env(pki, {"SIGNET_EGRESS_JWS_KEY": "dfsp-a/jws/ec.key"}),
                            with_upstream=False, patch=http2_cluster("platform")) as gw:
             yield gw, up
     finally:
         up.stop()
+
+
+@pytest.fixture(scope="module")
+def egress(pki, tmp_path_factory):
+    with egress_gateway(pki, tmp_path_factory.mktemp("egress-h2")) as pair:
+        yield pair
 
 
 def egress_get(gw, transport: str, mode: str):
@@ -183,21 +195,8 @@ BOUND_S = 1.5
 @pytest.fixture(scope="module")
 def egress_bounded(pki, tmp_path_factory):
     """The egress with `body_timeout_ms: 1500` on its response verifier and request signer."""
-    up = H2Upstream(pki, tls=True)
-    filters = json.loads((REPO / "envoy" / "egress.demo.json").read_text())["filters"]
-    for f in filters:
-        if f["root_id"] in ("jws_verify", "jws_sign"):
-            f["configuration"]["body_timeout_ms"] = int(BOUND_S * 1000)
-    params = {"platform_host": "127.0.0.1", "platform_port": up.port, "platform_sni": "localhost",
-              "partner": "dfsp-a"}
-    try:
-        with start_gateway(tmp_path_factory.mktemp("egress-bounded"), pki, filters=filters,
-                           template="egress.yaml", listener="egress", params=params,
-                           env=key_env(pki, {"SIGNET_EGRESS_JWS_KEY": "dfsp-a/jws/ec.key"}),
-                           with_upstream=False, patch=http2_cluster("platform")) as gw:
-            yield gw, up
-    finally:
-        up.stop()
+    with egress_gateway(pki, tmp_path_factory.mktemp("egress-bounded"), int(BOUND_S * 1000)) as pair:
+        yield pair
 
 
 @pytest.mark.parametrize("transport", EGRESS_TRANSPORTS)

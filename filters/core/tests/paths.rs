@@ -334,7 +334,10 @@ fn a_method_override_header_is_refused_on_every_route() {
         ("/parties/MSISDN/1", "x-method-override"),
     ] {
         let plain = request("GET", path, &[("fspiop-source", "dfspa")], b"");
-        assert_eq!(outcome(&cfg, &plain, &ctx(Some("dfspa"))), Ok(Outcome::Skipped));
+        assert_eq!(
+            outcome(&cfg, &plain, &ctx(Some("dfspa"))),
+            Ok(Outcome::Skipped)
+        );
         let msg = request(
             "GET",
             path,

@@ -23,7 +23,7 @@ use signet_core::sign::{sign, SignConfig, SignOutcome, SignResponses};
 use crate::host::{self, Counters};
 use crate::log;
 use crate::native_crypto::{Backend, NativeSupport};
-use crate::waiters::{self, Waiters};
+use crate::waiters::OpenMessages;
 
 /// The `root_id` that selects this filter.
 pub const ROOT_ID: &str = "jws_sign";
@@ -38,7 +38,7 @@ pub struct JwsSign {
     counters: Counters,
     root_id: Cell<u32>,
     /// Messages held until they end, checked against `body_timeout_ms` on every tick.
-    open: RefCell<Waiters<Stream>>,
+    open: OpenMessages<Stream>,
 }
 
 impl JwsSign {
@@ -86,11 +86,11 @@ impl JwsSign {
         );
         let backend = Backend::for_signer(native, &cfg.key)?;
         Ok(JwsSign {
+            open: OpenMessages::new(cfg.body_timeout_ms),
             cfg,
             backend,
             counters,
             root_id: Cell::new(0),
-            open: RefCell::new(Waiters::default()),
         })
     }
 
@@ -103,23 +103,17 @@ impl JwsSign {
     /// A message still collecting its body after `body_timeout_ms` is refused: it cannot leave
     /// signed, and it never leaves unsigned.
     pub fn on_tick(&self) {
-        let timeout = i64::try_from(self.cfg.body_timeout_ms).unwrap_or(i64::MAX);
-        let late = self
-            .open
-            .borrow_mut()
-            .take_older_than(host::now_ms().saturating_sub(timeout));
-        let root = self.root_id.get();
-        for (id, stream) in late {
-            if stream.borrow().phase == Phase::Collecting {
-                waiters::as_context(id, root, || {
-                    self.fail(
-                        &stream,
-                        Reason::BodyTimeout,
-                        "message did not end within body_timeout_ms",
-                    );
-                });
-            }
-        }
+        self.open.expire(
+            self.root_id.get(),
+            |s| s.phase == Phase::Collecting,
+            |s| {
+                self.fail(
+                    s,
+                    Reason::BodyTimeout,
+                    "message did not end within body_timeout_ms",
+                );
+            },
+        );
     }
 
     /// A local reply in place of a message that cannot leave signed.
@@ -223,10 +217,7 @@ impl JwsSignRequest {
             return self.finish(None);
         }
         // The rest may never come: the root's tick refuses it after body_timeout_ms.
-        self.filter
-            .open
-            .borrow_mut()
-            .add(self.context_id, host::now_ms(), &self.stream);
+        self.filter.open.add(self.context_id, &self.stream);
         Action::Pause
     }
 

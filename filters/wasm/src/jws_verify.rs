@@ -39,7 +39,7 @@ use signet_core::verify::{verify, Outcome, Rejection, ReplayStore, Run};
 use crate::host::{self, Counters, SharedKv};
 use crate::log;
 use crate::native_crypto::{Backend, NativeSupport};
-use crate::waiters::{self, Waiters};
+use crate::waiters::{self, OpenMessages, Waiters};
 
 /// The `root_id` that selects this filter.
 pub const ROOT_ID: &str = "jws_verify";
@@ -71,7 +71,7 @@ pub struct JwsVerify {
     replay: Option<Layout>,
     root_id: Cell<u32>,
     /// Messages held until they end, checked against `body_timeout_ms` on every tick.
-    open: RefCell<Waiters<Pending>>,
+    open: OpenMessages<Pending>,
 }
 
 impl JwsVerify {
@@ -133,6 +133,7 @@ impl JwsVerify {
         } else {
             None
         };
+        let body_timeout_ms = cfg.common.body_timeout_ms;
         Ok(JwsVerify {
             cfg,
             backend,
@@ -140,7 +141,7 @@ impl JwsVerify {
             remote,
             replay,
             root_id: Cell::new(0),
-            open: RefCell::new(Waiters::default()),
+            open: OpenMessages::new(body_timeout_ms),
         })
     }
 
@@ -156,23 +157,14 @@ impl JwsVerify {
     /// again (they get `keys_unavailable` unless the entry arrived meanwhile).
     pub fn on_tick(&self) {
         let _ = hostcalls::set_tick_period(TICK);
-        let timeout = i64::try_from(self.cfg.common.body_timeout_ms).unwrap_or(i64::MAX);
-        let late = self
-            .open
-            .borrow_mut()
-            .take_older_than(host::now_ms().saturating_sub(timeout));
-        let root = self.root_id.get();
-        for (id, pending) in late {
-            if pending.borrow().is_open() {
-                waiters::as_context(id, root, || {
-                    self.reject_now(
-                        &pending,
-                        Reason::BodyTimeout,
-                        "message did not end within body_timeout_ms",
-                    );
-                });
-            }
-        }
+        self.open
+            .expire(self.root_id.get(), Pending::is_open, |pending| {
+                self.reject_now(
+                    pending,
+                    Reason::BodyTimeout,
+                    "message did not end within body_timeout_ms",
+                );
+            });
         let Some(remote) = &self.remote else {
             return;
         };
@@ -626,10 +618,7 @@ impl JwsVerifyRequest {
             return self.filter.decide(self.context_id, &self.pending);
         }
         // The rest may never come: the root's tick refuses it after body_timeout_ms.
-        self.filter
-            .open
-            .borrow_mut()
-            .add(self.context_id, host::now_ms(), &self.pending);
+        self.filter.open.add(self.context_id, &self.pending);
         Action::Pause
     }
 

@@ -79,6 +79,49 @@ impl<T> Waiters<T> {
     }
 }
 
+/// Messages a filter holds until they end (headers paused, body still arriving). On the root's
+/// tick, each one still open past `timeout_ms` is handed to the filter to refuse, in its own
+/// context: a body that never ends must not park a stream in the gateway for ever.
+pub struct OpenMessages<T> {
+    list: RefCell<Waiters<T>>,
+    timeout_ms: i64,
+}
+
+impl<T> OpenMessages<T> {
+    pub fn new(timeout_ms: u64) -> OpenMessages<T> {
+        OpenMessages {
+            list: RefCell::new(Waiters::default()),
+            timeout_ms: i64::try_from(timeout_ms).unwrap_or(i64::MAX),
+        }
+    }
+
+    /// Registers a message that is now held until it ends.
+    pub fn add(&self, context_id: u32, state: &Rc<RefCell<T>>) {
+        self.list
+            .borrow_mut()
+            .add(context_id, crate::host::now_ms(), state);
+    }
+
+    /// Calls `refuse` (in the message's context) for each message older than the bound that
+    /// `still_open` says has no verdict yet; forgets the rest of the old ones and the dead.
+    pub fn expire(
+        &self,
+        root_id: u32,
+        still_open: impl Fn(&T) -> bool,
+        refuse: impl Fn(&Rc<RefCell<T>>),
+    ) {
+        let late = self
+            .list
+            .borrow_mut()
+            .take_older_than(crate::host::now_ms().saturating_sub(self.timeout_ms));
+        for (id, state) in late {
+            if still_open(&state.borrow()) {
+                as_context(id, root_id, || refuse(&state));
+            }
+        }
+    }
+}
+
 /// Runs `f` with the host's effective context switched to request `context_id`, then back to
 /// the root. Returns `false` (and skips `f`) when the host no longer knows that context.
 pub fn as_context(context_id: u32, root_id: u32, f: impl FnOnce()) -> bool {

@@ -219,9 +219,13 @@ fn a_skipped_route_still_binds_the_platform_header_and_the_path_to_the_certifica
     // security.md rule 12: skip waives the credential, never the identity.
     let cfg = config(json!({"credentials": {"token": "required", "api_key": "off"}}));
     let mut st = TokenState::new(&cfg);
-    let own = Req::new("/health").tls("spiffe://p1").header("fspiop-source", "p1");
+    let own = Req::new("/health")
+        .tls("spiffe://p1")
+        .header("fspiop-source", "p1");
     assert!(run(&cfg, &mut st, &own).unwrap().skipped);
-    let other = Req::new("/health").tls("spiffe://p1").header("fspiop-source", "p2");
+    let other = Req::new("/health")
+        .tls("spiffe://p1")
+        .header("fspiop-source", "p2");
     assert!(matches!(err(&cfg, &other), TokenError::PeerMismatch(..)));
     let in_path = Req::new("/health/x/lk/p2/key").tls("spiffe://p1");
     assert!(matches!(err(&cfg, &in_path), TokenError::PeerMismatch(..)));
