@@ -6,7 +6,7 @@
     svc.token({"participantId": "dfsp-a", ...})          # arbitrary claims, signed with the active key
     svc.rotate()                                         # new key in (and signing), old key out
     svc.mode = "garbage" | "error" | "ok"; svc.delay_s = 2.0
-    svc.stop(); svc.start()                              # same port: down, then back
+    svc.stop(); svc.start()                              # same port: down (open connections shut too), then back
     AuthService(tls=(cert, key))                          # HTTPS with that certificate (PEM files)
 
 Runs in a thread of the test process, so tests steer it directly. Counts every JWKS and token
@@ -17,6 +17,7 @@ Each wait is bounded (the server socket has a timeout; `delay_s` is capped at 10
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import hmac
 import json
@@ -103,6 +104,7 @@ class AuthService:
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
+        self._conns: set = set()  # open client connections (closed by stop())
         self._serial = 0
         sock = socket.socket()
         sock.bind(("127.0.0.1", 0))
@@ -153,6 +155,16 @@ class AuthService:
 
             def log_message(self, *args):  # quiet
                 pass
+
+            def setup(self):
+                super().setup()
+                with svc._lock:
+                    svc._conns.add(self.connection)
+
+            def finish(self):
+                with svc._lock:
+                    svc._conns.discard(self.connection)
+                super().finish()
 
             def _send(self, status: int, body: bytes, headers: dict | None = None):
                 self.send_response(status)
@@ -220,9 +232,16 @@ class AuthService:
         return self
 
     def stop(self) -> None:
+        """Down: no new connection is accepted and the open ones (a client's keep-alive pool)
+        are shut, so no request is served after this."""
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()
+            with self._lock:
+                conns = list(self._conns)
+            for conn in conns:
+                with contextlib.suppress(OSError):
+                    conn.shutdown(socket.SHUT_RDWR)
             if self._thread is not None:
                 self._thread.join(timeout=5)
             self._server = None

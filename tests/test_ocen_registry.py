@@ -58,6 +58,7 @@ class FakeRegistry:
     def __init__(self):
         self.roles: dict[str, dict] = {}
         self.requests: list[tuple[str, dict]] = []
+        self.delay_s = 0.0  # before each answer (capped at 5 s)
         self.port = 0
         self._server = None
         self._thread = None
@@ -71,6 +72,8 @@ class FakeRegistry:
 
             def do_GET(self):
                 reg.requests.append((self.path, {k.lower(): v for k, v in self.headers.items()}))
+                if reg.delay_s:
+                    time.sleep(min(reg.delay_s, 5.0))
                 prefix = "/service/participant-roles/"
                 role = reg.roles.get(self.path[len(prefix):]) if self.path.startswith(prefix) else None
                 body, status = (json.dumps(role).encode(), 200) if role else (b'{"error":"not found"}', 404)

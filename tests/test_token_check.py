@@ -461,13 +461,13 @@ def test_ocen_token_failure_is_springs_empty_401(ocen, auth, pki):
 SECRET_ENV = "SIGNET_TEST_CLIENT_SECRET"
 
 
-def fetch_gateway(tmp_path, pki, svc):
+def fetch_gateway(tmp_path, pki, svc, **kw):
     os.environ[SECRET_ENV] = "s3cret-a"
     svc.clients["dfsp-a"] = "s3cret-a"
     cfg = {"cluster": "auth", "token_uri": f"http://auth.signet.test{svc.token_path}", "client_id": "dfsp-a",
            "client_secret_env": SECRET_ENV, "retry_interval_s": 1, "timeout_ms": 3000}
     filters = [{"root_id": "token_fetch", "configuration": cfg, "host_env_keys": [SECRET_ENV]}]
-    return start_gateway(tmp_path, pki, filters=filters, params={"clusters": [svc.cluster()]})
+    return start_gateway(tmp_path, pki, filters=filters, params={"clusters": [svc.cluster()]}, **kw)
 
 
 def bearer_seen(out) -> str | None:

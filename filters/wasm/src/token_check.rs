@@ -347,13 +347,19 @@ impl TokenCheck {
         }
     }
 
-    /// An unknown `kid` is worth waiting for when a refetch was just granted or one is running.
+    /// An unknown `kid` is worth waiting for when a refetch was just granted, one is running,
+    /// or one is due but not yet started: a refetch granted to an earlier request is only
+    /// dispatched on the root's next tick, and a request arriving before that tick (several
+    /// requests read in one event-loop iteration) must wait for it too, not be refused.
     fn refetch_pending(&self, rej: &Rejection, now: u64) -> bool {
         if rej.refetch_scheduled {
             return true;
         }
         let st = self.state.borrow();
-        (0..self.cfg.providers.len()).any(|i| st.jwks(i).is_some_and(|c| c.in_flight(now)))
+        (0..self.cfg.providers.len()).any(|i| {
+            st.jwks(i)
+                .is_some_and(|c| c.in_flight(now) || c.needs_refresh(now))
+        })
     }
 
     /// `trust_jwt_authn`: the payload jwt_authn put in the request's dynamic metadata. The
