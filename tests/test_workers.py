@@ -258,8 +258,6 @@ def test_auth_service_down_both_workers_serve_cached_keys_within_the_stale_bound
         svc.stop()
 
 
-@pytest.mark.xfail(strict=True, reason="token cache hit served without checking that the provider's "
-                   "JWKS is still usable (filters/core/src/token/mod.rs, verified_claims)")
 def test_cached_token_fails_closed_past_the_stale_bound_on_both_workers(pki, tmp_path):
     """A token verified (and cached) while the keys were fresh must not pass once those keys are
     past their stale bound: every other request then gets 503 keys_unavailable (fail closed)."""

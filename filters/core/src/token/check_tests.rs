@@ -716,3 +716,29 @@ fn ida_template_reads_the_triple_as_ida_does() {
         );
     }
 }
+
+#[test]
+fn a_cached_token_stops_when_its_keys_pass_the_stale_bound() {
+    // The token cache answers for a token only while the key set that verified it is usable:
+    // past the stale bound it is `keys_unavailable`, as a token not yet cached would be.
+    let mut p = provider(true);
+    p["jwks_cache"] = json!({"stale_s": 10, "min_refresh_interval_s": 5});
+    let cfg =
+        config(json!({"providers": [p], "credentials": {"token": "required", "api_key": "off"}}));
+    let mut st = TokenState::new(&cfg);
+    assert_eq!(st.due_fetches(&cfg, NOW).len(), 1);
+    let keys = testkeys::jwks(&[testkeys::jwk(&key(), "k1", None)]);
+    st.on_jwks_response(0, Some(200), keys.as_bytes(), Some("max-age=10"), NOW)
+        .unwrap()
+        .unwrap();
+    let mut r = Req::new("/v4/x").bearer(&token(claims("p1")));
+    assert!(!run(&cfg, &mut st, &r).unwrap().cache_hit);
+    assert!(run(&cfg, &mut st, &r).unwrap().cache_hit);
+    // The auth service is gone and the keys age past fresh + stale; the token has not expired.
+    r.now = NOW + 250_000;
+    assert_eq!(err(&cfg, &r), TokenError::KeysUnavailable);
+    assert_eq!(
+        run(&cfg, &mut st, &r).unwrap_err().error,
+        TokenError::KeysUnavailable
+    );
+}

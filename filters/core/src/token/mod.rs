@@ -517,6 +517,14 @@ fn verified_claims(
         generations.get(i).copied().unwrap_or(u64::MAX)
     }) {
         if carriers.contains(&hit.provider) {
+            // A verified token is only as good as its keys: past the stale bound of a remote
+            // JWKS the cache must not answer for it (fail closed, as a fresh token would).
+            if let Some(KeySource::Remote(_)) = cfg.providers.get(hit.provider).map(|p| &p.keys) {
+                state
+                    .jwks(hit.provider)
+                    .ok_or(TokenError::KeysUnavailable)?
+                    .keys(req.now_ms)?;
+            }
             *cache_hit = true;
             f.provider = cfg.providers.get(hit.provider).map(|p| p.name.clone());
             f.token_id = Some(hit.jwt.token_id.clone());
