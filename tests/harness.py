@@ -228,6 +228,59 @@ class Gateway:
     def log(self) -> str:
         return self.proc.log()
 
+    # --- file-based dynamic configuration (start_gateway(dynamic=True)) ---
+
+    live_dir: Path | None = None
+    listener: str = "platform"
+
+    def push(self, timeout: float = 20.0, **changes) -> "Push":
+        """Re-renders the LDS/CDS files with the parameters changed (scripts/live-config: checked,
+        renamed into place) and waits until Envoy has taken or refused the new listener:
+        listener_manager.lds.update_success or update_rejected moved, and no listener is
+        warming. On success the new parameters become this gateway's; on refusal they do not."""
+        if self.live_dir is None:
+            raise HarnessError("push needs start_gateway(dynamic=True)")
+        params = {**self.params, **changes}
+        before = self.stats("listener_manager.")
+        started = time.monotonic()
+        write_live_config(params, self.live_dir)
+        deadline = started + timeout
+        while time.monotonic() < deadline:
+            if not self.proc.alive():
+                raise HarnessError(f"envoy exited during a push:\n{self.log()[-4000:]}")
+            now = self.stats("listener_manager.")
+            moved = {k: now.get(k, 0) - before.get(k, 0) for k in LDS_OUTCOMES}
+            if any(moved.values()) and now.get("listener_manager.total_listeners_warming", 0) == 0:
+                accepted = moved["listener_manager.lds.update_success"] > 0
+                if accepted:
+                    self.params = params
+                return Push(accepted, time.monotonic() - started, now)
+            time.sleep(0.02)
+        raise HarnessError(f"push not taken or refused within {timeout}s:\n{self.log()[-4000:]}")
+
+    def listener_port(self) -> int:
+        return _listener_port(self.admin_port, self.listener)
+
+
+LDS_OUTCOMES = ("listener_manager.lds.update_success", "listener_manager.lds.update_rejected")
+
+
+@dataclass
+class Push:
+    accepted: bool
+    seconds: float  # from the rename to Envoy's verdict (update counted, nothing warming)
+    stats: dict
+
+
+def write_live_config(params: dict, live_dir: Path) -> Path:
+    """scripts/live-config: bootstrap.yaml, cds.yaml, lds.yaml under live_dir; the bootstrap."""
+    params_file = live_dir.parent / f"{live_dir.name}.params.json"
+    live_dir.mkdir(parents=True, exist_ok=True)
+    params_file.write_text(json.dumps(params, indent=2))
+    run([sys.executable, str(REPO / "scripts" / "live-config"), "--params", str(params_file),
+         "--dir", str(live_dir)], timeout=30)
+    return live_dir / "bootstrap.yaml"
+
 
 def render(template: str, params: dict, out: Path) -> Path:
     """Renders envoy/<template> with params through scripts/render."""
@@ -311,6 +364,8 @@ def start_gateway(
     env: dict | None = None,
     with_upstream: bool = True,
     patch: Callable[[dict], None] | None = None,
+    dynamic: bool = False,
+    envoy_args: list | None = None,
 ) -> Iterator[Gateway]:
     """Starts a demo upstream and an Envoy rendered from envoy/<template>; stops both on exit.
 
@@ -322,6 +377,9 @@ def start_gateway(
     with_upstream=False: no demo upstream (an egress gateway's upstream is a platform gateway).
     patch: edits the rendered config (parsed YAML) before Envoy starts, e.g. an HTTP/2 upstream
     cluster; the result passes scripts/check-config again.
+    dynamic=True: the platform gateway from file-based LDS/CDS (scripts/live-config, bootstrap
+    envoy/dynamic/platform.yaml) in workdir/live; Gateway.push(...) changes it live.
+    envoy_args: extra Envoy options, e.g. ["--drain-time-s", "2"].
     """
     workdir.mkdir(parents=True, exist_ok=True)
     with contextlib.ExitStack() as stack:
@@ -340,7 +398,14 @@ def start_gateway(
             "filters": DEFAULT_FILTERS if filters is None else filters,
             **(params or {}),
         }
-        config = render(template, all_params, workdir / "envoy.yaml")
+        if dynamic:
+            if template != "platform.yaml" or patch is not None:
+                raise HarnessError("dynamic=True runs envoy/platform.yaml, without patch")
+            config = write_live_config(all_params, workdir / "live")
+            # The bootstrap with the LDS/CDS files it names, as one configuration.
+            run([sys.executable, str(REPO / "scripts" / "check-config"), str(config)], timeout=30)
+        else:
+            config = render(template, all_params, workdir / "envoy.yaml")
         if patch is not None:
             doc = yaml.safe_load(config.read_text())
             patch(doc)
@@ -362,6 +427,7 @@ def start_gateway(
                 "200",
                 "--log-level",
                 "info",
+                *(envoy_args or []),
             ],
             workdir / "envoy.log",
             env=env,
@@ -375,6 +441,8 @@ def start_gateway(
             upstream=upstream,
             config=config,
             params=all_params,
+            live_dir=workdir / "live" if dynamic else None,
+            listener=listener,
         )
         yield gw
 

@@ -312,3 +312,59 @@ def test_token_fetch_routes_only_to_authenticated_clusters(tmp_path):
     assert "cluster platform is plain HTTP to 10.0.0.7" in out.stderr
     weighted = {"weighted_clusters": {"clusters": [{"name": "platform", "weight": 1}]}}
     assert run(doc(remote, weighted)).returncode == 1
+
+
+# --- rule 7: dynamic resources (scripts/live-config) ---------------------------------------------
+
+
+def live_config(tmp_path, filters: list, live_dir=None) -> subprocess.CompletedProcess:
+    """scripts/live-config with the demo parameters and these filters (it checks before pushing)."""
+    params = json.loads((REPO / "envoy" / "platform.demo.json").read_text())
+    params.update(filters=filters, wasm_path=str(WASM), pki_dir=str(tmp_path / "pki"))
+    (tmp_path / "params.json").write_text(json.dumps(params))
+    return subprocess.run([sys.executable, str(REPO / "scripts" / "live-config"), "--params",
+                           str(tmp_path / "params.json"), "--dir", str(live_dir or tmp_path / "live")],
+                          capture_output=True, text=True, timeout=30, check=False)
+
+
+def run_check(path) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, str(REPO / "scripts" / "check-config"), str(path)],
+                          capture_output=True, text=True, timeout=30, check=False)
+
+
+def test_bootstrap_is_checked_with_its_lds_and_cds_files(tmp_path):
+    out = live_config(tmp_path, [{"root_id": "gateway", "configuration": {}}, VERIFIER])
+    assert out.returncode == 0, out.stderr
+    boot = tmp_path / "live" / "bootstrap.yaml"
+    assert run_check(boot).returncode == 0
+    # A finding inside the LDS file is a finding of the bootstrap.
+    lds = tmp_path / "live" / "lds.yaml"
+    doc = json.loads(lds.read_text())
+    for f in doc["resources"][0]["filter_chains"][0]["filters"][1]["typed_config"]["http_filters"]:
+        if f["name"] == "envoy.filters.http.wasm":
+            f["typed_config"]["config"]["failure_policy"] = "FAIL_OPEN"
+    lds.write_text(json.dumps(doc))
+    out = run_check(boot)
+    assert out.returncode == 1 and "FAIL_OPEN" in out.stderr
+
+
+def test_live_config_pushes_nothing_the_checker_refuses(tmp_path):
+    ok = [{"root_id": "gateway", "configuration": {}}, VERIFIER]
+    assert live_config(tmp_path, ok).returncode == 0
+    lds = (tmp_path / "live" / "lds.yaml").read_text()
+    out = live_config(tmp_path, [VERIFIER, SIGNER])  # a response signer after the verifier
+    assert out.returncode == 1 and "nothing pushed" in out.stderr and "put it first" in out.stderr
+    assert (tmp_path / "live" / "lds.yaml").read_text() == lds
+
+
+@pytest.mark.parametrize("source", [
+    {"ads": {}},
+    {"api_config_source": {"api_type": "GRPC", "grpc_services": [{"envoy_grpc": {"cluster_name": "xds"}}]}},
+])
+def test_resources_from_a_management_server_are_refused(tmp_path, source):
+    import yaml
+
+    path = tmp_path / "bootstrap.yaml"
+    path.write_text(yaml.safe_dump({"dynamic_resources": {"lds_config": source}}))
+    out = run_check(path)
+    assert out.returncode == 1 and "cannot be checked" in out.stderr
