@@ -241,28 +241,36 @@ class Gateway:
         if self.live_dir is None:
             raise HarnessError("push needs start_gateway(dynamic=True)")
         params = {**self.params, **changes}
-        before = self.stats("listener_manager.")
+        rejected = self.counter("listener_manager.lds.update_rejected")
         started = time.monotonic()
         write_live_config(params, self.live_dir)
+        # Envoy re-reads every watched file on each rename into the directory, so "an update
+        # was counted" may be the old file read again: wait for the new file's version.
+        version = json.loads((self.live_dir / "lds.yaml").read_text())["version_info"]
         deadline = started + timeout
         while time.monotonic() < deadline:
             if not self.proc.alive():
                 raise HarnessError(f"envoy exited during a push:\n{self.log()[-4000:]}")
             now = self.stats("listener_manager.")
-            moved = {k: now.get(k, 0) - before.get(k, 0) for k in LDS_OUTCOMES}
-            if any(moved.values()) and now.get("listener_manager.total_listeners_warming", 0) == 0:
-                accepted = moved["listener_manager.lds.update_success"] > 0
-                if accepted:
-                    self.params = params
-                return Push(accepted, time.monotonic() - started, now)
+            if now["listener_manager.lds.update_rejected"] > rejected:
+                return Push(False, time.monotonic() - started, now)
+            if (self.stat_text("listener_manager.lds.version_text") == version
+                    and now["listener_manager.total_listeners_warming"] == 0):
+                self.params = params
+                return Push(True, time.monotonic() - started, now)
             time.sleep(0.02)
         raise HarnessError(f"push not taken or refused within {timeout}s:\n{self.log()[-4000:]}")
 
+    def stat_text(self, name: str) -> str | None:
+        """A text stat (e.g. listener_manager.lds.version_text), unquoted."""
+        for line in self.admin(f"/stats?filter={name}").splitlines():
+            key, sep, value = line.partition(": ")
+            if sep and key == name:
+                return value.strip().strip('"')
+        return None
+
     def listener_port(self) -> int:
         return _listener_port(self.admin_port, self.listener)
-
-
-LDS_OUTCOMES = ("listener_manager.lds.update_success", "listener_manager.lds.update_rejected")
 
 
 @dataclass
