@@ -172,7 +172,7 @@ INVALID = {
     # case: (jws_verify settings added, dfsp-b's registered key, what the log must name)
     "unknown_field": ({"max_body_byte": 4096}, None, "max_body_byte"),  # a typo of max_body_bytes
     "wrong_type": ({"date_window_s": "300"}, None, "date_window_s"),
-    "bad_key": ({}, BAD_KEY, "dfsp-b"),  # a truncated SubjectPublicKeyInfo
+    "bad_key": ({}, BAD_KEY, 'partner "dfsp-b": keys[0]: public_key_pem'),  # truncated SPKI
 }
 
 
@@ -246,8 +246,8 @@ def test_invalid_signet_configuration_is_refused_and_the_old_one_keeps_serving(l
     assert gw.counter("listener_manager.lds.update_rejected") == before + 1
     assert gw.params is good
     log = gw.log()[log_before:]
-    print(log[-3000:])
     assert field in log, log[-3000:]
+    assert "lds: listener 'platform' config rejected: Unable to create Wasm plugin signet.jws_verify" in log
     # The old listener serves: dfsp-a verified, dfsp-b (only in the refused push) not a partner.
     accepted(gw, pki, transfer(tmp_path, "dfsp-a", rsa_key(pki, "dfsp-a")))
     cert, key = pki.client("dfsp-b")
