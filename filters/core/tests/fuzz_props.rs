@@ -265,3 +265,13 @@ fn regression_empty_member_name_names_the_root() {
     let e = VerifyConfig::from_json(r#"{"profile":"generic","":1}"#).unwrap_err();
     assert!(e.starts_with("configuration: unknown field ``"), "{e}");
 }
+
+/// A chunked message whose input ends inside the header section's last line: the error named
+/// line 4 of a 3-line file (the line after the headers, which does not exist).
+#[test]
+fn regression_chunked_without_body_names_an_existing_line() {
+    use signet_core::httpmsg::{parse_message, HttpLimits, HttpMsgErrorKind};
+    let input = b"POT /transfers?x=1 HTTP/1.1\r\ncontent-type: !A\r\nTransfer-Encoding: chunked\r";
+    let e = parse_message(input, HttpLimits::default()).unwrap_err();
+    assert_eq!((e.line, e.kind), (3, HttpMsgErrorKind::BadChunk));
+}

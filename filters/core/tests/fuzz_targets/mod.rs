@@ -1300,7 +1300,13 @@ pub fn check_http(input: HttpInput) -> Outcome {
             }
             Err(e) => {
                 let lines = bytes.iter().filter(|&&b| b == b'\n').count() + 1;
-                prop_assert!(e.line >= 1 && e.line <= lines, "{:?} of {} lines", e, lines);
+                prop_assert!(
+                    e.line >= 1 && e.line <= lines,
+                    "{:?} of {} lines: {:?}",
+                    e,
+                    lines,
+                    String::from_utf8_lossy(&bytes)
+                );
             }
         }
     }
