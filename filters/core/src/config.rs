@@ -412,7 +412,8 @@ pub fn parse_named<T: serde::de::DeserializeOwned>(json: &str) -> Result<T, Stri
             .rsplit_once(" at line ")
             .map_or(inner.as_str(), |(m, _)| m)
             .to_string();
-        if path == "." {
+        // An unknown member named "" has an empty path.
+        if path == "." || path.is_empty() {
             format!("configuration: {inner}")
         } else {
             format!("{path}: {inner}")

@@ -322,6 +322,9 @@ pub fn parse_message(input: &[u8], limits: HttpLimits) -> Result<HttpMessage, Ht
 
     let body = match (content_length, chunked_at) {
         (Some(_), Some(n)) => return Err(err(n, HttpMsgErrorKind::LengthAndTransferEncoding)),
+        // No chunked body at all: the `Transfer-Encoding` line says what is missing (the line
+        // after the headers may not exist when the input ends without a line ending).
+        (None, Some(n)) if rest.is_empty() => return Err(err(n, HttpMsgErrorKind::BadChunk)),
         (None, Some(_)) => {
             let mut chunks = Lines {
                 buf: rest,

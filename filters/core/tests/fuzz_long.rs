@@ -13,8 +13,10 @@
 )]
 
 mod common;
+mod fuzz_targets;
 mod pipeline;
 
+use fuzz_targets as t;
 use pipeline::*;
 use proptest::prelude::*;
 use proptest::test_runner::TestCaseError;
@@ -267,6 +269,30 @@ fn fuzz_http_message() {
         let _ = parse_message(&bytes, HttpLimits::default());
         Ok(())
     });
+}
+
+/// The targets of `fuzz_targets` (strategy, property), each under its own test name.
+macro_rules! targets {
+    ($($test:ident => $name:literal, $input:expr, $check:path;)*) => {$(
+        #[test]
+        #[ignore = "make fuzz"]
+        fn $test() {
+            check($name, CASES, $input, $check);
+        }
+    )*};
+}
+
+targets! {
+    fuzz_pb => "pb", t::pb_input(), t::check_pb;
+    fuzz_struct_pb => "struct_pb", t::struct_input(), t::check_struct;
+    fuzz_jwt => "jwt", t::jwt_input(), t::check_jwt;
+    fuzz_jwks => "jwks", t::jwks_input(), t::check_jwks;
+    fuzz_apikey => "apikey", t::apikey_input(), t::check_apikey;
+    fuzz_token_config => "token_config", t::doc_input(2), t::check_token_config;
+    fuzz_fetch_config => "fetch_config", t::doc_input(2), t::check_fetch_config;
+    fuzz_verify_config => "verify_config", t::doc_input(5), t::check_verify_config;
+    fuzz_sign_config => "sign_config", t::doc_input(4), t::check_sign_config;
+    fuzz_http_message_mutated => "http_message_mutated", t::http_input(), t::check_http;
 }
 
 /// One pipeline input of any of the three kinds.

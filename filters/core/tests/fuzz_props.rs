@@ -7,6 +7,10 @@
     clippy::indexing_slicing
 )]
 
+mod common;
+mod fuzz_targets;
+
+use fuzz_targets as t;
 use proptest::prelude::*;
 use signet_core::b64;
 use signet_core::jose::jws::{split_detached, split_three};
@@ -166,4 +170,108 @@ proptest! {
             }
         }
     }
+}
+
+/// The short runs of the `fuzz_targets` (`make fuzz` runs them for minutes): a few hundred
+/// cases each, with a fixed seed-free runner as above.
+fn short() -> ProptestConfig {
+    ProptestConfig {
+        cases: 256,
+        failure_persistence: None,
+        ..ProptestConfig::default()
+    }
+}
+
+proptest! {
+    #![proptest_config(short())]
+
+    #[test]
+    fn pb_fields_are_bounded(input in t::pb_input()) { t::check_pb(input)?; }
+
+    #[test]
+    fn struct_metadata_is_bounded(input in t::struct_input()) { t::check_struct(input)?; }
+
+    #[test]
+    fn jwt_edits_never_verify(input in t::jwt_input()) { t::check_jwt(input)?; }
+
+    #[test]
+    fn jwks_body_replaces_or_keeps(input in t::jwks_input()) { t::check_jwks(input)?; }
+
+    #[test]
+    fn apikey_templates_redact_what_they_capture(input in t::apikey_input()) { t::check_apikey(input)?; }
+
+    #[test]
+    fn token_config_names_the_field(input in t::doc_input(2)) { t::check_token_config(input)?; }
+
+    #[test]
+    fn fetch_config_names_the_field(input in t::doc_input(2)) { t::check_fetch_config(input)?; }
+
+    #[test]
+    fn verify_config_parses_or_errs(input in t::doc_input(5)) { t::check_verify_config(input)?; }
+
+    #[test]
+    fn sign_config_parses_or_errs(input in t::doc_input(4)) { t::check_sign_config(input)?; }
+
+    #[test]
+    fn http_message_edits_parse_or_name_the_line(input in t::http_input()) { t::check_http(input)?; }
+}
+
+// --- regressions: inputs `make fuzz` found, kept as they were minimised ---------------------------
+
+/// A JWKS endpoint's `Cache-Control: max-age` is any u64: the refresh time was `max_age * 80`,
+/// an overflow (a panic in debug builds, a wrapped refresh time in release).
+#[test]
+fn regression_jwks_huge_max_age() {
+    use signet_core::token::jwks::{cache_control_max_age, JwksCache, JwksSettings, JwksState};
+    let body = br#"{"keys":[{"kty":"OKP","crv":"Ed25519","kid":"ed1","x":"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"}]}"#;
+    for max_age in [
+        Some(230_584_300_921_369_396),
+        cache_control_max_age("max-age=18446744073709551615"),
+    ] {
+        let mut cache = JwksCache::new(JwksSettings::default());
+        assert!(cache.on_fetch_ok(body, max_age, 1_000).is_ok());
+        assert_eq!(cache.state(1_000), JwksState::Fresh);
+        assert!(!cache.needs_refresh(1_000 + 3_600_000 - 1));
+    }
+}
+
+/// `retry_interval_s` and `unknown_kid_refetch_interval_s` come from the configuration (any
+/// u64); turning them into milliseconds overflowed the same way.
+#[test]
+fn regression_jwks_huge_intervals() {
+    use signet_core::token::jwks::{JwksCache, JwksSettings};
+    let mut cache = JwksCache::new(JwksSettings {
+        retry_interval_s: u64::MAX,
+        unknown_kid_refetch_interval_s: u64::MAX,
+        ..JwksSettings::default()
+    });
+    assert!(cache.request_refetch(1_000));
+    assert!(cache.start_fetch(1_000));
+    cache.on_fetch_err(1_000);
+    assert!(!cache.needs_refresh(2_000));
+    assert!(!cache.request_refetch(2_000));
+}
+
+/// An unknown member named "" has an empty path: the error named no field at all.
+#[test]
+fn regression_empty_member_name_names_the_root() {
+    use signet_core::config::VerifyConfig;
+    use signet_core::token::fetch_config::FetchConfig;
+    use signet_core::token::TokenConfig;
+    let e = TokenConfig::from_json(br#"{"":[false]}"#).unwrap_err();
+    assert_eq!(e.field, "(root)", "{e}");
+    let e = FetchConfig::from_json(br#"{"":[false]}"#, &|_| None).unwrap_err();
+    assert_eq!(e.field, "(root)", "{e}");
+    let e = VerifyConfig::from_json(r#"{"profile":"generic","":1}"#).unwrap_err();
+    assert!(e.starts_with("configuration: unknown field ``"), "{e}");
+}
+
+/// A chunked message whose input ends inside the header section's last line: the error named
+/// line 4 of a 3-line file (the line after the headers, which does not exist).
+#[test]
+fn regression_chunked_without_body_names_an_existing_line() {
+    use signet_core::httpmsg::{parse_message, HttpLimits, HttpMsgErrorKind};
+    let input = b"POT /transfers?x=1 HTTP/1.1\r\ncontent-type: !A\r\nTransfer-Encoding: chunked\r";
+    let e = parse_message(input, HttpLimits::default()).unwrap_err();
+    assert_eq!((e.line, e.kind), (3, HttpMsgErrorKind::BadChunk));
 }

@@ -460,7 +460,12 @@ impl TokenConfig {
         let de = &mut serde_json::Deserializer::from_slice(json);
         let raw: RawConfig = serde_path_to_error::deserialize(de).map_err(|e| {
             let path = e.path().to_string();
-            let field = if path == "." { "(root)".into() } else { path };
+            // An unknown member named "" has an empty path.
+            let field = if path == "." || path.is_empty() {
+                "(root)".into()
+            } else {
+                path
+            };
             err(field, strip_position(&e.inner().to_string()))
         })?;
         build(raw)

@@ -72,7 +72,12 @@ impl FetchConfig {
         let de = &mut serde_json::Deserializer::from_slice(json);
         let raw: RawFetchConfig = serde_path_to_error::deserialize(de).map_err(|e| {
             let path = e.path().to_string();
-            let field = if path == "." { "(root)".into() } else { path };
+            // An unknown member named "" has an empty path.
+            let field = if path == "." || path.is_empty() {
+                "(root)".into()
+            } else {
+                path
+            };
             let msg = e.inner().to_string();
             let msg = match msg.rfind(" at line ") {
                 Some(i) => msg.get(..i).unwrap_or(&msg).to_string(),

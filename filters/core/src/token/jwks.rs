@@ -204,7 +204,8 @@ impl JwksCache {
             return true;
         }
         if let Some(failed) = self.last_failure_ms {
-            return now_ms >= failed.saturating_add(self.settings.retry_interval_s * 1000);
+            return now_ms
+                >= failed.saturating_add(self.settings.retry_interval_s.saturating_mul(1000));
         }
         self.keys.is_none() || now_ms >= self.refresh_at_ms
     }
@@ -227,7 +228,10 @@ impl JwksCache {
         if self.in_flight(now_ms) || self.refetch_wanted {
             return false;
         }
-        let interval_ms = self.settings.unknown_kid_refetch_interval_s * 1000;
+        let interval_ms = self
+            .settings
+            .unknown_kid_refetch_interval_s
+            .saturating_mul(1000);
         if let Some(last) = self.last_kid_refetch_ms {
             if now_ms < last.saturating_add(interval_ms) {
                 return false;
@@ -271,7 +275,8 @@ impl JwksCache {
         }
         let s = &self.settings;
         let lifetime_s = max_age_s.unwrap_or(s.default_max_age_s);
-        let refresh_after_s = (lifetime_s * REFRESH_AT_PERCENT / 100)
+        // `max-age` comes from the JWKS endpoint: any u64, so no overflow on the way.
+        let refresh_after_s = (lifetime_s.saturating_mul(REFRESH_AT_PERCENT) / 100)
             .clamp(s.min_refresh_interval_s, s.max_refresh_interval_s.max(1));
         // Keys stay fresh at least until the scheduled refresh.
         let fresh_s = lifetime_s.max(refresh_after_s);
