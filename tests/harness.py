@@ -233,7 +233,7 @@ class Gateway:
     live_dir: Path | None = None
     listener: str = "platform"
 
-    def push(self, timeout: float = 20.0, live_args: list | None = None, **changes) -> "Push":
+    def push(self, timeout: float = 20.0, **changes) -> "Push":
         """Re-renders the LDS/CDS files with the parameters changed (scripts/live-config: checked,
         renamed into place) and waits until Envoy has taken or refused the new listener:
         listener_manager.lds.update_success or update_rejected moved, and no listener is
@@ -243,7 +243,7 @@ class Gateway:
         params = {**self.params, **changes}
         rejected = self.counter("listener_manager.lds.update_rejected")
         started = time.monotonic()
-        write_live_config(params, self.live_dir, live_args)
+        write_live_config(params, self.live_dir)
         # Envoy re-reads every watched file on each rename into the directory, so "an update
         # was counted" may be the old file read again: wait for the new file's version.
         version = json.loads((self.live_dir / "lds.yaml").read_text())["version_info"]
@@ -280,14 +280,14 @@ class Push:
     stats: dict
 
 
-def write_live_config(params: dict, live_dir: Path, args: list | None = None) -> Path:
+def write_live_config(params: dict, live_dir: Path) -> Path:
     """scripts/live-config: bootstrap.yaml, cds.yaml, lds.yaml under live_dir; the bootstrap.
     Raises HarnessError (nothing written) when live-config refuses the parameters."""
     params_file = live_dir.parent / f"{live_dir.name}.params.json"
     live_dir.mkdir(parents=True, exist_ok=True)
     params_file.write_text(json.dumps(params, indent=2))
     run([sys.executable, str(REPO / "scripts" / "live-config"), "--params", str(params_file),
-         "--dir", str(live_dir), *(args or [])], timeout=30)
+         "--dir", str(live_dir)], timeout=30)
     return live_dir / "bootstrap.yaml"
 
 

@@ -21,6 +21,10 @@
 //!   set its messages land in, so it cannot aim its own traffic at a captured message's set to
 //!   fill it (a full set costs availability — 503 — never a replay). Without the salt, the set
 //!   of any signing input would be public and a handful of requests could keep that set full.
+//! - **A resize forgets nothing.** A set's key names its geometry, so a configuration push that
+//!   changes `replay_cache_entries` starts a new table. The geometries a process has used are
+//!   listed in shared data; a check also looks (read only) into the sets of the last
+//!   [`PREVIOUS`] other ones, so a message accepted before the push is still a replay after it.
 //! - **Bounded retries.** A compare-and-swap lost to another worker is retried from a fresh
 //!   read (which then sees the winner's entry: the copy is refused as a replay); after
 //!   [`ATTEMPTS`] losses the request fails closed (`internal`).
@@ -41,6 +45,10 @@ const SALT_LEN: usize = 16;
 pub const WAYS: usize = 8;
 /// Every set is created at configure time; this bounds that work (500 000 keys) and the memory.
 pub const MAX_ENTRIES: usize = 4_000_000;
+/// The shared-data key listing the geometries used in this process, newest first.
+pub const GEOMETRIES_KEY: &str = "signet.replay.geometries";
+/// Earlier geometries still consulted after a resize (one extra read each per check).
+pub const PREVIOUS: usize = 3;
 /// Compare-and-swap attempts per check; a loss needs another worker writing the same set
 /// between our read and our write, so a few suffice.
 pub const ATTEMPTS: usize = 8;
@@ -91,6 +99,19 @@ impl Geometry {
     pub fn set_key(&self, index: u64) -> String {
         format!("signet.replay.{}x{}.{index}", self.sets, self.ways)
     }
+
+    /// `SETSxWAYS`, as in the set keys and the geometry list.
+    fn name(&self) -> String {
+        format!("{}x{}", self.sets, self.ways)
+    }
+
+    fn parse(name: &str) -> Option<Geometry> {
+        let (sets, ways) = name.split_once('x')?;
+        Some(Geometry {
+            sets: sets.parse().ok().filter(|s| *s > 0)?,
+            ways: ways.parse().ok().filter(|w| (1..=WAYS).contains(w))?,
+        })
+    }
 }
 
 /// What the data path needs: the geometry and the shared salt (a secret: not `Debug`).
@@ -98,6 +119,8 @@ impl Geometry {
 pub struct Layout {
     geometry: Geometry,
     salt: [u8; SALT_LEN],
+    /// Earlier geometries of this process whose sets may still hold live entries.
+    previous: [Option<Geometry>; PREVIOUS],
 }
 
 impl Layout {
@@ -127,7 +150,35 @@ impl Layout {
                 None => kv.create(&key, &set::empty())?,
             }
         }
-        Ok(Layout { geometry, salt })
+        // This geometry first, then the earlier ones (a resize keeps consulting them).
+        let recorded = kv.get(GEOMETRIES_KEY)?.map(|(v, _)| v);
+        let used: Vec<Geometry> = recorded
+            .as_deref()
+            .map(|v| {
+                String::from_utf8_lossy(v)
+                    .split(',')
+                    .filter_map(Geometry::parse)
+                    .collect()
+            })
+            .unwrap_or_default();
+        let mut previous = [None; PREVIOUS];
+        let earlier = used.into_iter().filter(|g| *g != geometry);
+        for (slot, g) in previous.iter_mut().zip(earlier) {
+            *slot = Some(g);
+        }
+        let list: Vec<String> = std::iter::once(geometry)
+            .chain(previous.iter().flatten().copied())
+            .map(|g| g.name())
+            .collect();
+        let list = list.join(",");
+        if recorded.as_deref() != Some(list.as_bytes()) {
+            kv.create(GEOMETRIES_KEY, list.as_bytes())?;
+        }
+        Ok(Layout {
+            geometry,
+            salt,
+            previous,
+        })
     }
 
     pub fn geometry(&self) -> Geometry {
@@ -137,6 +188,12 @@ impl Layout {
     /// The set index and tag of `key`: both from SHA-256(salt ‖ key). The salt has a fixed
     /// length, so the concatenation is unambiguous; its output is never shown to anyone.
     pub fn placement(&self, key: &str) -> (u64, Tag) {
+        let (hash, tag) = self.digest(key);
+        (hash % self.geometry.sets.max(1), tag)
+    }
+
+    /// The first 8 bytes of SHA-256(salt ‖ key) (for the set index) and the tag after them.
+    fn digest(&self, key: &str) -> (u64, Tag) {
         let h = Sha256::new()
             .chain_update(self.salt)
             .chain_update(key.as_bytes())
@@ -146,7 +203,7 @@ impl Layout {
         for (dst, src) in first.iter_mut().chain(tag.iter_mut()).zip(h.iter()) {
             *dst = *src;
         }
-        (u64::from_be_bytes(first) % self.geometry.sets.max(1), tag)
+        (u64::from_be_bytes(first), tag)
     }
 }
 
@@ -179,7 +236,21 @@ impl<K: CasKv> ReplayTable<K> {
 
 impl<K: CasKv> ReplayStore for ReplayTable<K> {
     fn check_and_insert(&mut self, key: &str, now_ms: i64, ttl_ms: i64) -> Result<Seen, String> {
-        let (index, tag) = self.layout.placement(key);
+        let (hash, tag) = self.layout.digest(key);
+        // Tables of earlier geometries (before a resize) are read, never written.
+        for g in self.layout.previous.iter().flatten() {
+            let name = g.set_key(hash % g.sets.max(1));
+            if let Some((value, _)) = self.kv.get(&name)? {
+                let entries = set::decode(&value, g.ways).map_err(|e| format!("{name}: {e}"))?;
+                if entries
+                    .iter()
+                    .any(|e| e.tag == tag && e.expiry_ms >= now_ms)
+                {
+                    return Ok(Seen::Replay);
+                }
+            }
+        }
+        let index = hash % self.layout.geometry.sets.max(1);
         let ways = self.layout.geometry.ways;
         let name = self.layout.geometry.set_key(index);
         let expiry_ms = now_ms.saturating_add(ttl_ms);

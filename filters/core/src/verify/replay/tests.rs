@@ -132,8 +132,8 @@ fn own_traffic_cannot_evict_a_captured_message_one_set() {
     );
     assert_eq!(
         host.borrow().cas_less_writes,
-        2,
-        "salt + the one set, at configure"
+        3,
+        "salt + the one set + the geometry list, at configure"
     );
 }
 
@@ -266,7 +266,7 @@ fn a_missing_set_fails_closed_without_writing() {
 fn prepare_creates_only_what_is_absent() {
     let (host, first) = prepared(16, 7);
     let writes = host.borrow().cas_less_writes;
-    assert_eq!(writes, 1 + 2, "salt + 2 sets");
+    assert_eq!(writes, 1 + 2 + 1, "salt + 2 sets + the geometry list");
     let mut t = table(&host, first);
     assert_eq!(t.check_and_insert("kept", 0, TTL), Ok(Seen::First));
     let again = Layout::prepare(&mut Worker::new(&host), 16, [99; 16]).unwrap();
@@ -330,4 +330,31 @@ fn contention_is_bounded_and_fails_closed() {
         .unwrap_err()
         .contains("contended"));
     assert_eq!(t.kv_mut().1, ATTEMPTS);
+}
+
+#[test]
+fn a_resize_still_refuses_what_the_old_table_accepted() {
+    // A configuration push changes replay_cache_entries: the new table is empty, but the
+    // message accepted under the old geometry is still a replay inside its window.
+    let host = Shared::default();
+    let small = Layout::prepare(&mut Worker::new(&host), 8, [5; 16]).unwrap();
+    assert_eq!(
+        table(&host, small).check_and_insert("captured", 0, TTL),
+        Ok(Seen::First)
+    );
+    let large = Layout::prepare(&mut Worker::new(&host), 64, [6; 16]).unwrap();
+    let mut t = table(&host, large);
+    assert_eq!(t.check_and_insert("captured", 1, TTL), Ok(Seen::Replay));
+    assert_eq!(t.check_and_insert("fresh", 1, TTL), Ok(Seen::First));
+    // Once the old entry has expired it no longer counts.
+    assert_eq!(
+        t.check_and_insert("captured", TTL + 1, TTL),
+        Ok(Seen::First)
+    );
+    // And back to the first size: both earlier tables are consulted.
+    let again = Layout::prepare(&mut Worker::new(&host), 8, [7; 16]).unwrap();
+    assert_eq!(
+        table(&host, again).check_and_insert("fresh", 2, TTL),
+        Ok(Seen::Replay)
+    );
 }
