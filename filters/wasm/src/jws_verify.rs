@@ -736,10 +736,12 @@ impl HttpContext for JwsVerifyRequest {
         if self.pending.borrow().done {
             return Action::Continue;
         }
-        // A reply this Envoy made itself before any upstream was involved (a Signet filter's
-        // refusal, e.g. the signer's body_too_large) never came from the platform, so there is
-        // no platform signature to check: it passes as it is. Everything else is verified.
-        if host::is_local_reply() {
+        // A reply this Envoy made itself (a Signet filter's refusal, e.g. the signer's
+        // body_too_large, or the router's own 503/504 when the platform resets or is slower
+        // than the route timeout) never came from the platform, so there is no platform
+        // signature to check: it passes as it is. Everything forwarded "via_upstream" is
+        // verified.
+        if host::is_envoy_reply() {
             self.pending.borrow_mut().done = true;
             self.filter.counters.inc(&format!("{STAT}.local_reply"));
             return Action::Continue;
