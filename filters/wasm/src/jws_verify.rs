@@ -685,6 +685,9 @@ impl Context for JwsVerifyRequest {}
 
 impl HttpContext for JwsVerifyRequest {
     fn on_http_request_headers(&mut self, _num_headers: usize, end_of_stream: bool) -> Action {
+        // Test-trap builds only (tests/test_faults.py; a chain without `gateway` in front, which
+        // strips the header first); a no-op in the shipped module.
+        crate::trap::check();
         // A host that cannot say what the request is gets no verdict but `internal`: an empty
         // method or path would otherwise fall to a route policy's default.
         match host::request_line() {
