@@ -297,6 +297,7 @@ def test_vm_trap_is_503_then_reloaded_with_state_and_no_bypass(trap_wasm, auth, 
         hits, jwks = gw.upstream.hits(), auth.jwks_hits
         assert reload_counts(gw) == {} or set(reload_counts(gw).values()) == {0}
         created = gw.counter("wasm.envoy.wasm.runtime.v8.created")
+        print("wasm stats before:", {k: v for k, v in wasm_stats(gw).items() if "runtime" in k or "vm_count" in k})
 
         for round_ in range(2):
             t0 = time.monotonic()
@@ -341,7 +342,8 @@ def test_vm_trap_is_503_then_reloaded_with_state_and_no_bypass(trap_wasm, auth, 
         for root_id in ("gateway", "token_check", "jws_verify"):
             assert counts[f"wasm.signet.{root_id}.vm_reload_success"] == 2, counts
             assert counts[f"wasm.signet.{root_id}.vm_reload_failure"] == 0, counts
-        assert gw.counter("wasm.envoy.wasm.runtime.v8.created") > created
+        # A new V8 VM per trap (measured: created 6 -> 8, active stays 3).
+        assert gw.counter("wasm.envoy.wasm.runtime.v8.created") >= created + 2
         log = gw.log()
         assert TRAP_LOG.decode() in log and "unreachable" in log.lower()
 
