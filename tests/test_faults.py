@@ -348,6 +348,42 @@ def test_vm_trap_is_503_then_reloaded_with_state_and_no_bypass(trap_wasm, auth, 
         assert TRAP_LOG.decode() in log and "unreachable" in log.lower()
 
 
+def test_request_held_when_the_vm_traps_is_never_released(trap_wasm, pki, signed, tmp_path):
+    """A forged request whose body jws_verify is still holding (headers + half the body) when
+    another request traps the VM: the rest of its body arrives at a filter whose VM is gone.
+    Envoy fails that stream closed (FAIL_RELOAD is not fail-open): 503 or a reset, never the
+    upstream; a valid request afterwards is served by the reloaded VM."""
+    with start_gateway(tmp_path, pki, filters=[GATEWAY, mojaloop_verify(pki)],
+                       params={"wasm_path": str(trap_wasm)}) as gw:
+        m, p, h, b = signed["forged"]
+        gm, gp, gh, gb = signed["good"]
+        assert mtls_request(gw, pki, gm, gp, gh, gb).status == 200
+        hits = gw.upstream.hits()
+        cert, key = pki.client("dfsp-a")
+        ctx = tls_context(pki.platform_ca, cert, key)
+        head = request_head(m, p, h, [("content-length", str(len(b))), ("connection", "close")])
+        with socket.create_connection(("127.0.0.1", gw.port), timeout=5) as raw, \
+                ctx.wrap_socket(raw, server_hostname="127.0.0.1") as held:
+            held.sendall(head + b[: len(b) // 2])
+            time.sleep(0.3)  # the held request is in jws_verify now
+            trap = mtls_request(gw, pki, gm, gp, list(gh) + [(TRAP_HEADER, "1")], gb)
+            assert trap.kind == "closed" or trap.status == 503, trap
+            reply = b""
+            try:
+                held.sendall(b[len(b) // 2:])
+                while chunk := held.recv(65536):
+                    reply += chunk
+            except OSError:
+                pass  # reset: also never forwarded
+        status = reply.split(b" ", 2)[1] if reply.startswith(b"HTTP/1.1 ") else b"(reset/closed)"
+        assert status != b"200", reply[:300]
+        time.sleep(0.3)
+        assert gw.upstream.hits() == hits, "the request held across the crash reached the upstream"
+        assert wait_for(lambda: mtls_request(gw, pki, gm, gp, gh, gb).status == 200, timeout=10)
+        assert gw.upstream.hits() == hits + 1
+        print("held across the trap:", status, reply[:120])
+
+
 def test_vm_trap_in_jws_verify_alone(trap_wasm, pki, signed, tmp_path):
     """The trap in jws_verify (no gateway in front): 503, upstream untouched, an unsigned
     request right after refused, the valid one served again without a restart."""
