@@ -603,7 +603,14 @@ def test_egress_slow_or_resetting_platform_is_a_clear_error_then_recovers(pki, t
                     assert egress.counter(stat + "verified") == verified, rows
                 up.mode = "ok"
                 assert wait_for(lambda: call()[0] == 200, timeout=5), f"no recovery after {fault}"
-            assert egress.proc.popen.pid == pid
+            # The platform gateway itself gone (connection refused): the egress's own 503.
+            platform.proc.stop()
+            local = egress.counter(stat + "local_reply")
+            status, headers, body = call()
+            rows.append(("platform down", status, headers.get("x-signet-reason"), body[:60]))
+            assert status == 503 and "x-signet-reason" not in headers, rows
+            assert egress.counter(stat + "local_reply") == local + 1, rows
+            assert egress.proc.popen.pid == pid and egress.proc.alive()
             print("egress faults:", rows)
     finally:
         up.stop()
