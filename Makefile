@@ -4,11 +4,13 @@ SHELL := bash
 
 PKI_DIR ?= .pki
 WASM := target/wasm32-wasip1/release/signet.wasm
+# Test-only build with the `test-trap` feature (tests/test_faults.py); never shipped.
+TRAP_DIR := target/trap
 PYTEST_TIMEOUT ?= 900
 # ENVOY=/path/to/envoy (your own binary) is passed through to every step.
 export ENVOY
 
-.PHONY: setup build wasm cli pki run test lint unit integration clean bench bench-token fuzz
+.PHONY: setup build wasm wasm-trap cli pki run test lint unit integration clean bench bench-token fuzz
 
 setup:
 	scripts/setup
@@ -17,6 +19,11 @@ build: wasm cli
 
 wasm: setup
 	cargo build --release --target wasm32-wasip1 -p signet-wasm
+
+# The module with a trap trigger (filters/wasm/src/trap.rs) for the fault tests, in its own
+# target dir so it never overwrites the shipped $(WASM); cargo makes it a no-op when warm.
+wasm-trap: setup
+	cargo build --release --target wasm32-wasip1 -p signet-wasm --features test-trap --target-dir $(TRAP_DIR)
 
 cli:
 	cargo build --release -p signet-cli
@@ -32,11 +39,13 @@ lint: setup
 	cargo fmt --all --check
 	cargo clippy --workspace --all-targets -- -D warnings
 	cargo clippy -p signet-wasm --target wasm32-wasip1 -- -D warnings
+	cargo clippy -p signet-wasm --target wasm32-wasip1 --features test-trap -- -D warnings
+	cargo clippy -p signet-wasm --all-targets --features test-trap -- -D warnings
 
 unit:
 	cargo test --workspace
 
-integration: wasm cli
+integration: wasm wasm-trap cli
 	timeout $(PYTEST_TIMEOUT) .venv/bin/python -m pytest tests
 
 test: setup lint unit wasm integration

@@ -167,6 +167,8 @@ impl Context for GatewayRequest {}
 
 impl HttpContext for GatewayRequest {
     fn on_http_request_headers(&mut self, _num_headers: usize, _end_of_stream: bool) -> Action {
+        // Test-trap builds only (tests/test_faults.py); a no-op in the shipped module.
+        crate::trap::check();
         if let Err(status) = hostcalls::increment_metric(self.gateway.requests_metric, 1) {
             log(LogLevel::Warn, &format!("cannot count request: {status:?}"));
         }

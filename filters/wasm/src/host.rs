@@ -142,9 +142,33 @@ fn certificate_names(side: &str) -> Result<Vec<String>, String> {
 /// upstream was chosen. Upstream responses carry `response.code_details` "via_upstream"
 /// (local replies from Wasm carry none); the upstream address is checked as well, so a host
 /// without the code_details attribute still verifies every upstream response (fail closed).
+/// The router's own 503/504 after an upstream was chosen is not one (see `is_envoy_reply`);
+/// `jws_sign`'s `sign_responses: local` signs only these (Signet's own local replies).
 pub fn is_local_reply() -> bool {
     let via_upstream = property(&["response", "code_details"]).is_some_and(|d| d == "via_upstream");
     !via_upstream && property(&["upstream", "address"]).is_none()
+}
+
+/// Whether this Envoy generated the response rather than forwarding one from the upstream:
+/// every local reply of `is_local_reply`, and also the router's own replies after an upstream
+/// was chosen (`upstream_response_timeout` 504, `upstream_reset_before_response_started{...}`
+/// 503), which carry no signature because the upstream never answered. The router marks every
+/// response it forwards "via_upstream" before any encoder filter sees it. A host that does not
+/// expose the attribute falls back to "no upstream address", so every response that may have
+/// come from an upstream is still verified (fail closed).
+pub fn is_envoy_reply() -> bool {
+    envoy_reply_from(
+        property(&["response", "code_details"]).as_deref(),
+        property(&["upstream", "address"]).is_some(),
+    )
+}
+
+/// `is_envoy_reply` on the attribute values (host-free).
+fn envoy_reply_from(code_details: Option<&str>, has_upstream_address: bool) -> bool {
+    match code_details {
+        Some(details) if !details.is_empty() => details != "via_upstream",
+        _ => !has_upstream_address,
+    }
 }
 
 /// Writes a string into filter state (`set_property`), readable by later filters and the
@@ -332,7 +356,24 @@ pub fn prepare_replay(entries: usize) -> Result<Layout, String> {
 
 #[cfg(test)]
 mod tests {
-    use super::path_for_log;
+    use super::{envoy_reply_from, path_for_log};
+
+    #[test]
+    fn only_a_forwarded_upstream_response_is_not_an_envoy_reply() {
+        // Forwarded from the upstream: verified / stripped, with or without the address.
+        assert!(!envoy_reply_from(Some("via_upstream"), true));
+        assert!(!envoy_reply_from(Some("via_upstream"), false));
+        // The router's own replies after an upstream was chosen (tests/test_faults.py).
+        assert!(envoy_reply_from(Some("upstream_response_timeout"), true));
+        assert!(envoy_reply_from(
+            Some("upstream_reset_before_response_started{connection_termination}"),
+            true
+        ));
+        // No attribute: local only when no upstream was involved (fail closed).
+        assert!(envoy_reply_from(None, false));
+        assert!(!envoy_reply_from(None, true));
+        assert!(!envoy_reply_from(Some(""), true));
+    }
 
     #[test]
     fn logged_paths_lose_the_query_and_the_segments_that_carry_keys() {

@@ -685,6 +685,9 @@ impl Context for JwsVerifyRequest {}
 
 impl HttpContext for JwsVerifyRequest {
     fn on_http_request_headers(&mut self, _num_headers: usize, end_of_stream: bool) -> Action {
+        // Test-trap builds only (tests/test_faults.py; a chain without `gateway` in front, which
+        // strips the header first); a no-op in the shipped module.
+        crate::trap::check();
         // A host that cannot say what the request is gets no verdict but `internal`: an empty
         // method or path would otherwise fall to a route policy's default.
         match host::request_line() {
@@ -736,10 +739,12 @@ impl HttpContext for JwsVerifyRequest {
         if self.pending.borrow().done {
             return Action::Continue;
         }
-        // A reply this Envoy made itself before any upstream was involved (a Signet filter's
-        // refusal, e.g. the signer's body_too_large) never came from the platform, so there is
-        // no platform signature to check: it passes as it is. Everything else is verified.
-        if host::is_local_reply() {
+        // A reply this Envoy made itself (a Signet filter's refusal, e.g. the signer's
+        // body_too_large, or the router's own 503/504 when the platform resets or is slower
+        // than the route timeout) never came from the platform, so there is no platform
+        // signature to check: it passes as it is. Everything forwarded "via_upstream" is
+        // verified.
+        if host::is_envoy_reply() {
             self.pending.borrow_mut().done = true;
             self.filter.counters.inc(&format!("{STAT}.local_reply"));
             return Action::Continue;

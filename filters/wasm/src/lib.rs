@@ -18,6 +18,7 @@ pub mod memstat;
 pub mod native_crypto;
 pub mod token_check;
 pub mod token_fetch;
+pub mod trap;
 pub mod waiters;
 
 #[cfg(target_arch = "wasm32")]
