@@ -30,7 +30,7 @@ import pytest
 from authsvc import AuthService
 from harness import REPO, WASM, demo_env, https_request, start_gateway, tls_context
 from signet_cli import sign
-from test_token_check import claims_a, token_check_config
+from test_token_check import claims_a, token_check_config, wait_for
 
 TRAP_WASM = Path(os.environ.get(
     "SIGNET_TRAP_WASM", REPO / "target" / "trap" / "wasm32-wasip1" / "release" / "signet.wasm"))
@@ -43,16 +43,6 @@ LIMIT = 4096
 
 
 # --- helpers --------------------------------------------------------------------------------
-
-
-def wait_for(predicate, timeout: float = 10.0, step: float = 0.1):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(step)
-    return predicate()
 
 
 def reason(out) -> str | None:
