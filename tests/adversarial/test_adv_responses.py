@@ -127,17 +127,25 @@ def platform_chain(**sign_extra) -> list:
     return filters
 
 
-@pytest.fixture(scope="module")
-def signer(pki, tmp_path_factory):
+@contextlib.contextmanager
+def signer_gateway(pki, workdir, **chain):
+    """The shipped generic platform chain (`platform_chain(**chain)`) in front of an h2c
+    upstream that ends its responses as each test asks."""
     up = H2Upstream(pki, tls=False)
     try:
-        with start_gateway(tmp_path_factory.mktemp("signer-h2"), pki, filters=platform_chain(),
+        with start_gateway(workdir, pki, filters=platform_chain(**chain),
                            params={"upstream_port": up.port}, with_upstream=False,
                            env=key_env(pki, {"SIGNET_PLATFORM_JWS_KEY": "platform/jws/ec.key"}),
                            patch=http2_cluster("upstream")) as gw:
             yield gw, up
     finally:
         up.stop()
+
+
+@pytest.fixture(scope="module")
+def signer(pki, tmp_path_factory):
+    with signer_gateway(pki, tmp_path_factory.mktemp("signer-h2")) as pair:
+        yield pair
 
 
 @pytest.mark.parametrize("transport", ["h1", "h2-alpn", "h2-prior"])
@@ -236,16 +244,9 @@ def test_egress_response_stall_gets_body_timeout(egress_bounded, transport):
 
 @pytest.fixture(scope="module")
 def signer_bounded(pki, tmp_path_factory):
-    up = H2Upstream(pki, tls=False)
-    try:
-        with start_gateway(tmp_path_factory.mktemp("signer-bounded"), pki,
-                           filters=platform_chain(body_timeout_ms=int(BOUND_S * 1000)),
-                           params={"upstream_port": up.port}, with_upstream=False,
-                           env=key_env(pki, {"SIGNET_PLATFORM_JWS_KEY": "platform/jws/ec.key"}),
-                           patch=http2_cluster("upstream")) as gw:
-            yield gw, up
-    finally:
-        up.stop()
+    with signer_gateway(pki, tmp_path_factory.mktemp("signer-bounded"),
+                        body_timeout_ms=int(BOUND_S * 1000)) as pair:
+        yield pair
 
 
 @pytest.mark.parametrize("transport", ["h1", "h2-alpn"])

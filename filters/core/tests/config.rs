@@ -96,6 +96,14 @@ fn verify_configuration_errors_name_the_field() {
             "max_body_bytes",
         ),
         (
+            json!({"profile": "generic", "body_timeout_ms": 99}),
+            "body_timeout_ms: must be between 100 and 600000",
+        ),
+        (
+            json!({"profile": "generic", "body_timeout_ms": 600_001}),
+            "body_timeout_ms",
+        ),
+        (
             json!({"profile": "mosip", "error_status": "500", "domain_ca": {}}),
             "error_status",
         ),
@@ -182,6 +190,10 @@ fn sign_configuration_errors_name_the_field() {
         (
             json!({"profile": "spar", "signing_key": ec, "sign_unencoded": true}),
             "sign_unencoded: not a setting of profile spar",
+        ),
+        (
+            json!({"profile": "spar", "signing_key": ec, "body_timeout_ms": 0}),
+            "body_timeout_ms: must be between 100 and 600000",
         ),
     ];
     for (cfg, needle) in cases {

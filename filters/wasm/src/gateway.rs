@@ -136,14 +136,6 @@ impl GatewayRequest {
         }
     }
 
-    fn hold_if_refused(&self) -> Action {
-        if self.refused {
-            Action::Pause
-        } else {
-            Action::Continue
-        }
-    }
-
     fn strip_reserved_headers(&self) -> Result<(), String> {
         let headers = hostcalls::get_map_bytes(MapType::HttpRequestHeaders)
             .map_err(|status| format!("cannot read request headers: {status:?}"))?;
@@ -194,11 +186,11 @@ impl HttpContext for GatewayRequest {
     }
 
     fn on_http_request_body(&mut self, _body_size: usize, _end_of_stream: bool) -> Action {
-        self.hold_if_refused()
+        crate::waiters::hold_if(self.refused)
     }
 
     fn on_http_request_trailers(&mut self, _num_trailers: usize) -> Action {
-        self.hold_if_refused()
+        crate::waiters::hold_if(self.refused)
     }
 
     fn on_http_response_headers(&mut self, _num_headers: usize, _end_of_stream: bool) -> Action {

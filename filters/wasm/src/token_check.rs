@@ -481,15 +481,6 @@ impl TokenCheckRequest {
         }
     }
 
-    /// A held request (waiting or refused) stays paused; any other goes on.
-    fn hold_or_continue(&self) -> Action {
-        if self.pending.borrow().held {
-            Action::Pause
-        } else {
-            Action::Continue
-        }
-    }
-
     fn internal(&self, what: &str) -> Action {
         log(LogLevel::Error, &format!("signet token_check: {what}"));
         self.pending.borrow_mut().held = true;
@@ -545,13 +536,13 @@ impl HttpContext for TokenCheckRequest {
 
     fn on_http_request_body(&mut self, _body_size: usize, _end_of_stream: bool) -> Action {
         // Continue here would release headers paused on purpose (Envoy resumes the stream).
-        self.hold_or_continue()
+        waiters::hold_if(self.pending.borrow().held)
     }
 
     fn on_http_request_trailers(&mut self, _num_trailers: usize) -> Action {
         // The same holds for trailers: a request waiting for a JWKS refetch, or refused, must
         // not be resumed by the end of its own message.
-        self.hold_or_continue()
+        waiters::hold_if(self.pending.borrow().held)
     }
 
     fn on_http_response_headers(&mut self, _num_headers: usize, _end_of_stream: bool) -> Action {

@@ -265,17 +265,6 @@ impl TokenFetchRequest {
     }
 }
 
-impl TokenFetchRequest {
-    /// A held request (waiting for the token, or refused) stays paused; any other goes on.
-    fn hold_or_continue(&self) -> Action {
-        if *self.held.borrow() {
-            Action::Pause
-        } else {
-            Action::Continue
-        }
-    }
-}
-
 impl Context for TokenFetchRequest {}
 
 impl HttpContext for TokenFetchRequest {
@@ -313,12 +302,12 @@ impl HttpContext for TokenFetchRequest {
 
     fn on_http_request_body(&mut self, _body_size: usize, _end_of_stream: bool) -> Action {
         // Continue here would release headers paused on purpose (Envoy resumes the stream).
-        self.hold_or_continue()
+        waiters::hold_if(*self.held.borrow())
     }
 
     fn on_http_request_trailers(&mut self, _num_trailers: usize) -> Action {
         // Nor may the end of the message (trailers) release a request waiting for its token.
-        self.hold_or_continue()
+        waiters::hold_if(*self.held.borrow())
     }
 
     fn on_http_response_headers(&mut self, _num_headers: usize, _end_of_stream: bool) -> Action {

@@ -16,6 +16,7 @@ use std::rc::{Rc, Weak};
 use std::time::Duration;
 
 use proxy_wasm::hostcalls;
+use proxy_wasm::types::Action;
 
 /// One paused request.
 struct Waiter<T> {
@@ -137,6 +138,16 @@ pub fn as_context(context_id: u32, root_id: u32, f: impl FnOnce()) -> bool {
 /// `set_tick_period`); the root restores its normal period there.
 pub fn kick_root() {
     let _ = hostcalls::set_tick_period(Duration::from_millis(1));
+}
+
+/// What a body or trailers callback answers for a request that is `held` (waiting for a callout,
+/// or refused): stay paused. `Continue` there would resume headers paused on purpose.
+pub fn hold_if(held: bool) -> Action {
+    if held {
+        Action::Pause
+    } else {
+        Action::Continue
+    }
 }
 
 /// Continues a paused request (in the current effective context).
