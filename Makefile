@@ -10,7 +10,7 @@ PYTEST_TIMEOUT ?= 900
 # ENVOY=/path/to/envoy (your own binary) is passed through to every step.
 export ENVOY
 
-.PHONY: setup build wasm wasm-trap cli pki run test lint unit integration clean bench bench-token fuzz
+.PHONY: setup build wasm wasm-trap cli pki run test lint unit integration clean bench bench-token fuzz dist
 
 setup:
 	scripts/setup
@@ -27,6 +27,11 @@ wasm-trap: setup
 
 cli:
 	cargo build --release -p signet-cli
+
+# The module as an artifact (dist/): built twice from HEAD and compared byte for byte, its
+# SHA-256 and its OCI image (scripts/dist).
+dist: setup
+	scripts/dist
 
 pki: setup
 	scripts/pki demo $(PKI_DIR) >/dev/null

@@ -368,3 +368,22 @@ def test_resources_from_a_management_server_are_refused(tmp_path, source):
     path.write_text(yaml.safe_dump({"dynamic_resources": {"lds_config": source}}))
     out = run_check(path)
     assert out.returncode == 1 and "cannot be checked" in out.stderr
+
+
+def test_remote_module_without_checksum_is_refused(tmp_path):
+    remote = {"http_uri": {"uri": "http://127.0.0.1:9/signet.wasm", "cluster": "module_server",
+                           "timeout": "5s"}}
+    filters = render.derive_filters([{"root_id": "gateway"}], {"remote": remote})
+    server = {"name": "module_server", "type": "STATIC", "load_assignment": {
+        "cluster_name": "module_server", "endpoints": [{"lb_endpoints": [{"endpoint": {
+            "address": {"socket_address": {"address": "127.0.0.1", "port_value": 9}}}}]}]}}
+    out = check(tmp_path, filters, clusters=[server])
+    assert out.returncode == 1 and "without sha256" in out.stderr
+    remote["sha256"] = "0" * 64
+    assert check(tmp_path, filters, clusters=[server]).returncode == 0
+    # The module's server is authenticated like any callout (rule 5): plain HTTP only on loopback.
+    away = copy.deepcopy(server)
+    away["load_assignment"]["endpoints"][0]["lb_endpoints"][0]["endpoint"]["address"][
+        "socket_address"]["address"] = "10.0.0.5"
+    out = check(tmp_path, filters, clusters=[away])
+    assert out.returncode == 1 and "module_server" in out.stderr
