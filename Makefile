@@ -10,7 +10,7 @@ PYTEST_TIMEOUT ?= 900
 # ENVOY=/path/to/envoy (your own binary) is passed through to every step.
 export ENVOY
 
-.PHONY: setup build wasm wasm-trap cli pki run test lint unit integration clean bench bench-token fuzz dist
+.PHONY: setup build wasm wasm-trap cli pki run test lint unit integration clean bench fuzz dist
 
 setup:
 	scripts/setup
@@ -55,13 +55,12 @@ integration: wasm wasm-trap cli
 
 test: setup lint unit wasm integration
 
-# Crypto cost per request, native vs pure Rust (a benchmark; not part of `make test`).
+# Envoy CPU µs per request of each Signet filter beside Envoy's jwt_authn and bare Envoy, in one
+# Envoy (scripts/bench; a benchmark, not part of `make test`): table on stdout, chart and figures
+# in .work/bench.{svg,json}.
 bench: wasm cli pki
-	.venv/bin/python scripts/bench-crypto
-
-# token_check with and without its token cache against Envoy's jwt_authn (a benchmark).
-bench-token: wasm
-	.venv/bin/python scripts/bench-token
+	mkdir -p .work
+	.venv/bin/python scripts/bench --svg .work/bench.svg --json .work/bench.json
 
 # Not part of `make test`: every parser and each profile's whole verification pipeline, fed
 # random input for FUZZ_SECS seconds per target (filters/core/tests/fuzz_long.rs; 24 targets,
