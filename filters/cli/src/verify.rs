@@ -107,6 +107,7 @@ pub fn run(args: &[String]) -> Result<ExitCode, String> {
                 cfg.common.direction == Direction::Response,
             );
             out!("verdict: rejected — {}", rej.detail);
+            out!("fix: {}", rej.reason.fix());
             if rej.reason == signet_core::reason::Reason::SigInvalid {
                 let hints = signet_core::verify::diagnose::diagnose(&cfg, &msg, &RustCrypto);
                 if hints.is_empty() {

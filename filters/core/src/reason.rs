@@ -141,6 +141,71 @@ impl Reason {
         Reason::ALL.into_iter().find(|r| r.code() == code)
     }
 
+    /// What the code means, for the reason-code reference (`docs/reason-codes.md`).
+    pub fn meaning(self) -> &'static str {
+        match self {
+            Reason::SigMissing => "The signature header the profile requires is absent.",
+            Reason::SigMalformed => "The signature header cannot be parsed: JSON, number of segments, base64url, lengths.",
+            Reason::HeaderMalformed => "The protected header is not a JSON object with the members the profile requires.",
+            Reason::AlgNotAllowed => "`alg` is missing, `none`, HMAC, outside the allowed set, or does not fit the key.",
+            Reason::CritUnsupported => "`crit` lists a member Signet does not understand, or `b64` is used where the profile forbids it.",
+            Reason::BodyMissing => "A signature is required but the body is empty.",
+            Reason::BodyMalformed => "The body is not the JSON the profile needs (or exceeds the JSON depth or size bounds).",
+            Reason::BodyTooLarge => "The body exceeds `max_body_bytes`.",
+            Reason::ContentEncoding => "The body is compressed (`content-encoding` other than identity).",
+            Reason::IdentityMissing => "The field that names the signer (header, claim, path segment, sender id) is absent.",
+            Reason::KeyUnknown => "No registered, approved, in-date key for that signer.",
+            Reason::BindingMismatch => "A protected member (URI, method, date, source, ...) differs from the request it describes, or a method-override header was sent.",
+            Reason::SigInvalid => "The signature does not verify over the bytes received.",
+            Reason::CertInvalid => "The `x5c` certificate cannot be decoded, is outside its validity, or does not chain to a registered CA.",
+            Reason::CertNotRegistered => "The certificate in `x5c` is not the partner's (or its MISP's) registered one.",
+            Reason::Stale => "The message is outside the freshness window, or its time field is missing while a window is on.",
+            Reason::Replay => "The same signed message was already accepted inside the window.",
+            Reason::PeerMismatch => "The signer (or token, or API key) is not the partner of the mTLS client certificate.",
+            Reason::PartnerInactive => "The partner, its API key, policy or MISP licence is not active or not in date.",
+            Reason::TokenMissing => "No access token.",
+            Reason::TokenInvalid => "The access token is not acceptable: signature, issuer, audience, algorithm, claims or scopes.",
+            Reason::TokenExpired => "The access token has expired.",
+            Reason::KeysUnavailable => "The keys or registry entries needed are not loaded yet (the auth service or registry is unreachable); refused rather than let through.",
+            Reason::Internal => "An internal failure (a host call failed); refused rather than let through.",
+            Reason::SignFailed => "The gateway could not sign the message.",
+            Reason::PathNotCanonical => "The path can be read two ways (`%2F`, escaped unreserved characters, `//`, dot segments, `;` parameters).",
+            Reason::BodyTimeout => "The message did not end within `body_timeout`.",
+            Reason::ReplayCacheFull => "The replay cache has no room left inside the window; refused rather than forget a message it protects.",
+        }
+    }
+
+    /// What the sender should change, for the reference and the CLI's verdicts.
+    pub fn fix(self) -> &'static str {
+        match self {
+            Reason::SigMissing => "Sign the request and send the signature in the profile's header (see docs/profiles.md).",
+            Reason::SigMalformed | Reason::HeaderMalformed => "Build the signature with the platform's own SDK or `signet sign`; check the header is sent whole, unwrapped and unquoted.",
+            Reason::AlgNotAllowed => "Sign with an algorithm the profile and your registered key allow (RS256 or ES256 in most profiles).",
+            Reason::CritUnsupported => "Drop the `crit` / `b64` members the profile does not define.",
+            Reason::BodyMissing => "Send the body the signature covers.",
+            Reason::BodyMalformed => "Send one well-formed JSON document (UTF-8, no duplicate members) within the depth and size bounds.",
+            Reason::BodyTooLarge => "Send a smaller body, or ask the operator to raise `max_body_bytes`.",
+            Reason::ContentEncoding => "Send the body uncompressed: the signature covers the bytes as sent.",
+            Reason::IdentityMissing => "Name yourself where the profile expects it (e.g. FSPIOP-Source, the token's partner claim, the path's partner id, the sender id).",
+            Reason::KeyUnknown => "Sign with the key registered for you (check `kid`), or ask the operator to register or rotate it.",
+            Reason::BindingMismatch => "Sign exactly the request you send: URI, method, date and source as sent; no method-override headers.",
+            Reason::SigInvalid => "Sign the exact body bytes you send, with your registered private key; `signet verify` names the usual mistakes (re-serialised JSON, wrong key, path instead of body).",
+            Reason::CertInvalid => "Send a certificate in date, issued by the CA registered for your domain.",
+            Reason::CertNotRegistered => "Sign with the certificate registered for you (or your MISP), or register the new one first.",
+            Reason::Stale => "Sync your clock (NTP) and send the message right after signing it, with the profile's time field.",
+            Reason::Replay => "Sign each message afresh (new id, date or nonce); do not resend an accepted message.",
+            Reason::PeerMismatch => "Use your own certificate, token, API key and signing key together: they must all name the same partner.",
+            Reason::PartnerInactive => "Ask the platform to activate you, your API key, policy or licence, or use one that is in date.",
+            Reason::TokenMissing => "Send an access token (`Authorization: Bearer ...`).",
+            Reason::TokenInvalid => "Get a token from the platform's auth service for this audience, with the required claims and scopes.",
+            Reason::TokenExpired => "Fetch a new token before the old one expires.",
+            Reason::KeysUnavailable | Reason::ReplayCacheFull => "Retry later; the operator should check the auth service, registry and gateway capacity.",
+            Reason::Internal | Reason::SignFailed => "Retry; the operator should read the gateway log.",
+            Reason::PathNotCanonical => "Send the path in its one plain form: no `%2F`, `//`, `.`/`..` segments or `;` parameters.",
+            Reason::BodyTimeout => "Send the whole body promptly; do not hold a request open.",
+        }
+    }
+
     /// The status of the generic column of §2.8 (`error_format: signet`, profile `generic`).
     pub fn generic_status(self) -> u16 {
         match self {
