@@ -10,7 +10,7 @@ PYTEST_TIMEOUT ?= 900
 # ENVOY=/path/to/envoy (your own binary) is passed through to every step.
 export ENVOY
 
-.PHONY: setup build wasm wasm-trap cli pki run test lint unit integration clean bench fuzz dist
+.PHONY: setup build wasm wasm-trap cli pki run test lint unit integration clean bench fuzz dist k8s
 
 setup:
 	scripts/setup
@@ -32,6 +32,15 @@ cli:
 # SHA-256 and its OCI image (scripts/dist).
 dist: setup
 	scripts/dist
+
+# deploy/: the Istio and Envoy Gateway manifests of the demo gateway (scripts/render-k8s; kept
+# in sync by tests/test_k8s.py). For your own: your params, --set pki_dir=DIR, --oci dist/oci.
+K8S_PARAMS := --params envoy/platform.demo.json --params envoy/profiles/generic.json \
+	--params deploy/k8s.params.json
+k8s: setup
+	.venv/bin/python scripts/render-k8s --target istio $(K8S_PARAMS) --out deploy/istio/platform.yaml
+	.venv/bin/python scripts/render-k8s --target envoy-gateway $(K8S_PARAMS) \
+		--out deploy/envoy-gateway/platform.yaml
 
 pki: setup
 	scripts/pki demo $(PKI_DIR) >/dev/null
