@@ -15,7 +15,7 @@ use serde_json::Value;
 use signet_core::audit::{AuditRecord, Verdict};
 use signet_core::reason::Reason;
 
-use crate::host::{self, Counters, Decisions};
+use crate::host::{self, events, Counters, Decisions};
 use crate::log;
 
 /// The `root_id` that selects this filter.
@@ -24,10 +24,11 @@ pub const ROOT_ID: &str = "gateway";
 /// Headers with this prefix belong to Signet; they are always stripped from requests.
 pub const SIGNET_HEADER_PREFIX: &str = "x-signet-";
 
-/// Counter of requests seen: `wasmcustom.signet.gateway.requests` in `/stats`,
-/// `signet_requests{signet_filter="gateway"}` in Prometheus.
-const EVENTS: [&str; 1] = ["requests"];
-const REQUESTS: usize = 0;
+// Counter of requests seen: `wasmcustom.signet.gateway.requests` in `/stats`,
+// `signet_requests{signet_filter="gateway"}` in Prometheus.
+events! {
+    REQUESTS = "requests",
+}
 
 /// The parsed `configuration` of a `gateway` filter.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -130,7 +131,7 @@ impl Gateway {
     pub fn new(config: GatewayConfig) -> Result<Self, String> {
         Ok(Gateway {
             config,
-            counters: Counters::define(ROOT_ID, &EVENTS)?,
+            counters: Counters::define(ROOT_ID, EVENTS)?,
             decisions: Decisions::new(ROOT_ID, "none", [])?,
         })
     }

@@ -230,6 +230,21 @@ impl CallResponse {
     }
 }
 
+/// Declares a filter's event counters: `EVENTS`, their names in order (for
+/// [`Counters::define`]), and one index constant per event (for [`Counters::inc`]).
+macro_rules! events {
+    ($($index:ident = $name:literal),+ $(,)?) => {
+        const EVENTS: &[&str] = &[$($name),+];
+        crate::host::events!(@index 0usize; $($index),+);
+    };
+    (@index $i:expr; $index:ident $(, $rest:ident)*) => {
+        const $index: usize = $i;
+        crate::host::events!(@index $i + 1usize; $($rest),*);
+    };
+    (@index $i:expr;) => {};
+}
+pub(crate) use events;
+
 /// A filter's event counters, `signet.<filter>.<event>`: defined at configure time (so they
 /// show in `/stats` before they move) and counted by index, never by a name built per request.
 pub struct Counters {
@@ -310,12 +325,7 @@ impl Decisions {
         profile: &str,
         partners: impl IntoIterator<Item = &'a str>,
     ) -> Result<Decisions, String> {
-        let mut rows = Rows {
-            index: HashMap::new(),
-            tags: vec!["unknown".into(), "other".into()],
-            cells: vec![[Cell::Undefined; Verdict::COUNT]; 2],
-            learned: 0,
-        };
+        let mut rows = Rows::new();
         for id in partners {
             rows.add(id);
         }
@@ -350,18 +360,7 @@ impl Decisions {
     /// name may be a forgery), it counts as `unknown`.
     pub fn count(&self, partner: Option<&str>, verdict: Verdict) {
         let mut rows = self.rows.borrow_mut();
-        let row = match partner {
-            None => UNKNOWN,
-            Some(p) => match rows.index.get(p) {
-                Some(row) => *row,
-                None if verdict != Verdict::Ok => UNKNOWN,
-                None if rows.learned < LEARNED_PARTNERS => {
-                    rows.learned += 1;
-                    rows.add(p)
-                }
-                None => OTHER,
-            },
-        };
+        let row = rows.row(partner, verdict);
         let col = verdict.index();
         let cell = rows
             .cells
@@ -394,6 +393,32 @@ impl Decisions {
 }
 
 impl Rows {
+    /// The row a verdict about `partner` counts in (see [`Decisions::count`]).
+    fn row(&mut self, partner: Option<&str>, verdict: Verdict) -> usize {
+        let Some(p) = partner else {
+            return UNKNOWN;
+        };
+        match self.index.get(p) {
+            Some(row) => *row,
+            None if verdict != Verdict::Ok => UNKNOWN,
+            None if self.learned < LEARNED_PARTNERS => {
+                self.learned += 1;
+                self.add(p)
+            }
+            None => OTHER,
+        }
+    }
+
+    /// The `unknown` and `other` rows.
+    fn new() -> Rows {
+        Rows {
+            index: HashMap::new(),
+            tags: vec!["unknown".into(), "other".into()],
+            cells: vec![[Cell::Undefined; Verdict::COUNT]; 2],
+            learned: 0,
+        }
+    }
+
     /// A new row for `id` (once: a repeated id keeps its first row).
     fn add(&mut self, id: &str) -> usize {
         if let Some(row) = self.index.get(id) {
@@ -523,6 +548,36 @@ mod tests {
         assert!(envoy_reply_from(None, false));
         assert!(!envoy_reply_from(None, true));
         assert!(!envoy_reply_from(Some(""), true));
+    }
+
+    #[test]
+    fn learned_partners_get_rows_up_to_the_limit_and_refusals_never_do() {
+        use super::{Rows, Verdict, LEARNED_PARTNERS, OTHER, UNKNOWN};
+        use signet_core::reason::Reason;
+        let mut rows = Rows::new();
+        let configured = rows.add("dfsp-a");
+        assert_eq!(rows.add("dfsp-a"), configured, "one row per partner");
+        let refused = Verdict::Refused(Reason::KeyUnknown);
+        assert_eq!(rows.row(None, Verdict::Ok), UNKNOWN);
+        assert_eq!(rows.row(Some("dfsp-a"), refused), configured);
+        // A name nobody authenticated makes no row.
+        assert_eq!(rows.row(Some("forged"), refused), UNKNOWN);
+        assert_eq!(rows.row(Some("forged"), Verdict::Skipped), UNKNOWN);
+        let first = rows.row(Some("p0"), Verdict::Ok);
+        assert!(first > OTHER);
+        assert_eq!(
+            rows.row(Some("p0"), refused),
+            first,
+            "refusals count for a known partner"
+        );
+        for i in 1..LEARNED_PARTNERS {
+            assert!(rows.row(Some(&format!("p{i}")), Verdict::Ok) > OTHER);
+        }
+        assert_eq!(rows.row(Some("late"), Verdict::Ok), OTHER);
+        assert_eq!(rows.row(Some("p0"), Verdict::Ok), first);
+        // Configured partners do not use up the limit.
+        assert_eq!(rows.tags.len(), 2 + 1 + LEARNED_PARTNERS);
+        assert_eq!(rows.cells.len(), rows.tags.len());
     }
 
     #[test]

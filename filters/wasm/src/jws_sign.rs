@@ -26,17 +26,18 @@ use signet_core::reason::Reason;
 use signet_core::reply;
 use signet_core::sign::{sign, SignConfig, SignOutcome, SignResponses};
 
-use crate::host::{self, Counters, Decisions};
+use crate::host::{self, events, Counters, Decisions};
 use crate::log;
 use crate::native_crypto::{Backend, NativeSupport};
 use crate::waiters::OpenMessages;
 
 /// The `root_id` that selects this filter.
 pub const ROOT_ID: &str = "jws_sign";
-/// Event counters `signet.jws_sign.<event>` (verdicts are in the `decisions` table).
-const EVENTS: [&str; 2] = ["body_rewritten", "sign_body_kept"];
-const BODY_REWRITTEN: usize = 0;
-const SIGN_BODY_KEPT: usize = 1;
+// Event counters `signet.jws_sign.<event>` (verdicts are in the `decisions` table).
+events! {
+    BODY_REWRITTEN = "body_rewritten",
+    SIGN_BODY_KEPT = "sign_body_kept",
+}
 /// The root's timer: the bound on held messages.
 const TICK: Duration = Duration::from_millis(1000);
 
@@ -69,7 +70,7 @@ impl JwsSign {
                 n
             }
         };
-        let counters = Counters::define(ROOT_ID, &EVENTS)?;
+        let counters = Counters::define(ROOT_ID, EVENTS)?;
         let decisions = Decisions::new(ROOT_ID, cfg.profile.name(), [])?;
         log(
             LogLevel::Info,

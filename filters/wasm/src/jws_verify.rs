@@ -41,26 +41,21 @@ use signet_core::trace::Trace;
 use signet_core::verify::replay::{Layout, ReplayTable};
 use signet_core::verify::{verify, Outcome, Rejection, ReplayStore, Run};
 
-use crate::host::{self, Counters, Decisions, SharedKv};
+use crate::host::{self, events, Counters, Decisions, SharedKv};
 use crate::log;
 use crate::native_crypto::{Backend, NativeSupport};
 use crate::waiters::{self, OpenMessages, Waiters};
 
 /// The `root_id` that selects this filter.
 pub const ROOT_ID: &str = "jws_verify";
-/// Event counters `signet.jws_verify.<event>` (verdicts are in the `decisions` table).
-const EVENTS: [&str; 5] = [
-    "local_reply",
-    "registry.fetch_ok",
-    "registry.fetch_failed",
-    "registry.negative",
-    "registry.wait",
-];
-const LOCAL_REPLY: usize = 0;
-const REGISTRY_FETCH_OK: usize = 1;
-const REGISTRY_FETCH_FAILED: usize = 2;
-const REGISTRY_NEGATIVE: usize = 3;
-const REGISTRY_WAIT: usize = 4;
+// Event counters `signet.jws_verify.<event>` (verdicts are in the `decisions` table).
+events! {
+    LOCAL_REPLY = "local_reply",
+    REGISTRY_FETCH_OK = "registry.fetch_ok",
+    REGISTRY_FETCH_FAILED = "registry.fetch_failed",
+    REGISTRY_NEGATIVE = "registry.negative",
+    REGISTRY_WAIT = "registry.wait",
+}
 /// The root's timer while a registry is configured: the bound on paused requests.
 const TICK: Duration = Duration::from_millis(1000);
 
@@ -109,7 +104,7 @@ impl JwsVerify {
                 n
             }
         };
-        let counters = Counters::define(ROOT_ID, &EVENTS)?;
+        let counters = Counters::define(ROOT_ID, EVENTS)?;
         let decisions = Decisions::new(
             ROOT_ID,
             cfg.profile.name().name(),

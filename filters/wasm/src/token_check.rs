@@ -47,7 +47,7 @@ use signet_core::token::{
     check, Decision, Rejection, RequestFacts, TokenConfig, TokenError, TokenState,
 };
 
-use crate::host::{self, Counters, Decisions};
+use crate::host::{self, events, Counters, Decisions};
 use crate::log;
 use crate::native_crypto::{Backend, NativeSupport};
 use crate::waiters::{self, Waiters};
@@ -56,21 +56,15 @@ use crate::waiters::{self, Waiters};
 pub const ROOT_ID: &str = "token_check";
 /// The root's timer: JWKS refresh checks and the bound on paused requests.
 const TICK: Duration = Duration::from_millis(1000);
-/// Event counters `signet.token_check.<event>` (verdicts are in the `decisions` table).
-const EVENTS: [&str; 6] = [
-    "cache_hit",
-    "kid_wait",
-    "jwks.fetch_ok",
-    "jwks.fetch_failed",
-    "jwks.body_rejected",
-    "jwt_authn.metadata_invalid",
-];
-const CACHE_HIT: usize = 0;
-const KID_WAIT: usize = 1;
-const JWKS_FETCH_OK: usize = 2;
-const JWKS_FETCH_FAILED: usize = 3;
-const JWKS_BODY_REJECTED: usize = 4;
-const JWT_AUTHN_METADATA_INVALID: usize = 5;
+// Event counters `signet.token_check.<event>` (verdicts are in the `decisions` table).
+events! {
+    CACHE_HIT = "cache_hit",
+    KID_WAIT = "kid_wait",
+    JWKS_FETCH_OK = "jwks.fetch_ok",
+    JWKS_FETCH_FAILED = "jwks.fetch_failed",
+    JWKS_BODY_REJECTED = "jwks.body_rejected",
+    JWT_AUTHN_METADATA_INVALID = "jwt_authn.metadata_invalid",
+}
 
 /// A request's facts, kept while it may wait for a JWKS refetch.
 #[derive(Default)]
@@ -107,7 +101,7 @@ impl TokenCheck {
     /// Parses and validates the configuration, probes the host's crypto, defines the stats.
     pub fn configure(raw: &[u8]) -> Result<TokenCheck, String> {
         let cfg = TokenConfig::from_json(raw).map_err(|e| e.to_string())?;
-        let counters = Counters::define(ROOT_ID, &EVENTS)?;
+        let counters = Counters::define(ROOT_ID, EVENTS)?;
         let profile = match cfg.error_format {
             ErrorFormat::Ocen => "ocen",
             ErrorFormat::Rfc6750 => "generic",

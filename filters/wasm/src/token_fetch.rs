@@ -23,27 +23,21 @@ use signet_core::reason::Reason;
 use signet_core::token::fetch::{Acquire, ClientCredentials, FetchState, TokenFetcher};
 use signet_core::token::fetch_config::FetchConfig;
 
-use crate::host::{self, Counters};
+use crate::host::{self, events, Counters};
 use crate::log;
 use crate::waiters::{self, Waiters};
 
 /// The `root_id` that selects this filter.
 pub const ROOT_ID: &str = "token_fetch";
-/// Event counters `signet.token_fetch.<event>`.
-const EVENTS: [&str; 6] = [
-    "attached",
-    "waited",
-    "fetch_ok",
-    "fetch_failed",
-    "unavailable",
-    "upstream_401",
-];
-const ATTACHED: usize = 0;
-const WAITED: usize = 1;
-const FETCH_OK: usize = 2;
-const FETCH_FAILED: usize = 3;
-const UNAVAILABLE: usize = 4;
-const UPSTREAM_401: usize = 5;
+// Event counters `signet.token_fetch.<event>`.
+events! {
+    ATTACHED = "attached",
+    WAITED = "waited",
+    FETCH_OK = "fetch_ok",
+    FETCH_FAILED = "fetch_failed",
+    UNAVAILABLE = "unavailable",
+    UPSTREAM_401 = "upstream_401",
+}
 const TICK: Duration = Duration::from_millis(1000);
 
 /// A configured `token_fetch` filter and the worker's token.
@@ -64,7 +58,7 @@ impl TokenFetch {
     pub fn configure(raw: &[u8]) -> Result<TokenFetch, String> {
         let cfg = FetchConfig::from_json(raw, &|name| std::env::var(name).ok())
             .map_err(|e| e.to_string())?;
-        let counters = Counters::define(ROOT_ID, &EVENTS)?;
+        let counters = Counters::define(ROOT_ID, EVENTS)?;
         log(
             LogLevel::Info,
             &format!(
