@@ -15,6 +15,7 @@ import contextlib
 import http.client
 import json
 import os
+import re
 import selectors
 import signal
 import socket
@@ -224,6 +225,44 @@ class Gateway:
         if name not in stats:
             raise HarnessError(f"no stat {name}; have: {sorted(stats)}")
         return stats[name]
+
+    def decisions(self, filter: str, reason: str | None = None, partner: str | None = None,
+                  profile: str | None = None) -> int:
+        """The sum of a filter's `decisions` counters (docs/stats.md) over every component left
+        None. A verdict's counter is created when it first happens, so none yet is 0."""
+        part = lambda v: re.escape(v) if v is not None else r"[^.]+"  # noqa: E731
+        pattern = re.compile(rf"wasmcustom\.signet\.{re.escape(filter)}\.{part(profile)}\.decisions"
+                             rf"\.partner\.{part(partner)}\.reason\.{part(reason)}")
+        return sum(v for k, v in self.stats(f"wasmcustom.signet.{filter}.").items()
+                   if pattern.fullmatch(k))
+
+    def prometheus(self) -> list[tuple[str, dict, float]]:
+        """`/stats/prometheus` as (metric, labels, value) samples."""
+        out = []
+        for line in self.admin("/stats/prometheus").splitlines():
+            m = re.fullmatch(r"([A-Za-z_:][\w:]*)(?:\{(.*)\})? (\S+)", line)
+            if m and not line.startswith("#"):
+                labels = dict(re.findall(r'(\w+)="((?:[^"\\]|\\.)*)"', m.group(2) or ""))
+                out.append((m.group(1), labels, float(m.group(3))))
+        return out
+
+    def access_log(self, request_id: str, timeout: float = 5.0) -> dict:
+        """The JSON access-log entry of a request (envoy/*.yaml `json_format`), with each
+        filter's audit record (a JSON string in the line) parsed; a filter that wrote none is
+        absent from `audit`."""
+        deadline = time.monotonic() + timeout
+        while True:
+            for line in self.log().splitlines():
+                if request_id not in line or not line.startswith("{"):
+                    continue
+                entry = json.loads(line)
+                if entry.get("request_id") == request_id:
+                    entry["audit"] = {k: json.loads(v) for k, v in entry.get("audit", {}).items()
+                                      if isinstance(v, str) and v.startswith("{")}
+                    return entry
+            if time.monotonic() > deadline:
+                raise HarnessError(f"no access-log entry for {request_id}")
+            time.sleep(0.05)
 
     def log(self) -> str:
         return self.proc.log()

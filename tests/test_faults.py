@@ -574,7 +574,7 @@ def test_egress_slow_or_resetting_platform_is_a_clear_error_then_recovers(pki, t
             rows = []
             for fault in ("reset", "slow"):
                 up.mode = fault
-                verified, local = egress.counter(stat + "verified"), egress.counter(stat + "local_reply")
+                verified, local = egress.decisions("jws_verify", "ok"), egress.counter(stat + "local_reply")
                 t0 = time.monotonic()
                 status, headers, body = call()
                 took = time.monotonic() - t0
@@ -583,14 +583,14 @@ def test_egress_slow_or_resetting_platform_is_a_clear_error_then_recovers(pki, t
                 if fault == "reset":
                     # The platform's router answers 503; its jws_sign signs that reply and the
                     # egress verifies it like any platform answer.
-                    assert status == 503 and egress.counter(stat + "verified") == verified + 1, rows
+                    assert status == 503 and egress.decisions("jws_verify", "ok") == verified + 1, rows
                     assert b"upstream connect error or disconnect/reset" in body, rows
                 else:
                     # The egress's own router gives up after its route timeout: its 504 is the
                     # egress's word, not an unsigned platform answer (was 502 sig_missing).
                     assert status == 504 and took < ROUTE_TIMEOUT_S + 1.5, rows
                     assert egress.counter(stat + "local_reply") == local + 1, rows
-                    assert egress.counter(stat + "verified") == verified, rows
+                    assert egress.decisions("jws_verify", "ok") == verified, rows
                 up.mode = "ok"
                 assert wait_for(lambda: call()[0] == 200, timeout=5), f"no recovery after {fault}"
             # The platform gateway itself gone (connection refused): the egress's own 503.

@@ -133,7 +133,7 @@ def test_sdk_signed_requests_pass_envoy(sdk, ml_gateway, pki):
     checked = sdk({"op": "validate", "keys": keys,
                    "items": [{"headers": s["headers"], "body": s["body"]} for s in signed]})
     assert [c["ok"] for c in checked] == [True, False, True, True], checked
-    verified = gw.counter("wasmcustom.signet.jws_verify.verified")
+    verified = gw.decisions("jws_verify", "ok")
     for job, s in zip(jobs, signed):
         request = as_request(s, job["path"])
         source_ip = "127.0.0.2" if job["party"] == "dfsp-b" else None
@@ -143,7 +143,7 @@ def test_sdk_signed_requests_pass_envoy(sdk, ml_gateway, pki):
         seen = {n.lower(): v for n, v in out.json()["headers"]}
         assert seen["fspiop-signature"] == s["headers"]["fspiop-signature"]
         assert reason(out) is None
-    assert gw.counter("wasmcustom.signet.jws_verify.verified") == verified + len(signed)
+    assert gw.decisions("jws_verify", "ok") == verified + len(signed)
 
 
 def tamper_body(body: bytes) -> bytes:

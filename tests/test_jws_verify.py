@@ -134,18 +134,18 @@ def test_mojaloop_signed_request_is_forwarded_byte_for_byte(ml_gateway, mojaloop
     assert_forwarded(ml_gateway, out, mojaloop[1][3], hits)
     seen = {n.lower(): v for n, v in out.json()["headers"]}
     assert "fspiop-signature" in seen and "x-signet-partner" not in seen
-    assert ml_gateway.counter("wasmcustom.signet.jws_verify.partner.dfsp-a.verified") >= 1
+    assert ml_gateway.decisions("jws_verify", "ok", "dfsp-a") >= 1
 
 
 def test_mojaloop_one_byte_changed(ml_gateway, mojaloop, pki):
     method, path, headers, body = mojaloop[1]
     tampered = body.replace(b'"100"', b'"900"')
     hits = ml_gateway.upstream.hits()
-    before = ml_gateway.counter("wasmcustom.signet.jws_verify.reject.sig_invalid")
+    before = ml_gateway.decisions("jws_verify", "sig_invalid")
     out = send(ml_gateway, pki, (method, path, headers, tampered))
     assert_refused(ml_gateway, out, "sig_invalid", 400, hits)
     assert out.json() == ML_ERROR
-    assert ml_gateway.counter("wasmcustom.signet.jws_verify.reject.sig_invalid") == before + 1
+    assert ml_gateway.decisions("jws_verify", "sig_invalid") == before + 1
 
 
 @pytest.mark.parametrize("header,value,code", [

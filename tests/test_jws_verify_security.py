@@ -237,7 +237,7 @@ def test_ocen_b64_false_without_crit_is_accepted(pki, gateway_factory):
     h = headers["x-jws-signature"].split(".")[0]
     protected = json.loads(base64.urlsafe_b64decode(h + "=" * (-len(h) % 4)))
     assert protected == {"alg": "RS256", "kid": "lender-1", "b64": False}
-    assert gw.counter("wasmcustom.signet.jws_verify.verified") == 1
+    assert gw.decisions("jws_verify", "ok") == 1
 
 
 # --- x5c: not the registered certificate, a chain to an unregistered CA (mosip) ----------------
@@ -342,7 +342,7 @@ def garbage_requests(seed: int, n: int) -> list:
 def test_garbage_never_crashes_the_vm(ml, pki):
     gw = ml
     hits = gw.upstream.hits()
-    verified = gw.counter("wasmcustom.signet.jws_verify.verified")
+    verified = gw.decisions("jws_verify", "ok")
     statuses: dict[int, int] = {}
     for request in garbage_requests(seed=20260602, n=100):
         out = send(gw, pki, request, timeout=10)
@@ -358,7 +358,7 @@ def test_garbage_never_crashes_the_vm(ml, pki):
             assert out.status in (400, 413, 431), (out.status, out.body[:200])
     print(f"\ngarbage replies by status: {dict(sorted(statuses.items()))}")
     assert gw.upstream.hits() == hits, "no garbage reached the upstream"
-    assert gw.counter("wasmcustom.signet.jws_verify.verified") == verified
+    assert gw.decisions("jws_verify", "ok") == verified
     assert statuses.get(400, 0) > 60, "most garbage must reach Signet's checks"
     # The VM never crashed: no reload, no failed VM, no runtime error in the log.
     wasm = gw.stats("wasm")

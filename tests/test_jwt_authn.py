@@ -105,7 +105,7 @@ def test_verified_claims_bind_the_partner(gw, auth, pki):
     seen = {n.lower(): v for n, v in out.json()["headers"]}
     assert seen["x-signet-partner"] == "dfsp-a"
     assert gw.upstream.hits() == hits + 1
-    assert gw.counter("wasmcustom.signet.token_check.partner.dfsp-a.allowed") >= 1
+    assert gw.decisions("token_check", "ok", "dfsp-a") >= 1
 
 
 def test_token_of_another_partner_is_peer_mismatch(gw, auth, pki):

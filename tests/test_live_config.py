@@ -107,7 +107,7 @@ def test_new_partner_is_served_after_a_push(live, pki, tmp_path):
     assert push.accepted
     assert push.stats["listener_manager.listener_in_place_updated"] >= 1
     accepted(gw, pki, from_b, party="dfsp-b")
-    assert gw.counter("wasmcustom.signet.jws_verify.partner.dfsp-b.verified") == 1
+    assert gw.decisions("jws_verify", "ok", "dfsp-b") == 1
     # The replay cache lives in shared data: a message accepted before the push is still a replay.
     hits = gw.upstream.hits()
     out = send(gw, pki, first)

@@ -95,7 +95,7 @@ def test_vm_memory_returns_to_baseline_after_4mib_bodies(pki, gateway_factory, t
     round_of(ROUNDS)
     after = snapshot(gw, pki)
     elapsed = time.monotonic() - t0
-    verified = gw.counter("wasmcustom.signet.jws_verify.verified")
+    verified = gw.decisions("jws_verify", "ok")
     print(f"\nVM memory over {WARMUP}+{ROUNDS} requests of {BODY_BYTES} bytes ({elapsed:.1f}s):")
     for name, snap in (("start", start), ("warm", warm), ("after", after)):
         print(f"  {name:5}  heap {snap['heap']:>10}  linear {snap['linear']:>10}  "

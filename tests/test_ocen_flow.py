@@ -98,7 +98,7 @@ def test_ocen_journey_token_signature_and_signed_response(pki, tmp_path_factory)
         verify_independently(h, s, out.body, pem(pki, "platform/jws/rsa.pub"))
         assert svc.token_hits == 1, "one client-credentials grant serves every request"
         assert send(agent).status == 200 and svc.token_hits == 1
-        assert lender.counter("wasmcustom.signet.jws_verify.partner.dfsp-a.verified") >= 2
+        assert lender.decisions("jws_verify", "ok", "dfsp-a") >= 2
 
 
 def test_ocen_journey_wrong_key_is_refused_with_a_signed_error(pki, tmp_path_factory):

@@ -173,6 +173,12 @@ def test_registry_keys_through_envoy(pki, gateway_factory):
         fetched = registry.hits("dfsp-a")
         assert send("dfsp-a").status == 200
         assert registry.hits("dfsp-a") == fetched
+        # A registry participant has its own partner label once it is verified (docs/stats.md).
+        verified = gw.decisions("jws_verify", "ok", "dfsp-a", "ocen")
+        assert verified >= 2
+        assert [v for n, l, v in gw.prometheus() if n == "signet_decisions" and l == {
+            "signet_filter": "jws_verify", "signet_profile": "ocen", "signet_partner": "dfsp-a",
+            "signet_reason": "ok"}] == [verified]
 
         # 2. A participant that is not approved: key_unknown (400 in Spring's shape).
         hits = gw.upstream.hits()
@@ -183,6 +189,9 @@ def test_registry_keys_through_envoy(pki, gateway_factory):
         out = send("LA-nobody")
         assert (out.status, reason(out)) == (400, "key_unknown"), (out.status, reason(out), out.body)
         assert gw.upstream.hits() == hits
+        # Refused participants make no series of their own (the name may be anyone's).
+        assert gw.decisions("jws_verify", "key_unknown") >= 2
+        assert not [k for k in gw.stats(".decisions.partner.LA-")], gw.stats("decisions")
 
         # 3. The static partner needs no registry.
         before = len(registry.requests)

@@ -77,8 +77,8 @@ def test_own_traffic_cannot_evict_a_captured_message(pki, gateway_factory, tmp_p
     full = [(o.status, reason(o)) for o in outs if o.status != 200]
     assert accepted == 7, "one set of 8: the captured entry + 7 of the attacker's"
     assert full == [(503, "replay_cache_full")] * 33
-    assert gw.counter("wasmcustom.signet.jws_verify.reject.replay_cache_full") == 33
-    assert gw.counter("wasmcustom.signet.jws_verify.reject.replay") == 1
+    assert gw.decisions("jws_verify", "replay_cache_full") == 33
+    assert gw.decisions("jws_verify", "replay") == 1
 
 
 def open_held(port: int, ctx, request) -> tuple[socket.socket, bytes]:
@@ -129,7 +129,7 @@ def test_copies_racing_on_two_workers_pass_once(pki, gateway_factory, tmp_path):
         assert len(passed) == 1, f"message {i}: {len(passed)} of {copies} copies reached the upstream"
         assert refused == [(400, "replay")] * (copies - 1), refused
     assert gw.upstream.hits() == hits + messages
-    assert gw.counter("wasmcustom.signet.jws_verify.reject.replay") == messages * (copies - 1)
+    assert gw.decisions("jws_verify", "replay") == messages * (copies - 1)
     # Every set existed on the data path (created at configure time, seen by both workers).
-    assert gw.counter("wasmcustom.signet.jws_verify.reject.internal") == 0
+    assert gw.decisions("jws_verify", "internal") == 0
     assert elapsed < 20, elapsed

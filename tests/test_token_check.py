@@ -76,26 +76,11 @@ def claims_a(**extra) -> dict:
     return {"client_id": "dfsp-a", "aud": AUD, "scope": "transfers quotes", **extra}
 
 
-def audit_lines(gw) -> list[dict]:
-    out = []
-    for line in gw.log().splitlines():
-        m = re.search(r"signet_audit=(\{.*\})\s*$", line)
-        if m:
-            out.append(json.loads(m.group(1)))
-    return out
-
-
-def audit_for(gw, request_id: str) -> tuple[dict, str]:
-    def find():
-        for line in gw.log().splitlines():
-            if f"id={request_id} " in line and "signet_audit=" in line:
-                return line
-        return None
-    line = wait_for(find, 5)
-    assert line, f"no access-log line for {request_id}"
-    m = re.search(r"signet_audit=(\{.*\})\s*$", line)
-    assert m, line
-    return json.loads(m.group(1)), line
+def audit_for(gw, request_id: str, filter: str = "token_check") -> tuple[dict, dict]:
+    """A filter's audit record of a request and the request's whole JSON access-log entry."""
+    entry = gw.access_log(request_id)
+    assert filter in entry["audit"], entry
+    return entry["audit"][filter], entry
 
 
 # --- provider side: one shared gateway ------------------------------------------------------
@@ -126,7 +111,7 @@ def test_valid_token_is_forwarded_with_the_bound_partner(gw, auth, pki):
     # The forged header is gone; the bound partner is what the upstream sees.
     assert seen["x-signet-partner"] == "dfsp-a"
     assert gw.upstream.hits() == hits + 1
-    assert gw.counter("wasmcustom.signet.token_check.partner.dfsp-a.allowed") >= 1
+    assert gw.decisions("token_check", "ok", "dfsp-a") >= 1
 
 
 def test_health_route_is_skipped(gw, pki):
@@ -157,7 +142,7 @@ OTHER_KEY = Key("k1")  # same kid as the auth service's first key, but not its k
 ])
 def test_bad_tokens_are_refused_with_401(gw, auth, pki, case, make, reason, detail):
     hits = gw.upstream.hits()
-    before = gw.counter(f"wasmcustom.signet.token_check.reject.{reason}")
+    before = gw.decisions("token_check", reason)
     request_id = f"bad-{case}-{time.monotonic_ns()}"
     out = call(gw, pki, make(auth), headers=[("x-request-id", request_id)])
     assert (out.status, header(out, "x-signet-reason")) == (401, reason), (out.status, out.headers, out.body)
@@ -169,7 +154,7 @@ def test_bad_tokens_are_refused_with_401(gw, auth, pki, case, make, reason, deta
         assert 'error="invalid_token"' in challenge
     assert out.json() == {"error": reason}
     assert gw.upstream.hits() == hits, "a refused request must never reach the upstream"
-    assert gw.counter(f"wasmcustom.signet.token_check.reject.{reason}") == before + 1
+    assert gw.decisions("token_check", reason) == before + 1
     # The log names what failed (the reply does not).
     assert wait_for(lambda: detail in gw.log()), f"log lacks {detail!r}"
     record, _ = audit_for(gw, request_id)
@@ -181,7 +166,7 @@ def test_token_of_partner_a_over_certificate_of_b_is_peer_mismatch(gw, auth, pki
     out = call(gw, pki, auth.token(claims_a()), party="dfsp-b")
     assert (out.status, header(out, "x-signet-reason")) == (403, "peer_mismatch"), out.body
     assert gw.upstream.hits() == hits
-    assert gw.counter("wasmcustom.signet.token_check.reject.peer_mismatch") >= 1
+    assert gw.decisions("token_check", "peer_mismatch") >= 1
 
 
 def test_route_outside_the_policy_is_403(gw, auth, pki):
@@ -189,7 +174,7 @@ def test_route_outside_the_policy_is_403(gw, auth, pki):
     out = call(gw, pki, auth.token(claims_a()), path="/admin/users")
     assert (out.status, header(out, "x-signet-reason")) == (403, "partner_inactive"), out.body
     assert gw.upstream.hits() == hits
-    assert gw.counter("wasmcustom.signet.token_check.partner.dfsp-a.reject.partner_inactive") >= 1
+    assert gw.decisions("token_check", "partner_inactive", "dfsp-a") >= 1
 
 
 def test_cached_token_is_served_from_the_cache(gw, auth, pki):
@@ -205,8 +190,8 @@ def test_access_log_holds_the_audit_record_without_secrets(gw, auth, pki):
     request_id = f"audit-{time.monotonic_ns()}"
     out = call(gw, pki, tok, headers=[("x-request-id", request_id)], path="/transfers?secret=1")
     assert out.status == 200
-    record, line = audit_for(gw, request_id)
-    assert record["decision"] == "allow" and record["reason"] is None
+    record, entry = audit_for(gw, request_id)
+    assert record["decision"] == "allow" and record["reason"] == "ok"
     assert record["partner"] == "dfsp-a" and record["provider"] == "auth"
     assert record["token_id"] == "jti:audit-jti-1"
     assert record["sources"] == ["certificate", "token"]
@@ -215,7 +200,7 @@ def test_access_log_holds_the_audit_record_without_secrets(gw, auth, pki):
     assert re.fullmatch(r"[0-9a-f]{64}", record["cert_sha256"] or ""), record
     signature = tok.rsplit(".", 1)[1]
     log = gw.log()
-    assert tok not in log and signature not in log and "secret=1" not in line
+    assert tok not in log and signature not in log and "secret=1" not in json.dumps(entry)
 
 
 def test_key_rotation_is_picked_up_at_once(gw, auth, pki):
@@ -311,10 +296,10 @@ def test_api_and_licence_keys(mosip_gw, pki, path, status, reason):
     out = call(mosip_gw, pki, None, path=path, headers=[("x-request-id", request_id)])
     assert (out.status, header(out, "x-signet-reason")) == (status, reason), out.body
     assert mosip_gw.upstream.hits() == hits + (1 if status == 200 else 0)
-    record, line = audit_for(mosip_gw, request_id)
+    record, entry = audit_for(mosip_gw, request_id)
     # Keys appear only hashed, in the record and anywhere else in the log.
     for secret in ("AK-live-123", "AK-revoked-456", "LK-live-789", "LK-old-000"):
-        assert secret not in line
+        assert secret not in json.dumps(entry)
         assert secret not in mosip_gw.log()
     assert re.fullmatch(r"[0-9a-f]{12}", record["api_key"] or ""), record
     if status != 401:  # an unknown API key stops the check before the licence is looked at
@@ -369,8 +354,10 @@ def test_jws_of_the_token_partner_passes(bound_gw, auth, pki):
     out = send_signed(g, pki, auth.token(claims_a()), signed["dfsp-a"], request_id=request_id)
     assert out.status == 200, (out.status, out.body, header(out, "x-signet-reason"))
     assert base64.b64decode(out.json()["body_b64"]) == signed["dfsp-a"][3]
-    record, line = audit_for(g, request_id)
-    assert record["signature"] == "verified" and "signet_signature=verified" in line
+    record, entry = audit_for(g, request_id, "jws_verify")
+    assert (record["decision"], record["partner"]) == ("allow", "dfsp-a")
+    assert entry["signet_signature"] == "verified"
+    assert entry["audit"]["token_check"]["partner"] == "dfsp-a"
 
 
 def test_jws_signed_by_b_with_token_of_a_is_403(bound_gw, auth, pki):
@@ -380,9 +367,10 @@ def test_jws_signed_by_b_with_token_of_a_is_403(bound_gw, auth, pki):
     out = send_signed(g, pki, auth.token(claims_a()), signed["dfsp-b"], request_id=request_id)
     assert (out.status, header(out, "x-signet-reason")) == (403, "peer_mismatch"), out.body
     assert g.upstream.hits() == hits
-    assert g.counter("wasmcustom.signet.jws_verify.reject.peer_mismatch") >= 1
-    record, _ = audit_for(g, request_id)
-    assert record["decision"] == "allow" and record["signature"] == "rejected"
+    assert g.decisions("jws_verify", "peer_mismatch") >= 1
+    record, entry = audit_for(g, request_id)
+    assert record["decision"] == "allow"
+    assert entry["audit"]["jws_verify"]["reason"] == "peer_mismatch"
 
 
 def test_without_token_check_the_signer_has_no_peer(bound_gw, auth, pki, tmp_path):

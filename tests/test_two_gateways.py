@@ -90,10 +90,6 @@ def pem(pki, rel) -> bytes:
     return (pki.root / rel).read_bytes()
 
 
-def counter(gw, name) -> int:
-    return gw.counter(f"wasmcustom.signet.{name}")
-
-
 # --- generic: both directions signed, both crypto backends ------------------------------------
 
 # auto: the partner signs ES256, the platform RS256; rust: the other way round. So each
@@ -147,7 +143,7 @@ def generic(request, pki, tmp_path_factory):
 def test_generic_round_trip(generic, pki, tmp_path):
     p = generic
     hits = p.platform.upstream.hits()
-    signed = counter(p.platform, "jws_sign.signed")
+    signed = p.platform.decisions("jws_sign", "ok")
     body = b'{"hello": "world", "n": [1, 2, 3]}'
     out = p.send("POST", "/api/orders?x=1", [("content-type", "application/json")], body)
     assert out.status == 200, (out.status, out.header("x-signet-reason"), out.body)
@@ -169,8 +165,8 @@ def test_generic_round_trip(generic, pki, tmp_path):
     code, text = cli_verify(tmp_path / "resp", p.config(p.egress_filters, "jws_verify"),
                             response_file(200, out.headers, out.body), "--peer", "platform")
     assert code == 0, text
-    assert counter(p.platform, "jws_sign.signed") == signed + 1
-    assert counter(p.egress, "jws_verify.partner.platform.verified") >= 1
+    assert p.platform.decisions("jws_sign", "ok") == signed + 1
+    assert p.egress.decisions("jws_verify", "ok", "platform") >= 1
     native = "crypto envoy-native" in p.egress.log()
     assert native == (p.backend == "auto"), "the backend in use is logged"
 
@@ -241,12 +237,12 @@ def test_generic_tampered_response_is_refused(generic, pki, tmp_path_factory):
             ok = http_request(eg.port, "POST", "/api/t", [], body)
             assert ok.status == 200 and proxy.seen == 1, "the intermediary itself is faithful"
             proxy.tamper = True
-            before = counter(eg, "jws_verify.reject.sig_invalid")
+            before = eg.decisions("jws_verify", "sig_invalid")
             out = http_request(eg.port, "POST", "/api/t", [], body)
             assert proxy.seen == 2
             assert (out.status, out.header("x-signet-reason")) == (502, "sig_invalid")
             assert out.json() == {"error": "sig_invalid"}
-            assert counter(eg, "jws_verify.reject.sig_invalid") == before + 1
+            assert eg.decisions("jws_verify", "sig_invalid") == before + 1
     finally:
         proxy.stop()
 

@@ -92,6 +92,7 @@ pub struct RawVerifyConfig {
     pub replay_cache_entries: Option<usize>,
     #[serde(default)]
     pub clock_skew_s: i64,
+    pub audit: Option<bool>,
     pub signature_header: Option<String>,
     #[serde(default)]
     pub partners: Vec<RawPartner>,
@@ -194,6 +195,8 @@ pub struct Common {
     pub replay_cache: bool,
     pub replay_cache_entries: usize,
     pub clock_skew_s: i64,
+    /// Write the audit record (`signet.audit.jws_verify`) for the access log.
+    pub audit: bool,
 }
 
 #[derive(Clone, Debug)]
@@ -363,6 +366,7 @@ impl VerifyConfig {
             replay_cache: raw.replay_cache,
             replay_cache_entries,
             clock_skew_s: raw.clock_skew_s,
+            audit: raw.audit.unwrap_or(true),
         };
         let profile = build_profile(raw)?;
         if common.replay_cache && !freshness_on(&profile) {

@@ -4,6 +4,7 @@
 //! on the answer; the CLI (`filters/cli`) does the same from files. The clock and the crypto
 //! backend are passed in, so every decision here is unit-tested natively.
 
+pub mod audit;
 pub mod b64;
 pub mod config;
 pub mod conformance;

@@ -2,15 +2,20 @@
 //!
 //! It removes every request header a client could use to impersonate a fact that Signet's own
 //! filters establish (`x-signet-*`, e.g. `x-signet-partner`), so that any such header the
-//! upstream sees was set by Signet; and it counts requests in an Envoy stat.
+//! upstream sees was set by Signet; and it counts requests in an Envoy stat. It refuses a
+//! request only when the host fails it (`internal`), with a verdict and an audit record like
+//! every deciding filter.
 
 use std::rc::Rc;
 
 use proxy_wasm::hostcalls;
 use proxy_wasm::traits::{Context, HttpContext};
-use proxy_wasm::types::{Action, LogLevel, MapType, MetricType};
+use proxy_wasm::types::{Action, LogLevel, MapType};
 use serde_json::Value;
+use signet_core::audit::{AuditRecord, Verdict};
+use signet_core::reason::Reason;
 
+use crate::host::{self, events, Counters, Decisions};
 use crate::log;
 
 /// The `root_id` that selects this filter.
@@ -19,14 +24,19 @@ pub const ROOT_ID: &str = "gateway";
 /// Headers with this prefix belong to Signet; they are always stripped from requests.
 pub const SIGNET_HEADER_PREFIX: &str = "x-signet-";
 
-/// Counter of requests seen. Envoy exposes it as `wasmcustom.signet.gateway.requests`.
-pub const REQUESTS_METRIC: &str = "signet.gateway.requests";
+// Counter of requests seen: `wasmcustom.signet.gateway.requests` in `/stats`,
+// `signet_requests{signet_filter="gateway"}` in Prometheus.
+events! {
+    REQUESTS = "requests",
+}
 
 /// The parsed `configuration` of a `gateway` filter.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct GatewayConfig {
     /// Lower-case header name prefixes removed from every request; always holds `x-signet-`.
     pub strip_header_prefixes: Vec<String>,
+    /// Write the audit record of a refusal (`signet.audit.gateway`); default on.
+    pub audit: bool,
 }
 
 impl GatewayConfig {
@@ -38,6 +48,7 @@ impl GatewayConfig {
     pub fn parse(raw: &[u8]) -> Result<Self, String> {
         let mut config = GatewayConfig {
             strip_header_prefixes: vec![SIGNET_HEADER_PREFIX.to_string()],
+            audit: true,
         };
         if raw.iter().all(u8::is_ascii_whitespace) {
             return Ok(config);
@@ -66,9 +77,14 @@ impl GatewayConfig {
                         }
                     }
                 }
+                "audit" => {
+                    config.audit = field
+                        .as_bool()
+                        .ok_or_else(|| "field audit: expected true or false".to_string())?;
+                }
                 other => {
                     return Err(format!(
-                        "unknown field \"{other}\" (known: strip_header_prefixes)"
+                        "unknown field \"{other}\" (known: strip_header_prefixes, audit)"
                     ))
                 }
             }
@@ -106,18 +122,38 @@ fn validate_prefix(prefix: &str) -> Result<(), String> {
 /// A configured `gateway` filter, shared by all its requests on one worker.
 pub struct Gateway {
     config: GatewayConfig,
-    requests_metric: u32,
+    counters: Counters,
+    decisions: Decisions,
 }
 
 impl Gateway {
     /// Defines the filter's stats; Envoy returns the same metric to every worker's VM.
     pub fn new(config: GatewayConfig) -> Result<Self, String> {
-        let requests_metric = hostcalls::define_metric(MetricType::Counter, REQUESTS_METRIC)
-            .map_err(|status| format!("cannot define metric {REQUESTS_METRIC}: {status:?}"))?;
         Ok(Gateway {
             config,
-            requests_metric,
+            counters: Counters::define(ROOT_ID, EVENTS)?,
+            decisions: Decisions::new(ROOT_ID, "none", [])?,
         })
+    }
+
+    /// A refusal: counted, audited when configured, answered with 500 `internal`.
+    fn refuse(&self) {
+        let verdict = Verdict::Refused(Reason::Internal);
+        self.decisions.count(None, verdict);
+        if self.config.audit {
+            let (method, path) = host::request_line().unwrap_or_default();
+            let mut record =
+                AuditRecord::new(host::now_ms_u64(), ROOT_ID, "none", verdict, &method, &path);
+            record.status = Some(500);
+            host::set_audit(&record);
+        }
+        if let Err(status) = hostcalls::send_http_response(
+            500,
+            vec![("x-signet-reason", Reason::Internal.code())],
+            None,
+        ) {
+            log(LogLevel::Critical, &format!("cannot send 500: {status:?}"));
+        }
     }
 }
 
@@ -161,24 +197,13 @@ impl HttpContext for GatewayRequest {
     fn on_http_request_headers(&mut self, _num_headers: usize, _end_of_stream: bool) -> Action {
         // Test-trap builds only (tests/test_faults.py); a no-op in the shipped module.
         crate::trap::check();
-        if let Err(status) = hostcalls::increment_metric(self.gateway.requests_metric, 1) {
-            log(LogLevel::Warn, &format!("cannot count request: {status:?}"));
-        }
+        self.gateway.counters.inc(REQUESTS);
         match self.strip_reserved_headers() {
             Ok(()) => Action::Continue,
             Err(message) => {
                 // A forged x-signet-* header might survive: refuse rather than forward it.
                 log(LogLevel::Error, &message);
-                if let Err(status) = hostcalls::send_http_response(
-                    500,
-                    vec![(
-                        "x-signet-reason",
-                        signet_core::reason::Reason::Internal.code(),
-                    )],
-                    None,
-                ) {
-                    log(LogLevel::Critical, &format!("cannot send 500: {status:?}"));
-                }
+                self.gateway.refuse();
                 self.refused = true;
                 Action::Pause
             }
@@ -217,11 +242,17 @@ mod tests {
             assert_eq!(
                 parse(raw),
                 Ok(GatewayConfig {
-                    strip_header_prefixes: vec!["x-signet-".to_string()]
+                    strip_header_prefixes: vec!["x-signet-".to_string()],
+                    audit: true,
                 }),
                 "{raw:?}"
             );
         }
+    }
+
+    #[test]
+    fn audit_can_be_turned_off() {
+        assert_eq!(parse(r#"{"audit": false}"#).map(|c| c.audit), Ok(false));
     }
 
     #[test]
@@ -259,6 +290,7 @@ mod tests {
                 r#"{"strip_header_prefixes": ["x y"]}"#,
                 "strip_header_prefixes[0]",
             ),
+            (r#"{"audit": "yes"}"#, "field audit"),
         ];
         for (raw, needle) in cases {
             let message = parse(raw).err().unwrap_or_default();
@@ -270,6 +302,7 @@ mod tests {
     fn strips_signet_headers_in_any_case_and_nothing_else() {
         let config = parse("{}").unwrap_or_else(|_| GatewayConfig {
             strip_header_prefixes: Vec::new(),
+            audit: false,
         });
         for name in ["x-signet-partner", "X-Signet-Policy", "x-signet-"] {
             assert!(config.strips(name), "{name}");

@@ -3,11 +3,13 @@
 //!
 //! Everything returns `Result`/`Option`; nothing here can panic on what a request carries.
 
+use std::cell::RefCell;
 use std::collections::HashMap;
 use std::num::NonZeroU32;
 
 use proxy_wasm::hostcalls;
 use proxy_wasm::types::{LogLevel, MapType, MetricType, Status};
+use signet_core::audit::{AuditRecord, Verdict};
 use signet_core::reply::Reply;
 use signet_core::verify::replay::{random_salt, CasError, CasKv, Layout};
 
@@ -20,6 +22,11 @@ pub fn now_ms() -> i64 {
         .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
         .and_then(|d| i64::try_from(d.as_millis()).ok())
         .unwrap_or(0)
+}
+
+/// Now in milliseconds since the Unix epoch, unsigned (0 if the host's clock is unusable).
+pub fn now_ms_u64() -> u64 {
+    u64::try_from(now_ms()).unwrap_or(0)
 }
 
 /// All headers of a map, names lower case as Envoy gives them; values decoded lossily (a
@@ -78,18 +85,6 @@ pub fn request_line() -> Result<(String, String), String> {
         Err(s) => Err(format!("cannot read request.{name}: {s:?}")),
     };
     Ok((read("method")?, read("path")?))
-}
-
-/// A path as it may appear in a log line: no query, and only its first three segments (MOSIP
-/// partner paths carry the MISP licence key, the partner id and the API key after those).
-pub fn path_for_log(path: &str) -> String {
-    let path = path.split('?').next().unwrap_or_default();
-    let mut kept: Vec<&str> = path.splitn(5, '/').collect();
-    if kept.len() == 5 {
-        kept.truncate(4);
-        kept.push("…");
-    }
-    kept.join("/")
 }
 
 /// Removes every `x-signet-*` header from a response that came from the upstream: only
@@ -235,51 +230,214 @@ impl CallResponse {
     }
 }
 
-/// Counters defined once per VM, by name.
-#[derive(Default)]
+/// Declares a filter's event counters: `EVENTS`, their names in order (for
+/// [`Counters::define`]), and one index constant per event (for [`Counters::inc`]).
+macro_rules! events {
+    ($($index:ident = $name:literal),+ $(,)?) => {
+        const EVENTS: &[&str] = &[$($name),+];
+        crate::host::events!(@index 0usize; $($index),+);
+    };
+    (@index $i:expr; $index:ident $(, $rest:ident)*) => {
+        const $index: usize = $i;
+        crate::host::events!(@index $i + 1usize; $($rest),*);
+    };
+    (@index $i:expr;) => {};
+}
+pub(crate) use events;
+
+/// A filter's event counters, `signet.<filter>.<event>`: defined at configure time (so they
+/// show in `/stats` before they move) and counted by index, never by a name built per request.
 pub struct Counters {
-    ids: HashMap<String, u32>,
+    ids: Vec<u32>,
 }
 
 impl Counters {
-    /// A filter's counters `{stat}.{name}` for each name, defined at configure time.
-    pub fn named(stat: &str, names: &[&str]) -> Result<Counters, String> {
-        let mut c = Counters::default();
-        for name in names {
-            c.define(&format!("{stat}.{name}"))?;
-        }
-        Ok(c)
+    /// Defines `signet.{filter}.{name}` for each name; [`Counters::inc`] takes the name's
+    /// position in `names`.
+    pub fn define(filter: &str, names: &[&str]) -> Result<Counters, String> {
+        let ids = names
+            .iter()
+            .map(|name| define_counter(&format!("signet.{filter}.{name}")))
+            .collect::<Result<_, _>>()?;
+        Ok(Counters { ids })
     }
 
-    /// As [`Counters::named`], plus `{stat}.reject.<code>` for every reason code.
-    pub fn with_rejects(stat: &str, names: &[&str]) -> Result<Counters, String> {
-        let mut c = Counters::named(stat, names)?;
-        for r in signet_core::reason::Reason::ALL {
-            c.define(&format!("{stat}.reject.{}", r.code()))?;
-        }
-        Ok(c)
-    }
-
-    /// Defines a counter now (configure time) so that it shows in `/stats` before it moves.
-    pub fn define(&mut self, name: &str) -> Result<(), String> {
-        let id = hostcalls::define_metric(MetricType::Counter, name)
-            .map_err(|s| format!("cannot define metric {name}: {s:?}"))?;
-        self.ids.insert(name.to_string(), id);
-        Ok(())
-    }
-
-    /// Increments a counter defined earlier; unknown names are ignored (never defined on the
-    /// data path, where a name could come from a request).
-    pub fn inc(&self, name: &str) {
-        if let Some(id) = self.ids.get(name) {
+    /// Counts the event at `index` of the names given to [`Counters::define`].
+    pub fn inc(&self, index: usize) {
+        if let Some(id) = self.ids.get(index) {
             let _ = hostcalls::increment_metric(*id, 1);
         }
     }
 }
 
-/// Stats-safe form of a partner id: `[A-Za-z0-9_-]`, others as `_`.
-pub fn stat_name(id: &str) -> String {
-    id.chars()
+fn define_counter(name: &str) -> Result<u32, String> {
+    hostcalls::define_metric(MetricType::Counter, name)
+        .map_err(|s| format!("cannot define metric {name}: {s:?}"))
+}
+
+/// Partners learned at run time (OCEN participants from the registry, `token_check` without a
+/// partner list) that get their own `partner` tag value, per filter and worker; later ones are
+/// counted as `other`. Bounds the series one Envoy exports whatever the registry holds.
+pub const LEARNED_PARTNERS: usize = 100;
+
+/// The row of requests that named no partner, or one that was not authenticated.
+const UNKNOWN: usize = 0;
+/// The row of learned partners beyond [`LEARNED_PARTNERS`].
+const OTHER: usize = 1;
+
+/// A counter of the table: defined on first use, or never (the host refused it).
+#[derive(Clone, Copy)]
+enum Cell {
+    Undefined,
+    Id(u32),
+    Failed,
+}
+
+/// A filter's verdicts, per partner and verdict:
+/// `signet.<filter>.<profile>.decisions.partner.<partner>.reason.<verdict>`, which the
+/// templates' `stats_tags` turn into the Prometheus family `signet_decisions` with the labels
+/// `signet_filter`, `signet_profile`, `signet_partner` and `signet_reason` (`docs/stats.md`).
+///
+/// One row per configured partner (plus `unknown` and `other`), laid out at configure time,
+/// one column per [`Verdict`]. A cell's metric is defined the first time it counts (one name
+/// built per cell and worker, never per request), except each configured partner's `ok` cell,
+/// defined at configure time so every partner shows from the start: defining all of them
+/// would export partners × 31 series of zeros.
+pub struct Decisions {
+    /// `signet.<filter>.<profile>.decisions.partner.`
+    prefix: String,
+    rows: RefCell<Rows>,
+}
+
+struct Rows {
+    /// Partner id → row.
+    index: HashMap<String, usize>,
+    /// Each row's `partner` tag value.
+    tags: Vec<String>,
+    cells: Vec<[Cell; Verdict::COUNT]>,
+    learned: usize,
+}
+
+impl Decisions {
+    /// The table of a filter speaking `profile`, with a row for each configured partner.
+    pub fn new<'a>(
+        filter: &str,
+        profile: &str,
+        partners: impl IntoIterator<Item = &'a str>,
+    ) -> Result<Decisions, String> {
+        let mut rows = Rows::new();
+        for id in partners {
+            rows.add(id);
+        }
+        let table = Decisions {
+            prefix: format!("signet.{filter}.{profile}.decisions.partner."),
+            rows: RefCell::new(rows),
+        };
+        {
+            let mut rows = table.rows.borrow_mut();
+            for row in OTHER + 1..rows.tags.len() {
+                let id = define_counter(&table.name(&rows.tags, row, Verdict::Ok))?;
+                if let Some(c) = rows
+                    .cells
+                    .get_mut(row)
+                    .and_then(|c| c.get_mut(Verdict::Ok.index()))
+                {
+                    *c = Cell::Id(id);
+                }
+            }
+        }
+        Ok(table)
+    }
+
+    fn name(&self, tags: &[String], row: usize, verdict: Verdict) -> String {
+        let partner = tags.get(row).map(String::as_str).unwrap_or("unknown");
+        format!("{}{partner}.reason.{}", self.prefix, verdict.code())
+    }
+
+    /// Counts one verdict. `partner` is the authenticated partner (or, on a refusal, the one
+    /// named so far): a partner without a row gets one when it is accepted (learned from a
+    /// registry, up to [`LEARNED_PARTNERS`], then `other`); a refusal never makes a row (the
+    /// name may be a forgery), it counts as `unknown`.
+    pub fn count(&self, partner: Option<&str>, verdict: Verdict) {
+        let mut rows = self.rows.borrow_mut();
+        let row = rows.row(partner, verdict);
+        let col = verdict.index();
+        let cell = rows
+            .cells
+            .get(row)
+            .and_then(|c| c.get(col))
+            .copied()
+            .unwrap_or(Cell::Failed);
+        let id = match cell {
+            Cell::Id(id) => id,
+            Cell::Failed => return,
+            Cell::Undefined => {
+                let (next, id) = match define_counter(&self.name(&rows.tags, row, verdict)) {
+                    Ok(id) => (Cell::Id(id), Some(id)),
+                    Err(e) => {
+                        log(LogLevel::Warn, &format!("signet: {e}"));
+                        (Cell::Failed, None)
+                    }
+                };
+                if let Some(c) = rows.cells.get_mut(row).and_then(|c| c.get_mut(col)) {
+                    *c = next;
+                }
+                match id {
+                    Some(id) => id,
+                    None => return,
+                }
+            }
+        };
+        let _ = hostcalls::increment_metric(id, 1);
+    }
+}
+
+impl Rows {
+    /// The row a verdict about `partner` counts in (see [`Decisions::count`]).
+    fn row(&mut self, partner: Option<&str>, verdict: Verdict) -> usize {
+        let Some(p) = partner else {
+            return UNKNOWN;
+        };
+        match self.index.get(p) {
+            Some(row) => *row,
+            None if verdict != Verdict::Ok => UNKNOWN,
+            None if self.learned < LEARNED_PARTNERS => {
+                self.learned += 1;
+                self.add(p)
+            }
+            None => OTHER,
+        }
+    }
+
+    /// The `unknown` and `other` rows.
+    fn new() -> Rows {
+        Rows {
+            index: HashMap::new(),
+            tags: vec!["unknown".into(), "other".into()],
+            cells: vec![[Cell::Undefined; Verdict::COUNT]; 2],
+            learned: 0,
+        }
+    }
+
+    /// A new row for `id` (once: a repeated id keeps its first row).
+    fn add(&mut self, id: &str) -> usize {
+        if let Some(row) = self.index.get(id) {
+            return *row;
+        }
+        let row = self.tags.len();
+        self.index.insert(id.to_string(), row);
+        self.tags.push(stat_tag(id));
+        self.cells.push([Cell::Undefined; Verdict::COUNT]);
+        row
+    }
+}
+
+/// A partner id as a stats tag value: `[A-Za-z0-9_-]` (a dot would split the name where the
+/// tag regex does not expect it), others as `_`, at most 64 characters, never empty.
+pub fn stat_tag(id: &str) -> String {
+    let tag: String = id
+        .chars()
+        .take(64)
         .map(|c| {
             if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
                 c
@@ -287,7 +445,24 @@ pub fn stat_name(id: &str) -> String {
                 '_'
             }
         })
-        .collect()
+        .collect();
+    if tag.is_empty() {
+        "_".into()
+    } else {
+        tag
+    }
+}
+
+/// Writes a filter's audit record into filter state `signet.audit.<filter>` (the access log
+/// reads `%FILTER_STATE(wasm.signet.audit.<filter>:PLAIN)%`).
+pub fn set_audit(record: &AuditRecord) {
+    let key = match record.filter {
+        "gateway" => "signet.audit.gateway",
+        "token_check" => "signet.audit.token_check",
+        "jws_verify" => "signet.audit.jws_verify",
+        _ => "signet.audit.jws_sign",
+    };
+    set_state(key, &record.to_json());
 }
 
 /// proxy-wasm shared data as the compare-and-swap store of the replay table
@@ -356,7 +531,7 @@ pub fn prepare_replay(entries: usize) -> Result<Layout, String> {
 
 #[cfg(test)]
 mod tests {
-    use super::{envoy_reply_from, path_for_log};
+    use super::{envoy_reply_from, stat_tag};
 
     #[test]
     fn only_a_forwarded_upstream_response_is_not_an_envoy_reply() {
@@ -376,16 +551,41 @@ mod tests {
     }
 
     #[test]
-    fn logged_paths_lose_the_query_and_the_segments_that_carry_keys() {
+    fn learned_partners_get_rows_up_to_the_limit_and_refusals_never_do() {
+        use super::{Rows, Verdict, LEARNED_PARTNERS, OTHER, UNKNOWN};
+        use signet_core::reason::Reason;
+        let mut rows = Rows::new();
+        let configured = rows.add("dfsp-a");
+        assert_eq!(rows.add("dfsp-a"), configured, "one row per partner");
+        let refused = Verdict::Refused(Reason::KeyUnknown);
+        assert_eq!(rows.row(None, Verdict::Ok), UNKNOWN);
+        assert_eq!(rows.row(Some("dfsp-a"), refused), configured);
+        // A name nobody authenticated makes no row.
+        assert_eq!(rows.row(Some("forged"), refused), UNKNOWN);
+        assert_eq!(rows.row(Some("forged"), Verdict::Skipped), UNKNOWN);
+        let first = rows.row(Some("p0"), Verdict::Ok);
+        assert!(first > OTHER);
         assert_eq!(
-            path_for_log("/idauthentication/v1/auth/LK123/partner-a/APIKEY?x=1"),
-            "/idauthentication/v1/auth/…"
+            rows.row(Some("p0"), refused),
+            first,
+            "refusals count for a known partner"
         );
-        assert_eq!(
-            path_for_log("/transfers/abc?apikey=secret"),
-            "/transfers/abc"
-        );
-        assert_eq!(path_for_log("/parties/MSISDN/123"), "/parties/MSISDN/123");
-        assert_eq!(path_for_log(""), "");
+        for i in 1..LEARNED_PARTNERS {
+            assert!(rows.row(Some(&format!("p{i}")), Verdict::Ok) > OTHER);
+        }
+        assert_eq!(rows.row(Some("late"), Verdict::Ok), OTHER);
+        assert_eq!(rows.row(Some("p0"), Verdict::Ok), first);
+        // Configured partners do not use up the limit.
+        assert_eq!(rows.tags.len(), 2 + 1 + LEARNED_PARTNERS);
+        assert_eq!(rows.cells.len(), rows.tags.len());
+    }
+
+    #[test]
+    fn partner_tags_are_safe_for_the_tag_regex() {
+        assert_eq!(stat_tag("dfsp-a"), "dfsp-a");
+        assert_eq!(stat_tag("lender.example.org"), "lender_example_org");
+        assert_eq!(stat_tag("a b/c"), "a_b_c");
+        assert_eq!(stat_tag(""), "_");
+        assert_eq!(stat_tag(&"x".repeat(100)).len(), 64);
     }
 }

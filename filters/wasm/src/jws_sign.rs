@@ -6,6 +6,11 @@
 //! without which the paused stream hangs silently. A message that must be signed never leaves
 //! unsigned: too large or a signing error becomes a local reply (`body_too_large`,
 //! `sign_failed`), as profiles.md §2.10 says.
+//!
+//! **Stats and audit** (`docs/stats.md`): every verdict (`ok` signed, `skipped` not due for a
+//! signature, or the refusal's reason) in the `decisions` table; on the response path the
+//! partner is the one an earlier filter bound (filter state `signet.partner`). With `audit` on,
+//! the record goes to filter state `signet.audit.jws_sign`.
 
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
@@ -14,20 +19,25 @@ use std::time::Duration;
 use proxy_wasm::hostcalls;
 use proxy_wasm::traits::{Context, HttpContext};
 use proxy_wasm::types::{Action, BufferType, LogLevel, MapType};
+use signet_core::audit::{AuditRecord, Verdict};
 use signet_core::config::{CryptoChoice, Direction, ProfileName};
 use signet_core::message::Message;
 use signet_core::reason::Reason;
 use signet_core::reply;
 use signet_core::sign::{sign, SignConfig, SignOutcome, SignResponses};
 
-use crate::host::{self, Counters};
+use crate::host::{self, events, Counters, Decisions};
 use crate::log;
 use crate::native_crypto::{Backend, NativeSupport};
 use crate::waiters::OpenMessages;
 
 /// The `root_id` that selects this filter.
 pub const ROOT_ID: &str = "jws_sign";
-const STAT: &str = "signet.jws_sign";
+// Event counters `signet.jws_sign.<event>` (verdicts are in the `decisions` table).
+events! {
+    BODY_REWRITTEN = "body_rewritten",
+    SIGN_BODY_KEPT = "sign_body_kept",
+}
 /// The root's timer: the bound on held messages.
 const TICK: Duration = Duration::from_millis(1000);
 
@@ -36,6 +46,7 @@ pub struct JwsSign {
     cfg: SignConfig,
     backend: Backend,
     counters: Counters,
+    decisions: Decisions,
     root_id: Cell<u32>,
     /// Messages held until they end, checked against `body_timeout_ms` on every tick.
     open: OpenMessages<Stream>,
@@ -59,17 +70,8 @@ impl JwsSign {
                 n
             }
         };
-        let counters = Counters::named(
-            STAT,
-            &[
-                "signed",
-                "not_signed",
-                "body_rewritten",
-                "sign_body_kept",
-                "sign_failed",
-                "too_large",
-            ],
-        )?;
+        let counters = Counters::define(ROOT_ID, EVENTS)?;
+        let decisions = Decisions::new(ROOT_ID, cfg.profile.name(), [])?;
         log(
             LogLevel::Info,
             &format!(
@@ -90,6 +92,7 @@ impl JwsSign {
             cfg,
             backend,
             counters,
+            decisions,
             root_id: Cell::new(0),
         })
     }
@@ -127,8 +130,43 @@ impl JwsSign {
             ProfileName::Mojaloop => reply::mojaloop(reason),
             _ => reply::generic(reason, None),
         };
+        self.decided(
+            &stream.borrow().msg,
+            Verdict::Refused(reason),
+            Some(r.status),
+        );
         host::send(&r);
         Action::Pause
+    }
+
+    /// Counts a verdict and writes its audit record when configured.
+    fn decided(&self, msg: &Message, verdict: Verdict, status: Option<u16>) {
+        // Responses go to the partner an earlier filter authenticated; requests (a partner's
+        // egress) are the partner's own.
+        let partner = if self.cfg.direction == Direction::Response {
+            host::property(&["signet.partner"])
+        } else {
+            None
+        };
+        self.decisions.count(partner.as_deref(), verdict);
+        if !self.cfg.audit {
+            return;
+        }
+        let mut record = AuditRecord::new(
+            host::now_ms_u64(),
+            ROOT_ID,
+            self.cfg.profile.name(),
+            verdict,
+            &msg.method,
+            &msg.path,
+        );
+        record.status = status;
+        record.partner = partner;
+        if verdict == Verdict::Ok {
+            record.alg = Some(self.cfg.alg.name());
+            record.kid = self.cfg.kid.clone();
+        }
+        host::set_audit(&record);
     }
 }
 
@@ -253,7 +291,6 @@ impl JwsSignRequest {
     }
 
     fn too_large(&mut self) -> Action {
-        self.filter.counters.inc(&format!("{STAT}.too_large"));
         self.fail(
             Reason::BodyTooLarge,
             "body over max_body_bytes: never sent unsigned",
@@ -284,7 +321,7 @@ impl JwsSignRequest {
         };
         match result {
             Ok(SignOutcome::NotSigned(why)) => {
-                f.counters.inc(&format!("{STAT}.not_signed"));
+                f.decided(&self.stream.borrow().msg, Verdict::Skipped, None);
                 log(
                     LogLevel::Debug,
                     &format!("signet jws_sign: not signed: {why}"),
@@ -298,19 +335,16 @@ impl JwsSignRequest {
                 if let Err(e) = self.write_back(&before, buffer, body_rewritten) {
                     return self.fail(Reason::SignFailed, &e);
                 }
-                f.counters.inc(&format!("{STAT}.signed"));
+                f.decided(&self.stream.borrow().msg, Verdict::Ok, None);
                 if body_rewritten {
-                    f.counters.inc(&format!("{STAT}.body_rewritten"));
+                    f.counters.inc(BODY_REWRITTEN);
                 }
                 if body_kept {
-                    f.counters.inc(&format!("{STAT}.sign_body_kept"));
+                    f.counters.inc(SIGN_BODY_KEPT);
                 }
                 self.release()
             }
-            Err(e) => {
-                f.counters.inc(&format!("{STAT}.sign_failed"));
-                self.fail(Reason::SignFailed, &e.0)
-            }
+            Err(e) => self.fail(Reason::SignFailed, &e.0),
         }
     }
 

@@ -16,6 +16,10 @@
 //! state. Entries are refreshed in the background before they expire and served stale within
 //! `registry_stale_s` while the registry is down; with nothing usable cached the answer is 503
 //! `keys_unavailable` (fail closed).
+//!
+//! **Stats and audit** (`docs/stats.md`): every verdict in the `decisions` table, per partner
+//! (a registry participant gets its row once verified, up to `host::LEARNED_PARTNERS`); with
+//! `audit` on, the record goes to filter state `signet.audit.jws_verify`.
 
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
@@ -25,6 +29,7 @@ use std::time::Duration;
 use proxy_wasm::hostcalls;
 use proxy_wasm::traits::{Context, HttpContext};
 use proxy_wasm::types::{Action, BufferType, LogLevel, MapType};
+use signet_core::audit::{AuditRecord, Verdict};
 use signet_core::config::{Direction, VerifyConfig};
 use signet_core::message::{Context as VerifyContext, Message};
 use signet_core::profiles::ocen_registry::{
@@ -36,14 +41,21 @@ use signet_core::trace::Trace;
 use signet_core::verify::replay::{Layout, ReplayTable};
 use signet_core::verify::{verify, Outcome, Rejection, ReplayStore, Run};
 
-use crate::host::{self, Counters, SharedKv};
+use crate::host::{self, events, Counters, Decisions, SharedKv};
 use crate::log;
 use crate::native_crypto::{Backend, NativeSupport};
 use crate::waiters::{self, OpenMessages, Waiters};
 
 /// The `root_id` that selects this filter.
 pub const ROOT_ID: &str = "jws_verify";
-const STAT: &str = "signet.jws_verify";
+// Event counters `signet.jws_verify.<event>` (verdicts are in the `decisions` table).
+events! {
+    LOCAL_REPLY = "local_reply",
+    REGISTRY_FETCH_OK = "registry.fetch_ok",
+    REGISTRY_FETCH_FAILED = "registry.fetch_failed",
+    REGISTRY_NEGATIVE = "registry.negative",
+    REGISTRY_WAIT = "registry.wait",
+}
 /// The root's timer while a registry is configured: the bound on paused requests.
 const TICK: Duration = Duration::from_millis(1000);
 
@@ -66,6 +78,7 @@ pub struct JwsVerify {
     cfg: VerifyConfig,
     backend: Backend,
     counters: Counters,
+    decisions: Decisions,
     remote: Option<Remote>,
     /// The shared replay table (with `replay_cache`), created at configure time.
     replay: Option<Layout>,
@@ -91,24 +104,12 @@ impl JwsVerify {
                 n
             }
         };
-        let mut counters = Counters::with_rejects(
-            STAT,
-            &[
-                "verified",
-                "unsigned",
-                "skipped",
-                "local_reply",
-                "registry.fetch_ok",
-                "registry.fetch_failed",
-                "registry.negative",
-                "registry.wait",
-            ],
+        let counters = Counters::define(ROOT_ID, EVENTS)?;
+        let decisions = Decisions::new(
+            ROOT_ID,
+            cfg.profile.name().name(),
+            cfg.registry.partners().iter().map(|p| p.id.as_str()),
         )?;
-        for p in cfg.registry.partners() {
-            let id = host::stat_name(&p.id);
-            counters.define(&format!("{STAT}.partner.{id}.verified"))?;
-            counters.define(&format!("{STAT}.partner.{id}.rejected"))?;
-        }
         let backend = Backend::new(native);
         log(
             LogLevel::Info,
@@ -138,6 +139,7 @@ impl JwsVerify {
             cfg,
             backend,
             counters,
+            decisions,
             remote,
             replay,
             root_id: Cell::new(0),
@@ -271,7 +273,7 @@ impl JwsVerify {
         );
         match &result {
             FetchResult::Loaded { approved } => {
-                self.counters.inc(&format!("{STAT}.registry.fetch_ok"));
+                self.counters.inc(REGISTRY_FETCH_OK);
                 log(
                     LogLevel::Info,
                     &format!(
@@ -280,7 +282,7 @@ impl JwsVerify {
                 );
             }
             FetchResult::Negative(why) => {
-                self.counters.inc(&format!("{STAT}.registry.negative"));
+                self.counters.inc(REGISTRY_NEGATIVE);
                 log(
                     LogLevel::Info,
                     &format!(
@@ -289,7 +291,7 @@ impl JwsVerify {
                 );
             }
             FetchResult::Failed(why) => {
-                self.counters.inc(&format!("{STAT}.registry.fetch_failed"));
+                self.counters.inc(REGISTRY_FETCH_FAILED);
                 log(
                     LogLevel::Warn,
                     &format!(
@@ -459,7 +461,7 @@ impl JwsVerify {
                         .entry(participant.clone())
                         .or_default()
                         .add(context_id, host::now_ms(), pending);
-                    self.counters.inc(&format!("{STAT}.registry.wait"));
+                    self.counters.inc(REGISTRY_WAIT);
                     return Action::Pause;
                 }
             }
@@ -479,7 +481,7 @@ impl JwsVerify {
         }
         let action = match result {
             Ok(outcome) => {
-                self.accepted(&outcome);
+                self.accepted(&outcome, &pending.borrow().msg, ctx.now_ms);
                 pending.borrow_mut().held = false;
                 Action::Continue
             }
@@ -495,35 +497,49 @@ impl JwsVerify {
         action
     }
 
-    fn accepted(&self, outcome: &Outcome) {
-        let c = &self.counters;
-        match outcome {
+    fn accepted(&self, outcome: &Outcome, msg: &Message, now_ms: i64) {
+        let (verdict, partner) = match outcome {
             Outcome::Verified { partner, .. } => {
-                c.inc(&format!("{STAT}.verified"));
-                c.inc(&format!(
-                    "{STAT}.partner.{}.verified",
-                    host::stat_name(partner)
-                ));
                 host::set_state("signet.partner", partner);
                 host::set_state("signet.signature", "verified");
+                (Verdict::Ok, Some(partner.as_str()))
             }
             Outcome::Unsigned => {
-                c.inc(&format!("{STAT}.unsigned"));
                 host::set_state("signet.signature", "unsigned");
+                (Verdict::Unsigned, None)
             }
             Outcome::Skipped => {
-                c.inc(&format!("{STAT}.skipped"));
                 host::set_state("signet.signature", "skipped");
+                (Verdict::Skipped, None)
             }
+        };
+        self.decisions.count(partner, verdict);
+        if self.cfg.common.audit {
+            let mut record = self.record(verdict, msg, now_ms);
+            if let Outcome::Verified { partner, alg, kid } = outcome {
+                record.partner = Some(partner.clone());
+                record.alg = Some(alg.name());
+                record.kid = kid.as_ref().map(|k| k.chars().take(128).collect());
+            }
+            host::set_audit(&record);
         }
     }
 
+    /// The audit record's common fields.
+    fn record(&self, verdict: Verdict, msg: &Message, now_ms: i64) -> AuditRecord {
+        AuditRecord::new(
+            u64::try_from(now_ms).unwrap_or(0),
+            ROOT_ID,
+            self.cfg.profile.name().name(),
+            verdict,
+            &msg.method,
+            &msg.path,
+        )
+    }
+
     fn rejected(&self, rej: &Rejection, ctx: &VerifyContext, msg: &Message) {
-        let c = &self.counters;
-        c.inc(&format!("{STAT}.reject.{}", rej.reason.code()));
-        if let Some(p) = &rej.partner {
-            c.inc(&format!("{STAT}.partner.{}.rejected", host::stat_name(p)));
-        }
+        let verdict = Verdict::Refused(rej.reason);
+        self.decisions.count(rej.partner.as_deref(), verdict);
         host::set_state("signet.signature", "rejected");
         host::set_state("signet.reason", rej.reason.code());
         log(
@@ -531,7 +547,7 @@ impl JwsVerify {
             &format!(
                 "signet jws_verify: rejected {} {}: {} ({}){}",
                 msg.method,
-                host::path_for_log(&msg.path),
+                signet_core::audit::route_for_log(&msg.path),
                 rej.reason,
                 rej.detail,
                 rej.partner
@@ -545,6 +561,12 @@ impl JwsVerify {
             .map(str::to_string)
             .unwrap_or_else(|| format!("{:08x}", ctx.now_ms as u32));
         let reply = for_rejection(&self.cfg, rej, msg, ctx, &request_id, self.response_mode());
+        if self.cfg.common.audit {
+            let mut record = self.record(verdict, msg, ctx.now_ms);
+            record.status = Some(reply.status);
+            record.partner = rej.partner.clone();
+            host::set_audit(&record);
+        }
         host::send(&reply);
     }
 
@@ -746,7 +768,7 @@ impl HttpContext for JwsVerifyRequest {
         // verified.
         if host::is_envoy_reply() {
             self.pending.borrow_mut().done = true;
-            self.filter.counters.inc(&format!("{STAT}.local_reply"));
+            self.filter.counters.inc(LOCAL_REPLY);
             return Action::Continue;
         }
         self.start(MapType::HttpResponseHeaders, end_of_stream)

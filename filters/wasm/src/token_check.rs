@@ -16,8 +16,11 @@
 //! - **Filter state** (read by later filters and the access log): `signet.partner` (the bound
 //!   partner id; `jws_verify` takes it as the authenticated peer), `signet.token_claims` (the
 //!   verified claims as JSON; `jws_verify`'s `ocen` profile picks the key by its
-//!   `participantId`), `signet.audit` (the audit record; rewritten on the response path with
-//!   `jws_verify`'s verdict from `signet.signature`). Envoy stores them as `wasm.signet.*`.
+//!   `participantId`), `signet.audit.token_check` (the audit record, with `audit` on).
+//!   Envoy stores them as `wasm.signet.*`.
+//! - **Stats** (`docs/stats.md`): every verdict in the `decisions` table, per partner; a
+//!   partner that is not configured (an open registry: identities taken as partner ids) gets a
+//!   row once accepted, up to `host::LEARNED_PARTNERS`.
 //! - **Replies.** Token failures 401 with `WWW-Authenticate` (RFC 6750, or OCEN's form),
 //!   partner / policy 403 `partner_inactive`, `peer_mismatch` 403 — built by the core.
 //! - `forward_partner_header` is removed from every incoming request, then set on accepted ones.
@@ -33,36 +36,35 @@ use std::time::Duration;
 use proxy_wasm::hostcalls;
 use proxy_wasm::traits::{Context, HttpContext};
 use proxy_wasm::types::{Action, LogLevel, MapType};
+use signet_core::audit::{AuditRecord, Verdict};
 use signet_core::json::{ecmascript, JsonValue, KeyOrder};
 use signet_core::reason::Reason;
-use signet_core::token::audit::AuditRecord;
+use signet_core::token::audit;
+use signet_core::token::config::ErrorFormat;
 use signet_core::token::reply::{reply, ReplyContext};
 use signet_core::token::struct_pb::payload_from_metadata;
 use signet_core::token::{
     check, Decision, Rejection, RequestFacts, TokenConfig, TokenError, TokenState,
 };
 
-use crate::host::{self, Counters};
+use crate::host::{self, events, Counters, Decisions};
 use crate::log;
 use crate::native_crypto::{Backend, NativeSupport};
 use crate::waiters::{self, Waiters};
 
 /// The `root_id` that selects this filter.
 pub const ROOT_ID: &str = "token_check";
-const STAT: &str = "signet.token_check";
 /// The root's timer: JWKS refresh checks and the bound on paused requests.
 const TICK: Duration = Duration::from_millis(1000);
-/// The reason codes token_check can give, counted per partner.
-const PARTNER_REASONS: [Reason; 8] = [
-    Reason::TokenMissing,
-    Reason::TokenInvalid,
-    Reason::TokenExpired,
-    Reason::KeysUnavailable,
-    Reason::KeyUnknown,
-    Reason::IdentityMissing,
-    Reason::PartnerInactive,
-    Reason::PeerMismatch,
-];
+// Event counters `signet.token_check.<event>` (verdicts are in the `decisions` table).
+events! {
+    CACHE_HIT = "cache_hit",
+    KID_WAIT = "kid_wait",
+    JWKS_FETCH_OK = "jwks.fetch_ok",
+    JWKS_FETCH_FAILED = "jwks.fetch_failed",
+    JWKS_BODY_REJECTED = "jwks.body_rejected",
+    JWT_AUTHN_METADATA_INVALID = "jwt_authn.metadata_invalid",
+}
 
 /// A request's facts, kept while it may wait for a JWKS refetch.
 #[derive(Default)]
@@ -76,8 +78,6 @@ pub struct Pending {
     waited: bool,
     /// Paused (waiting for a refetch) or refused: the body must not move the request on.
     held: bool,
-    /// The audit record, completed on the response path.
-    audit: Option<AuditRecord>,
     /// `trust_jwt_authn`: the claims jwt_authn verified (`None`: it verified no token).
     jwt_authn_claims: Option<JsonValue>,
 }
@@ -87,6 +87,9 @@ pub struct TokenCheck {
     cfg: TokenConfig,
     backend: Backend,
     counters: Counters,
+    decisions: Decisions,
+    /// The `profile` stats tag and audit field: the reply format's platform.
+    profile: &'static str,
     state: RefCell<TokenState>,
     /// JWKS callouts in flight: token → provider index.
     calls: RefCell<HashMap<u32, usize>>,
@@ -98,26 +101,13 @@ impl TokenCheck {
     /// Parses and validates the configuration, probes the host's crypto, defines the stats.
     pub fn configure(raw: &[u8]) -> Result<TokenCheck, String> {
         let cfg = TokenConfig::from_json(raw).map_err(|e| e.to_string())?;
-        let mut counters = Counters::with_rejects(
-            STAT,
-            &[
-                "allowed",
-                "skipped",
-                "cache_hit",
-                "kid_wait",
-                "jwks.fetch_ok",
-                "jwks.fetch_failed",
-                "jwks.body_rejected",
-                "jwt_authn.metadata_invalid",
-            ],
-        )?;
-        for p in cfg.partners.iter() {
-            let id = host::stat_name(&p.id);
-            counters.define(&format!("{STAT}.partner.{id}.allowed"))?;
-            for r in PARTNER_REASONS {
-                counters.define(&format!("{STAT}.partner.{id}.reject.{}", r.code()))?;
-            }
-        }
+        let counters = Counters::define(ROOT_ID, EVENTS)?;
+        let profile = match cfg.error_format {
+            ErrorFormat::Ocen => "ocen",
+            ErrorFormat::Rfc6750 => "generic",
+        };
+        let decisions =
+            Decisions::new(ROOT_ID, profile, cfg.partners.iter().map(|p| p.id.as_str()))?;
         let backend = Backend::new(NativeSupport::probe());
         log(
             LogLevel::Info,
@@ -133,6 +123,8 @@ impl TokenCheck {
             cfg,
             backend,
             counters,
+            decisions,
+            profile,
             state,
             calls: RefCell::new(HashMap::new()),
             waiters: RefCell::new(Waiters::default()),
@@ -181,7 +173,7 @@ impl TokenCheck {
                             f.cluster
                         ),
                     );
-                    self.counters.inc(&format!("{STAT}.jwks.fetch_failed"));
+                    self.counters.inc(JWKS_FETCH_FAILED);
                     let _ = self
                         .state
                         .borrow_mut()
@@ -229,7 +221,7 @@ impl TokenCheck {
         );
         match result {
             Some(Ok(update)) => {
-                self.counters.inc(&format!("{STAT}.jwks.fetch_ok"));
+                self.counters.inc(JWKS_FETCH_OK);
                 for d in &update.dropped {
                     log(
                         LogLevel::Warn,
@@ -250,7 +242,7 @@ impl TokenCheck {
                 );
             }
             Some(Err(e)) => {
-                self.counters.inc(&format!("{STAT}.jwks.body_rejected"));
+                self.counters.inc(JWKS_BODY_REJECTED);
                 log(
                     LogLevel::Warn,
                     &format!(
@@ -259,7 +251,7 @@ impl TokenCheck {
                 );
             }
             None => {
-                self.counters.inc(&format!("{STAT}.jwks.fetch_failed"));
+                self.counters.inc(JWKS_FETCH_FAILED);
                 log(
                     LogLevel::Warn,
                     &format!(
@@ -306,7 +298,11 @@ impl TokenCheck {
                 &facts,
                 &self.backend,
             );
-            let record = AuditRecord::new(&facts, &outcome);
+            // Built (and serialised, below) only when the access log is to carry it.
+            let record = self
+                .cfg
+                .audit
+                .then(|| audit::record(&facts, &outcome, self.profile));
             let request_id = p
                 .headers
                 .iter()
@@ -324,17 +320,17 @@ impl TokenCheck {
                 self.waiters
                     .borrow_mut()
                     .add(context_id, host::now_ms(), pending);
-                self.counters.inc(&format!("{STAT}.kid_wait"));
+                self.counters.inc(KID_WAIT);
                 waiters::kick_root();
                 return Action::Pause;
             }
         }
-        host::set_state("signet.audit", &record.to_json());
-        {
-            let mut p = pending.borrow_mut();
-            p.audit = Some(record);
-            p.held = outcome.is_err();
+        self.decisions
+            .count(partner_of(&outcome), audit::verdict(&outcome));
+        if let Some(record) = &record {
+            host::set_audit(record);
         }
+        pending.borrow_mut().held = outcome.is_err();
         match outcome {
             Ok(d) => {
                 self.accepted(&d);
@@ -379,8 +375,7 @@ impl TokenCheck {
         match decoded {
             Ok(v) => v,
             Err(e) => {
-                self.counters
-                    .inc(&format!("{STAT}.jwt_authn.metadata_invalid"));
+                self.counters.inc(JWT_AUTHN_METADATA_INVALID);
                 log(
                     LogLevel::Warn,
                     &format!(
@@ -394,17 +389,13 @@ impl TokenCheck {
     }
 
     fn accepted(&self, d: &Decision) {
-        let c = &self.counters;
         if d.skipped {
-            c.inc(&format!("{STAT}.skipped"));
             return;
         }
-        c.inc(&format!("{STAT}.allowed"));
         if d.cache_hit {
-            c.inc(&format!("{STAT}.cache_hit"));
+            self.counters.inc(CACHE_HIT);
         }
         if let Some(p) = d.partner() {
-            c.inc(&format!("{STAT}.partner.{}.allowed", host::stat_name(p)));
             host::set_state("signet.partner", p);
             if let Some(h) = &self.cfg.forward_partner_header {
                 if let Err(s) = hostcalls::set_map_value(MapType::HttpRequestHeaders, h, Some(p)) {
@@ -422,16 +413,7 @@ impl TokenCheck {
     }
 
     fn rejected(&self, rej: &Rejection, now: u64, request_id: Option<&str>, p: &Pending) {
-        let c = &self.counters;
         let reason = rej.error.reason();
-        c.inc(&format!("{STAT}.reject.{}", reason.code()));
-        if let Some(partner) = &rej.findings.partner {
-            c.inc(&format!(
-                "{STAT}.partner.{}.reject.{}",
-                host::stat_name(partner),
-                reason.code()
-            ));
-        }
         host::set_state("signet.reason", reason.code());
         log(
             LogLevel::Info,
@@ -484,9 +466,22 @@ impl TokenCheckRequest {
     fn internal(&self, what: &str) -> Action {
         log(LogLevel::Error, &format!("signet token_check: {what}"));
         self.pending.borrow_mut().held = true;
-        self.filter
-            .counters
-            .inc(&format!("{STAT}.reject.{}", Reason::Internal.code()));
+        let f = &self.filter;
+        let verdict = Verdict::Refused(Reason::Internal);
+        f.decisions.count(None, verdict);
+        if f.cfg.audit {
+            let p = self.pending.borrow();
+            let mut record = AuditRecord::new(
+                host::now_ms_u64(),
+                ROOT_ID,
+                f.profile,
+                verdict,
+                &p.method,
+                &p.path,
+            );
+            record.status = Some(500);
+            host::set_audit(&record);
+        }
         host::send(&signet_core::reply::Reply {
             status: 500,
             headers: vec![("x-signet-reason".into(), "internal".into())],
@@ -549,14 +544,14 @@ impl HttpContext for TokenCheckRequest {
         if let Err(e) = host::strip_signet_from_upstream_response() {
             log(LogLevel::Error, &format!("signet token_check: {e}"));
         }
-        // The audit record learns the signature verdict of a jws_verify that ran after us.
-        if let Some(verdict) = host::property(&["signet.signature"]) {
-            let mut p = self.pending.borrow_mut();
-            if let Some(audit) = p.audit.as_mut() {
-                audit.set_signature(&verdict);
-                host::set_state("signet.audit", &audit.to_json());
-            }
-        }
         Action::Continue
+    }
+}
+
+/// The partner a verdict is counted for: the bound one, or on a refusal the one known so far.
+fn partner_of(outcome: &Result<Decision, Rejection>) -> Option<&str> {
+    match outcome {
+        Ok(d) => d.partner(),
+        Err(r) => r.findings.partner.as_deref(),
     }
 }

@@ -23,13 +23,21 @@ use signet_core::reason::Reason;
 use signet_core::token::fetch::{Acquire, ClientCredentials, FetchState, TokenFetcher};
 use signet_core::token::fetch_config::FetchConfig;
 
-use crate::host::{self, Counters};
+use crate::host::{self, events, Counters};
 use crate::log;
 use crate::waiters::{self, Waiters};
 
 /// The `root_id` that selects this filter.
 pub const ROOT_ID: &str = "token_fetch";
-const STAT: &str = "signet.token_fetch";
+// Event counters `signet.token_fetch.<event>`.
+events! {
+    ATTACHED = "attached",
+    WAITED = "waited",
+    FETCH_OK = "fetch_ok",
+    FETCH_FAILED = "fetch_failed",
+    UNAVAILABLE = "unavailable",
+    UPSTREAM_401 = "upstream_401",
+}
 const TICK: Duration = Duration::from_millis(1000);
 
 /// A configured `token_fetch` filter and the worker's token.
@@ -50,17 +58,7 @@ impl TokenFetch {
     pub fn configure(raw: &[u8]) -> Result<TokenFetch, String> {
         let cfg = FetchConfig::from_json(raw, &|name| std::env::var(name).ok())
             .map_err(|e| e.to_string())?;
-        let counters = Counters::named(
-            STAT,
-            &[
-                "attached",
-                "waited",
-                "fetch_ok",
-                "fetch_failed",
-                "unavailable",
-                "upstream_401",
-            ],
-        )?;
+        let counters = Counters::define(ROOT_ID, EVENTS)?;
         log(
             LogLevel::Info,
             &format!(
@@ -162,11 +160,11 @@ impl TokenFetch {
             .on_response(status, body, Self::now());
         match result {
             Ok(()) => {
-                self.counters.inc(&format!("{STAT}.fetch_ok"));
+                self.counters.inc(FETCH_OK);
                 log(LogLevel::Info, "signet token_fetch: access token obtained");
             }
             Err(e) => {
-                self.counters.inc(&format!("{STAT}.fetch_failed"));
+                self.counters.inc(FETCH_FAILED);
                 log(
                     LogLevel::Warn,
                     &format!("signet token_fetch: token request failed: {e}"),
@@ -206,7 +204,7 @@ impl TokenFetch {
         let value = format!("Bearer {token}");
         match hostcalls::set_map_value(MapType::HttpRequestHeaders, "authorization", Some(&value)) {
             Ok(()) => {
-                self.counters.inc(&format!("{STAT}.attached"));
+                self.counters.inc(ATTACHED);
                 true
             }
             Err(s) => {
@@ -222,7 +220,7 @@ impl TokenFetch {
 
     /// The clear 503: no token, so the request is not sent.
     fn unavailable(&self) {
-        self.counters.inc(&format!("{STAT}.unavailable"));
+        self.counters.inc(UNAVAILABLE);
         let why = match self.fetcher.borrow().state() {
             FetchState::Failed { error, .. } => error.to_string(),
             _ => "no access token".to_string(),
@@ -285,7 +283,7 @@ impl HttpContext for TokenFetchRequest {
                     f.wanted.set(true);
                     waiters::kick_root();
                 }
-                f.counters.inc(&format!("{STAT}.waited"));
+                f.counters.inc(WAITED);
                 *self.held.borrow_mut() = true;
                 f.waiters
                     .borrow_mut()
@@ -315,7 +313,7 @@ impl HttpContext for TokenFetchRequest {
             .ok()
             .flatten();
         if status.as_deref() == Some("401") {
-            self.filter.counters.inc(&format!("{STAT}.upstream_401"));
+            self.filter.counters.inc(UPSTREAM_401);
             self.filter.fetcher.borrow_mut().invalidate();
         }
         Action::Continue

@@ -53,6 +53,7 @@ pub struct RawSignConfig {
     pub signature_header: Option<String>,
     #[serde(default)]
     pub min_rsa_bits: Option<usize>,
+    pub audit: Option<bool>,
     // mojaloop
     pub source_id: Option<String>,
     pub sign_body_form: Option<BodyForm>,
@@ -93,6 +94,8 @@ pub struct SignConfig {
     pub certificate: Option<Certificate>,
     pub sign_responses: SignResponses,
     pub unencoded: bool,
+    /// Write the audit record (`signet.audit.jws_sign`) for the access log.
+    pub audit: bool,
 }
 
 /// Reads the process environment (the VM's WASI environment, or the CLI's).
@@ -291,6 +294,7 @@ impl SignConfig {
             certificate,
             sign_responses,
             unencoded: raw.sign_unencoded.unwrap_or(false),
+            audit: raw.audit.unwrap_or(true),
         })
     }
 }

@@ -5,7 +5,7 @@
     clippy::indexing_slicing
 )]
 
-use super::audit::AuditRecord;
+use super::audit;
 use super::reply::{reply, ReplyContext};
 use super::*;
 use crate::crypto::RustCrypto;
@@ -502,9 +502,9 @@ fn trusted_jwt_authn_claims() {
     let v = config::json_value(&claims("p1")).unwrap();
     facts.jwt_authn_claims = Some(&v);
     let out = check(&cfg, &mut st, &facts, &RustCrypto);
-    let rec = AuditRecord::new(&facts, &out);
+    let rec = audit::record(&facts, &out, "generic");
     assert_eq!(rec.decision, "allow");
-    assert_eq!(rec.token_verifier, Some("jwt_authn"));
+    assert_eq!(rec.token.and_then(|t| t.token_verifier), Some("jwt_authn"));
 }
 
 #[test]
@@ -519,7 +519,7 @@ fn audit_record_has_no_secret_in_clear() {
         .tls("spiffe://p1");
     let out = run(&cfg, &mut st, &r);
     assert!(out.is_ok());
-    let rec = AuditRecord::new(&r.facts(), &out);
+    let rec = audit::record(&r.facts(), &out, "generic");
     let line = rec.to_json();
     for secret in [t.as_str(), API_KEY, LICENCE, "secret"] {
         assert!(!line.contains(secret), "{secret} in {line}");
@@ -537,7 +537,7 @@ fn audit_record_has_no_secret_in_clear() {
     // Refusals too (wrong key in the path).
     let bad = Req::new("/idauthentication/v1/auth/LK-secret-0001/p1/AK-secret-9999").bearer(&t);
     let out = run(&cfg, &mut st, &bad);
-    let line = AuditRecord::new(&bad.facts(), &out).to_json();
+    let line = audit::record(&bad.facts(), &out, "generic").to_json();
     assert!(
         line.contains("\"decision\":\"deny\"") && line.contains("key_unknown"),
         "{line}"

@@ -79,6 +79,8 @@ struct RawConfig {
     error_format: ErrorFormat,
     #[serde(default)]
     realm: Option<String>,
+    #[serde(default = "default_true")]
+    audit: bool,
 }
 
 fn default_cache_entries() -> usize {
@@ -448,6 +450,8 @@ pub struct TokenConfig {
     pub error_format: ErrorFormat,
     /// `realm` of `WWW-Authenticate`.
     pub realm: String,
+    /// Write the audit record (`signet.audit.token_check`) for the access log.
+    pub audit: bool,
 }
 
 impl TokenConfig {
@@ -752,6 +756,7 @@ fn build(raw: RawConfig) -> Result<TokenConfig, ConfigError> {
         trust_jwt_authn,
         error_format: raw.error_format,
         realm,
+        audit: raw.audit,
     })
 }
 

@@ -361,3 +361,13 @@ fn url_split() {
         assert_eq!(split_url(bad), None, "{bad}");
     }
 }
+
+#[test]
+fn audit_is_on_unless_turned_off() {
+    assert!(parse(&base()).unwrap().audit);
+    let mut off = base();
+    off["audit"] = json!(false);
+    assert!(!parse(&off).unwrap().audit);
+    off["audit"] = json!("no");
+    assert_eq!(field_of(&off), "audit");
+}
