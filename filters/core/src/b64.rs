@@ -103,6 +103,12 @@ pub fn encode_url(bytes: &[u8]) -> String {
     URL_STRICT.encode(bytes)
 }
 
+/// Encodes bytes as base64url with `=` padding: what MOSIP's partner SDK writes
+/// (`base64.urlsafe_b64encode`) for the encrypted request fields and the thumbprint.
+pub fn encode_url_padded(bytes: &[u8]) -> String {
+    URL_PADDED.encode(bytes)
+}
+
 /// Decodes standard base64 with canonical padding and no whitespace (`x5c` elements, §2.1.6).
 pub fn decode_std(s: &str) -> Result<Vec<u8>, B64Error> {
     Ok(STD_STRICT.decode(s)?)
@@ -132,6 +138,9 @@ mod tests {
             assert!(!e.contains('='));
             assert_eq!(decode_url(&e).unwrap(), part);
             assert_eq!(decode_url_allow_padding(&e).unwrap(), part);
+            let padded = encode_url_padded(part);
+            assert_eq!(padded.len() % 4, 0);
+            assert_eq!(decode_url_allow_padding(&padded).unwrap(), part);
         }
     }
 

@@ -21,6 +21,7 @@ pub mod reason;
 pub mod registry;
 pub mod reply;
 pub mod route;
+pub mod seal;
 pub mod sign;
 pub mod time;
 pub mod token;

@@ -67,11 +67,14 @@ pub enum Reason {
     /// The replay cache has no room left inside the window: refused rather than evicting an
     /// entry that still protects against a replay (fail closed).
     ReplayCacheFull,
+    /// An encrypted payload (MOSIP e-KYC identity) does not open with the partner's key: the
+    /// wrapped key does not unwrap, or the AES-GCM tag does not verify.
+    DecryptFailed,
 }
 
 impl Reason {
     /// Every code, for stats definitions and exhaustive tests.
-    pub const ALL: [Reason; 28] = [
+    pub const ALL: [Reason; 29] = [
         Reason::SigMissing,
         Reason::SigMalformed,
         Reason::HeaderMalformed,
@@ -100,6 +103,7 @@ impl Reason {
         Reason::PathNotCanonical,
         Reason::BodyTimeout,
         Reason::ReplayCacheFull,
+        Reason::DecryptFailed,
     ];
 
     /// The wire form, as in `x-signet-reason`.
@@ -133,6 +137,7 @@ impl Reason {
             Reason::PathNotCanonical => "path_not_canonical",
             Reason::BodyTimeout => "body_timeout",
             Reason::ReplayCacheFull => "replay_cache_full",
+            Reason::DecryptFailed => "decrypt_failed",
         }
     }
 
@@ -220,7 +225,8 @@ impl Reason {
             | Reason::Replay
             | Reason::TokenMissing
             | Reason::TokenInvalid
-            | Reason::TokenExpired => 401,
+            | Reason::TokenExpired
+            | Reason::DecryptFailed => 401,
             Reason::SigMalformed
             | Reason::HeaderMalformed
             | Reason::CritUnsupported

@@ -1,0 +1,144 @@
+//! The settings of the MOSIP encryption step, parsed and checked once (configure time).
+//!
+//! ```json
+//! {"ida_encryption_certificate": "<PEM>",
+//!  "partner_encryption_certificate": "<PEM>",
+//!  "partner_encryption_key_env": "SIGNET_MOSIP_ENCRYPTION_KEY",
+//!  "min_rsa_bits": 2048, "max_body_bytes": 1048576}
+//! ```
+//!
+//! `ida_encryption_certificate` enables sealing, the partner pair enables opening; at least one
+//! half is required. The partner's private key is read only from the environment (never from
+//! the YAML or `/config_dump`). Both certificates must hold an RSA key of at least
+//! `min_rsa_bits` and be in date now; the partner key must be the certificate's.
+
+use serde::Deserialize;
+
+use super::{Opener, Sealer};
+use crate::keys::{PrivateKey, PublicKey};
+use crate::x509::Certificate;
+
+/// Default bound on a sealed request or an opened answer (IDA's own is 1 MiB of request).
+pub const DEFAULT_MAX_BODY_BYTES: usize = 1024 * 1024;
+
+/// The step's JSON, as written.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSealSettings {
+    ida_encryption_certificate: Option<String>,
+    partner_encryption_certificate: Option<String>,
+    partner_encryption_key_env: Option<String>,
+    min_rsa_bits: Option<usize>,
+    max_body_bytes: Option<usize>,
+}
+
+/// The checked settings: what can be sealed and what can be opened.
+#[derive(Debug, Clone)]
+pub struct SealSettings {
+    /// Seals requests to IDA's encryption certificate (when configured).
+    pub sealer: Option<Sealer>,
+    /// Opens e-KYC answers with the partner's key (when configured).
+    pub opener: Option<Opener>,
+}
+
+impl SealSettings {
+    /// Parses and checks the settings at `now_s`; `env` reads the process environment. Errors
+    /// name the field.
+    pub fn from_json(
+        json: &str,
+        env: &dyn Fn(&str) -> Option<String>,
+        now_s: i64,
+    ) -> Result<SealSettings, String> {
+        let raw: RawSealSettings = crate::config::parse_named(json)?;
+        let min_rsa_bits = raw.min_rsa_bits.unwrap_or(2048);
+        if min_rsa_bits < 2048 {
+            return Err("min_rsa_bits: below 2048 is not accepted for encryption keys".into());
+        }
+        let max_body_bytes = raw.max_body_bytes.unwrap_or(DEFAULT_MAX_BODY_BYTES);
+        if max_body_bytes == 0 || max_body_bytes > 16 * DEFAULT_MAX_BODY_BYTES {
+            return Err("max_body_bytes: must be between 1 and 16777216".into());
+        }
+        let rsa_certificate =
+            |field: &str, pem: &str| -> Result<(Certificate, rsa::RsaPublicKey), String> {
+                let cert = Certificate::from_pem(pem).map_err(|e| format!("{field}: {e}"))?;
+                let key = match cert.public_key().map_err(|e| format!("{field}: {e}"))? {
+                    PublicKey::Rsa(k) => k,
+                    other => {
+                        return Err(format!(
+                            "{field}: the key is {}, RSA is required (RSA-OAEP)",
+                            other.kind()
+                        ))
+                    }
+                };
+                PublicKey::Rsa(key.clone())
+                    .check_strength(min_rsa_bits)
+                    .map_err(|e| format!("{field}: {e}"))?;
+                if now_s < cert.not_before() {
+                    return Err(format!("{field}: certificate not valid yet"));
+                }
+                if now_s > cert.not_after() {
+                    return Err(format!("{field}: certificate expired"));
+                }
+                Ok((cert, key))
+            };
+
+        let sealer = match &raw.ida_encryption_certificate {
+            None => None,
+            Some(pem) => {
+                let (certificate, key) = rsa_certificate("ida_encryption_certificate", pem)?;
+                let thumbprint = crate::b64::encode_url_padded(&sha256(&certificate));
+                Some(Sealer {
+                    certificate,
+                    key,
+                    thumbprint,
+                    max_body_bytes,
+                })
+            }
+        };
+
+        let opener = match (
+            &raw.partner_encryption_certificate,
+            &raw.partner_encryption_key_env,
+        ) {
+            (None, None) => None,
+            (Some(pem), Some(var)) => {
+                let (certificate, public) = rsa_certificate("partner_encryption_certificate", pem)?;
+                let text = env(var).ok_or_else(|| {
+                    format!("partner_encryption_key_env: environment variable {var} is not set")
+                })?;
+                let key = match PrivateKey::from_pem(&text)
+                    .map_err(|e| format!("partner_encryption_key_env: {e}"))?
+                {
+                    PrivateKey::Rsa(k) => k,
+                    _ => {
+                        return Err("partner_encryption_key_env: the key is not RSA".into());
+                    }
+                };
+                if key.to_public_key() != public {
+                    return Err("partner_encryption_key_env: the key is not the partner_encryption_certificate's".into());
+                }
+                Some(Opener {
+                    key,
+                    certificate_sha256: sha256(&certificate),
+                    max_body_bytes,
+                })
+            }
+            _ => {
+                return Err(
+                    "partner_encryption_certificate and partner_encryption_key_env go together"
+                        .into(),
+                )
+            }
+        };
+        if sealer.is_none() && opener.is_none() {
+            return Err("configuration: ida_encryption_certificate or partner_encryption_certificate is required".into());
+        }
+        Ok(SealSettings { sealer, opener })
+    }
+}
+
+/// SHA-256 of a certificate's DER.
+fn sha256(cert: &Certificate) -> [u8; 32] {
+    use sha2::Digest;
+    sha2::Sha256::digest(cert.der()).into()
+}
