@@ -12,6 +12,7 @@ macro_rules! out {
 }
 
 mod conformance;
+mod mosip;
 mod sign;
 mod verify;
 
@@ -22,6 +23,7 @@ usage:
   signet verify --config <jws_verify config.json> [--peer ID] [--now RFC3339] [--claims JSON] <message.http>
   signet sign --config <jws_sign config.json> [--now RFC3339] [--curl [--url BASE]] <message.http>
   signet conformance <dir> [--json] [--export <outdir> [--tls-name NAME]]
+  signet mosip seal|open --config <encryption settings.json> [--now RFC3339] <body.json>
 
 verify   reads a raw HTTP/1.1 message file (request line, headers, blank line, exact body),
          prints each check with pass/fail and the verdict; exit 0 accepted, 1 rejected
@@ -31,7 +33,11 @@ sign     signs a raw HTTP message file (request or response) exactly as the jws_
 conformance  runs every *.json case file in <dir> (format: shared/spec/vectors/README.md);
          exit 0 only when every case gets its expected verdict. --export writes, per case,
          the jws_verify configuration (<id>.config.json) and the request (<id>.http) it
-         implies; --tls-name registers NAME as the signer's mTLS identity in those configs.";
+         implies; --tls-name registers NAME as the signer's mTLS identity in those configs.
+mosip    seal: an IDA auth / e-KYC request body with `request` in clear → the encrypted
+         envelope MOSIP's partner SDK sends; open: an e-KYC answer → the identity in clear.
+         The partner's key comes from the environment variable the settings name. Exit 0 with
+         the body on stdout, 1 refused (the reason code on stdout, the detail on stderr).";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -39,6 +45,7 @@ fn main() -> ExitCode {
         Some("verify") => verify::run(args.get(1..).unwrap_or_default()),
         Some("sign") => sign::run(args.get(1..).unwrap_or_default()),
         Some("conformance") => conformance::run(args.get(1..).unwrap_or_default()),
+        Some("mosip") => mosip::run(args.get(1..).unwrap_or_default()),
         Some("-h" | "--help" | "help") => {
             println!("{USAGE}");
             Ok(ExitCode::SUCCESS)
