@@ -293,6 +293,7 @@ targets! {
     fuzz_verify_config => "verify_config", t::doc_input(5), t::check_verify_config;
     fuzz_sign_config => "sign_config", t::doc_input(4), t::check_sign_config;
     fuzz_http_message_mutated => "http_message_mutated", t::http_input(), t::check_http;
+    fuzz_mosip_open => "mosip_open", t::seal::open_input(), t::seal::check_open;
 }
 
 /// One pipeline input of any of the three kinds.

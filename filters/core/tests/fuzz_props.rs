@@ -214,6 +214,9 @@ proptest! {
 
     #[test]
     fn http_message_edits_parse_or_name_the_line(input in t::http_input()) { t::check_http(input)?; }
+
+    #[test]
+    fn mosip_open_refuses_every_edit_of_the_sealed_identity(input in t::seal::open_input()) { t::seal::check_open(input)?; }
 }
 
 // --- regressions: inputs `make fuzz` found, kept as they were minimised ---------------------------

@@ -38,6 +38,8 @@ use signet_core::token::{TokenConfig, TokenState};
 
 use crate::common::{ec_key, ed_key, private_pem, public_pem};
 
+pub mod seal;
+
 type Outcome = Result<(), TestCaseError>;
 
 /// The clock of the token targets (2026-05-28).
