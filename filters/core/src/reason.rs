@@ -177,6 +177,7 @@ impl Reason {
             Reason::PathNotCanonical => "The path can be read two ways (`%2F`, escaped unreserved characters, `//`, dot segments, `;` parameters).",
             Reason::BodyTimeout => "The message did not end within `body_timeout`.",
             Reason::ReplayCacheFull => "The replay cache has no room left inside the window; refused rather than forget a message it protects.",
+            Reason::DecryptFailed => "An encrypted payload (a MOSIP e-KYC identity) does not open with the partner's key: the wrapped key does not unwrap or the AES-GCM tag does not verify.",
         }
     }
 
@@ -208,6 +209,7 @@ impl Reason {
             Reason::Internal | Reason::SignFailed => "Retry; the operator should read the gateway log.",
             Reason::PathNotCanonical => "Send the path in its one plain form: no `%2F`, `//`, `.`/`..` segments or `;` parameters.",
             Reason::BodyTimeout => "Send the whole body promptly; do not hold a request open.",
+            Reason::DecryptFailed => "Register with MOSIP the encryption certificate whose key the gateway holds (`partner_encryption_certificate`, `partner_encryption_key_env`); an altered answer stays refused.",
         }
     }
 
