@@ -182,3 +182,91 @@ def test_answers_without_identity_pass_unchanged(keys):
         body = json.dumps(answer).encode()
         rc, out, err = signet(keys, "open", body)
         assert (rc, out) == (0, body), err
+
+
+# --- through Envoy: the mosip_seal filter in the partner's egress ----------------------------------
+
+
+class StandInIda:
+    """A stand-in IDA behind the gateway: records what it receives and answers the e-KYC
+    answer the test set (the SDK's sealing of IDENTITY to the partner's certificate)."""
+
+    def __init__(self):
+        import threading
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        ida = self
+        self.received: list[bytes] = []
+        self.answer = b"{}"
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def do_POST(self):  # noqa: N802 (http.server's naming)
+                ida.received.append(self.rfile.read(int(self.headers.get("content-length") or 0)))
+                self.send_response(200)
+                self.send_header("content-type", "application/json")
+                self.send_header("content-length", str(len(ida.answer)))
+                self.end_headers()
+                self.wfile.write(ida.answer)
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.port = self.server.server_address[1]
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+
+@pytest.fixture(scope="module")
+def egress(keys, pki, tmp_path_factory):
+    from harness import start_gateway
+
+    ida = StandInIda()
+    seal = {"root_id": "mosip_seal", "configuration": {
+        "ida_encryption_certificate": (keys / "ida.crt").read_text(),
+        "partner_encryption_certificate": (keys / "partner.crt").read_text(),
+        "partner_encryption_key_env": "SIGNET_TEST_ENC_KEY"}}
+    with start_gateway(tmp_path_factory.mktemp("mosip-seal-gw"), pki, filters=[seal], with_upstream=False,
+                       params={"upstream_port": ida.port},
+                       env={"SIGNET_TEST_ENC_KEY": (keys / "partner.key").read_text()}) as gw:
+        yield gw, ida
+    ida.server.shutdown()
+
+
+def test_envoy_seals_the_request_and_opens_the_answer(egress, keys, sdk, pki):
+    from test_jws_verify import reason, send
+
+    gw, ida = egress
+    ida.answer = json.dumps(kyc_answer(sdk, keys)).encode()
+    body = json.dumps(ENVELOPE, separators=(",", ":")).encode()
+    out = send(gw, pki, ("POST", "/idauthentication/v1/kyc/misp1/dfsp-a/ak1",
+                         [("content-type", "application/json")], body))
+    assert out.status == 200, (out.status, out.body, reason(out))
+    # The application gets the identity in clear.
+    assert out.json()["response"] == {"kycStatus": True, "authToken": "token-1", "identity": IDENTITY}
+    # IDA got the sealed envelope, which the SDK with IDA's key opens to the clear request.
+    sealed = json.loads(ida.received[-1])
+    assert "Asha" not in ida.received[-1].decode()
+    opened = sdk({"op": "open", "cert_pem": (keys / "ida.crt").read_text(), "key_pem": (keys / "ida.key").read_text(),
+                  "session_key": sealed["requestSessionKey"], "data": sealed["request"], "hmac": sealed["requestHMAC"]})
+    assert opened["clear"] == CLEAR_REQUEST
+    assert "sealing requests to IDA certificate" in gw.log()
+
+
+def test_envoy_refuses_what_it_cannot_seal_or_open(egress, keys, sdk, pki):
+    from test_jws_verify import reason, send
+
+    gw, ida = egress
+    n = len(ida.received)
+    out = send(gw, pki, ("POST", "/idauthentication/v1/kyc/misp1/dfsp-a/ak1",
+                         [("content-type", "application/json")], b'{"request":"c2VhbGVk"}'))
+    assert (out.status, reason(out)) == (400, "body_malformed")
+    assert len(ida.received) == n, "a request Signet did not seal never leaves"
+    answer = kyc_answer(sdk, keys)
+    answer["response"]["identity"] = flip(answer["response"]["identity"], 8)
+    ida.answer = json.dumps(answer).encode()
+    body = json.dumps(ENVELOPE, separators=(",", ":")).encode()
+    out = send(gw, pki, ("POST", "/idauthentication/v1/kyc/misp1/dfsp-a/ak1",
+                         [("content-type", "application/json")], body))
+    assert (out.status, reason(out)) == (502, "decrypt_failed")

@@ -25,7 +25,8 @@ fn seal_and_open_cost() {
     let (sealer, opener) = (s.sealer.unwrap(), s.opener.unwrap());
     let mut rng = ChaCha20Rng::seed_from_u64(1);
     for size in [1usize << 10, 64 << 10] {
-        let request = json!({"biometrics": [], "demographics": {"photo": "A".repeat(size)}, "otp": ""});
+        let request =
+            json!({"biometrics": [], "demographics": {"photo": "A".repeat(size)}, "otp": ""});
         let body = json!({"id": "mosip.identity.kyc", "request": request}).to_string();
         let n = 200u32;
         let t = Instant::now();
@@ -41,7 +42,10 @@ fn seal_and_open_cost() {
         .to_string();
         let t = Instant::now();
         for _ in 0..n {
-            assert!(matches!(opener.open(answer.as_bytes(), &mut rng).unwrap(), Opened::Clear(_)));
+            assert!(matches!(
+                opener.open(answer.as_bytes(), &mut rng).unwrap(),
+                Opened::Clear(_)
+            ));
         }
         let open_us = t.elapsed().as_secs_f64() * 1e6 / f64::from(n);
         println!("identity/request {:>6} B: seal {seal_us:>8.1} µs, open {open_us:>8.1} µs (RSA-2048, native, {n} runs)", body.len());

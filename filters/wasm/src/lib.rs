@@ -15,6 +15,7 @@ pub mod host;
 pub mod jws_sign;
 pub mod jws_verify;
 pub mod memstat;
+pub mod mosip_seal;
 pub mod native_crypto;
 pub mod token_check;
 pub mod token_fetch;
@@ -32,6 +33,7 @@ pub const ROOT_IDS: &[&str] = &[
     jws_sign::ROOT_ID,
     token_check::ROOT_ID,
     token_fetch::ROOT_ID,
+    mosip_seal::ROOT_ID,
 ];
 
 proxy_wasm::main! {{
@@ -51,6 +53,7 @@ enum Filter {
     JwsSign(Rc<jws_sign::JwsSign>),
     TokenCheck(Rc<token_check::TokenCheck>),
     TokenFetch(Rc<token_fetch::TokenFetch>),
+    MosipSeal(Rc<mosip_seal::MosipSeal>),
 }
 
 /// The root context: unconfigured until `on_configure` succeeds.
@@ -103,9 +106,11 @@ fn parse_config(root_id: &str, raw: &[u8]) -> Result<FilterConfig, String> {
         gateway::ROOT_ID => gateway::GatewayConfig::parse(raw)
             .map(FilterConfig::Gateway)
             .map_err(|e| format!("root_id \"{root_id}\": bad configuration: {e}")),
-        jws_verify::ROOT_ID | jws_sign::ROOT_ID | token_check::ROOT_ID | token_fetch::ROOT_ID => {
-            Ok(FilterConfig::Hosted(root_id.to_string(), raw.to_vec()))
-        }
+        jws_verify::ROOT_ID
+        | jws_sign::ROOT_ID
+        | token_check::ROOT_ID
+        | token_fetch::ROOT_ID
+        | mosip_seal::ROOT_ID => Ok(FilterConfig::Hosted(root_id.to_string(), raw.to_vec())),
         other => Err(format!(
             "unknown root_id \"{other}\"; this module provides: {}",
             ROOT_IDS.join(", ")
@@ -128,6 +133,9 @@ fn instantiate(config: FilterConfig) -> Result<Filter, String> {
                 .map_err(|e| format!("root_id \"{root_id}\": bad configuration: {e}")),
             token_fetch::ROOT_ID => token_fetch::TokenFetch::configure(&raw)
                 .map(|f| Filter::TokenFetch(Rc::new(f)))
+                .map_err(|e| format!("root_id \"{root_id}\": bad configuration: {e}")),
+            mosip_seal::ROOT_ID => mosip_seal::MosipSeal::configure(&raw)
+                .map(|f| Filter::MosipSeal(Rc::new(f)))
                 .map_err(|e| format!("root_id \"{root_id}\": bad configuration: {e}")),
             _ => jws_sign::JwsSign::configure(&raw)
                 .map(|f| Filter::JwsSign(Rc::new(f)))
@@ -170,7 +178,7 @@ impl RootContext for SignetRoot {
                     Filter::TokenFetch(f) => f.start(self.context_id),
                     Filter::JwsVerify(f) => f.start(self.context_id),
                     Filter::JwsSign(f) => f.start(self.context_id),
-                    Filter::Gateway(_) => {}
+                    Filter::Gateway(_) | Filter::MosipSeal(_) => {}
                 }
                 self.filter = Some(filter);
                 true
@@ -216,6 +224,9 @@ impl RootContext for SignetRoot {
                 Rc::clone(f),
                 context_id,
             ))),
+            Some(Filter::MosipSeal(f)) => {
+                Some(Box::new(mosip_seal::MosipSealStream::new(Rc::clone(f))))
+            }
             // Envoy does not run a plugin whose on_configure failed; should it ever ask anyway,
             // answer 503 rather than let the request through unchecked (fail closed).
             None => Some(Box::new(Unconfigured)),

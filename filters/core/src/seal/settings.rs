@@ -39,6 +39,8 @@ pub struct SealSettings {
     pub sealer: Option<Sealer>,
     /// Opens e-KYC answers with the partner's key (when configured).
     pub opener: Option<Opener>,
+    /// The bound on a request to seal or an answer to open, bytes.
+    pub max_body_bytes: usize,
 }
 
 impl SealSettings {
@@ -133,7 +135,11 @@ impl SealSettings {
         if sealer.is_none() && opener.is_none() {
             return Err("configuration: ida_encryption_certificate or partner_encryption_certificate is required".into());
         }
-        Ok(SealSettings { sealer, opener })
+        Ok(SealSettings {
+            sealer,
+            opener,
+            max_body_bytes,
+        })
     }
 }
 
