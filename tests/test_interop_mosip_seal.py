@@ -203,12 +203,23 @@ class StandInIda:
             protocol_version = "HTTP/1.1"
 
             def do_POST(self):  # noqa: N802 (http.server's naming)
-                ida.received.append(self.rfile.read(int(self.headers.get("content-length") or 0)))
+                ida.received.append(self.body())
                 self.send_response(200)
                 self.send_header("content-type", "application/json")
                 self.send_header("content-length", str(len(ida.answer)))
                 self.end_headers()
                 self.wfile.write(ida.answer)
+
+            def body(self) -> bytes:
+                if "chunked" not in self.headers.get("transfer-encoding", "").lower():
+                    return self.rfile.read(int(self.headers.get("content-length") or 0))
+                chunks = []
+                while size := int(self.rfile.readline().split(b";")[0].strip() or b"0", 16):
+                    chunks.append(self.rfile.read(size))
+                    self.rfile.readline()
+                while self.rfile.readline() not in (b"\r\n", b"\n", b""):
+                    pass
+                return b"".join(chunks)
 
             def log_message(self, *args):
                 pass
@@ -270,3 +281,27 @@ def test_envoy_refuses_what_it_cannot_seal_or_open(egress, keys, sdk, pki):
     out = send(gw, pki, ("POST", "/idauthentication/v1/kyc/misp1/dfsp-a/ak1",
                          [("content-type", "application/json")], body))
     assert (out.status, reason(out)) == (502, "decrypt_failed")
+
+
+@pytest.mark.parametrize("transport", ["h1", "h2-alpn"])
+def test_envoy_seals_a_request_that_ends_on_trailers(egress, keys, sdk, pki, transport):
+    """The message ends on trailers, not on its last body chunk: the held body is sealed there,
+    never released as it came (in clear)."""
+    import sys
+    sys.path.insert(0, str(REPO / "tests" / "adversarial"))
+    from adv_wire import send as send_wire
+
+    gw, ida = egress
+    ida.answer = b'{"response":{"authStatus":true}}'
+    body = json.dumps(ENVELOPE, separators=(",", ":")).encode()
+    n = len(ida.received)
+    out = send_wire(transport, gw.port, pki, "POST", "/idauthentication/v1/auth/misp1/dfsp-a/ak1",
+                    [("content-type", "application/json")], frames=[body[:100], body[100:]],
+                    trailers=[("x-note", "after-the-body")])
+    assert out.status == 200, out
+    assert len(ida.received) == n + 1
+    assert b"Asha" not in ida.received[-1]
+    sealed = json.loads(ida.received[-1])
+    opened = sdk({"op": "open", "cert_pem": (keys / "ida.crt").read_text(), "key_pem": (keys / "ida.key").read_text(),
+                  "session_key": sealed["requestSessionKey"], "data": sealed["request"]})
+    assert opened["clear"] == CLEAR_REQUEST

@@ -23,7 +23,7 @@ use proxy_wasm::types::{Action, BufferType, LogLevel, MapType};
 use rand_core::OsRng;
 use signet_core::reason::Reason;
 use signet_core::reply;
-use signet_core::seal::{Opened, SealSettings};
+use signet_core::seal::{Opened, Opener, SealSettings, Sealer};
 use std::rc::Rc;
 
 use crate::host::{self, Counters};
@@ -99,12 +99,16 @@ impl MosipSealStream {
         }
     }
 
-    fn refuse(&self, reason: Reason, status: u16, detail: &str) -> Action {
-        if self.opening {
+    /// A local reply: the generic status of the code for a request (it never leaves), 502 for
+    /// an answer (the application never gets it half-opened).
+    fn refuse(&self, reason: Reason, detail: &str) -> Action {
+        let status = if self.opening {
             self.response_refused.set(true);
+            502
         } else {
             self.request_refused.set(true);
-        }
+            reason.generic_status()
+        };
         self.filter
             .counters
             .inc(&format!("{STAT}.reject.{}", reason.code()));
@@ -127,29 +131,18 @@ impl MosipSealStream {
         map: MapType,
         body_size: usize,
         f: impl FnOnce(&[u8]) -> Result<Option<Vec<u8>>, (Reason, String)>,
-        status: u16,
     ) -> Action {
         let body = match hostcalls::get_buffer(buffer, 0, body_size) {
             Ok(b) => b.unwrap_or_default(),
-            Err(s) => {
-                return self.refuse(
-                    Reason::Internal,
-                    status,
-                    &format!("cannot read body: {s:?}"),
-                )
-            }
+            Err(s) => return self.refuse(Reason::Internal, &format!("cannot read body: {s:?}")),
         };
         let out = match f(&body) {
             Ok(Some(out)) => out,
             Ok(None) => return Action::Continue,
-            Err((reason, detail)) => return self.refuse(reason, status, &detail),
+            Err((reason, detail)) => return self.refuse(reason, &detail),
         };
         if let Err(s) = hostcalls::set_buffer(buffer, 0, body.len(), &out) {
-            return self.refuse(
-                Reason::Internal,
-                status,
-                &format!("cannot replace the body: {s:?}"),
-            );
+            return self.refuse(Reason::Internal, &format!("cannot replace the body: {s:?}"));
         }
         if hostcalls::get_map_value(map, "content-length")
             .ok()
@@ -161,12 +154,49 @@ impl MosipSealStream {
             {
                 return self.refuse(
                     Reason::Internal,
-                    status,
                     &format!("cannot set content-length: {s:?}"),
                 );
             }
         }
         Action::Continue
+    }
+}
+
+impl MosipSealStream {
+    fn seal_body(&self, sealer: &Sealer, body_size: usize) -> Action {
+        let counters = &self.filter.counters;
+        self.rewrite(
+            BufferType::HttpRequestBody,
+            MapType::HttpRequestHeaders,
+            body_size,
+            |body| {
+                let sealed = sealer
+                    .seal(body, host::now_ms() / 1000, &mut OsRng)
+                    .map_err(|e| (e.reason(), e.to_string()))?;
+                counters.inc(&format!("{STAT}.sealed"));
+                Ok(Some(sealed))
+            },
+        )
+    }
+
+    fn open_body(&self, opener: &Opener, body_size: usize) -> Action {
+        let counters = &self.filter.counters;
+        self.rewrite(
+            BufferType::HttpResponseBody,
+            MapType::HttpResponseHeaders,
+            body_size,
+            |body| match opener.open(body, &mut OsRng) {
+                Ok(Opened::Clear(out)) => {
+                    counters.inc(&format!("{STAT}.opened"));
+                    Ok(Some(out))
+                }
+                Ok(Opened::NothingToOpen) => {
+                    counters.inc(&format!("{STAT}.nothing_to_open"));
+                    Ok(None)
+                }
+                Err(e) => Err((e.reason(), e.to_string())),
+            },
+        )
     }
 }
 
@@ -191,27 +221,25 @@ impl HttpContext for MosipSealStream {
         if body_size > self.settings().max_body_bytes {
             return self.refuse(
                 Reason::BodyTooLarge,
-                413,
                 "request over max_body_bytes: never sent in clear",
             );
         }
         if !end_of_stream {
             return Action::Pause;
         }
-        let counters = &self.filter.counters;
-        self.rewrite(
-            BufferType::HttpRequestBody,
-            MapType::HttpRequestHeaders,
-            body_size,
-            |body| {
-                let sealed = sealer
-                    .seal(body, host::now_ms() / 1000, &mut OsRng)
-                    .map_err(|e| (e.reason(), e.to_string()))?;
-                counters.inc(&format!("{STAT}.sealed"));
-                Ok(Some(sealed))
-            },
-            400,
-        )
+        self.seal_body(sealer, body_size)
+    }
+
+    // A message ending with trailers: the body buffered so far is all there is. Without these,
+    // Envoy would release the held body as it is — in clear.
+    fn on_http_request_trailers(&mut self, _num_trailers: usize) -> Action {
+        if self.request_refused.get() {
+            return Action::Pause;
+        }
+        match self.filter.settings.sealer.as_ref() {
+            Some(sealer) => self.seal_body(sealer, usize::MAX),
+            None => Action::Continue,
+        }
     }
 
     fn on_http_response_headers(&mut self, _num_headers: usize, end_of_stream: bool) -> Action {
@@ -246,30 +274,28 @@ impl HttpContext for MosipSealStream {
         if body_size > self.settings().max_body_bytes {
             return self.refuse(
                 Reason::BodyTooLarge,
-                502,
                 "answer over max_body_bytes: cannot be opened",
             );
         }
         if !end_of_stream {
             return Action::Pause;
         }
-        let counters = &self.filter.counters;
-        self.rewrite(
-            BufferType::HttpResponseBody,
-            MapType::HttpResponseHeaders,
-            body_size,
-            |body| match opener.open(body, &mut OsRng) {
-                Ok(Opened::Clear(out)) => {
-                    counters.inc(&format!("{STAT}.opened"));
-                    Ok(Some(out))
-                }
-                Ok(Opened::NothingToOpen) => {
-                    counters.inc(&format!("{STAT}.nothing_to_open"));
-                    Ok(None)
-                }
-                Err(e) => Err((e.reason(), e.to_string())),
-            },
-            502,
-        )
+        self.open_body(opener, body_size)
+    }
+
+    fn on_http_response_trailers(&mut self, _num_trailers: usize) -> Action {
+        if self.response_refused.get() {
+            return Action::Pause;
+        }
+        match self
+            .filter
+            .settings
+            .opener
+            .as_ref()
+            .filter(|_| self.opening)
+        {
+            Some(opener) => self.open_body(opener, usize::MAX),
+            None => Action::Continue,
+        }
     }
 }
