@@ -1,6 +1,7 @@
 """MOSIP partner-side encryption against MOSIP's own client, `mosip-auth-sdk` 0.5.4
 (`CryptoUtility`, driven by tests/interop/mosip_crypto.py), both ways, through the `signet
-mosip seal|open` CLI (the core the egress filter runs):
+mosip seal|open` CLI (the core the egress filter runs), then the `mosip_seal` filter in Envoy
+(also on a message ending on trailers) and the two-gateway journey with a stand-in IDA:
 
 - what Signet seals, the SDK configured with IDA's key opens to the same request, and the
   `requestHMAC` to the upper-case hex SHA-256 of it; the thumbprint is the SDK's own;
@@ -12,6 +13,7 @@ mosip seal|open` CLI (the core the egress filter runs):
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -20,7 +22,7 @@ from pathlib import Path
 
 import pytest
 
-from harness import REPO, run
+from harness import REPO, run, start_gateway
 from signet_cli import CLI
 
 INTEROP = REPO / "tests" / "interop"
@@ -204,11 +206,12 @@ class StandInIda:
 
             def do_POST(self):  # noqa: N802 (http.server's naming)
                 ida.received.append(self.body())
+                answer = ida.respond(ida.received[-1])
                 self.send_response(200)
                 self.send_header("content-type", "application/json")
-                self.send_header("content-length", str(len(ida.answer)))
+                self.send_header("content-length", str(len(answer)))
                 self.end_headers()
-                self.wfile.write(ida.answer)
+                self.wfile.write(answer)
 
             def body(self) -> bytes:
                 if "chunked" not in self.headers.get("transfer-encoding", "").lower():
@@ -225,14 +228,16 @@ class StandInIda:
                 pass
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
         self.port = self.server.server_address[1]
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def respond(self, body: bytes) -> bytes:
+        return self.answer
 
 
 @pytest.fixture(scope="module")
 def egress(keys, pki, tmp_path_factory):
-    from harness import start_gateway
-
     ida = StandInIda()
     seal = {"root_id": "mosip_seal", "configuration": {
         "ida_encryption_certificate": (keys / "ida.crt").read_text(),
@@ -305,3 +310,77 @@ def test_envoy_seals_a_request_that_ends_on_trailers(egress, keys, sdk, pki, tra
     opened = sdk({"op": "open", "cert_pem": (keys / "ida.crt").read_text(), "key_pem": (keys / "ida.key").read_text(),
                   "session_key": sealed["requestSessionKey"], "data": sealed["request"]})
     assert opened["clear"] == CLEAR_REQUEST
+
+
+# --- the two-gateway journey with encryption -------------------------------------------------------
+
+
+class SdkIda(StandInIda):
+    """A stand-in IDA behind the platform gateway that does what IDA does, with MOSIP's own
+    `CryptoUtility`: opens the request with its key, checks `requestHMAC`, and answers an e-KYC
+    whose identity is sealed to the partner's certificate (thumbprint: its upper-case hex SHA-256)."""
+
+    def __init__(self, sdk, keys: Path):
+        super().__init__()
+        self.sdk, self.keys, self.opened = sdk, keys, []
+
+    def respond(self, body: bytes) -> bytes:
+        k = self.keys
+        req = json.loads(body)
+        opened = self.sdk({"op": "open", "cert_pem": (k / "ida.crt").read_text(), "key_pem": (k / "ida.key").read_text(),
+                           "session_key": req["requestSessionKey"], "data": req["request"], "hmac": req["requestHMAC"]})
+        self.opened.append(opened)
+        identity = self.sdk({"op": "seal", "cert_pem": (k / "partner.crt").read_text(),
+                             "key_pem": (k / "partner.key").read_text(), "plain": json.dumps(IDENTITY)})
+        return json.dumps({"id": req["id"], "version": "1.0", "responseTime": req["requestTime"],
+                           "transactionID": req["transactionID"],
+                           "response": {"kycStatus": True, "authToken": "token-1",
+                                        "thumbprint": cert_sha256(k / "partner.crt"),
+                                        "identity": identity["request"], "sessionKey": identity["requestSessionKey"]},
+                           "errors": None}).encode()
+
+
+def test_two_gateway_mosip_journey_with_encryption(keys, sdk, pki, tmp_path_factory):
+    """partner app → egress (mosip_seal, jws_sign) → mTLS → platform (jws_verify) → IDA (opens
+    with its key, answers an encrypted e-KYC) → platform (jws_sign) → egress (jws_verify,
+    mosip_seal opens) → app: the request leaves sealed and signed, the identity arrives in clear."""
+    from datetime import datetime, timezone
+
+    from test_two_gateways import AUTH_PATH, GATEWAY, PLATFORM_SIGNING, ida_pin, key_env, mosip_filters
+    from jws_check import http_request
+
+    ida = SdkIda(sdk, keys)
+    seal = {"root_id": "mosip_seal", "configuration": {
+        "ida_encryption_certificate": (keys / "ida.crt").read_text(),
+        "partner_encryption_certificate": (keys / "partner.crt").read_text(),
+        "partner_encryption_key_env": "SIGNET_TEST_ENC_KEY"}}
+    egress_filters = [
+        GATEWAY, seal,
+        {"root_id": "jws_verify", "configuration": {
+            "profile": "mosip", "direction": "response", "ida_certificate_sha256": ida_pin(pki)}},
+        {"root_id": "jws_sign", "configuration": {
+            "profile": "mosip", "signing_key_env": "SIGNET_EGRESS_SIGNING_KEY",
+            "signing_certificate": "@pki:dfsp-a/signing/signing.crt"}}]
+    egress_env = {"SIGNET_TEST_ENC_KEY": (keys / "partner.key").read_text(),
+                  **key_env(pki, {"SIGNET_EGRESS_SIGNING_KEY": "dfsp-a/signing/signing.key"})}
+    now = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+    envelope = {**ENVELOPE, "id": "mosip.identity.auth", "requestTime": now}
+    body = json.dumps(envelope, separators=(",", ":")).encode()
+    with contextlib.ExitStack() as stack:
+        platform = stack.enter_context(start_gateway(
+            tmp_path_factory.mktemp("platform"), pki, filters=mosip_filters("all"),
+            env=key_env(pki, PLATFORM_SIGNING), with_upstream=False, params={"upstream_port": ida.port}))
+        egress = stack.enter_context(start_gateway(
+            tmp_path_factory.mktemp("egress"), pki, filters=egress_filters, template="egress.yaml",
+            listener="egress", env=egress_env, with_upstream=False,
+            params={"platform_host": "127.0.0.1", "platform_port": platform.port,
+                    "platform_sni": "localhost", "partner": "dfsp-a"}))
+        out = http_request(egress.port, "POST", AUTH_PATH,
+                           [("authorization", "Bearer t"), ("content-type", "application/json")], body)
+        assert out.status == 200, (out.status, out.header("x-signet-reason"), out.body)
+        assert out.json()["response"] == {"kycStatus": True, "authToken": "token-1", "identity": IDENTITY}
+        # IDA received a signed, sealed request and opened it to the application's request.
+        assert ida.opened[-1]["clear"] == CLEAR_REQUEST
+        assert ida.opened[-1]["hmac"] == hashlib.sha256(json.dumps(CLEAR_REQUEST, separators=(",", ":")).encode()).hexdigest().upper()
+        assert b"Asha" not in ida.received[-1]
+    ida.server.shutdown()
