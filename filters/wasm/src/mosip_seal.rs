@@ -26,12 +26,18 @@ use signet_core::reply;
 use signet_core::seal::{Opened, Opener, SealSettings, Sealer};
 use std::rc::Rc;
 
-use crate::host::{self, Counters};
+use crate::host::{self, events, Counters};
 use crate::log;
 
 /// The `root_id` that selects this filter.
 pub const ROOT_ID: &str = "mosip_seal";
-const STAT: &str = "signet.mosip_seal";
+// Event counters `signet.mosip_seal.<event>`; a refusal's code is in the log line.
+events! {
+    SEALED = "sealed",
+    OPENED = "opened",
+    NOTHING_TO_OPEN = "nothing_to_open",
+    REFUSED = "refused",
+}
 
 /// A configured `mosip_seal` filter.
 pub struct MosipSeal {
@@ -50,7 +56,7 @@ impl MosipSeal {
             &|name| std::env::var(name).ok(),
             host::now_ms() / 1000,
         )?;
-        let counters = Counters::with_rejects(STAT, &["sealed", "opened", "nothing_to_open"])?;
+        let counters = Counters::define(ROOT_ID, EVENTS)?;
         if let Some(s) = &settings.sealer {
             let c = s.certificate();
             log(
@@ -109,9 +115,7 @@ impl MosipSealStream {
             self.request_refused.set(true);
             reason.generic_status()
         };
-        self.filter
-            .counters
-            .inc(&format!("{STAT}.reject.{}", reason.code()));
+        self.filter.counters.inc(REFUSED);
         log(
             LogLevel::Warn,
             &format!("signet mosip_seal: {reason}: {detail}"),
@@ -173,7 +177,7 @@ impl MosipSealStream {
                 let sealed = sealer
                     .seal(body, host::now_ms() / 1000, &mut OsRng)
                     .map_err(|e| (e.reason(), e.to_string()))?;
-                counters.inc(&format!("{STAT}.sealed"));
+                counters.inc(SEALED);
                 Ok(Some(sealed))
             },
         )
@@ -187,11 +191,11 @@ impl MosipSealStream {
             body_size,
             |body| match opener.open(body, &mut OsRng) {
                 Ok(Opened::Clear(out)) => {
-                    counters.inc(&format!("{STAT}.opened"));
+                    counters.inc(OPENED);
                     Ok(Some(out))
                 }
                 Ok(Opened::NothingToOpen) => {
-                    counters.inc(&format!("{STAT}.nothing_to_open"));
+                    counters.inc(NOTHING_TO_OPEN);
                     Ok(None)
                 }
                 Err(e) => Err((e.reason(), e.to_string())),
