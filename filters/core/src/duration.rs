@@ -55,7 +55,7 @@ impl Duration {
             let frac: u64 = frac.parse().map_err(|_| bad("digits after the point"))?;
             // frac / scale of a unit, which must come out in whole milliseconds.
             let part = frac.checked_mul(unit_ms).ok_or_else(too_long)?;
-            if part % scale != 0 {
+            if !part.is_multiple_of(scale) {
                 return Err(bad("finer than a millisecond"));
             }
             ms = ms.checked_add(part / scale).ok_or_else(too_long)?;
@@ -68,7 +68,7 @@ impl Duration {
 
     /// The duration in seconds, for settings kept to the second.
     pub fn whole_seconds(self, field: &str) -> Result<u64, String> {
-        if self.ms % 1000 != 0 {
+        if !self.ms.is_multiple_of(1000) {
             return Err(format!("{field}: must be a whole number of seconds"));
         }
         Ok(self.ms / 1000)
@@ -128,19 +128,29 @@ impl Legacy for Millis {
     }
 }
 
-/// One duration setting written either way: `name` (`"30s"`) or its alias `alias` (`30`).
+/// One duration setting written either way: `field` (its full name, `"30s"`) or the alias
+/// `alias` (`30`) next to it.
 pub fn pick<L: Legacy>(
-    name: &str,
+    field: &str,
     new: Option<Duration>,
     alias: &str,
     old: Option<L>,
 ) -> Result<Option<Duration>, String> {
     match (new, old) {
-        (Some(_), Some(_)) => Err(format!("{name}: give {name} or {alias}, not both")),
+        (Some(_), Some(_)) => {
+            let name = field.rsplit('.').next().unwrap_or(field);
+            Err(format!("{field}: give {name} or {alias}, not both"))
+        }
         (Some(d), None) => Ok(Some(d)),
         (None, Some(l)) => Ok(Some(l.duration())),
         (None, None) => Ok(None),
     }
+}
+
+/// A duration setting kept to the second, `0` when unset (`field`: its full name).
+pub fn seconds_or_zero(d: Option<Duration>, field: &str) -> Result<i64, String> {
+    let s = d.map_or(Ok(0), |d| d.whole_seconds(field))?;
+    i64::try_from(s).map_err(|_| format!("{field}: too long"))
 }
 
 #[cfg(test)]

@@ -14,11 +14,11 @@ use std::time::Duration;
 use proxy_wasm::hostcalls;
 use proxy_wasm::traits::{Context, HttpContext};
 use proxy_wasm::types::{Action, BufferType, LogLevel, MapType};
-use signet_core::config::{CryptoChoice, Direction, ProfileName};
+use signet_core::config::sign::SignConfig;
+use signet_core::config::{CryptoChoice, Direction};
 use signet_core::message::Message;
 use signet_core::reason::Reason;
-use signet_core::reply;
-use signet_core::sign::{sign, SignConfig, SignOutcome, SignResponses};
+use signet_core::sign::{SignOutcome, SignResponses};
 
 use crate::host::{self, Counters};
 use crate::log;
@@ -74,8 +74,8 @@ impl JwsSign {
             LogLevel::Info,
             &format!(
                 "signet jws_sign: profile {}, {} {}, native sign {}",
-                cfg.profile.name(),
-                cfg.alg.name(),
+                cfg.profile.name().name(),
+                cfg.key.alg.name(),
                 if cfg.direction == Direction::Response {
                     "responses"
                 } else {
@@ -84,7 +84,7 @@ impl JwsSign {
                 native.sign
             ),
         );
-        let backend = Backend::for_signer(native, &cfg.key)?;
+        let backend = Backend::for_signer(native, &cfg.key.key)?;
         Ok(JwsSign {
             open: OpenMessages::new(cfg.body_timeout_ms),
             cfg,
@@ -123,11 +123,7 @@ impl JwsSign {
             LogLevel::Error,
             &format!("signet jws_sign: {reason}: {detail}"),
         );
-        let r = match self.cfg.profile {
-            ProfileName::Mojaloop => reply::mojaloop(reason),
-            _ => reply::generic(reason, None),
-        };
-        host::send(&r);
+        host::send(&self.cfg.profile.reply(reason));
         Action::Pause
     }
 }
@@ -279,7 +275,7 @@ impl JwsSignRequest {
         let (before, result) = {
             let mut st = self.stream.borrow_mut();
             let before = st.msg.clone();
-            let result = sign(&f.cfg, &mut st.msg, host::now_ms(), &f.backend);
+            let result = f.cfg.sign(&mut st.msg, host::now_ms(), &f.backend);
             (before, result)
         };
         match result {

@@ -11,7 +11,7 @@
 //! makes the callout (`dispatch_http_call` to `registry_cluster`, with the gateway's bearer
 //! token from `registry_token_env`), single-flight per participant; the request stays paused
 //! (`waiters.rs`, as `token_check` does for JWKS refetches) and is verified again when the
-//! answer arrives. The cache (`signet_core::profiles::ocen_registry`) lives in the root context
+//! answer arrives. The cache (`signet_core::profiles::ocen::registry`) lives in the root context
 //! of each worker's VM: one fetch per participant per worker per lifetime, no cross-thread
 //! state. Entries are refreshed in the background before they expire and served stale within
 //! `registry_stale_s` while the registry is down; with nothing usable cached the answer is 503
@@ -27,14 +27,13 @@ use proxy_wasm::traits::{Context, HttpContext};
 use proxy_wasm::types::{Action, BufferType, LogLevel, MapType};
 use signet_core::config::{Direction, VerifyConfig};
 use signet_core::message::{Context as VerifyContext, Message};
-use signet_core::profiles::ocen_registry::{
-    FetchResult, KeyRules, KeySource, RegistryCache, RegistrySettings,
+use signet_core::profiles::ocen::registry::{
+    FetchResult, KeyRules, RegistryCache, RegistrySettings,
 };
 use signet_core::reason::Reason;
-use signet_core::reply::for_rejection;
 use signet_core::trace::Trace;
 use signet_core::verify::replay::{Layout, ReplayTable};
-use signet_core::verify::{verify, Outcome, Rejection, ReplayStore, Run};
+use signet_core::verify::{verify, KeySource, Outcome, Rejection, ReplayStore, Run};
 
 use crate::host::{self, Counters, SharedKv};
 use crate::log;
@@ -120,7 +119,7 @@ impl JwsVerify {
             ),
         );
         let remote = match &cfg.profile {
-            signet_core::config::Profile::Ocen(o) => match &o.registry {
+            signet_core::config::Verifier::Ocen(o) => match &o.registry {
                 Some(settings) => Some(Remote::new(settings, &cfg)?),
                 None => None,
             },
@@ -430,7 +429,9 @@ impl JwsVerify {
             let cache = self.remote.as_ref().map(|r| r.cache.borrow());
             let p = pending.borrow();
             verify(&mut Run {
-                cfg: &self.cfg,
+                common: &self.cfg.common,
+                registry: &self.cfg.registry,
+                profile: &self.cfg.profile,
                 msg: &p.msg,
                 ctx: &ctx,
                 backend: &self.backend,
@@ -544,7 +545,9 @@ impl JwsVerify {
             .header("x-request-id")
             .map(str::to_string)
             .unwrap_or_else(|| format!("{:08x}", ctx.now_ms as u32));
-        let reply = for_rejection(&self.cfg, rej, msg, ctx, &request_id, self.response_mode());
+        let reply = self
+            .cfg
+            .reply(rej, msg, ctx, &request_id, self.response_mode());
         host::send(&reply);
     }
 

@@ -21,6 +21,7 @@ use crate::jose::alg::Alg;
 use crate::keys::{strip_ascii_whitespace, Jwk};
 use crate::registry::{Partner, RegisteredKey, Status};
 use crate::token::jwks::cache_control_max_age;
+use crate::verify::remote::{KeySource, Lookup};
 
 /// How long a "no usable key" answer (404, not approved, bad or weak key) is kept, at most.
 pub const NEGATIVE_TTL_S: u64 = 30;
@@ -79,12 +80,12 @@ fn encode_segment(s: &str) -> String {
     out
 }
 
-/// Splits and checks `registry_url`: `http(s)://host[:port]/…/service` → (authority, path).
+/// Splits and checks the registry `url`: `http(s)://host[:port]/…/service` → (authority, path).
 pub fn split_registry_url(url: &str) -> Result<(String, String), String> {
     let rest = url
         .strip_prefix("https://")
         .or_else(|| url.strip_prefix("http://"))
-        .ok_or_else(|| format!("registry_url: {url:?} is not an http(s) URL"))?;
+        .ok_or_else(|| format!("{url:?} is not an http(s) URL"))?;
     let (authority, path) = match rest.find('/') {
         Some(i) => rest.split_at(i),
         None => (rest, ""),
@@ -94,12 +95,12 @@ pub fn split_registry_url(url: &str) -> Result<(String, String), String> {
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b':' | b'[' | b']'));
     if !authority_ok {
-        return Err(format!("registry_url: {url:?} has no valid host"));
+        return Err(format!("{url:?} has no valid host"));
     }
     let path = path.trim_end_matches('/');
     if path.contains(['?', '#']) || !path.ends_with("/service") {
         return Err(format!(
-            "registry_url: {url:?} must be the registry base ending in /service (no query)"
+            "{url:?} must be the registry base ending in /service (no query)"
         ));
     }
     Ok((authority.to_string(), path.to_string()))
@@ -112,24 +113,6 @@ pub enum Known {
     Partner(Box<Partner>),
     /// No usable key: not registered, no / bad / weak `publicKey` (→ `key_unknown`).
     Negative(String),
-}
-
-/// The cache's answer for one participant now.
-#[derive(Debug)]
-pub enum Lookup<'a> {
-    /// A fresh (or, while the registry fails, stale within the bound) entry.
-    Found(&'a Partner),
-    /// The registry says there is no usable key (→ `key_unknown`).
-    Negative(&'a str),
-    /// Nothing usable is cached: a fetch is needed (or already under way); wait for it.
-    FetchNeeded,
-    /// The registry failed and nothing usable is cached (→ `keys_unavailable`).
-    Unavailable(&'a str),
-}
-
-/// Where the pipeline gets keys of participants that are not configured statically.
-pub trait KeySource {
-    fn lookup(&self, participant: &str, now_ms: i64) -> Lookup<'_>;
 }
 
 /// Rules applied to registry keys (the profile's algorithms and RSA minimum).
@@ -427,5 +410,5 @@ impl KeySource for RegistryCache {
 }
 
 #[cfg(test)]
-#[path = "ocen_registry_tests.rs"]
+#[path = "registry_tests.rs"]
 mod tests;
