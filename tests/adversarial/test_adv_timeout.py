@@ -19,7 +19,7 @@ SLACK_S = 2.0  # "within about a second after the bound", plus a loaded CI machi
 
 @pytest.fixture(params=NAMES)
 def pg(request, pool):
-    return pool.get(request.param, "timeout", body_timeout_ms=int(BOUND_S * 1000))
+    return pool.get(request.param, "timeout", body_timeout=f"{BOUND_S}s")
 
 
 def stalled(transport, p, gw, m, path, headers, part: bytes):
