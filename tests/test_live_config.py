@@ -191,7 +191,7 @@ def half_sent(gw, pki, request):
 def test_in_flight_request_is_cut_when_it_outlives_the_drain(live, pki, tmp_path):
     """The bound of the promise above: the old chain's connections are closed --drain-time-s
     after the push; a request still unfinished then never gets an answer (and never reaches the
-    upstream). Set the drain time above the slowest request (and its body_timeout_ms)."""
+    upstream). Set the drain time above the slowest request (and its body_timeout)."""
     gw = live
     hits = gw.upstream.hits()
     tls, rest = half_sent(gw, pki, transfer(tmp_path, "dfsp-a", rsa_key(pki, "dfsp-a")))

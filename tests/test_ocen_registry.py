@@ -1,5 +1,5 @@
-"""jws_verify's `ocen` profile with `registry_url`, through a real Envoy: the caller's key comes
-from a (fake, local) OCEN registry — `GET {registry_url}/participant-roles/{id}` answering a
+"""jws_verify's `ocen` profile with its `registry`, through a real Envoy: the caller's key comes
+from a (fake, local) OCEN registry — `GET {url}/participant-roles/{id}` answering a
 `ParticipantRole` of iSPIRT/OCEN-Documentation apis/ocen-registry.json, `publicKey` a JWK in a
 string — fetched by callout with the gateway's own bearer token, cached, served stale while the
 registry is down, and 503 `keys_unavailable` when nothing usable was ever fetched."""

@@ -320,3 +320,16 @@ fn durations_as_envoy_writes_them() {
         (90, 600, 7200, 1500)
     );
 }
+
+/// The conformance loader files a flat vector setting under the profile's section unless it is
+/// one of `TOP_LEVEL`: the list must name exactly the members `RawVerifyConfig` accepts.
+#[test]
+fn top_level_names_every_shared_member() {
+    let e = verify_err(json!({"profile": "generic", "zzz": 1}));
+    let expected = e.split("expected one of ").nth(1).unwrap();
+    let mut accepted: Vec<&str> = expected.split(", ").map(|n| n.trim_matches('`')).collect();
+    let mut listed = signet_core::config::TOP_LEVEL.to_vec();
+    accepted.sort_unstable();
+    listed.sort_unstable();
+    assert_eq!(accepted, listed);
+}

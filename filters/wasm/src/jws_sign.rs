@@ -37,7 +37,7 @@ pub struct JwsSign {
     backend: Backend,
     counters: Counters,
     root_id: Cell<u32>,
-    /// Messages held until they end, checked against `body_timeout_ms` on every tick.
+    /// Messages held until they end, checked against `body_timeout` on every tick.
     open: OpenMessages<Stream>,
 }
 
@@ -100,7 +100,7 @@ impl JwsSign {
         let _ = hostcalls::set_tick_period(TICK);
     }
 
-    /// A message still collecting its body after `body_timeout_ms` is refused: it cannot leave
+    /// A message still collecting its body after `body_timeout` is refused: it cannot leave
     /// signed, and it never leaves unsigned.
     pub fn on_tick(&self) {
         self.open.expire(
@@ -110,7 +110,7 @@ impl JwsSign {
                 self.fail(
                     s,
                     Reason::BodyTimeout,
-                    "message did not end within body_timeout_ms",
+                    "message did not end within body_timeout",
                 );
             },
         );
@@ -212,7 +212,7 @@ impl JwsSignRequest {
         if end_of_stream {
             return self.finish(None);
         }
-        // The rest may never come: the root's tick refuses it after body_timeout_ms.
+        // The rest may never come: the root's tick refuses it after body_timeout.
         self.filter.open.add(self.context_id, &self.stream);
         Action::Pause
     }

@@ -6,15 +6,15 @@
 //! signature checked out. The body is read once at end of stream, verified by the core, and
 //! dropped with the request context.
 //!
-//! **OCEN registry** (`ocen` with `registry_url`): a participant that is not configured
-//! statically gets its key from `GET {registry_url}/participant-roles/{id}`. The root context
-//! makes the callout (`dispatch_http_call` to `registry_cluster`, with the gateway's bearer
-//! token from `registry_token_env`), single-flight per participant; the request stays paused
+//! **OCEN registry** (`ocen` with `registry`): a participant that is not configured
+//! statically gets its key from `GET {registry.url}/participant-roles/{id}`. The root context
+//! makes the callout (`dispatch_http_call` to `registry.cluster`, with the gateway's bearer
+//! token from `registry.token_env`), single-flight per participant; the request stays paused
 //! (`waiters.rs`, as `token_check` does for JWKS refetches) and is verified again when the
 //! answer arrives. The cache (`signet_core::profiles::ocen::registry`) lives in the root context
 //! of each worker's VM: one fetch per participant per worker per lifetime, no cross-thread
 //! state. Entries are refreshed in the background before they expire and served stale within
-//! `registry_stale_s` while the registry is down; with nothing usable cached the answer is 503
+//! `registry.stale` while the registry is down; with nothing usable cached the answer is 503
 //! `keys_unavailable` (fail closed).
 
 use std::cell::{Cell, RefCell};
@@ -69,7 +69,7 @@ pub struct JwsVerify {
     /// The shared replay table (with `replay_cache`), created at configure time.
     replay: Option<Layout>,
     root_id: Cell<u32>,
-    /// Messages held until they end, checked against `body_timeout_ms` on every tick.
+    /// Messages held until they end, checked against `body_timeout` on every tick.
     open: OpenMessages<Pending>,
 }
 
@@ -151,7 +151,7 @@ impl JwsVerify {
         let _ = hostcalls::set_tick_period(TICK);
     }
 
-    /// The root's timer: a message whose body has not ended within `body_timeout_ms` is
+    /// The root's timer: a message whose body has not ended within `body_timeout` is
     /// refused; requests that waited longer than any registry callout can take are decided
     /// again (they get `keys_unavailable` unless the entry arrived meanwhile).
     pub fn on_tick(&self) {
@@ -161,7 +161,7 @@ impl JwsVerify {
                 self.reject_now(
                     pending,
                     Reason::BodyTimeout,
-                    "message did not end within body_timeout_ms",
+                    "message did not end within body_timeout",
                 );
             });
         let Some(remote) = &self.remote else {
@@ -326,7 +326,7 @@ impl Remote {
                 Ok(t) if !t.trim().is_empty() => Some(format!("Bearer {}", t.trim())),
                 _ => {
                     return Err(format!(
-                        "registry_token_env: environment variable {var} is not set for the VM (vm_config.environment_variables.host_env_keys)"
+                        "profile.ocen.registry.token_env: environment variable {var} is not set for the VM (vm_config.environment_variables.host_env_keys)"
                     ))
                 }
             },
@@ -620,7 +620,7 @@ impl JwsVerifyRequest {
         if end_of_stream {
             return self.filter.decide(self.context_id, &self.pending);
         }
-        // The rest may never come: the root's tick refuses it after body_timeout_ms.
+        // The rest may never come: the root's tick refuses it after body_timeout.
         self.filter.open.add(self.context_id, &self.pending);
         Action::Pause
     }

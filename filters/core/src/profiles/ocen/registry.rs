@@ -1,7 +1,7 @@
 //! The OCEN registry as a remote key source for the `ocen` profile (profiles.md §4.5 step 2,
 //! §4.6 step 4, §4.11 `registry_url`, §2.5; architecture.md "Remote material").
 //!
-//! `GET {registry_url}/participant-roles/{participantId}` answers a `ParticipantRole`
+//! `GET {url}/participant-roles/{participantId}` answers a `ParticipantRole`
 //! (iSPIRT/OCEN-Documentation `apis/ocen-registry.json`): `publicKey` (a string holding a JWK,
 //! often wrapped and indented — all ASCII whitespace is stripped before parsing),
 //! `participantRoleStatus` (`APPLIED` / `UNDER_REVIEW` / `APPROVED` / `REJECTED`) and
@@ -9,7 +9,7 @@
 //!
 //! This module is the host-free part: the settings, the parsing of one answer, and a bounded
 //! per-participant cache whose state machine decides, for a participant and a time, whether a
-//! usable entry exists (fresh, or stale within `registry_stale_s` while the registry fails),
+//! usable entry exists (fresh, or stale within `registry.stale` while the registry fails),
 //! whether a fetch is needed (single-flight per participant), or whether the registry is
 //! unavailable (fail closed: `keys_unavailable`). The glue makes the callouts.
 
@@ -36,11 +36,11 @@ pub const DEFAULT_MAX_ENTRIES: usize = 4_096;
 /// The validated `registry_*` settings of the `ocen` profile.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RegistrySettings {
-    /// `registry_url` as configured (base ending in `/service`).
+    /// `registry.url` as configured (base ending in `/service`).
     pub url: String,
-    /// `:authority` of the callout (host of `registry_url`).
+    /// `:authority` of the callout (host of `registry.url`).
     pub authority: String,
-    /// Path of `registry_url` (ends in `/service`, no trailing slash).
+    /// Path of `registry.url` (ends in `/service`, no trailing slash).
     pub base_path: String,
     /// Envoy cluster the callout goes to.
     pub cluster: String,
