@@ -1,7 +1,7 @@
 //! The profiles: one module per platform wire format (profiles.md §3–§7). Each module holds
 //! its settings (its own section of the `jws_verify` and `jws_sign` configurations), its verify
 //! steps (run on the shared kit, `crate::verify`), its signer and its error replies, behind
-//! [`VerifyProfile`] and [`SignProfile`].
+//! [`VerifySettings`]/[`VerifyProfile`] and [`SignSettings`]/[`SignProfile`].
 //!
 //! A configuration names its profile as `"profile": "mojaloop"` (the profile's defaults) or
 //! `"profile": {"mojaloop": {...}}`; the section is the profile's own serde type, so a setting
@@ -29,10 +29,11 @@ pub mod mosip;
 pub mod ocen;
 pub mod spar;
 
-/// What `jws_verify` needs from a profile.
-pub trait VerifyProfile: Sized {
-    /// The profile's section of the `jws_verify` configuration as written: unknown members
-    /// refused, every member optional (`"profile": "<name>"` is the empty section).
+/// A profile's section of the `jws_verify` configuration and what it resolves to (the
+/// profile's `settings.rs`).
+pub trait VerifySettings: Sized {
+    /// The section as written: unknown members refused, every member optional
+    /// (`"profile": "<name>"` is the empty section).
     type Section: DeserializeOwned + Default;
     /// Algorithms on by default.
     const ALGORITHMS: &'static [Alg];
@@ -48,6 +49,10 @@ pub trait VerifyProfile: Sized {
         Ok(())
     }
     fn freshness_on(&self) -> bool;
+}
+
+/// What `jws_verify` does with a profile: its steps and its replies.
+pub trait VerifyProfile: VerifySettings {
     fn verify(&self, run: &mut Run<'_>) -> Result<Outcome, Rejection>;
     /// The platform's own reply to a rejection; `client_side`: the 502 that replaces an
     /// unverifiable response on a partner's egress (§2.9).
@@ -63,17 +68,23 @@ pub trait VerifyProfile: Sized {
     fn segments(&self, msg: &Message) -> Option<(String, String)>;
 }
 
-/// What `jws_sign` needs from a profile.
-pub trait SignProfile: Sized {
-    /// The profile's section of the `jws_sign` configuration, as [`VerifyProfile::Section`].
+/// A profile's section of the `jws_sign` configuration and what it resolves to.
+pub trait SignSettings: Sized {
+    /// The section as written, as [`VerifySettings::Section`].
     type Section: DeserializeOwned + Default;
     const MAX_BODY_BYTES: usize = 1_048_576;
     /// The algorithm for `key` when `sign_alg` is not set; `None`: such a key cannot sign here.
-    fn default_alg(key: &PublicKey) -> Option<Alg>;
+    fn default_alg(key: &PublicKey) -> Option<Alg> {
+        crate::sign::default_alg(key)
+    }
     /// Whether the platform verifies `alg` at all.
     fn alg_allowed(alg: Alg) -> bool;
     fn build(section: Self::Section, at: &SignSetup<'_>) -> Result<Self, String>;
     fn sign_responses(&self) -> SignResponses;
+}
+
+/// What `jws_sign` does with a profile.
+pub trait SignProfile: SignSettings {
     /// Signs `msg` in place (its body within `max_body_bytes` already).
     fn sign(
         &self,
@@ -199,13 +210,13 @@ macro_rules! registered {
         /// The `profile` member of a `jws_verify` configuration, as written.
         #[derive(Debug)]
         pub enum VerifySection {
-            $($variant(<$module::Verify as VerifyProfile>::Section)),+
+            $($variant(<$module::Verify as VerifySettings>::Section)),+
         }
 
         /// The `profile` member of a `jws_sign` configuration, as written.
         #[derive(Debug)]
         pub enum SignSection {
-            $($variant(<$module::Sign as SignProfile>::Section)),+
+            $($variant(<$module::Sign as SignSettings>::Section)),+
         }
 
         /// The verifying profile with its resolved settings.
@@ -259,21 +270,21 @@ macro_rules! registered {
             pub fn algorithms(&self) -> (&'static [Alg], &'static [Alg]) {
                 match self {
                     $(VerifySection::$variant(_) => (
-                        <$module::Verify as VerifyProfile>::ALGORITHMS,
-                        <$module::Verify as VerifyProfile>::OPTIONAL_ALGORITHMS,
+                        <$module::Verify as VerifySettings>::ALGORITHMS,
+                        <$module::Verify as VerifySettings>::OPTIONAL_ALGORITHMS,
                     )),+
                 }
             }
 
             pub fn max_body_bytes(&self) -> usize {
                 match self {
-                    $(VerifySection::$variant(_) => <$module::Verify as VerifyProfile>::MAX_BODY_BYTES),+
+                    $(VerifySection::$variant(_) => <$module::Verify as VerifySettings>::MAX_BODY_BYTES),+
                 }
             }
 
             pub fn build(self, common: &Common) -> Result<Verifier, String> {
                 Ok(match self {
-                    $(VerifySection::$variant(s) => Verifier::$variant(<$module::Verify as VerifyProfile>::build(s, common)?)),+
+                    $(VerifySection::$variant(s) => Verifier::$variant(<$module::Verify as VerifySettings>::build(s, common)?)),+
                 })
             }
         }
@@ -287,7 +298,7 @@ macro_rules! registered {
 
             pub fn window(&self) -> &'static str {
                 match self {
-                    $(Verifier::$variant(_) => <$module::Verify as VerifyProfile>::WINDOW),+
+                    $(Verifier::$variant(_) => <$module::Verify as VerifySettings>::WINDOW),+
                 }
             }
 
@@ -339,25 +350,25 @@ macro_rules! registered {
 
             pub fn max_body_bytes(&self) -> usize {
                 match self {
-                    $(SignSection::$variant(_) => <$module::Sign as SignProfile>::MAX_BODY_BYTES),+
+                    $(SignSection::$variant(_) => <$module::Sign as SignSettings>::MAX_BODY_BYTES),+
                 }
             }
 
             pub fn default_alg(&self, key: &PublicKey) -> Option<Alg> {
                 match self {
-                    $(SignSection::$variant(_) => <$module::Sign as SignProfile>::default_alg(key)),+
+                    $(SignSection::$variant(_) => <$module::Sign as SignSettings>::default_alg(key)),+
                 }
             }
 
             pub fn alg_allowed(&self, alg: Alg) -> bool {
                 match self {
-                    $(SignSection::$variant(_) => <$module::Sign as SignProfile>::alg_allowed(alg)),+
+                    $(SignSection::$variant(_) => <$module::Sign as SignSettings>::alg_allowed(alg)),+
                 }
             }
 
             pub fn build(self, at: &SignSetup<'_>) -> Result<Signer, String> {
                 Ok(match self {
-                    $(SignSection::$variant(s) => Signer::$variant(<$module::Sign as SignProfile>::build(s, at)?)),+
+                    $(SignSection::$variant(s) => Signer::$variant(<$module::Sign as SignSettings>::build(s, at)?)),+
                 })
             }
         }

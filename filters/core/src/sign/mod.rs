@@ -12,7 +12,7 @@ use crate::b64;
 use crate::crypto::CryptoBackend;
 use crate::jose::alg::Alg;
 use crate::json::ObjectWriter;
-use crate::keys::PrivateKey;
+use crate::keys::{PrivateKey, PublicKey};
 use crate::message::Message;
 
 /// What the signer did.
@@ -92,5 +92,15 @@ pub fn header_bytes(build: impl FnOnce(&mut ObjectWriter)) -> String {
 pub fn set_all(headers: &[String], msg: &mut Message, value: &str) {
     for h in headers {
         msg.set_header(h, value);
+    }
+}
+
+/// The algorithm every platform verifies for a key when `sign_alg` is not set (RSA: RS256,
+/// P-256: ES256); a profile may add its own.
+pub fn default_alg(key: &PublicKey) -> Option<Alg> {
+    match key {
+        PublicKey::Rsa(_) => Some(Alg::RS256),
+        PublicKey::P256(_) => Some(Alg::ES256),
+        _ => None,
     }
 }

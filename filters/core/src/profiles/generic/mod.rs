@@ -8,34 +8,19 @@ mod settings;
 pub use settings::{Sign, SignSection, Verify, VerifySection};
 
 use crate::crypto::CryptoBackend;
-use crate::jose::alg::Alg;
 use crate::jose::header::{CritB64, HeaderRules};
 use crate::jose::jws::{signing_input_encoded, signing_input_unencoded, split_detached};
 use crate::json::JsonValue;
-use crate::keys::PublicKey;
 use crate::message::{Context, Message};
-use crate::profiles::{SignProfile, SignSetup, VerifyProfile};
+use crate::profiles::{SignProfile, VerifyProfile};
 use crate::reason::Reason;
 use crate::registry::RegisteredKey;
 use crate::reply::Reply;
 use crate::route::Policy;
-use crate::sign::{header_bytes, SignError, SignKey, SignOutcome, SignResponses};
-use crate::verify::Common;
+use crate::sign::{header_bytes, SignError, SignKey, SignOutcome};
 use crate::verify::{Gate, Outcome, Rejection, Run};
 
 impl VerifyProfile for Verify {
-    type Section = VerifySection;
-    const ALGORITHMS: &'static [Alg] = &Alg::ALL;
-    const WINDOW: &'static str = "iat_window";
-
-    fn build(section: VerifySection, common: &Common) -> Result<Verify, String> {
-        Verify::build(section, common)
-    }
-
-    fn freshness_on(&self) -> bool {
-        self.iat_window_s > 0
-    }
-
     fn verify(&self, run: &mut Run<'_>) -> Result<Outcome, Rejection> {
         verify(run, self)
     }
@@ -59,28 +44,6 @@ impl VerifyProfile for Verify {
 }
 
 impl SignProfile for Sign {
-    type Section = SignSection;
-
-    fn default_alg(key: &PublicKey) -> Option<Alg> {
-        match key {
-            PublicKey::P384(_) => Some(Alg::ES384),
-            PublicKey::Ed25519(_) => Some(Alg::EdDSA),
-            _ => crate::profiles::mojaloop::signer_default_alg(key),
-        }
-    }
-
-    fn alg_allowed(_alg: Alg) -> bool {
-        true
-    }
-
-    fn build(section: SignSection, at: &SignSetup<'_>) -> Result<Sign, String> {
-        Sign::build(section, at)
-    }
-
-    fn sign_responses(&self) -> SignResponses {
-        self.sign_responses
-    }
-
     /// `H..S` over the body, RFC 7797 unencoded when configured (§7.7).
     fn sign(
         &self,

@@ -4,7 +4,9 @@
 use serde::Deserialize;
 
 use crate::duration::{pick, seconds_or_zero, Duration, Seconds};
-use crate::profiles::{header_name, SignSetup};
+use crate::jose::alg::Alg;
+use crate::keys::PublicKey;
+use crate::profiles::{header_name, SignSettings, SignSetup, VerifySettings};
 use crate::sign::SignResponses;
 use crate::verify::{Common, Direction};
 
@@ -28,8 +30,12 @@ pub struct Verify {
     pub iat_window_s: i64,
 }
 
-impl Verify {
-    pub(super) fn build(s: VerifySection, _common: &Common) -> Result<Verify, String> {
+impl VerifySettings for Verify {
+    type Section = VerifySection;
+    const ALGORITHMS: &'static [Alg] = &Alg::ALL;
+    const WINDOW: &'static str = "iat_window";
+
+    fn build(s: VerifySection, _common: &Common) -> Result<Verify, String> {
         let window = pick(
             &format!("{AT}.iat_window"),
             s.iat_window,
@@ -44,6 +50,10 @@ impl Verify {
             require_kid: s.require_kid.unwrap_or(false),
             iat_window_s: seconds_or_zero(window, &format!("{AT}.iat_window"))?,
         })
+    }
+
+    fn freshness_on(&self) -> bool {
+        self.iat_window_s > 0
     }
 }
 
@@ -66,8 +76,10 @@ pub struct Sign {
     pub unencoded: bool,
 }
 
-impl Sign {
-    pub(super) fn build(s: SignSection, at: &SignSetup<'_>) -> Result<Sign, String> {
+impl SignSettings for Sign {
+    type Section = SignSection;
+
+    fn build(s: SignSection, at: &SignSetup<'_>) -> Result<Sign, String> {
         let sign_responses = if s.sign_responses.unwrap_or(false) {
             SignResponses::All
         } else {
@@ -86,5 +98,21 @@ impl Sign {
             sign_responses,
             unencoded: s.sign_unencoded.unwrap_or(false),
         })
+    }
+
+    fn default_alg(key: &PublicKey) -> Option<Alg> {
+        match key {
+            PublicKey::P384(_) => Some(Alg::ES384),
+            PublicKey::Ed25519(_) => Some(Alg::EdDSA),
+            _ => crate::sign::default_alg(key),
+        }
+    }
+
+    fn alg_allowed(_alg: Alg) -> bool {
+        true
+    }
+
+    fn sign_responses(&self) -> SignResponses {
+        self.sign_responses
     }
 }

@@ -14,36 +14,19 @@ pub use settings::{
 };
 
 use crate::crypto::CryptoBackend;
-use crate::jose::alg::Alg;
 use crate::jose::header::{CritB64, Header, HeaderRules};
 use crate::jose::jws::signing_input_encoded;
 use crate::json::canonical::{ecmascript, KeyOrder};
 use crate::json::{parse_strict, JsonError, JsonLimits, JsonValue};
-use crate::keys::PublicKey;
 use crate::message::{Context, Message};
-use crate::profiles::{SignProfile, SignSetup, VerifyProfile};
+use crate::profiles::{SignProfile, VerifyProfile};
 use crate::reason::Reason;
 use crate::reply::Reply;
 use crate::route::{first_match, Policy, Rule};
-use crate::sign::{SignError, SignKey, SignOutcome, SignResponses};
-use crate::verify::Common;
+use crate::sign::{SignError, SignKey, SignOutcome};
 use crate::verify::{Outcome, Rejection, Run};
 
 impl VerifyProfile for Verify {
-    type Section = VerifySection;
-    const ALGORITHMS: &'static [Alg] = &[Alg::RS256, Alg::ES256];
-    const OPTIONAL_ALGORITHMS: &'static [Alg] = &[Alg::RS384, Alg::RS512];
-    const MAX_BODY_BYTES: usize = 5_242_880;
-    const WINDOW: &'static str = "date_window";
-
-    fn build(section: VerifySection, common: &Common) -> Result<Verify, String> {
-        Verify::build(section, common)
-    }
-
-    fn freshness_on(&self) -> bool {
-        self.date_window_s > 0
-    }
-
     fn verify(&self, run: &mut Run<'_>) -> Result<Outcome, Rejection> {
         verify(run, self)
     }
@@ -68,25 +51,6 @@ impl VerifyProfile for Verify {
 }
 
 impl SignProfile for Sign {
-    type Section = SignSection;
-    const MAX_BODY_BYTES: usize = 5_242_880;
-
-    fn default_alg(key: &PublicKey) -> Option<Alg> {
-        signer_default_alg(key)
-    }
-
-    fn alg_allowed(alg: Alg) -> bool {
-        matches!(alg, Alg::RS256 | Alg::RS384 | Alg::RS512 | Alg::ES256)
-    }
-
-    fn build(section: SignSection, at: &SignSetup<'_>) -> Result<Sign, String> {
-        Sign::build(section, at)
-    }
-
-    fn sign_responses(&self) -> SignResponses {
-        SignResponses::Off
-    }
-
     fn sign(
         &self,
         key: &SignKey,
@@ -497,15 +461,6 @@ fn reserialized(run: &mut Run<'_>, order: KeyOrder) -> Result<Option<Vec<u8>>, R
             ),
         )),
         Err(_) => Ok(None),
-    }
-}
-
-/// Algorithm the Signet signer uses for a key when `sign_alg` is not set (§3.7).
-pub fn signer_default_alg(key: &PublicKey) -> Option<Alg> {
-    match key {
-        PublicKey::Rsa(_) => Some(Alg::RS256),
-        PublicKey::P256(_) => Some(Alg::ES256),
-        _ => None,
     }
 }
 

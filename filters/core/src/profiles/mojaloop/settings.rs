@@ -4,7 +4,9 @@
 use serde::Deserialize;
 
 use crate::duration::{pick, seconds_or_zero, Duration, Seconds};
-use crate::profiles::{header_name, SignSetup};
+use crate::jose::alg::Alg;
+use crate::profiles::{header_name, SignSettings, SignSetup, VerifySettings};
+use crate::sign::SignResponses;
 use crate::verify::{Common, Direction};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
@@ -60,8 +62,14 @@ pub struct Verify {
 
 const AT: &str = "profile.mojaloop";
 
-impl Verify {
-    pub(super) fn build(s: VerifySection, common: &Common) -> Result<Verify, String> {
+impl VerifySettings for Verify {
+    type Section = VerifySection;
+    const ALGORITHMS: &'static [Alg] = &[Alg::RS256, Alg::ES256];
+    const OPTIONAL_ALGORITHMS: &'static [Alg] = &[Alg::RS384, Alg::RS512];
+    const MAX_BODY_BYTES: usize = 5_242_880;
+    const WINDOW: &'static str = "date_window";
+
+    fn build(s: VerifySection, common: &Common) -> Result<Verify, String> {
         if common.direction == Direction::Response {
             return Err(
                 "direction: mojaloop responses are never signed (FSPIOP Signature v1.1 §2)".into(),
@@ -85,6 +93,10 @@ impl Verify {
             trusted_forwarders: s.trusted_forwarders.unwrap_or_default(),
             date_window_s: seconds_or_zero(window, &format!("{AT}.date_window"))?,
         })
+    }
+
+    fn freshness_on(&self) -> bool {
+        self.date_window_s > 0
     }
 }
 
@@ -110,8 +122,11 @@ pub struct Sign {
     pub uri_strip_prefix: String,
 }
 
-impl Sign {
-    pub(super) fn build(s: SignSection, at: &SignSetup<'_>) -> Result<Sign, String> {
+impl SignSettings for Sign {
+    type Section = SignSection;
+    const MAX_BODY_BYTES: usize = 5_242_880;
+
+    fn build(s: SignSection, at: &SignSetup<'_>) -> Result<Sign, String> {
         if at.direction == Direction::Response {
             return Err(
                 "direction: mojaloop responses are never signed (FSPIOP Signature v1.1 §2)".into(),
@@ -135,5 +150,13 @@ impl Sign {
             sign_put_parties: s.sign_put_parties.unwrap_or(true),
             uri_strip_prefix: s.uri_strip_prefix.unwrap_or_default(),
         })
+    }
+
+    fn alg_allowed(alg: Alg) -> bool {
+        matches!(alg, Alg::RS256 | Alg::RS384 | Alg::RS512 | Alg::ES256)
+    }
+
+    fn sign_responses(&self) -> SignResponses {
+        SignResponses::Off
     }
 }

@@ -12,56 +12,21 @@ pub use settings::{ErrorStatus, OnOff, Sign, SignSection, Verify, VerifySection}
 
 use crate::b64;
 use crate::crypto::CryptoBackend;
-use crate::jose::alg::Alg;
 use crate::jose::header::{CritB64, Header, HeaderRules};
 use crate::jose::jws::{signing_input_encoded, split_three};
 use crate::json::JsonValue;
-use crate::keys::PublicKey;
 use crate::message::{Context, Message};
-use crate::profiles::{SignProfile, SignSetup, VerifyProfile};
+use crate::profiles::{SignProfile, VerifyProfile};
 use crate::reason::Reason;
-use crate::registry::Registry;
 use crate::registry::{Partner, Status};
 use crate::reply::Reply;
 use crate::route::Policy;
-use crate::sign::{header_bytes, SignError, SignKey, SignOutcome, SignResponses};
-use crate::verify::{Common, Direction};
+use crate::sign::{header_bytes, SignError, SignKey, SignOutcome};
+use crate::verify::Direction;
 use crate::verify::{Gate, Inactive, Outcome, Rejection, Run};
 use crate::x509::{validate_chain, Certificate};
 
 impl VerifyProfile for Verify {
-    type Section = VerifySection;
-    const ALGORITHMS: &'static [Alg] = &[Alg::RS256, Alg::ES256];
-    const OPTIONAL_ALGORITHMS: &'static [Alg] = &[
-        Alg::RS384,
-        Alg::RS512,
-        Alg::PS256,
-        Alg::PS384,
-        Alg::PS512,
-        Alg::ES384,
-        Alg::EdDSA,
-    ];
-    const WINDOW: &'static str = "request_time_window";
-
-    fn build(section: VerifySection, common: &Common) -> Result<Verify, String> {
-        Verify::build(section, common)
-    }
-
-    /// The partner domain's CA must be configured: without it no request could verify.
-    fn check_registry(&self, common: &Common, registry: &Registry) -> Result<(), String> {
-        if registry.cas(&self.partner_domain).is_empty() && common.direction == Direction::Request {
-            return Err(format!(
-                "domain_ca: no CA certificate for partner_domain {:?}",
-                self.partner_domain
-            ));
-        }
-        Ok(())
-    }
-
-    fn freshness_on(&self) -> bool {
-        self.request_time_window
-    }
-
     fn verify(&self, run: &mut Run<'_>) -> Result<Outcome, Rejection> {
         verify(run, self)
     }
@@ -85,27 +50,6 @@ impl VerifyProfile for Verify {
 }
 
 impl SignProfile for Sign {
-    type Section = SignSection;
-
-    fn default_alg(key: &PublicKey) -> Option<Alg> {
-        match key {
-            PublicKey::Ed25519(_) => Some(Alg::EdDSA),
-            _ => crate::profiles::mojaloop::signer_default_alg(key),
-        }
-    }
-
-    fn alg_allowed(_alg: Alg) -> bool {
-        true
-    }
-
-    fn build(section: SignSection, at: &SignSetup<'_>) -> Result<Sign, String> {
-        Sign::build(section, at)
-    }
-
-    fn sign_responses(&self) -> SignResponses {
-        self.sign_responses
-    }
-
     /// `H..S` over the body with the certificate in `x5c` (§5.4).
     fn sign(
         &self,

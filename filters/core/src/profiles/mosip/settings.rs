@@ -4,7 +4,10 @@
 use serde::Deserialize;
 
 use crate::duration::{pick, Duration, Seconds};
-use crate::profiles::{header_name, SignSetup};
+use crate::jose::alg::Alg;
+use crate::keys::PublicKey;
+use crate::profiles::{header_name, SignSettings, SignSetup, VerifySettings};
+use crate::registry::Registry;
 use crate::sign::SignResponses;
 use crate::verify::{Common, Direction};
 use crate::x509::Certificate;
@@ -66,8 +69,21 @@ pub struct Verify {
     pub direction: Direction,
 }
 
-impl Verify {
-    pub(super) fn build(s: VerifySection, common: &Common) -> Result<Verify, String> {
+impl VerifySettings for Verify {
+    type Section = VerifySection;
+    const ALGORITHMS: &'static [Alg] = &[Alg::RS256, Alg::ES256];
+    const OPTIONAL_ALGORITHMS: &'static [Alg] = &[
+        Alg::RS384,
+        Alg::RS512,
+        Alg::PS256,
+        Alg::PS384,
+        Alg::PS512,
+        Alg::ES384,
+        Alg::EdDSA,
+    ];
+    const WINDOW: &'static str = "request_time_window";
+
+    fn build(s: VerifySection, common: &Common) -> Result<Verify, String> {
         let response = common.direction == Direction::Response;
         let header_default = if response {
             s.response_signature_header
@@ -128,6 +144,21 @@ impl Verify {
             direction: common.direction,
         })
     }
+
+    /// The partner domain's CA must be configured: without it no request could verify.
+    fn check_registry(&self, common: &Common, registry: &Registry) -> Result<(), String> {
+        if registry.cas(&self.partner_domain).is_empty() && common.direction == Direction::Request {
+            return Err(format!(
+                "domain_ca: no CA certificate for partner_domain {:?}",
+                self.partner_domain
+            ));
+        }
+        Ok(())
+    }
+
+    fn freshness_on(&self) -> bool {
+        self.request_time_window
+    }
 }
 
 /// `profile.mosip` of `jws_sign`, as written.
@@ -152,8 +183,10 @@ pub struct Sign {
     pub sign_responses: SignResponses,
 }
 
-impl Sign {
-    pub(super) fn build(s: SignSection, at: &SignSetup<'_>) -> Result<Sign, String> {
+impl SignSettings for Sign {
+    type Section = SignSection;
+
+    fn build(s: SignSection, at: &SignSetup<'_>) -> Result<Sign, String> {
         let pem = match (s.signing_certificate, &s.signing_certificate_env) {
             (Some(c), None) => c,
             (None, Some(var)) => (at.env)(var)
@@ -193,5 +226,20 @@ impl Sign {
             certificate: Box::new(certificate),
             sign_responses,
         })
+    }
+
+    fn default_alg(key: &PublicKey) -> Option<Alg> {
+        match key {
+            PublicKey::Ed25519(_) => Some(Alg::EdDSA),
+            _ => crate::sign::default_alg(key),
+        }
+    }
+
+    fn alg_allowed(_alg: Alg) -> bool {
+        true
+    }
+
+    fn sign_responses(&self) -> SignResponses {
+        self.sign_responses
     }
 }

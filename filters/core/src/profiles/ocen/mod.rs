@@ -12,34 +12,19 @@ mod settings;
 pub use settings::{RegistrySection, Sign, SignSection, Verify, VerifySection};
 
 use crate::crypto::CryptoBackend;
-use crate::jose::alg::Alg;
 use crate::jose::header::{CritB64, HeaderRules};
 use crate::jose::jws::{signing_input_encoded, signing_input_unencoded, split_detached};
 use crate::json::JsonValue;
-use crate::keys::PublicKey;
 use crate::message::{Context, Message};
-use crate::profiles::{SignProfile, SignSetup, VerifyProfile};
+use crate::profiles::{SignProfile, VerifyProfile};
 use crate::reason::Reason;
 use crate::reply::Reply;
 use crate::route::Policy;
-use crate::sign::{header_bytes, set_all, SignError, SignKey, SignOutcome, SignResponses};
-use crate::verify::{Common, Direction};
+use crate::sign::{header_bytes, set_all, SignError, SignKey, SignOutcome};
+use crate::verify::Direction;
 use crate::verify::{Lookup, Outcome, Rejection, Run};
 
 impl VerifyProfile for Verify {
-    type Section = VerifySection;
-    const ALGORITHMS: &'static [Alg] = &[Alg::RS256];
-    const MAX_BODY_BYTES: usize = 5_242_880;
-    const WINDOW: &'static str = "timestamp_window";
-
-    fn build(section: VerifySection, common: &Common) -> Result<Verify, String> {
-        Verify::build(section, common)
-    }
-
-    fn freshness_on(&self) -> bool {
-        self.timestamp_window_s > 0
-    }
-
     fn verify(&self, run: &mut Run<'_>) -> Result<Outcome, Rejection> {
         verify(run, self)
     }
@@ -62,25 +47,6 @@ impl VerifyProfile for Verify {
 }
 
 impl SignProfile for Sign {
-    type Section = SignSection;
-    const MAX_BODY_BYTES: usize = 5_242_880;
-
-    fn default_alg(key: &PublicKey) -> Option<Alg> {
-        crate::profiles::mojaloop::signer_default_alg(key)
-    }
-
-    fn alg_allowed(alg: Alg) -> bool {
-        alg == Alg::RS256
-    }
-
-    fn build(section: SignSection, at: &SignSetup<'_>) -> Result<Sign, String> {
-        Sign::build(section, at)
-    }
-
-    fn sign_responses(&self) -> SignResponses {
-        SignResponses::All
-    }
-
     /// `H..S` with `b64: false` over the raw body (§4.4); jose4j writes `kid: null` when unset.
     fn sign(
         &self,

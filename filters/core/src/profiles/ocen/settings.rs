@@ -5,7 +5,9 @@ use serde::Deserialize;
 
 use super::registry::{split_registry_url, RegistrySettings, DEFAULT_MAX_ENTRIES};
 use crate::duration::{pick, seconds_or_zero, Duration, Millis, Seconds};
-use crate::profiles::{header_name, SignSetup};
+use crate::jose::alg::Alg;
+use crate::profiles::{header_name, SignSettings, SignSetup, VerifySettings};
+use crate::sign::SignResponses;
 use crate::verify::{Common, Direction};
 
 const AT: &str = "profile.ocen";
@@ -60,8 +62,13 @@ pub struct Verify {
     pub registry: Option<RegistrySettings>,
 }
 
-impl Verify {
-    pub(super) fn build(s: VerifySection, common: &Common) -> Result<Verify, String> {
+impl VerifySettings for Verify {
+    type Section = VerifySection;
+    const ALGORITHMS: &'static [Alg] = &[Alg::RS256];
+    const MAX_BODY_BYTES: usize = 5_242_880;
+    const WINDOW: &'static str = "timestamp_window";
+
+    fn build(s: VerifySection, common: &Common) -> Result<Verify, String> {
         if common.min_rsa_bits < 2048 {
             return Err("min_rsa_bits: ocen requires 2048 (jose4j's minimum)".into());
         }
@@ -109,6 +116,10 @@ impl Verify {
             peer_participant_id: s.peer_participant_id,
             registry,
         })
+    }
+
+    fn freshness_on(&self) -> bool {
+        self.timestamp_window_s > 0
     }
 }
 
@@ -187,8 +198,11 @@ pub struct Sign {
     pub direction: Direction,
 }
 
-impl Sign {
-    pub(super) fn build(s: SignSection, at: &SignSetup<'_>) -> Result<Sign, String> {
+impl SignSettings for Sign {
+    type Section = SignSection;
+    const MAX_BODY_BYTES: usize = 5_242_880;
+
+    fn build(s: SignSection, at: &SignSetup<'_>) -> Result<Sign, String> {
         let headers = match s.sign_headers {
             Some(v) if v.is_empty() => return Err(format!("{AT}.sign_headers: must not be empty")),
             Some(v) => v
@@ -202,5 +216,13 @@ impl Sign {
             crit_b64: s.sign_crit_b64.unwrap_or(false),
             direction: at.direction,
         })
+    }
+
+    fn alg_allowed(alg: Alg) -> bool {
+        alg == Alg::RS256
+    }
+
+    fn sign_responses(&self) -> SignResponses {
+        SignResponses::All
     }
 }

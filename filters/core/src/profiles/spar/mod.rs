@@ -11,38 +11,22 @@ mod settings;
 pub use settings::{Envelope, Sign, SignSection, Verify, VerifySection};
 
 use crate::crypto::CryptoBackend;
-use crate::jose::alg::Alg;
 use crate::jose::header::{CritB64, HeaderRules};
 use crate::jose::jws::{signing_input_encoded, split_three};
 use crate::json::canonical::orjson_canonical;
 use crate::json::canonical::{orjson_integers_fit, orjson_sorted};
 use crate::json::JsonValue;
 use crate::json::{parse_strict, JsonLimits};
-use crate::keys::PublicKey;
 use crate::message::{Context, Message};
-use crate::profiles::{SignProfile, SignSetup, VerifyProfile};
+use crate::profiles::{SignProfile, VerifyProfile};
 use crate::reason::Reason;
 use crate::reply::Reply;
 use crate::route::Policy;
-use crate::sign::{header_bytes, SignError, SignKey, SignOutcome, SignResponses};
-use crate::verify::Common;
+use crate::sign::{header_bytes, SignError, SignKey, SignOutcome};
 use crate::verify::{Gate, Outcome, Rejection, Run};
 use crate::x509::Certificate;
 
 impl VerifyProfile for Verify {
-    type Section = VerifySection;
-    const ALGORITHMS: &'static [Alg] = &[Alg::RS256];
-    const OPTIONAL_ALGORITHMS: &'static [Alg] = &[Alg::PS256, Alg::ES256, Alg::EdDSA];
-    const WINDOW: &'static str = "timestamp_window";
-
-    fn build(section: VerifySection, common: &Common) -> Result<Verify, String> {
-        Verify::build(section, common)
-    }
-
-    fn freshness_on(&self) -> bool {
-        self.timestamp_window_s > 0
-    }
-
     fn verify(&self, run: &mut Run<'_>) -> Result<Outcome, Rejection> {
         verify(run, self)
     }
@@ -69,27 +53,6 @@ impl VerifyProfile for Verify {
 }
 
 impl SignProfile for Sign {
-    type Section = SignSection;
-
-    fn default_alg(key: &PublicKey) -> Option<Alg> {
-        match key {
-            PublicKey::Ed25519(_) => Some(Alg::EdDSA),
-            _ => crate::profiles::mojaloop::signer_default_alg(key),
-        }
-    }
-
-    fn alg_allowed(alg: Alg) -> bool {
-        matches!(alg, Alg::RS256 | Alg::PS256 | Alg::ES256 | Alg::EdDSA)
-    }
-
-    fn build(section: SignSection, at: &SignSetup<'_>) -> Result<Sign, String> {
-        Sign::build(section, at)
-    }
-
-    fn sign_responses(&self) -> SignResponses {
-        SignResponses::Off
-    }
-
     /// `H..S` over the body's canonical JSON (orjson, sorted keys; §6.4).
     fn sign(
         &self,

@@ -4,7 +4,10 @@
 use serde::Deserialize;
 
 use crate::duration::{pick, seconds_or_zero, Duration, Seconds};
-use crate::profiles::{header_name, SignSetup};
+use crate::jose::alg::Alg;
+use crate::keys::PublicKey;
+use crate::profiles::{header_name, SignSettings, SignSetup, VerifySettings};
+use crate::sign::SignResponses;
 use crate::verify::{Common, Direction};
 
 const AT: &str = "profile.spar";
@@ -45,8 +48,13 @@ pub struct Verify {
 
 const NO_RESPONSES: &str = "direction: spar responses are never signed";
 
-impl Verify {
-    pub(super) fn build(s: VerifySection, common: &Common) -> Result<Verify, String> {
+impl VerifySettings for Verify {
+    type Section = VerifySection;
+    const ALGORITHMS: &'static [Alg] = &[Alg::RS256];
+    const OPTIONAL_ALGORITHMS: &'static [Alg] = &[Alg::PS256, Alg::ES256, Alg::EdDSA];
+    const WINDOW: &'static str = "timestamp_window";
+
+    fn build(s: VerifySection, common: &Common) -> Result<Verify, String> {
         if common.direction == Direction::Response {
             return Err(NO_RESPONSES.into());
         }
@@ -66,6 +74,10 @@ impl Verify {
             timestamp_window_s: seconds_or_zero(window, &format!("{AT}.timestamp_window"))?,
         })
     }
+
+    fn freshness_on(&self) -> bool {
+        self.timestamp_window_s > 0
+    }
 }
 
 /// `profile.spar` of `jws_sign`, as written.
@@ -81,8 +93,10 @@ pub struct Sign {
     pub header: String,
 }
 
-impl Sign {
-    pub(super) fn build(s: SignSection, at: &SignSetup<'_>) -> Result<Sign, String> {
+impl SignSettings for Sign {
+    type Section = SignSection;
+
+    fn build(s: SignSection, at: &SignSetup<'_>) -> Result<Sign, String> {
         if at.direction == Direction::Response {
             return Err(NO_RESPONSES.into());
         }
@@ -92,5 +106,20 @@ impl Sign {
                 &format!("{AT}.signature_header"),
             )?,
         })
+    }
+
+    fn default_alg(key: &PublicKey) -> Option<Alg> {
+        match key {
+            PublicKey::Ed25519(_) => Some(Alg::EdDSA),
+            _ => crate::sign::default_alg(key),
+        }
+    }
+
+    fn alg_allowed(alg: Alg) -> bool {
+        matches!(alg, Alg::RS256 | Alg::PS256 | Alg::ES256 | Alg::EdDSA)
+    }
+
+    fn sign_responses(&self) -> SignResponses {
+        SignResponses::Off
     }
 }
