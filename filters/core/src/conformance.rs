@@ -323,7 +323,8 @@ impl Case {
                 let first = self.keys.partners.first()?.get("partner")?.as_str()?;
                 Some(first.to_string())
             }
-            ProfileName::Ocen | ProfileName::Mosip => None,
+            // ocen and mosip name no peer in the message (the token, the path do).
+            _ => None,
         }
     }
 

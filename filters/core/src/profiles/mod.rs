@@ -5,7 +5,8 @@
 //!
 //! A configuration names its profile as `"profile": "mojaloop"` (the profile's defaults) or
 //! `"profile": {"mojaloop": {...}}`; the section is the profile's own serde type, so a setting
-//! of another profile cannot be written. Adding a profile is its module and one line in
+//! of another profile cannot be written. Adding a profile is its module (`<name>/mod.rs` with
+//! `Verify` and `Sign`, usually a `settings.rs` beside it), its `pub mod` line and one line in
 //! `registered!` at the end of this file.
 
 use std::fmt;
