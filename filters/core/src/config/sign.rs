@@ -113,8 +113,15 @@ impl SignConfig {
             public: &public,
             env,
         })?;
+        let sign_responses = profile.sign_responses();
+        if raw.direction == Direction::Response && sign_responses == SignResponses::Off {
+            return Err(format!(
+                "profile.{}.sign_responses: must be on for direction response",
+                p.name()
+            ));
+        }
         Ok(SignConfig {
-            sign_responses: profile.sign_responses(),
+            sign_responses,
             profile,
             direction: raw.direction,
             crypto_backend: raw.crypto_backend,

@@ -8,7 +8,7 @@ use crate::jose::alg::Alg;
 use crate::keys::PublicKey;
 use crate::profiles::{header_name, SignSettings, SignSetup, VerifySettings};
 use crate::sign::SignResponses;
-use crate::verify::{Common, Direction};
+use crate::verify::Common;
 
 const AT: &str = "profile.generic";
 
@@ -79,17 +79,12 @@ pub struct Sign {
 impl SignSettings for Sign {
     type Section = SignSection;
 
-    fn build(s: SignSection, at: &SignSetup<'_>) -> Result<Sign, String> {
+    fn build(s: SignSection, _at: &SignSetup<'_>) -> Result<Sign, String> {
         let sign_responses = if s.sign_responses.unwrap_or(false) {
             SignResponses::All
         } else {
             SignResponses::Off
         };
-        if at.direction == Direction::Response && sign_responses == SignResponses::Off {
-            return Err(format!(
-                "{AT}.sign_responses: must be on for direction response"
-            ));
-        }
         Ok(Sign {
             header: header_name(
                 s.signature_header.as_deref().unwrap_or("x-jws-signature"),

@@ -209,11 +209,6 @@ impl SignSettings for Sign {
             return Err(format!("{field}: does not certify the signing key"));
         }
         let sign_responses = s.sign_responses.unwrap_or_default();
-        if at.direction == Direction::Response && sign_responses == SignResponses::Off {
-            return Err(format!(
-                "{AT}.sign_responses: must be on for direction response"
-            ));
-        }
         let header = match at.direction {
             Direction::Response => s
                 .response_signature_header
