@@ -41,8 +41,8 @@ def reason(out) -> str | None:
 def token_check(svc: AuthService) -> list:
     provider = {"name": "auth", "issuer": svc.issuer, "audiences": [AUD],
                 "jwks_uri": f"https://localhost{svc.jwks_path}", "jwks_cluster": "auth",
-                "jwks_cache": {"min_refresh_interval_s": 1, "retry_interval_s": 1, "stale_s": 60,
-                               "unknown_kid_refetch_interval_s": 1, "fetch_timeout_ms": 2000},
+                "jwks_cache": {"min_refresh_interval": "1s", "retry_interval": "1s", "stale": "1m",
+                               "unknown_kid_refetch_interval": "1s", "fetch_timeout": "2s"},
                 "claim_to_partner": "client_id", "algorithms": ["RS256"]}
     return [{"root_id": "gateway", "configuration": {}},
             {"root_id": "token_check", "configuration": {
@@ -83,7 +83,7 @@ def test_token_fetch_sends_its_secret_only_to_the_pinned_server(pki, tmp_path, t
     os.environ[SECRET_ENV] = "s3cret-tls"
     tls_auth.clients["dfsp-a"] = "s3cret-tls"
     cfg = {"cluster": "auth", "token_uri": f"https://localhost{tls_auth.token_path}", "client_id": "dfsp-a",
-           "client_secret_env": SECRET_ENV, "retry_interval_s": 1, "timeout_ms": 3000}
+           "client_secret_env": SECRET_ENV, "retry_interval": "1s", "timeout": "3s"}
     filters = [{"root_id": "token_fetch", "configuration": cfg, "host_env_keys": [SECRET_ENV]}]
     cluster = tls_auth.cluster(ca=pki.platform_ca, san=san)
     with start_gateway(tmp_path, pki, filters=filters, params={"clusters": [cluster]}) as g:

@@ -21,7 +21,7 @@ render = importlib.util.module_from_spec(_spec)
 _loader.exec_module(render)
 
 SIGNER = {"root_id": "jws_sign", "configuration": {
-    "profile": "generic", "direction": "response", "sign_responses": True,
+    "profile": {"generic": {"sign_responses": True}}, "direction": "response",
     "signing_key_env": "SIGNET_KEY"}}
 VERIFIER = {"root_id": "jws_verify", "configuration": {"profile": "generic"}}
 
@@ -165,8 +165,8 @@ CALLERS = {
     "token_fetch cluster": {"root_id": "token_fetch", "host_env_keys": ["SECRET"], "configuration": {
         "cluster": "auth", "token_uri": "https://auth/token", "client_id": "a",
         "client_secret_env": "SECRET"}},
-    "jws_verify registry_cluster": {"root_id": "jws_verify", "configuration": {
-        "profile": "ocen", "registry_url": "https://registry/service", "registry_cluster": "auth"}},
+    "jws_verify profile.ocen.registry.cluster": {"root_id": "jws_verify", "configuration": {
+        "profile": {"ocen": {"registry": {"url": "https://registry/service", "cluster": "auth"}}}}},
 }
 TLS = {"ca": "/ca.pem", "san": "DNS:auth.example"}
 
@@ -229,14 +229,14 @@ def test_plain_http_callout_to_another_host_is_refused(tmp_path, host):
     cluster = auth_cluster()
     address = cluster["load_assignment"]["endpoints"][0]["lb_endpoints"][0]["endpoint"]["address"]
     address["socket_address"]["address"] = host
-    out = check(tmp_path, chain(CALLERS["jws_verify registry_cluster"]), clusters=[cluster])
+    out = check(tmp_path, chain(CALLERS["jws_verify profile.ocen.registry.cluster"]), clusters=[cluster])
     assert out.returncode == 1
     assert f"cluster auth is plain HTTP to {host}: without TLS only a loopback" in out.stderr
     # One remote endpoint among loopback ones is enough to refuse.
     loop = auth_cluster()
     loop["load_assignment"]["endpoints"][0]["lb_endpoints"].append(
         {"endpoint": {"address": {"socket_address": {"address": host, "port_value": 1}}}})
-    assert check(tmp_path, chain(CALLERS["jws_verify registry_cluster"]), clusters=[loop]).returncode == 1
+    assert check(tmp_path, chain(CALLERS["jws_verify profile.ocen.registry.cluster"]), clusters=[loop]).returncode == 1
 
 
 def test_callout_cluster_must_be_defined_here_and_single_socketed(tmp_path):

@@ -231,7 +231,7 @@ def trap_wasm() -> Path:
 @pytest.fixture(scope="module")
 def signed(pki, tmp_path_factory):
     """dfsp-a's signed mojaloop transfer (signet CLI), and a forged one (body changed)."""
-    signer = {"profile": "mojaloop", "source_id": "dfsp-a",
+    signer = {"profile": {"mojaloop": {"source_id": "dfsp-a"}},
               "signing_key": (pki.root / "dfsp-a/jws/rsa.key").read_text()}
     good = sign(tmp_path_factory.mktemp("sign"), signer, "POST", "/transfers",
                 [("content-type", "application/json"), ("fspiop-destination", "dfsp-b")], TRANSFER)

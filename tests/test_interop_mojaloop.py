@@ -200,7 +200,8 @@ SIGNET_SORTED = (
 
 
 def signet_signed(tmp_path, root, key: str, headers: list, body: bytes, **extra):
-    cfg = {"profile": "mojaloop", "source_id": "dfsp-a", "signing_key": pem(root / f"dfsp-a/jws/{key}.key"), **extra}
+    cfg = {"profile": {"mojaloop": {"source_id": "dfsp-a", **extra}},
+           "signing_key": pem(root / f"dfsp-a/jws/{key}.key")}
     return sign(tmp_path, cfg, "POST", "/transfers", headers, body)
 
 

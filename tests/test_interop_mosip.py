@@ -66,7 +66,8 @@ def partner(pid: str, cert_pem: str) -> dict:
 
 
 def config(ca_pems: list[str], partners: list[dict], **settings) -> dict:
-    return {"profile": "mosip", **settings, "domain_ca": {"AUTH": ca_pems},
+    """`settings`: the mosip profile's own."""
+    return {"profile": {"mosip": settings}, "domain_ca": {"AUTH": ca_pems},
             "misps": [{"license_key": "misp1", "status": "ACTIVE"}], "partners": partners}
 
 

@@ -357,10 +357,10 @@ def test_two_gateway_mosip_journey_with_encryption(keys, sdk, pki, tmp_path_fact
     egress_filters = [
         GATEWAY, seal,
         {"root_id": "jws_verify", "configuration": {
-            "profile": "mosip", "direction": "response", "ida_certificate_sha256": ida_pin(pki)}},
+            "profile": {"mosip": {"ida_certificate_sha256": ida_pin(pki)}}, "direction": "response"}},
         {"root_id": "jws_sign", "configuration": {
-            "profile": "mosip", "signing_key_env": "SIGNET_EGRESS_SIGNING_KEY",
-            "signing_certificate": "@pki:dfsp-a/signing/signing.crt"}}]
+            "profile": {"mosip": {"signing_certificate": "@pki:dfsp-a/signing/signing.crt"}},
+            "signing_key_env": "SIGNET_EGRESS_SIGNING_KEY"}}]
     egress_env = {"SIGNET_TEST_ENC_KEY": (keys / "partner.key").read_text(),
                   **key_env(pki, {"SIGNET_EGRESS_SIGNING_KEY": "dfsp-a/signing/signing.key"})}
     now = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"

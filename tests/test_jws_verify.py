@@ -109,7 +109,7 @@ def mojaloop(pki, tmp_path_factory):
         ],
     }
     work = tmp_path_factory.mktemp("ml")
-    signer = {"profile": "mojaloop", "source_id": "dfsp-a", "signing_key": pem(root / "dfsp-a/jws/rsa.key")}
+    signer = {"profile": {"mojaloop": {"source_id": "dfsp-a"}}, "signing_key": pem(root / "dfsp-a/jws/rsa.key")}
     signed = sign(work, signer, "POST", "/transfers", [("content-type", "application/json"), ("fspiop-destination", "dfsp-b")], TRANSFER)
     return config, signed, work
 
@@ -174,12 +174,12 @@ def test_mojaloop_identity_rejections(ml_gateway, mojaloop, pki):
     out = send(ml_gateway, pki, mojaloop[1], party="dfsp-b", source_ip="127.0.0.2")
     assert_refused(ml_gateway, out, "peer_mismatch", 403, hits)
     # Signed with dfsp-b's RSA key while claiming dfsp-a.
-    signer = {"profile": "mojaloop", "source_id": "dfsp-a", "signing_key": pem(root / "dfsp-b/jws/rsa.key")}
+    signer = {"profile": {"mojaloop": {"source_id": "dfsp-a"}}, "signing_key": pem(root / "dfsp-b/jws/rsa.key")}
     forged = sign(work, signer, "POST", "/quotes", [], TRANSFER)
     out = send(ml_gateway, pki, forged)
     assert_refused(ml_gateway, out, "sig_invalid", 400, hits)
     # A suspended partner.
-    signer = {"profile": "mojaloop", "source_id": "dfsp-c", "signing_key": pem(root / "dfsp-b/jws/rsa.key")}
+    signer = {"profile": {"mojaloop": {"source_id": "dfsp-c"}}, "signing_key": pem(root / "dfsp-b/jws/rsa.key")}
     suspended = sign(work, signer, "POST", "/quotes", [], TRANSFER)
     out = send(ml_gateway, pki, suspended)
     assert out.status in (403,) and reason(out) in ("partner_inactive",), (out.status, reason(out))
@@ -189,7 +189,8 @@ def test_mojaloop_identity_rejections(ml_gateway, mojaloop, pki):
 def test_mojaloop_body_limit(mojaloop, pki, gateway_factory):
     config, signed, work = mojaloop
     root = pki.root
-    signer = {"profile": "mojaloop", "source_id": "dfsp-a", "signing_key": pem(root / "dfsp-a/jws/rsa.key"), "sign_body_form": "as-is"}
+    signer = {"profile": {"mojaloop": {"source_id": "dfsp-a", "sign_body_form": "as-is"}},
+              "signing_key": pem(root / "dfsp-a/jws/rsa.key")}
     at_limit = sign(work, signer, "POST", "/quotes", [], b'{"pad":"' + b"x" * (4096 - 10) + b'"}')
     assert len(at_limit[3]) == 4096
     over = sign(work, signer, "POST", "/quotes", [], b'{"pad":"' + b"x" * (4097 - 10) + b'"}')

@@ -74,7 +74,7 @@ PROFILES = {
         lambda pki: {"profile": "mojaloop", "max_body_bytes": LIMIT, "partners": [
             {"id": "dfsp-a", "tls_names": [SAN_A], "keys": keys(pki, "dfsp-a")},
             {"id": "dfsp-b", "status": "suspended", "tls_names": [SAN_B], "keys": keys(pki, "dfsp-b")}]},
-        lambda pki, party, key: {"profile": "mojaloop", "source_id": party, "sign_body_form": "as-is",
+        lambda pki, party, key: {"profile": {"mojaloop": {"source_id": party, "sign_body_form": "as-is"}},
                                  "signing_key": pem(pki.root / f"{key}/jws/rsa.key")},
         lambda party: ("POST", "/transfers"),
         lambda party, size: padded({"amount": {"amount": "100", "currency": "USD"}, "payerFsp": party}, size),
@@ -92,8 +92,9 @@ PROFILES = {
                          {"id": "dfsp-b", "status": "INACTIVE", "tls_names": [SAN_B],
                           "certificate_pem": pem(pki.root / "dfsp-b/signing/signing.crt"),
                           "api_keys": [{"key": "apiKey0001"}]}]},
-        lambda pki, party, key: {"profile": "mosip", "signing_key": pem(pki.root / f"{key}/signing/signing.key"),
-                                 "signing_certificate": pem(pki.root / f"{key}/signing/signing.crt")},
+        lambda pki, party, key: {"profile": {"mosip": {
+                                     "signing_certificate": pem(pki.root / f"{key}/signing/signing.crt")}},
+                                 "signing_key": pem(pki.root / f"{key}/signing/signing.key")},
         lambda party: ("POST", MOSIP_PATH.format(partner=party)),
         lambda party, size: padded({"id": "mosip.identity.auth", "version": "1.0", "transactionID": "1234567890",
                                     "requestTime": now_ms_z(), "individualId": "2047102734"}, size),

@@ -222,7 +222,7 @@ def test_ocen_b64_false_without_crit_is_accepted(pki, gateway_factory):
     `{"alg":"RS256","kid":…,"b64":false}` (no crit), the ocen jws_verify after it verifies it
     (a request-path ocen verifier needs token_check's claims, issue 6)."""
     root = pki.root
-    verify_cfg = {"profile": "ocen", "direction": "response", "peer_participant_id": "3051",
+    verify_cfg = {"profile": {"ocen": {"peer_participant_id": "3051"}}, "direction": "response",
                   "partners": [{"id": "3051", "keys": [{"public_key_pem": pem(root / "dfsp-a/jws/rsa.pub")}]}]}
     sign_cfg = {"profile": "ocen", "direction": "response", "kid": "lender-1",
                 "signing_key": pem(root / "dfsp-a/jws/rsa.key")}
@@ -264,8 +264,7 @@ def rogue_signing_cert(pki, tmp_path_factory):
 def mosip_gw(pki, tmp_path_factory):
     root = pki.root
     config = {
-        "profile": "mosip",
-        "request_time_window": "off",
+        "profile": {"mosip": {"request_time_window": "off"}},
         "domain_ca": {"AUTH": [pem(root / "platform/partner-domain-ca/ca.crt")]},
         "misps": [{"license_key": "misp1", "status": "ACTIVE"}],
         "partners": [{"id": "dfsp-a", "domain": "AUTH", "status": "ACTIVE", "tls_names": [SAN_A],
@@ -288,7 +287,7 @@ def test_mosip_x5c_rules(cid, code, error_code, pki, rogue_signing_cert, mosip_g
         "same-ca-other-partner-cert": (root / "dfsp-b/signing/signing.key", root / "dfsp-b/signing/signing.crt"),
         "chain-to-unregistered-ca": rogue_signing_cert,
     }[cid]
-    signer = {"profile": "mosip", "signing_key": pem(key), "signing_certificate": pem(cert)}
+    signer = {"profile": {"mosip": {"signing_certificate": pem(cert)}}, "signing_key": pem(key)}
     path = "/idauthentication/v1/auth/misp1/dfsp-a/ak1"
     signed = sign(tmp_path, signer, "POST", path, [("content-type", "application/json"),
                                                     ("authorization", "Bearer x")], mosip_body())

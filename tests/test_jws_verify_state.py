@@ -12,10 +12,10 @@ BODY = b'{"quoteId":"q-1","amount":{"currency":"USD","amount":"5"}}'
 def test_replay_is_refused_across_workers(pki, gateway_factory, tmp_path):
     root = pki.root
     config = {
-        "profile": "mojaloop", "date_window_s": 300, "replay_cache": True, "replay_cache_entries": 1000,
+        "profile": {"mojaloop": {"date_window": "5m"}}, "replay_cache": True, "replay_cache_entries": 1000,
         "partners": [{"id": "dfsp-a", "tls_names": [SAN_A], "keys": [{"public_key_pem": pem(root / "dfsp-a/jws/rsa.pub")}]}],
     }
-    signer = {"profile": "mojaloop", "source_id": "dfsp-a", "signing_key": pem(root / "dfsp-a/jws/rsa.key")}
+    signer = {"profile": {"mojaloop": {"source_id": "dfsp-a"}}, "signing_key": pem(root / "dfsp-a/jws/rsa.key")}
     first = sign(tmp_path, signer, "POST", "/quotes", [], BODY)
     gw = gateway_factory(filters=verify_filter(config), concurrency=2)
     hits = gw.upstream.hits()
@@ -34,10 +34,10 @@ def test_replay_is_refused_across_workers(pki, gateway_factory, tmp_path):
 def test_stale_date_is_refused(pki, gateway_factory, tmp_path):
     root = pki.root
     config = {
-        "profile": "mojaloop", "date_window_s": 60,
+        "profile": {"mojaloop": {"date_window_s": 60}},
         "partners": [{"id": "dfsp-a", "tls_names": [SAN_A], "keys": [{"public_key_pem": pem(root / "dfsp-a/jws/rsa.pub")}]}],
     }
-    signer = {"profile": "mojaloop", "source_id": "dfsp-a", "signing_key": pem(root / "dfsp-a/jws/rsa.key")}
+    signer = {"profile": {"mojaloop": {"source_id": "dfsp-a"}}, "signing_key": pem(root / "dfsp-a/jws/rsa.key")}
     old = sign(tmp_path, signer, "POST", "/quotes", [("date", "Tue, 02 Jun 2026 10:00:00 GMT")], BODY)
     gw = gateway_factory(filters=verify_filter(config))
     out = send(gw, pki, old)

@@ -26,7 +26,7 @@ DRAIN_S = 2
 PARTNER_A = {"id": "dfsp-a", "san": f"DNS:{SAN_A}", "source_cidrs": ["127.0.0.1/32"]}
 PARTNER_B = {"id": "dfsp-b", "san": f"DNS:{SAN_B}", "source_cidrs": ["127.0.0.2/32"]}
 # Mojaloop with its replay cache on: a refusal is 400 sig_invalid / 403 partner_inactive.
-PROFILE = {"profile": "mojaloop", "max_body_bytes": 4096, "date_window_s": 300, "replay_cache": True}
+PROFILE = {"profile": {"mojaloop": {"date_window": "5m"}}, "max_body_bytes": 4096, "replay_cache": True}
 SEQ = itertools.count()
 
 
@@ -47,7 +47,7 @@ def transfer(tmp_path, party: str, key_pem: str):
     body = f'{{"transferId":"t-{n}","payerFsp":"{party}","amount":{{"currency":"USD","amount":"7"}}}}'.encode()
     work = tmp_path / f"sign-{n}"
     work.mkdir()
-    signer = {"profile": "mojaloop", "source_id": party, "signing_key": key_pem}
+    signer = {"profile": {"mojaloop": {"source_id": party}}, "signing_key": key_pem}
     return sign(work, signer, "POST", "/transfers", [("content-type", "application/json")], body)
 
 
@@ -171,7 +171,7 @@ BAD_KEY = "-----BEGIN PUBLIC KEY-----\nMFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAE\n---
 INVALID = {
     # case: (jws_verify settings added, dfsp-b's registered key, what the log must name)
     "unknown_field": ({"max_body_byte": 4096}, None, "max_body_byte"),  # a typo of max_body_bytes
-    "wrong_type": ({"date_window_s": "300"}, None, "date_window_s"),
+    "wrong_type": ({"profile": {"mojaloop": {"date_window": 300}}}, None, "profile.mojaloop.date_window"),
     "bad_key": ({}, BAD_KEY, 'partner "dfsp-b": keys[0]: public_key_pem'),  # truncated SPKI
 }
 
@@ -191,7 +191,7 @@ def half_sent(gw, pki, request):
 def test_in_flight_request_is_cut_when_it_outlives_the_drain(live, pki, tmp_path):
     """The bound of the promise above: the old chain's connections are closed --drain-time-s
     after the push; a request still unfinished then never gets an answer (and never reaches the
-    upstream). Set the drain time above the slowest request (and its body_timeout_ms)."""
+    upstream). Set the drain time above the slowest request (and its body_timeout)."""
     gw = live
     hits = gw.upstream.hits()
     tls, rest = half_sent(gw, pki, transfer(tmp_path, "dfsp-a", rsa_key(pki, "dfsp-a")))

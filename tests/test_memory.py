@@ -68,8 +68,8 @@ def test_vm_memory_returns_to_baseline_after_4mib_bodies(pki, gateway_factory, t
         "max_body_bytes": 5 * MIB,
         "partners": [{"id": "dfsp-a", "tls_names": [SAN_A], "keys": [{"public_key_pem": pem(root / "dfsp-a/jws/rsa.pub")}]}],
     }
-    signer = {"profile": "mojaloop", "source_id": "dfsp-a", "signing_key": pem(root / "dfsp-a/jws/rsa.key"),
-              "sign_body_form": "as-is"}
+    signer = {"profile": {"mojaloop": {"source_id": "dfsp-a", "sign_body_form": "as-is"}},
+              "signing_key": pem(root / "dfsp-a/jws/rsa.key")}
     requests = []
     for i in range(3):
         pad = (b"0123456789abcdef" * (BODY_BYTES // 16))[: BODY_BYTES - 32]

@@ -36,7 +36,7 @@ def platform_filters(svc):
             "partners": [{"id": "dfsp-a", "tls_names": [SAN_A]}],
             "error_format": "ocen"}},
         {"root_id": "jws_verify", "configuration": {
-            "profile": "ocen", "bind_originator": True,
+            "profile": {"ocen": {"bind_originator": True}},
             "partners": [{"id": "dfsp-a", "registry_status": "APPROVED",
                           "keys": [{"public_key_pem": "@pki:dfsp-a/jws/rsa.pub"}]}]}},
     ]
@@ -46,12 +46,12 @@ def egress_filters(svc, signing_key_env="SIGNET_EGRESS_JWS_KEY"):
     return [
         GATEWAY,
         {"root_id": "jws_verify", "configuration": {
-            "profile": "ocen", "direction": "response", "peer_participant_id": "lender",
+            "profile": {"ocen": {"peer_participant_id": "lender"}}, "direction": "response",
             "partners": [{"id": "lender", "keys": [{"public_key_pem": "@pki:platform/jws/rsa.pub"}]}]}},
         {"root_id": "token_fetch", "host_env_keys": [SECRET_ENV], "configuration": {
             "cluster": "auth", "token_uri": f"http://auth.signet.test{svc.token_path}",
-            "client_id": "dfsp-a", "client_secret_env": SECRET_ENV, "retry_interval_s": 1,
-            "timeout_ms": 3000}},
+            "client_id": "dfsp-a", "client_secret_env": SECRET_ENV, "retry_interval": "1s",
+            "timeout": "3s"}},
         {"root_id": "jws_sign", "configuration": {
             "profile": "ocen", "kid": "agent-1", "signing_key_env": signing_key_env}},
     ]

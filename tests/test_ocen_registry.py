@@ -1,5 +1,5 @@
-"""jws_verify's `ocen` profile with `registry_url`, through a real Envoy: the caller's key comes
-from a (fake, local) OCEN registry — `GET {registry_url}/participant-roles/{id}` answering a
+"""jws_verify's `ocen` profile with its `registry`, through a real Envoy: the caller's key comes
+from a (fake, local) OCEN registry — `GET {url}/participant-roles/{id}` answering a
 `ParticipantRole` of iSPIRT/OCEN-Documentation apis/ocen-registry.json, `publicKey` a JWK in a
 string — fetched by callout with the gateway's own bearer token, cached, served stale while the
 registry is down, and 503 `keys_unavailable` when nothing usable was ever fetched."""
@@ -133,13 +133,13 @@ def test_registry_keys_through_envoy(pki, gateway_factory):
             "error_format": "ocen",
         }
         verify = {
-            "profile": "ocen",
-            "registry_url": "http://registry.ocen.test/service",
-            "registry_cluster": "registry",
-            "registry_ttl_s": 2,
-            "registry_stale_s": 60,
-            "registry_timeout_ms": 1000,
-            "registry_token_env": TOKEN_ENV,
+            "profile": {"ocen": {"registry": {
+                "url": "http://registry.ocen.test/service",
+                "cluster": "registry",
+                "ttl": "2s",
+                "stale": "1m",
+                "timeout": "1s",
+                "token_env": TOKEN_ENV}}},
             # A static entry still works beside the registry.
             "partners": [{"id": "static-1", "registry_status": "APPROVED",
                           "keys": [{"public_key_pem": (pki.root / "dfsp-b" / "jws" / "rsa.pub").read_text()}]}],
@@ -225,15 +225,17 @@ def test_registry_settings_are_validated(pki, tmp_path):
     import subprocess
 
     cases = [
-        ({"registry_url": "http://r/registry", "registry_cluster": "r"}, "registry_url"),
-        ({"registry_url": "http://r/service"}, "registry_cluster"),
-        ({"registry_ttl_s": 5}, "registry_ttl_s: needs registry_url"),
-        ({"registry_url": "http://r/service", "registry_cluster": "r", "registry_timeout_ms": 0},
-         "registry_timeout_ms"),
+        ({"url": "http://r/registry", "cluster": "r"}, "profile.ocen.registry.url"),
+        ({"url": "http://r/service"}, "profile.ocen.registry: missing field `cluster`"),
+        ({"ttl_s": 5}, "profile.ocen.registry: missing field `url`"),
+        ({"url": "http://r/service", "cluster": "r", "timeout_ms": 0},
+         "profile.ocen.registry.timeout: must be between 1ms and 60s"),
+        ({"url": "http://r/service", "cluster": "r", "ttl": "5"},
+         "profile.ocen.registry.ttl: \"5\" is not a duration"),
     ]
-    for extra, expect in cases:
+    for registry, expect in cases:
         cfg = tmp_path / "c.json"
-        cfg.write_text(json.dumps({"profile": "ocen", **extra}))
+        cfg.write_text(json.dumps({"profile": {"ocen": {"registry": registry}}}))
         msg = tmp_path / "m.http"
         msg.write_bytes(b"POST / HTTP/1.1\r\n\r\n{}")
         out = subprocess.run([str(CLI), "verify", "--config", str(cfg), str(msg)],

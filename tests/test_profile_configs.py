@@ -25,7 +25,9 @@ def test_profile_gateway_validates(profile, pki, tmp_path):
     config = render("platform.yaml", params, tmp_path / f"{profile}.yaml")
     text = config.read_text()
     assert "@pki:" not in text, "every PKI reference is inlined"
-    assert f'\\"profile\\":\\"{profile}\\"' in text
+    # "profile": "<name>" (its defaults) or "profile": {"<name>": {...}} (its own settings).
+    assert (f'\\"profile\\":\\"{profile}\\"' in text
+            or f'\\"profile\\":{{\\"{profile}\\":' in text)
     assert "FAIL_OPEN" not in text
     assert text.count('"failure_policy": "FAIL_RELOAD"') == text.count("envoy.filters.http.wasm")
     result = validate(config, env=demo_env(params, pki))

@@ -27,7 +27,7 @@ from harness import tls_context
 from signet_cli import sign
 from test_jws_verify import SAN_A, assert_forwarded, assert_refused, pem, reason, send, verify_filter
 
-WINDOW = {"profile": "mojaloop", "date_window_s": 300, "replay_cache": True}
+WINDOW = {"profile": {"mojaloop": {"date_window": "5m"}}, "replay_cache": True}
 
 
 def config(pki, entries: int) -> dict:
@@ -41,7 +41,7 @@ def config(pki, entries: int) -> dict:
 
 
 def signer(pki) -> dict:
-    return {"profile": "mojaloop", "source_id": "dfsp-a",
+    return {"profile": {"mojaloop": {"source_id": "dfsp-a"}},
             "signing_key": pem(pki.root / "dfsp-a/jws/rsa.key")}
 
 

@@ -61,8 +61,8 @@ CASES = [("RS256", "rsa"), ("RS384", "rsa"), ("RS512", "rsa"), ("PS256", "rsa"),
 def test_every_algorithm_verifies_independently(pki, tmp_path, alg, kind, unencoded):
     priv, public = key_pair(pki, tmp_path, kind)
     body = json.dumps({"amount": "10.00", "note": "caf\u00e9"}, ensure_ascii=False).encode()
-    config = {"profile": "generic", "sign_alg": alg, "kid": "k1", "signing_key": priv,
-              "sign_unencoded": unencoded}
+    config = {"profile": {"generic": {"sign_unencoded": unencoded}}, "sign_alg": alg, "kid": "k1",
+              "signing_key": priv}
     _, _, headers, got = sign(tmp_path, config, "POST", "/api", [("content-type", "application/json")], body)
     assert got == body
     value = dict((n.lower(), v) for n, v in headers)["x-jws-signature"]

@@ -96,7 +96,7 @@ def test_audit_off_writes_no_filter_state(mojaloop, pki, tmp_path):  # noqa: F81
 
 def test_jws_sign_audit_record(pki, tmp_path):
     root = pki.root
-    signer = {"profile": "mojaloop", "source_id": "dfsp-a",
+    signer = {"profile": {"mojaloop": {"source_id": "dfsp-a"}},
               "signing_key": (root / "dfsp-a/jws/rsa.key").read_text()}
     with start_gateway(tmp_path, pki, filters=[GATEWAY, {"root_id": "jws_sign", "configuration": signer}]) as g:
         request_id = rid("sign")

@@ -328,7 +328,7 @@ def bound_gw(auth, pki, tmp_path_factory):
     work = tmp_path_factory.mktemp("bound-sign")
     signed = {}
     for fsp in ("dfsp-a", "dfsp-b"):
-        cfg = {"profile": "mojaloop", "source_id": fsp, "signing_key": (root / f"{fsp}/jws/rsa.key").read_text()}
+        cfg = {"profile": {"mojaloop": {"source_id": fsp}}, "signing_key": (root / f"{fsp}/jws/rsa.key").read_text()}
         d = work / fsp
         d.mkdir()
         signed[fsp] = sign(d, cfg, "POST", "/transfers",

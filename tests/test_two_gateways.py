@@ -104,7 +104,7 @@ def generic_filters(backend: str, partner_key: str, platform_key: str, pinned: s
     platform = [
         GATEWAY,
         {"root_id": "jws_sign", "name": "signet.jws_sign.response", "configuration": {
-            "profile": "generic", "direction": "response", "sign_responses": True,
+            "profile": {"generic": {"sign_responses": True}}, "direction": "response",
             "crypto_backend": backend, "kid": f"platform-{platform_key}",
             "max_body_bytes": 65536, "signing_key_env": "SIGNET_PLATFORM_JWS_KEY"}},
         {"root_id": "jws_verify", "configuration": {
@@ -269,7 +269,7 @@ def test_generic_wrong_pinned_key_is_refused(generic, pki, tmp_path_factory):
 @pytest.fixture(scope="module")
 def mojaloop(pki, tmp_path_factory):
     egress = [GATEWAY, {"root_id": "jws_sign", "configuration": {
-        "profile": "mojaloop", "source_id": "dfsp-a", "signing_key_env": "SIGNET_EGRESS_JWS_KEY"}}]
+        "profile": {"mojaloop": {"source_id": "dfsp-a"}}, "signing_key_env": "SIGNET_EGRESS_JWS_KEY"}}]
     with two_gateways(tmp_path_factory, pki, platform_filters=profile_filters("mojaloop"),
                       egress_filters=egress,
                       egress_env={"SIGNET_EGRESS_JWS_KEY": "dfsp-a/jws/rsa.key"}) as p:
@@ -344,9 +344,9 @@ def mosip_filters(sign_responses: str):
     gateway, verify = profile_filters("mosip")
     signer = {
         "root_id": "jws_sign", "name": "signet.jws_sign.response", "configuration": {
-            "profile": "mosip", "direction": "response", "sign_responses": sign_responses,
-            "signing_key_env": "SIGNET_PLATFORM_SIGNING_KEY",
-            "signing_certificate": "@pki:platform/signing/signing.crt"}}
+            "profile": {"mosip": {"sign_responses": sign_responses,
+                                  "signing_certificate": "@pki:platform/signing/signing.crt"}},
+            "direction": "response", "signing_key_env": "SIGNET_PLATFORM_SIGNING_KEY"}}
     return [gateway, signer, verify]
 
 
@@ -360,10 +360,10 @@ def mosip_egress(pki):
     return [
         GATEWAY,
         {"root_id": "jws_verify", "configuration": {
-            "profile": "mosip", "direction": "response", "ida_certificate_sha256": ida_pin(pki)}},
+            "profile": {"mosip": {"ida_certificate_sha256": ida_pin(pki)}}, "direction": "response"}},
         {"root_id": "jws_sign", "configuration": {
-            "profile": "mosip", "signing_key_env": "SIGNET_EGRESS_SIGNING_KEY",
-            "signing_certificate": "@pki:dfsp-a/signing/signing.crt"}},
+            "profile": {"mosip": {"signing_certificate": "@pki:dfsp-a/signing/signing.crt"}},
+            "signing_key_env": "SIGNET_EGRESS_SIGNING_KEY"}},
     ]
 
 
@@ -427,14 +427,14 @@ def test_mosip_sign_responses_local(pki, gateway_factory, tmp_path):
                                          method="POST", path=AUTH_PATH, body=body,
                                          headers={k: v for k, v in headers.items()
                                                   if k.lower() != "content-length"})
-    egress_check = {"profile": "mosip", "direction": "response",
-                    "ida_certificate_sha256": ida_pin(pki)}
+    egress_check = {"profile": {"mosip": {"ida_certificate_sha256": ida_pin(pki)}},
+                    "direction": "response"}
     body = auth_body()
     from signet_cli import sign
 
-    signed = sign(tmp_path, {"profile": "mosip",
-                             "signing_key": (pki.root / "dfsp-a/signing/signing.key").read_text(),
-                             "signing_certificate": (pki.root / "dfsp-a/signing/signing.crt").read_text()},
+    signed = sign(tmp_path, {"profile": {"mosip": {
+                                 "signing_certificate": (pki.root / "dfsp-a/signing/signing.crt").read_text()}},
+                             "signing_key": (pki.root / "dfsp-a/signing/signing.key").read_text()},
                   "POST", AUTH_PATH, [("content-type", "application/json")], body)
     # The error reply (no Authorization): signed, and the egress's check (the CLI) accepts it.
     out = send(dict(signed[2]))
@@ -471,7 +471,7 @@ def ocen_filters():
     egress = [
         GATEWAY,
         {"root_id": "jws_verify", "configuration": {
-            "profile": "ocen", "direction": "response", "peer_participant_id": "platform",
+            "profile": {"ocen": {"peer_participant_id": "platform"}}, "direction": "response",
             "partners": [{"id": "platform", "registry_status": "APPROVED",
                           "keys": [{"public_key_pem": "@pki:platform/jws/rsa.pub"}]}]}},
         {"root_id": "jws_sign", "configuration": {

@@ -349,9 +349,9 @@ def test_registry_key_fetched_once_per_worker(pki, tmp_path):
     prov.pop("claim_to_partner")
     token_check = {"providers": [prov], "partners": [{"id": "dfsp-a", "tls_names": [SAN_A]}],
                    "error_format": "ocen"}
-    verify = {"profile": "ocen", "registry_url": "http://registry.ocen.test/service",
-              "registry_cluster": "registry", "registry_timeout_ms": 3000,
-              "registry_token_env": TOKEN_ENV}
+    verify = {"profile": {"ocen": {"registry": {
+        "url": "http://registry.ocen.test/service", "cluster": "registry", "timeout": "3s",
+        "token_env": TOKEN_ENV}}}}
     filters = [GATEWAY, {"root_id": "token_check", "configuration": token_check},
                {"root_id": "jws_verify", "host_env_keys": [TOKEN_ENV], "configuration": verify}]
     signature = ocen_signature(pki.root / "dfsp-a" / "jws" / "rsa.key", OCEN_BODY)

@@ -65,7 +65,7 @@ class AdvProfile:
 
     def verify_config(self, **extra) -> dict:
         if self.name == "ocen":
-            cfg = {"profile": "ocen", "bind_originator": True, "partners": [
+            cfg = {"profile": {"ocen": {"bind_originator": True}}, "partners": [
                 {"id": "dfsp-a", "registry_status": "APPROVED", "keys": [{"public_key_pem": "@pki:dfsp-a/jws/rsa.pub"}]},
                 {"id": "dfsp-b", "registry_status": "APPROVED", "keys": [{"public_key_pem": "@pki:dfsp-b/jws/rsa.pub"}]}]}
         else:

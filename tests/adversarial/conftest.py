@@ -19,7 +19,7 @@ from authsvc import AuthService  # noqa: E402
 from harness import start_gateway  # noqa: E402
 
 class Pool:
-    """Gateways by (profile, variant): "main" (the profile's chain), "timeout" (body_timeout_ms
+    """Gateways by (profile, variant): "main" (the profile's chain), "timeout" (body_timeout
     small). Each started once; all stopped at the end of the session."""
 
     def __init__(self, pki, tmp_path_factory):

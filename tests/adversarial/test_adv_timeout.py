@@ -1,6 +1,6 @@
 """Bodies that never end (security.md rule 10: "a message that never ends is answered with the
 profile's error after a bound"). Each profile's gateway here sets jws_verify's
-`body_timeout_ms: 1500`; a request whose body has not ended within it is answered by the filter
+`body_timeout: "1.5s"`; a request whose body has not ended within it is answered by the filter
 with reason `body_timeout` in the profile's format (generic 408) within about a second after
 the bound, and the upstream sees nothing. A body dribbled within the bound still passes.
 """
@@ -19,7 +19,7 @@ SLACK_S = 2.0  # "within about a second after the bound", plus a loaded CI machi
 
 @pytest.fixture(params=NAMES)
 def pg(request, pool):
-    return pool.get(request.param, "timeout", body_timeout_ms=int(BOUND_S * 1000))
+    return pool.get(request.param, "timeout", body_timeout=f"{BOUND_S}s")
 
 
 def stalled(transport, p, gw, m, path, headers, part: bytes):

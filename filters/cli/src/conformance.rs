@@ -99,7 +99,15 @@ fn export(case: &Case, dir: &Path, tls_name: Option<&str>) -> Result<(), String>
         return Err(format!("{}: configuration is not an object", case.id));
     };
     if case.profile == signet_core::config::ProfileName::Mosip {
-        obj.insert("request_time_window".into(), "off".into());
+        let mut section = match obj.remove("profile") {
+            Some(serde_json::Value::Object(mut named)) => match named.remove("mosip") {
+                Some(serde_json::Value::Object(s)) => s,
+                _ => serde_json::Map::new(),
+            },
+            _ => serde_json::Map::new(),
+        };
+        section.insert("request_time_window".into(), "off".into());
+        obj.insert("profile".into(), serde_json::json!({ "mosip": section }));
     }
     if let (Some(name), Some(peer)) = (tls_name, case.peer(&msg)) {
         let partners = obj.get_mut("partners").and_then(|p| p.as_array_mut());

@@ -2,9 +2,10 @@
 
 use std::process::ExitCode;
 
+use signet_core::config::sign::SignConfig;
 use signet_core::crypto::RustCrypto;
 use signet_core::httpmsg::{self, HttpMessage};
-use signet_core::sign::{sign, SignConfig, SignOutcome};
+use signet_core::sign::SignOutcome;
 
 use crate::verify::to_message;
 use crate::Args;
@@ -27,8 +28,9 @@ pub fn run(args: &[String]) -> Result<ExitCode, String> {
             .ok_or_else(|| format!("--now: {t:?} is not RFC 3339"))?,
         None => crate::verify::system_now_ms(),
     };
-    let outcome =
-        sign(&cfg, &mut msg, now_ms, &RustCrypto).map_err(|e| format!("sign_failed: {e}"))?;
+    let outcome = cfg
+        .sign(&mut msg, now_ms, &RustCrypto)
+        .map_err(|e| format!("sign_failed: {e}"))?;
     if let SignOutcome::NotSigned(why) = outcome {
         eprintln!("signet: not signed: {why}");
     }

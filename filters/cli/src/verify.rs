@@ -6,7 +6,6 @@ use signet_core::config::{Direction, VerifyConfig};
 use signet_core::crypto::RustCrypto;
 use signet_core::httpmsg;
 use signet_core::message::{Context, Message};
-use signet_core::reply::for_rejection;
 use signet_core::trace::Trace;
 use signet_core::verify::{verify, MemoryReplay, Outcome, Run};
 
@@ -60,7 +59,9 @@ pub fn run(args: &[String]) -> Result<ExitCode, String> {
     let mut trace = Trace::recording();
     let mut replay = MemoryReplay::new(16);
     let result = verify(&mut Run {
-        cfg: &cfg,
+        common: &cfg.common,
+        registry: &cfg.registry,
+        profile: &cfg.profile,
         msg: &msg,
         ctx: &ctx,
         backend: &RustCrypto,
@@ -98,8 +99,7 @@ pub fn run(args: &[String]) -> Result<ExitCode, String> {
             Ok(ExitCode::SUCCESS)
         }
         Err(rej) => {
-            let reply = for_rejection(
-                &cfg,
+            let reply = cfg.reply(
                 &rej,
                 &msg,
                 &ctx,
@@ -109,7 +109,12 @@ pub fn run(args: &[String]) -> Result<ExitCode, String> {
             out!("verdict: rejected — {}", rej.detail);
             out!("fix: {}", rej.reason.fix());
             if rej.reason == signet_core::reason::Reason::SigInvalid {
-                let hints = signet_core::verify::diagnose::diagnose(&cfg, &msg, &RustCrypto);
+                let hints = signet_core::verify::diagnose::diagnose(
+                    &cfg.registry,
+                    cfg.profile.segments(&msg),
+                    &msg,
+                    &RustCrypto,
+                );
                 if hints.is_empty() {
                     out!("hint: no registered key verifies this signature over the body, its canonical or re-serialized forms, or the path: wrong key, or the bytes changed after signing");
                 }

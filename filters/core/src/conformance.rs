@@ -11,10 +11,10 @@ use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use crate::b64;
-use crate::config::{ProfileName, RawVerifyConfig, VerifyConfig};
+use crate::config::{ProfileName, RawVerifyConfig, VerifyConfig, TOP_LEVEL};
 use crate::crypto::CryptoBackend;
 use crate::message::{Context, Message};
-use crate::reply::{for_rejection, Reply};
+use crate::reply::Reply;
 use crate::trace::Trace;
 use crate::verify::{verify, MemoryReplay, Outcome, Rejection, Run};
 
@@ -127,10 +127,24 @@ impl Case {
         }
     }
 
-    /// The filter configuration this case describes.
+    /// The filter configuration this case describes. Vectors write every setting flat
+    /// (`shared/spec/vectors/README.md`); a profile's own settings are filed under its section
+    /// here.
     pub fn config_json(&self) -> Result<Value, String> {
-        let mut cfg = self.settings.clone();
-        cfg.insert("profile".into(), Value::String(self.profile.name().into()));
+        let (mut cfg, section): (Map<String, Value>, Map<String, Value>) = self
+            .settings
+            .clone()
+            .into_iter()
+            .partition(|(k, _)| TOP_LEVEL.contains(&k.as_str()));
+        let name = self.profile.name();
+        let profile = if section.is_empty() {
+            Value::String(name.into())
+        } else {
+            let mut named = Map::new();
+            named.insert(name.into(), Value::Object(section));
+            Value::Object(named)
+        };
+        cfg.insert("profile".into(), profile);
         let mut partners: Vec<Map<String, Value>> = Vec::new();
         for (i, entry) in self.keys.partners.iter().enumerate() {
             let id = entry
@@ -309,7 +323,8 @@ impl Case {
                 let first = self.keys.partners.first()?.get("partner")?.as_str()?;
                 Some(first.to_string())
             }
-            ProfileName::Ocen | ProfileName::Mosip => None,
+            // ocen and mosip name no peer in the message (the token, the path do).
+            _ => None,
         }
     }
 
@@ -318,13 +333,15 @@ impl Case {
         let cfg_json = self.config_json()?;
         let raw: RawVerifyConfig = serde_json::from_value(cfg_json)
             .map_err(|e| format!("{}: configuration: {e}", self.id))?;
-        let cfg = VerifyConfig::from_raw(&raw).map_err(|e| format!("{}: {e}", self.id))?;
+        let cfg = VerifyConfig::from_raw(raw).map_err(|e| format!("{}: {e}", self.id))?;
         let msg = self.message()?;
         let ctx = self.context(&msg)?;
         let mut trace = Trace::recording();
         let mut replay = MemoryReplay::new(cfg.common.replay_cache_entries);
         let result = verify(&mut Run {
-            cfg: &cfg,
+            common: &cfg.common,
+            registry: &cfg.registry,
+            profile: &cfg.profile,
             msg: &msg,
             ctx: &ctx,
             backend,
@@ -347,7 +364,7 @@ impl Case {
         let (got, reason, reply) = match &result {
             Ok(_) => (Expect::Accept, "ok".to_string(), None),
             Err(r) => {
-                let reply = for_rejection(cfg, r, msg, ctx, "00000000", false);
+                let reply = cfg.reply(r, msg, ctx, "00000000", false);
                 (Expect::Reject, r.reason.code().to_string(), Some(reply))
             }
         };

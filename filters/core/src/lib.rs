@@ -9,6 +9,7 @@ pub mod b64;
 pub mod config;
 pub mod conformance;
 pub mod crypto;
+pub mod duration;
 pub mod httpmsg;
 pub mod jose;
 pub mod json;

@@ -6,7 +6,7 @@ mod common;
 use common::*;
 use serde_json::json;
 use signet_core::config::VerifyConfig;
-use signet_core::sign::SignConfig;
+use signet_core::config::sign::SignConfig;
 
 #[test]
 fn audit_is_on_unless_turned_off() {
@@ -25,7 +25,7 @@ fn audit_is_on_unless_turned_off() {
 
     let rsa = private_pem(&rsa_key(1));
     let sign = |audit: Option<bool>| {
-        let mut cfg = json!({"profile": "mojaloop", "source_id": "a", "signing_key": rsa});
+        let mut cfg = json!({"profile": {"mojaloop": {"source_id": "a"}}, "signing_key": rsa});
         if let Some(a) = audit {
             cfg["audit"] = json!(a);
         }

@@ -6,8 +6,8 @@ mod common;
 
 use common::*;
 use serde_json::{json, Value};
+use signet_core::config::sign::SignConfig;
 use signet_core::config::VerifyConfig;
-use signet_core::sign::SignConfig;
 
 fn verify_err(cfg: Value) -> String {
     VerifyConfig::from_json(&cfg.to_string()).unwrap_err()
@@ -28,11 +28,50 @@ fn verify_configuration_errors_name_the_field() {
         public_pem(&k)
     };
     let cases: Vec<(Value, &str)> = vec![
-        (json!({"profile": "nope"}), "profile"),
+        (json!({"profile": "nope"}), "profile: unknown variant `nope`"),
+        (json!({"profile": {"nope": {}}}), "profile: unknown variant `nope`"),
+        (json!({"profile": {}}), "profile: names no profile"),
+        (
+            json!({"profile": {"mojaloop": {}, "ocen": {}}}),
+            "profile: names more than one profile",
+        ),
         (json!({"profile": "mojaloop", "bogus": 1}), "bogus"),
+        // Another profile's setting cannot be written: the section is the profile's own type.
+        (
+            json!({"profile": {"ocen": {"payload_mode": "raw"}}}),
+            "profile.ocen.payload_mode: unknown field `payload_mode`",
+        ),
         (
             json!({"profile": "ocen", "payload_mode": "raw"}),
-            "payload_mode: not a setting of profile ocen",
+            "unknown field `payload_mode`",
+        ),
+        (
+            json!({"profile": {"mojaloop": {"source_binding": "nobody"}}}),
+            "profile.mojaloop.source_binding: unknown variant `nobody`",
+        ),
+        (
+            json!({"profile": {"mojaloop": {"date_window_s": -1}}}),
+            "profile.mojaloop.date_window_s: must not be negative",
+        ),
+        (
+            json!({"profile": {"mojaloop": {"date_window": "5 min"}}}),
+            "profile.mojaloop.date_window: \"5 min\" is not a duration",
+        ),
+        (
+            json!({"profile": {"mojaloop": {"date_window": "1.5s"}}}),
+            "profile.mojaloop.date_window: must be a whole number of seconds",
+        ),
+        (
+            json!({"profile": {"mojaloop": {"date_window": "5m", "date_window_s": 300}}}),
+            "profile.mojaloop.date_window: give date_window or date_window_s, not both",
+        ),
+        (
+            json!({"profile": "generic", "clock_skew": "30s", "clock_skew_s": 30}),
+            "clock_skew: give clock_skew or clock_skew_s, not both",
+        ),
+        (
+            json!({"profile": "generic", "clock_skew": 30}),
+            "clock_skew: invalid type: integer `30`, expected a string",
         ),
         (
             json!({"profile": "generic", "algorithms": ["HS256"]}),
@@ -77,7 +116,7 @@ fn verify_configuration_errors_name_the_field() {
         ),
         (
             json!({"profile": "mojaloop", "replay_cache": true}),
-            "replay_cache: needs the mojaloop freshness window",
+            "replay_cache: needs the mojaloop freshness window on (profile.mojaloop.date_window)",
         ),
         (
             json!({"profile": "mojaloop", "direction": "response"}),
@@ -85,7 +124,7 @@ fn verify_configuration_errors_name_the_field() {
         ),
         (
             json!({"profile": "ocen", "direction": "response"}),
-            "peer_participant_id",
+            "profile.ocen.peer_participant_id: required",
         ),
         (
             json!({"profile": "generic", "route_policy": [{"policy": "skip"}]}),
@@ -97,53 +136,59 @@ fn verify_configuration_errors_name_the_field() {
         ),
         (
             json!({"profile": "generic", "body_timeout_ms": 99}),
-            "body_timeout_ms: must be between 100 and 600000",
+            "body_timeout: must be between 100ms and 600s",
         ),
         (
-            json!({"profile": "generic", "body_timeout_ms": 600_001}),
-            "body_timeout_ms",
+            json!({"profile": "generic", "body_timeout": "601s"}),
+            "body_timeout: must be between 100ms and 600s",
         ),
         (
-            json!({"profile": "mosip", "error_status": "500", "domain_ca": {}}),
-            "error_status",
+            json!({"profile": "generic", "body_timeout": "-1s"}),
+            "body_timeout: \"-1s\" is not a duration",
         ),
         (
-            json!({"profile": "mojaloop", "registry_url": "http://r/service"}),
-            "registry_url: not a setting of profile mojaloop",
+            json!({"profile": {"mosip": {"error_status": "500"}}, "domain_ca": {}}),
+            "profile.mosip.error_status: unknown variant `500`",
         ),
         (
-            json!({"profile": "ocen", "registry_url": "http://r/api", "registry_cluster": "r"}),
-            "registry_url: \"http://r/api\" must be the registry base ending in /service",
+            json!({"profile": {"mojaloop": {"registry": {"url": "http://r/service", "cluster": "r"}}}}),
+            "profile.mojaloop.registry: unknown field `registry`",
         ),
         (
-            json!({"profile": "ocen", "registry_url": "http://r/service"}),
-            "registry_cluster: required",
+            json!({"profile": {"ocen": {"registry": {"url": "http://r/api", "cluster": "r"}}}}),
+            "profile.ocen.registry.url: \"http://r/api\" must be the registry base ending in /service",
         ),
         (
-            json!({"profile": "ocen", "registry_stale_s": 10}),
-            "registry_stale_s: needs registry_url",
+            json!({"profile": {"ocen": {"registry": {"url": "http://r/service"}}}}),
+            "profile.ocen.registry: missing field `cluster`",
         ),
         (
-            json!({"profile": "ocen", "registry_url": "http://r/service", "registry_cluster": "r",
-                   "registry_ttl_s": 0}),
-            "registry_ttl_s",
+            json!({"profile": {"ocen": {"registry": {"url": "http://r/service", "cluster": "r", "ttl_s": 0}}}}),
+            "profile.ocen.registry.ttl: must be between 1s and 24h",
         ),
         (
-            json!({"profile": "ocen", "registry_url": "http://r/service", "registry_cluster": "r",
-                   "registry_token_env": "BAD-NAME"}),
-            "registry_token_env",
+            json!({"profile": {"ocen": {"registry": {"url": "http://r/service", "cluster": "r", "timeout": "61s"}}}}),
+            "profile.ocen.registry.timeout: must be between 1ms and 60s",
         ),
         (
-            json!({"profile": "ocen", "direction": "response", "peer_participant_id": "x",
-                   "registry_url": "http://r/service", "registry_cluster": "r"}),
-            "registry_url: only with direction request",
+            json!({"profile": {"ocen": {"registry": {"url": "http://r/service", "cluster": "r", "token_env": "BAD-NAME"}}}}),
+            "profile.ocen.registry.token_env",
+        ),
+        (
+            json!({"profile": {"ocen": {"peer_participant_id": "x",
+                   "registry": {"url": "http://r/service", "cluster": "r"}}}, "direction": "response"}),
+            "profile.ocen.registry: only with direction request",
         ),
     ];
+    let mut wrong = Vec::new();
     for (cfg, needle) in cases {
         let e = verify_err(cfg.clone());
-        assert!(e.contains(needle), "{cfg}: {e:?} should mention {needle:?}");
+        if !e.contains(needle) {
+            wrong.push(format!("{cfg}: {e:?} should mention {needle:?}"));
+        }
         assert!(!e.contains("BEGIN"), "no key material in errors: {e}");
     }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
 }
 
 #[test]
@@ -153,22 +198,22 @@ fn sign_configuration_errors_name_the_field() {
     let cases: Vec<(Value, &str)> = vec![
         (
             json!({"profile": "mojaloop", "signing_key": rsa}),
-            "source_id",
+            "profile.mojaloop.source_id: required",
         ),
         (
-            json!({"profile": "mojaloop", "source_id": "a"}),
+            json!({"profile": {"mojaloop": {"source_id": "a"}}}),
             "exactly one of signing_key, signing_key_env",
         ),
         (
-            json!({"profile": "mojaloop", "source_id": "a", "signing_key_env": "NOPE"}),
+            json!({"profile": {"mojaloop": {"source_id": "a"}}, "signing_key_env": "NOPE"}),
             "NOPE is not set",
         ),
         (
-            json!({"profile": "mojaloop", "source_id": "a", "signing_key": "junk"}),
+            json!({"profile": {"mojaloop": {"source_id": "a"}}, "signing_key": "junk"}),
             "signing key",
         ),
         (
-            json!({"profile": "mojaloop", "source_id": "a", "signing_key": ec, "sign_alg": "RS256"}),
+            json!({"profile": {"mojaloop": {"source_id": "a"}}, "signing_key": ec, "sign_alg": "RS256"}),
             "does not fit the signing key",
         ),
         (
@@ -176,51 +221,59 @@ fn sign_configuration_errors_name_the_field() {
             "not used by profile ocen",
         ),
         (
-            json!({"profile": "mojaloop", "direction": "response", "source_id": "a", "signing_key": rsa}),
+            json!({"profile": {"mojaloop": {"source_id": "a"}}, "direction": "response", "signing_key": rsa}),
             "never signed",
         ),
         (
             json!({"profile": "mosip", "signing_key": rsa}),
-            "signing_certificate: required",
+            "profile.mosip.signing_certificate: required",
         ),
         (
             json!({"profile": "generic", "direction": "response", "signing_key": ec}),
-            "sign_responses",
+            "profile.generic.sign_responses: must be on",
         ),
         (
-            json!({"profile": "spar", "signing_key": ec, "sign_unencoded": true}),
-            "sign_unencoded: not a setting of profile spar",
+            json!({"profile": {"spar": {"sign_unencoded": true}}, "signing_key": ec}),
+            "profile.spar.sign_unencoded: unknown field `sign_unencoded`",
         ),
         (
             json!({"profile": "spar", "signing_key": ec, "body_timeout_ms": 0}),
-            "body_timeout_ms: must be between 100 and 600000",
+            "body_timeout: must be between 100ms and 600s",
+        ),
+        (
+            json!({"profile": "spar", "signing_key": ec, "body_timeout": "30s", "body_timeout_ms": 30000}),
+            "body_timeout: give body_timeout or body_timeout_ms, not both",
         ),
     ];
+    let mut wrong = Vec::new();
     for (cfg, needle) in cases {
         let e = sign_err(cfg.clone());
-        assert!(e.contains(needle), "{needle}: {e:?}");
+        if !e.contains(needle) {
+            wrong.push(format!("{needle}: {e:?}"));
+        }
         assert!(!e.contains("PRIVATE KEY"), "no key material in errors: {e}");
     }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
 }
 
 #[test]
 fn the_signing_key_comes_from_the_environment() {
     let rsa = private_pem(&rsa_key(1));
     let env = |name: &str| (name == "SIGNET_KEY").then(|| rsa.clone());
-    let cfg = json!({"profile": "mojaloop", "source_id": "a", "signing_key_env": "SIGNET_KEY"});
+    let cfg = json!({"profile": {"mojaloop": {"source_id": "a"}}, "signing_key_env": "SIGNET_KEY"});
     assert!(SignConfig::from_json(&cfg.to_string(), &env).is_ok());
 }
 
 #[test]
 fn ocen_registry_settings_and_defaults() {
-    use signet_core::config::Profile;
+    use signet_core::config::Verifier;
     let cfg = VerifyConfig::from_json(
-        &json!({"profile": "ocen", "registry_url": "https://registry.ocen.test/ocen/service/",
-                "registry_cluster": "registry", "registry_token_env": "OCEN_TOKEN"})
+        &json!({"profile": {"ocen": {"registry": {"url": "https://registry.ocen.test/ocen/service/",
+                "cluster": "registry", "token_env": "OCEN_TOKEN"}}}})
         .to_string(),
     )
     .unwrap();
-    let Profile::Ocen(o) = &cfg.profile else {
+    let Verifier::Ocen(o) = &cfg.profile else {
         panic!("ocen")
     };
     let r = o.registry.as_ref().unwrap();
@@ -229,4 +282,54 @@ fn ocen_registry_settings_and_defaults() {
     assert_eq!((r.ttl_s, r.stale_s, r.timeout_ms), (300, 3600, 5000));
     assert_eq!(r.token_env.as_deref(), Some("OCEN_TOKEN"));
     assert_eq!(r.path_for("LA-1"), "/ocen/service/participant-roles/LA-1");
+}
+
+/// Durations as Envoy writes them, and their integer aliases, resolve to the same settings.
+#[test]
+fn durations_as_envoy_writes_them() {
+    use signet_core::config::Verifier;
+    let cfg = |v: Value| VerifyConfig::from_json(&v.to_string()).unwrap();
+    for (new, old) in [
+        (
+            json!({"profile": {"mojaloop": {"date_window": "5m"}}, "clock_skew": "1m", "body_timeout": "2.5s"}),
+            json!({"profile": {"mojaloop": {"date_window_s": 300}}, "clock_skew_s": 60, "body_timeout_ms": 2500}),
+        ),
+        (
+            json!({"profile": {"mojaloop": {"date_window": "0.1h"}}, "clock_skew": "60000ms", "body_timeout": "2500ms"}),
+            json!({"profile": {"mojaloop": {"date_window_s": 360}}, "clock_skew_s": 60, "body_timeout_ms": 2500}),
+        ),
+    ] {
+        let (a, b) = (cfg(new), cfg(old));
+        assert_eq!(a.common.clock_skew_s, b.common.clock_skew_s);
+        assert_eq!(a.common.body_timeout_ms, b.common.body_timeout_ms);
+        let (Verifier::Mojaloop(x), Verifier::Mojaloop(y)) = (&a.profile, &b.profile) else {
+            panic!("mojaloop")
+        };
+        assert_eq!(x.date_window_s, y.date_window_s);
+    }
+    let ocen = cfg(
+        json!({"profile": {"ocen": {"timestamp_window": "90s", "registry": {
+        "url": "http://r/service", "cluster": "r", "ttl": "10m", "stale": "2h", "timeout": "1.5s"}}}}),
+    );
+    let Verifier::Ocen(o) = &ocen.profile else {
+        panic!("ocen")
+    };
+    let r = o.registry.as_ref().unwrap();
+    assert_eq!(
+        (o.timestamp_window_s, r.ttl_s, r.stale_s, r.timeout_ms),
+        (90, 600, 7200, 1500)
+    );
+}
+
+/// The conformance loader files a flat vector setting under the profile's section unless it is
+/// one of `TOP_LEVEL`: the list must name exactly the members `RawVerifyConfig` accepts.
+#[test]
+fn top_level_names_every_shared_member() {
+    let e = verify_err(json!({"profile": "generic", "zzz": 1}));
+    let expected = e.split("expected one of ").nth(1).unwrap();
+    let mut accepted: Vec<&str> = expected.split(", ").map(|n| n.trim_matches('`')).collect();
+    let mut listed = signet_core::config::TOP_LEVEL.to_vec();
+    accepted.sort_unstable();
+    listed.sort_unstable();
+    assert_eq!(accepted, listed);
 }

@@ -9,7 +9,7 @@
 )]
 
 use signet_core::reason::Reason;
-use signet_core::reply;
+use signet_core::profiles::mojaloop;
 
 const START: &str = "<!-- generated from filters/core/src/reason.rs: do not edit -->";
 const END: &str = "<!-- end of generated table -->";
@@ -20,7 +20,7 @@ fn table() -> String {
          |---|---:|---|---|---|\n",
     );
     for r in Reason::ALL {
-        let ml = reply::mojaloop(r);
+        let ml = mojaloop::reply(r);
         let body: serde_json::Value = serde_json::from_slice(&ml.body).unwrap();
         let code = body["errorInformation"]["errorCode"].as_str().unwrap();
         out.push_str(&format!(

@@ -32,7 +32,7 @@ fn fixture() -> Fixture {
         "partners": [partner("dfspa", &a), partner("dfspb", &b),
                      {"id": "dfspc", "status": "suspended", "keys": [{"public_key_pem": public_pem(&rsa_key(3))}]}],
     }));
-    let s = signer(json!({"profile": "mojaloop", "source_id": "dfspa"}), &a);
+    let s = signer(json!({"profile": {"mojaloop": {"source_id": "dfspa"}}}), &a);
     let msg = signed(
         &s,
         request(
@@ -88,7 +88,7 @@ fn signer_output_verifies_and_is_sorted_compact() {
 fn es256_signer_and_high_s_form_both_verify() {
     let b = ec_key(2);
     let cfg = verifier(json!({"profile": "mojaloop", "partners": [partner("dfspb", &b)]}));
-    let s = signer(json!({"profile": "mojaloop", "source_id": "dfspb"}), &b);
+    let s = signer(json!({"profile": {"mojaloop": {"source_id": "dfspb"}}}), &b);
     let msg = signed(&s, request("PUT", "/transfers/1", &[], BODY));
     accepts(&cfg, &msg, &ctx(Some("dfspb")), "dfspb");
     // (r, n - s) is the same signature to ECDSA: accepted, as BoringSSL does.
@@ -141,7 +141,7 @@ fn a_changed_body_or_another_partners_key_is_sig_invalid() {
     rejects(&f.cfg, &m, &ctx(Some("dfspa")), Reason::SigInvalid);
     // Signed by dfspc's key while claiming dfspa.
     let other = signer(
-        json!({"profile": "mojaloop", "source_id": "dfspa"}),
+        json!({"profile": {"mojaloop": {"source_id": "dfspa"}}}),
         &rsa_key(3),
     );
     let m = signed(
@@ -235,14 +235,14 @@ fn identity_rules() {
     rejects(&f.cfg, &f.msg, &ctx(Some("dfspb")), Reason::PeerMismatch);
     rejects(&f.cfg, &f.msg, &ctx(None), Reason::PeerMismatch);
     let s = signer(
-        json!({"profile": "mojaloop", "source_id": "dfspc"}),
+        json!({"profile": {"mojaloop": {"source_id": "dfspc"}}}),
         &rsa_key(3),
     );
     let m = signed(&s, request("POST", "/quotes", &[], BODY));
     rejects(&f.cfg, &m, &ctx(Some("dfspc")), Reason::PartnerInactive);
     // A trusted forwarder (the hub) may relay dfspa's message.
     let hub = verifier(
-        json!({"profile": "mojaloop", "trusted_forwarders": ["hub"], "partners": [partner("dfspa", &rsa_key(1))]}),
+        json!({"profile": {"mojaloop": {"trusted_forwarders": ["hub"]}}, "partners": [partner("dfspa", &rsa_key(1))]}),
     );
     accepts(&hub, &f.msg, &ctx(Some("hub")), "dfspa");
 }
@@ -398,9 +398,9 @@ fn route_policy_defaults() {
 fn freshness_and_replay_when_enabled() {
     let a = rsa_key(1);
     let cfg = verifier(
-        json!({"profile": "mojaloop", "date_window_s": 300, "replay_cache": true, "partners": [partner("dfspa", &a)]}),
+        json!({"profile": {"mojaloop": {"date_window": "5m"}}, "replay_cache": true, "partners": [partner("dfspa", &a)]}),
     );
-    let s = signer(json!({"profile": "mojaloop", "source_id": "dfspa"}), &a);
+    let s = signer(json!({"profile": {"mojaloop": {"source_id": "dfspa"}}}), &a);
     let msg = signed(&s, request("POST", "/quotes", &[], BODY));
     let c = ctx(Some("dfspa"));
     let mut replay = MemoryReplay::new(10);
@@ -431,9 +431,9 @@ fn freshness_and_replay_when_enabled() {
 fn full_replay_cache_refuses_instead_of_evicting() {
     let a = rsa_key(1);
     let cfg = verifier(
-        json!({"profile": "mojaloop", "date_window_s": 300, "replay_cache": true, "partners": [partner("dfspa", &a)]}),
+        json!({"profile": {"mojaloop": {"date_window": "5m"}}, "replay_cache": true, "partners": [partner("dfspa", &a)]}),
     );
-    let s = signer(json!({"profile": "mojaloop", "source_id": "dfspa"}), &a);
+    let s = signer(json!({"profile": {"mojaloop": {"source_id": "dfspa"}}}), &a);
     let first = signed(&s, request("POST", "/quotes", &[], BODY));
     let other = signed(
         &s,
@@ -454,13 +454,13 @@ fn full_replay_cache_refuses_instead_of_evicting() {
 fn payload_mode_fallback_is_opt_in() {
     // A signature over the sorted re-serialization of an unsorted body.
     let a = rsa_key(1);
-    let s = signer(json!({"profile": "mojaloop", "source_id": "dfspa"}), &a);
+    let s = signer(json!({"profile": {"mojaloop": {"source_id": "dfspa"}}}), &a);
     let mut m = signed(&s, request("POST", "/quotes", &[], BODY));
     m.body = BODY.to_vec(); // the original, unsorted bytes arrive
     let strict = verifier(json!({"profile": "mojaloop", "partners": [partner("dfspa", &a)]}));
     rejects(&strict, &m, &ctx(Some("dfspa")), Reason::SigInvalid);
     let compat = verifier(
-        json!({"profile": "mojaloop", "payload_mode": "raw-then-sorted", "partners": [partner("dfspa", &a)]}),
+        json!({"profile": {"mojaloop": {"payload_mode": "raw-then-sorted"}}, "partners": [partner("dfspa", &a)]}),
     );
     accepts(&compat, &m, &ctx(Some("dfspa")), "dfspa");
 }
@@ -477,13 +477,13 @@ fn json_values(v: &serde_json::Value) -> usize {
 #[test]
 fn payload_mode_tree_is_bounded_by_max_json_elements() {
     let a = rsa_key(1);
-    let s = signer(json!({"profile": "mojaloop", "source_id": "dfspa"}), &a);
+    let s = signer(json!({"profile": {"mojaloop": {"source_id": "dfspa"}}}), &a);
     let mut m = signed(&s, request("POST", "/quotes", &[], BODY));
     m.body = BODY.to_vec();
     let n = json_values(&serde_json::from_slice(BODY).unwrap());
     let compat = |max: usize| {
         verifier(
-            json!({"profile": "mojaloop", "payload_mode": "raw-then-sorted", "max_json_elements": max,
+            json!({"profile": {"mojaloop": {"payload_mode": "raw-then-sorted"}}, "max_json_elements": max,
                    "partners": [partner("dfspa", &a)]}),
         )
     };
@@ -510,24 +510,28 @@ fn payload_mode_tree_is_bounded_by_max_json_elements() {
 #[test]
 fn signer_refuses_to_sign_as_another_fsp_and_leaves_forwarded_messages() {
     let s = signer(
-        json!({"profile": "mojaloop", "source_id": "dfspa"}),
+        json!({"profile": {"mojaloop": {"source_id": "dfspa"}}}),
         &rsa_key(1),
     );
     let mut m = request("POST", "/quotes", &[("fspiop-source", "dfspb")], BODY);
-    assert!(signet_core::sign::sign(&s, &mut m, NOW_MS, &signet_core::crypto::RustCrypto).is_err());
+    assert!(s
+        .sign(&mut m, NOW_MS, &signet_core::crypto::RustCrypto)
+        .is_err());
     let mut fwd = request(
         "POST",
         "/quotes",
         &[("fspiop-source", "dfspb"), ("fspiop-signature", "{}")],
         BODY,
     );
-    let out =
-        signet_core::sign::sign(&s, &mut fwd, NOW_MS, &signet_core::crypto::RustCrypto).unwrap();
+    let out = s
+        .sign(&mut fwd, NOW_MS, &signet_core::crypto::RustCrypto)
+        .unwrap();
     assert!(matches!(out, signet_core::sign::SignOutcome::NotSigned(_)));
     assert_eq!(fwd.header("fspiop-signature"), Some("{}"));
     let mut get = request("GET", "/parties/MSISDN/1", &[], b"");
     assert!(matches!(
-        signet_core::sign::sign(&s, &mut get, NOW_MS, &signet_core::crypto::RustCrypto).unwrap(),
+        s.sign(&mut get, NOW_MS, &signet_core::crypto::RustCrypto)
+            .unwrap(),
         signet_core::sign::SignOutcome::NotSigned(_)
     ));
 }

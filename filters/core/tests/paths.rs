@@ -26,19 +26,14 @@ fn health_skip() -> Value {
     json!([{"path_prefix": "/health", "policy": "skip"}])
 }
 
-fn mojaloop(extra: Value) -> VerifyConfig {
-    let mut cfg = json!({
-        "profile": "mojaloop",
+/// The mojaloop verifier with `section` as its profile settings.
+fn mojaloop(section: Value) -> VerifyConfig {
+    verifier(json!({
+        "profile": {"mojaloop": section},
         "partners": [partner("dfspa", &rsa_key(1)), partner("dfspb", &ec_key(2)),
                      partner("hub", &ec_key(3))],
         "route_policy": health_skip(),
-    });
-    if let Value::Object(m) = extra {
-        for (k, v) in m {
-            cfg[k] = v;
-        }
-    }
-    verifier(cfg)
+    }))
 }
 
 /// The shared MOSIP vector's configuration (its CA, partner, MISP) plus `settings`.

@@ -129,7 +129,7 @@ fn ocen_bodyless_requests_sign_the_path_and_unsigned_ones_pass_if_present() {
 fn ocen_originator_binding_is_opt_in() {
     let k = rsa_key(10);
     let cfg = verifier(
-        json!({"profile": "ocen", "bind_originator": true, "partners": [{"id": "3051", "keys": [{"public_key_pem": public_pem(&k)}]}, {"id": "3099", "keys": [{"public_key_pem": public_pem(&k)}]}]}),
+        json!({"profile": {"ocen": {"bind_originator": true}}, "partners": [{"id": "3051", "keys": [{"public_key_pem": public_pem(&k)}]}, {"id": "3099", "keys": [{"public_key_pem": public_pem(&k)}]}]}),
     );
     let s = signer(json!({"profile": "ocen"}), &k);
     let msg = signed(&s, request("POST", "/x", &[], LOAN));
@@ -269,7 +269,7 @@ fn spar_integers_beyond_64_bits_are_refused() {
         &[],
         &body("18446744073709551616"),
     );
-    assert!(signet_core::sign::sign(&s, &mut big, NOW_MS, &RustCrypto).is_err());
+    assert!(s.sign(&mut big, NOW_MS, &RustCrypto).is_err());
 }
 
 /// spar builds the body's tree before the key is known: at most `max_json_elements` values.
@@ -314,7 +314,7 @@ fn generic_rfc7797_and_kid_rules() {
     let c = ctx(Some("p"));
     for (kid, key, unencoded) in [("a", &k1, false), ("b", &k2, true)] {
         let s = signer(
-            json!({"profile": "generic", "kid": kid, "sign_unencoded": unencoded}),
+            json!({"profile": {"generic": {"sign_unencoded": unencoded}}, "kid": kid}),
             key,
         );
         let msg = signed(&s, request("POST", "/api", &[], b"{\"x\":1}"));
@@ -368,8 +368,9 @@ fn generic_rfc7797_and_kid_rules() {
 #[test]
 fn generic_iat_window() {
     let k = ec_key(30);
-    let cfg =
-        verifier(json!({"profile": "generic", "iat_window_s": 60, "partners": [partner("p", &k)]}));
+    let cfg = verifier(
+        json!({"profile": {"generic": {"iat_window_s": 60}}, "partners": [partner("p", &k)]}),
+    );
     let s = signer(json!({"profile": "generic"}), &k);
     // The signer does not emit iat: with a window on it is missing, hence stale.
     let msg = signed(&s, request("POST", "/api", &[], b"{}"));
@@ -497,20 +498,20 @@ fn spec_vectors_dir() -> std::path::PathBuf {
 #[test]
 fn ocen_registry_key_source() {
     use rsa::traits::PublicKeyParts;
-    use signet_core::config::Profile;
+    use signet_core::config::Verifier;
     use signet_core::keys::PublicKey;
-    use signet_core::profiles::ocen_registry::{KeyRules, RegistryCache};
+    use signet_core::profiles::ocen::registry::{KeyRules, RegistryCache};
     use signet_core::trace::Trace;
     use signet_core::verify::{verify, MemoryReplay, Run};
 
     let k = rsa_key(10);
     let cfg = verifier(
-        json!({"profile": "ocen", "registry_url": "http://registry/service",
-        "registry_cluster": "registry",
+        json!({"profile": {"ocen": {"registry": {"url": "http://registry/service",
+        "cluster": "registry"}}},
         "partners": [{"id": "static", "registry_status": "APPROVED",
                       "keys": [{"public_key_pem": public_pem(&rsa_key(11))}]}]}),
     );
-    let Profile::Ocen(o) = &cfg.profile else {
+    let Verifier::Ocen(o) = &cfg.profile else {
         panic!("ocen")
     };
     let mut cache = RegistryCache::new(
@@ -534,7 +535,9 @@ fn ocen_registry_key_source() {
         let mut trace = Trace::off();
         let mut replay = MemoryReplay::new(10);
         verify(&mut Run {
-            cfg: &cfg,
+            common: &cfg.common,
+            registry: &cfg.registry,
+            profile: &cfg.profile,
             msg: &msg,
             ctx: &ocen_ctx(who),
             backend: &RustCrypto,

@@ -61,7 +61,7 @@ fn generic_sign_then_verify_every_algorithm() {
         );
         for unencoded in [false, true] {
             let s = signer(
-                json!({"profile": "generic", "sign_alg": alg.name(), "sign_unencoded": unencoded}),
+                json!({"profile": {"generic": {"sign_unencoded": unencoded}}, "sign_alg": alg.name()}),
                 &key,
             );
             let msg = signed(&s, request("POST", "/api", &[], b"{\"n\":1}"));
@@ -102,7 +102,7 @@ fn profile_signers_with_each_allowed_algorithm() {
             {"id": "p", "keys": [{"public_key_pem": public_pem(&key), "algorithms": [alg.name()]}]}]}),
         );
         let s = signer(
-            json!({"profile": "mojaloop", "source_id": "p", "sign_alg": alg.name()}),
+            json!({"profile": {"mojaloop": {"source_id": "p"}}, "sign_alg": alg.name()}),
             &key,
         );
         let msg = signed(&s, request("POST", "/quotes", &[], b"{}"));

@@ -20,11 +20,11 @@ use proxy_wasm::hostcalls;
 use proxy_wasm::traits::{Context, HttpContext};
 use proxy_wasm::types::{Action, BufferType, LogLevel, MapType};
 use signet_core::audit::{AuditRecord, Verdict};
-use signet_core::config::{CryptoChoice, Direction, ProfileName};
+use signet_core::config::sign::SignConfig;
+use signet_core::config::{CryptoChoice, Direction};
 use signet_core::message::Message;
 use signet_core::reason::Reason;
-use signet_core::reply;
-use signet_core::sign::{sign, SignConfig, SignOutcome, SignResponses};
+use signet_core::sign::{SignOutcome, SignResponses};
 
 use crate::host::{self, events, Counters, Decisions};
 use crate::log;
@@ -48,7 +48,7 @@ pub struct JwsSign {
     counters: Counters,
     decisions: Decisions,
     root_id: Cell<u32>,
-    /// Messages held until they end, checked against `body_timeout_ms` on every tick.
+    /// Messages held until they end, checked against `body_timeout` on every tick.
     open: OpenMessages<Stream>,
 }
 
@@ -71,13 +71,13 @@ impl JwsSign {
             }
         };
         let counters = Counters::define(ROOT_ID, EVENTS)?;
-        let decisions = Decisions::new(ROOT_ID, cfg.profile.name(), [])?;
+        let decisions = Decisions::new(ROOT_ID, cfg.profile.name().name(), [])?;
         log(
             LogLevel::Info,
             &format!(
                 "signet jws_sign: profile {}, {} {}, native sign {}",
-                cfg.profile.name(),
-                cfg.alg.name(),
+                cfg.profile.name().name(),
+                cfg.key.alg.name(),
                 if cfg.direction == Direction::Response {
                     "responses"
                 } else {
@@ -86,7 +86,7 @@ impl JwsSign {
                 native.sign
             ),
         );
-        let backend = Backend::for_signer(native, &cfg.key)?;
+        let backend = Backend::for_signer(native, &cfg.key.key)?;
         Ok(JwsSign {
             open: OpenMessages::new(cfg.body_timeout_ms),
             cfg,
@@ -103,7 +103,7 @@ impl JwsSign {
         let _ = hostcalls::set_tick_period(TICK);
     }
 
-    /// A message still collecting its body after `body_timeout_ms` is refused: it cannot leave
+    /// A message still collecting its body after `body_timeout` is refused: it cannot leave
     /// signed, and it never leaves unsigned.
     pub fn on_tick(&self) {
         self.open.expire(
@@ -113,7 +113,7 @@ impl JwsSign {
                 self.fail(
                     s,
                     Reason::BodyTimeout,
-                    "message did not end within body_timeout_ms",
+                    "message did not end within body_timeout",
                 );
             },
         );
@@ -126,10 +126,7 @@ impl JwsSign {
             LogLevel::Error,
             &format!("signet jws_sign: {reason}: {detail}"),
         );
-        let r = match self.cfg.profile {
-            ProfileName::Mojaloop => reply::mojaloop(reason),
-            _ => reply::generic(reason, None),
-        };
+        let r = self.cfg.profile.reply(reason);
         self.decided(
             &stream.borrow().msg,
             Verdict::Refused(reason),
@@ -155,7 +152,7 @@ impl JwsSign {
         let mut record = AuditRecord::new(
             host::now_ms_u64(),
             ROOT_ID,
-            self.cfg.profile.name(),
+            self.cfg.profile.name().name(),
             verdict,
             &msg.method,
             &msg.path,
@@ -163,8 +160,8 @@ impl JwsSign {
         record.status = status;
         record.partner = partner;
         if verdict == Verdict::Ok {
-            record.alg = Some(self.cfg.alg.name());
-            record.kid = self.cfg.kid.clone();
+            record.alg = Some(self.cfg.key.alg.name());
+            record.kid = self.cfg.key.kid.clone();
         }
         host::set_audit(&record);
     }
@@ -254,7 +251,7 @@ impl JwsSignRequest {
         if end_of_stream {
             return self.finish(None);
         }
-        // The rest may never come: the root's tick refuses it after body_timeout_ms.
+        // The rest may never come: the root's tick refuses it after body_timeout.
         self.filter.open.add(self.context_id, &self.stream);
         Action::Pause
     }
@@ -316,7 +313,7 @@ impl JwsSignRequest {
         let (before, result) = {
             let mut st = self.stream.borrow_mut();
             let before = st.msg.clone();
-            let result = sign(&f.cfg, &mut st.msg, host::now_ms(), &f.backend);
+            let result = f.cfg.sign(&mut st.msg, host::now_ms(), &f.backend);
             (before, result)
         };
         match result {

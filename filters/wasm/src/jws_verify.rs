@@ -6,15 +6,15 @@
 //! signature checked out. The body is read once at end of stream, verified by the core, and
 //! dropped with the request context.
 //!
-//! **OCEN registry** (`ocen` with `registry_url`): a participant that is not configured
-//! statically gets its key from `GET {registry_url}/participant-roles/{id}`. The root context
-//! makes the callout (`dispatch_http_call` to `registry_cluster`, with the gateway's bearer
-//! token from `registry_token_env`), single-flight per participant; the request stays paused
+//! **OCEN registry** (`ocen` with `registry`): a participant that is not configured
+//! statically gets its key from `GET {registry.url}/participant-roles/{id}`. The root context
+//! makes the callout (`dispatch_http_call` to `registry.cluster`, with the gateway's bearer
+//! token from `registry.token_env`), single-flight per participant; the request stays paused
 //! (`waiters.rs`, as `token_check` does for JWKS refetches) and is verified again when the
-//! answer arrives. The cache (`signet_core::profiles::ocen_registry`) lives in the root context
+//! answer arrives. The cache (`signet_core::profiles::ocen::registry`) lives in the root context
 //! of each worker's VM: one fetch per participant per worker per lifetime, no cross-thread
 //! state. Entries are refreshed in the background before they expire and served stale within
-//! `registry_stale_s` while the registry is down; with nothing usable cached the answer is 503
+//! `registry.stale` while the registry is down; with nothing usable cached the answer is 503
 //! `keys_unavailable` (fail closed).
 //!
 //! **Stats and audit** (`docs/stats.md`): every verdict in the `decisions` table, per partner
@@ -32,14 +32,13 @@ use proxy_wasm::types::{Action, BufferType, LogLevel, MapType};
 use signet_core::audit::{AuditRecord, Verdict};
 use signet_core::config::{Direction, VerifyConfig};
 use signet_core::message::{Context as VerifyContext, Message};
-use signet_core::profiles::ocen_registry::{
-    FetchResult, KeyRules, KeySource, RegistryCache, RegistrySettings,
+use signet_core::profiles::ocen::registry::{
+    FetchResult, KeyRules, RegistryCache, RegistrySettings,
 };
 use signet_core::reason::Reason;
-use signet_core::reply::for_rejection;
 use signet_core::trace::Trace;
 use signet_core::verify::replay::{Layout, ReplayTable};
-use signet_core::verify::{verify, Outcome, Rejection, ReplayStore, Run};
+use signet_core::verify::{verify, KeySource, Outcome, Rejection, ReplayStore, Run};
 
 use crate::host::{self, events, Counters, Decisions, SharedKv};
 use crate::log;
@@ -83,7 +82,7 @@ pub struct JwsVerify {
     /// The shared replay table (with `replay_cache`), created at configure time.
     replay: Option<Layout>,
     root_id: Cell<u32>,
-    /// Messages held until they end, checked against `body_timeout_ms` on every tick.
+    /// Messages held until they end, checked against `body_timeout` on every tick.
     open: OpenMessages<Pending>,
 }
 
@@ -121,7 +120,7 @@ impl JwsVerify {
             ),
         );
         let remote = match &cfg.profile {
-            signet_core::config::Profile::Ocen(o) => match &o.registry {
+            signet_core::config::Verifier::Ocen(o) => match &o.registry {
                 Some(settings) => Some(Remote::new(settings, &cfg)?),
                 None => None,
             },
@@ -154,7 +153,7 @@ impl JwsVerify {
         let _ = hostcalls::set_tick_period(TICK);
     }
 
-    /// The root's timer: a message whose body has not ended within `body_timeout_ms` is
+    /// The root's timer: a message whose body has not ended within `body_timeout` is
     /// refused; requests that waited longer than any registry callout can take are decided
     /// again (they get `keys_unavailable` unless the entry arrived meanwhile).
     pub fn on_tick(&self) {
@@ -164,7 +163,7 @@ impl JwsVerify {
                 self.reject_now(
                     pending,
                     Reason::BodyTimeout,
-                    "message did not end within body_timeout_ms",
+                    "message did not end within body_timeout",
                 );
             });
         let Some(remote) = &self.remote else {
@@ -329,7 +328,7 @@ impl Remote {
                 Ok(t) if !t.trim().is_empty() => Some(format!("Bearer {}", t.trim())),
                 _ => {
                     return Err(format!(
-                        "registry_token_env: environment variable {var} is not set for the VM (vm_config.environment_variables.host_env_keys)"
+                        "profile.ocen.registry.token_env: environment variable {var} is not set for the VM (vm_config.environment_variables.host_env_keys)"
                     ))
                 }
             },
@@ -432,7 +431,9 @@ impl JwsVerify {
             let cache = self.remote.as_ref().map(|r| r.cache.borrow());
             let p = pending.borrow();
             verify(&mut Run {
-                cfg: &self.cfg,
+                common: &self.cfg.common,
+                registry: &self.cfg.registry,
+                profile: &self.cfg.profile,
                 msg: &p.msg,
                 ctx: &ctx,
                 backend: &self.backend,
@@ -560,7 +561,9 @@ impl JwsVerify {
             .header("x-request-id")
             .map(str::to_string)
             .unwrap_or_else(|| format!("{:08x}", ctx.now_ms as u32));
-        let reply = for_rejection(&self.cfg, rej, msg, ctx, &request_id, self.response_mode());
+        let reply = self
+            .cfg
+            .reply(rej, msg, ctx, &request_id, self.response_mode());
         if self.cfg.common.audit {
             let mut record = self.record(verdict, msg, ctx.now_ms);
             record.status = Some(reply.status);
@@ -639,7 +642,7 @@ impl JwsVerifyRequest {
         if end_of_stream {
             return self.filter.decide(self.context_id, &self.pending);
         }
-        // The rest may never come: the root's tick refuses it after body_timeout_ms.
+        // The rest may never come: the root's tick refuses it after body_timeout.
         self.filter.open.add(self.context_id, &self.pending);
         Action::Pause
     }

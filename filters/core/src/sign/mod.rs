@@ -1,24 +1,19 @@
-//! The signers: what each profile signs, with which protected header, in which header
-//! (profiles.md §2.10, §3.10, §4.4, §5.4, §6.4, §7.7).
+//! The shared signing primitives (profiles.md §2.10): the key with its algorithm, the protected
+//! header writer, the signature, and what a signer did. What each profile signs, with which
+//! header, is its own module's (`crate::profiles::<name>::sign`).
 //!
 //! A signer takes the message exactly as it will leave Envoy and adds the signature header; the
 //! Mojaloop signer may also re-serialize the body (and then updates `content-length`). The
 //! signature always covers the bytes actually sent.
 
-pub mod config;
+use serde::Deserialize;
 
 use crate::b64;
-use crate::config::{Direction, ProfileName};
 use crate::crypto::CryptoBackend;
-use crate::jose::jws::{signing_input_encoded, signing_input_unencoded};
-use crate::json::{
-    ecmascript, ecmascript_changes_numbers, orjson_canonical, parse_strict, JsonLimits, KeyOrder,
-    ObjectWriter,
-};
+use crate::jose::alg::Alg;
+use crate::json::ObjectWriter;
+use crate::keys::{PrivateKey, PublicKey};
 use crate::message::Message;
-use crate::profiles::mojaloop::stripped_path;
-
-pub use config::{BodyForm, SignConfig, SignResponses};
 
 /// What the signer did.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -33,6 +28,14 @@ pub enum SignOutcome {
     NotSigned(&'static str),
 }
 
+impl SignOutcome {
+    /// Signed, the body as it was.
+    pub const SIGNED: SignOutcome = SignOutcome::Signed {
+        body_rewritten: false,
+        body_kept: false,
+    };
+}
+
 /// The signer refused (`sign_failed`): the message must not leave unsigned.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SignError(pub String);
@@ -43,248 +46,61 @@ impl std::fmt::Display for SignError {
     }
 }
 
-/// Signs `msg` in place. `now_ms` feeds the Mojaloop `Date`.
-pub fn sign(
-    cfg: &SignConfig,
-    msg: &mut Message,
-    now_ms: i64,
-    backend: &dyn CryptoBackend,
-) -> Result<SignOutcome, SignError> {
-    if msg.body.len() > cfg.max_body_bytes {
-        return Err(SignError(format!(
-            "body of {} bytes over max_body_bytes",
-            msg.body.len()
-        )));
-    }
-    let response = cfg.direction == Direction::Response;
-    match cfg.profile {
-        ProfileName::Mojaloop => mojaloop(cfg, msg, now_ms, backend),
-        ProfileName::Ocen => {
-            if msg.body.is_empty() && response {
-                return Ok(SignOutcome::NotSigned("response without a body"));
-            }
-            let header = header_bytes(cfg, |w| {
-                w.string("alg", cfg.alg.name());
-                match &cfg.kid {
-                    Some(k) => w.string("kid", k),
-                    None => w.null("kid"),
-                };
-                w.bool("b64", false);
-                if cfg.crit_b64 {
-                    w.string_array("crit", &["b64"]);
-                }
-            });
-            // §4.9: a bodyless request signs its path.
-            let payload = if msg.body.is_empty() {
-                msg.path.clone().into_bytes()
-            } else {
-                msg.body.clone()
-            };
-            let sig = signature(cfg, backend, &signing_input_unencoded(&header, &payload))?;
-            set_all(cfg, msg, &format!("{header}..{sig}"));
-            Ok(signed(false, false))
-        }
-        ProfileName::Mosip => {
-            if msg.body.is_empty() {
-                return Ok(SignOutcome::NotSigned("no body"));
-            }
-            let cert = cfg
-                .certificate
-                .as_ref()
-                .ok_or_else(|| SignError("no signing certificate".into()))?;
-            let header = header_bytes(cfg, |w| {
-                w.string("alg", cfg.alg.name());
-                w.string_array("x5c", &[b64::encode_std(cert.der())]);
-                w.string("x5t#S256", &cert.x5t_s256());
-                if let Some(k) = &cfg.kid {
-                    w.string("kid", k);
-                }
-            });
-            let sig = signature(cfg, backend, &signing_input_encoded(&header, &msg.body))?;
-            set_all(cfg, msg, &format!("{header}..{sig}"));
-            Ok(signed(false, false))
-        }
-        ProfileName::Spar => {
-            if msg.body.is_empty() {
-                return Ok(SignOutcome::NotSigned("no body"));
-            }
-            let value = parse_strict(
-                &msg.body,
-                JsonLimits {
-                    max_depth: 64,
-                    max_members: None,
-                    max_elements: Some(JsonLimits::DEFAULT_MAX_ELEMENTS),
-                },
-            )
-            .map_err(|e| {
-                SignError(format!(
-                    "spar signs canonical JSON; the body is not JSON: {e}"
-                ))
-            })?;
-            // An integer beyond 64 bits has no orjson form: the platform could never verify it.
-            let canonical = orjson_canonical(&msg.body, &value).map_err(|e| {
-                SignError(format!(
-                    "spar signs canonical JSON; the body has no orjson form: {e}"
-                ))
-            })?;
-            let header = header_bytes(cfg, |w| {
-                w.string("alg", cfg.alg.name());
-            });
-            let sig = signature(cfg, backend, &signing_input_encoded(&header, &canonical))?;
-            set_all(cfg, msg, &format!("{header}..{sig}"));
-            Ok(signed(false, false))
-        }
-        ProfileName::Generic => {
-            if msg.body.is_empty() {
-                return Ok(SignOutcome::NotSigned("no body"));
-            }
-            let header = header_bytes(cfg, |w| {
-                w.string("alg", cfg.alg.name());
-                if let Some(k) = &cfg.kid {
-                    w.string("kid", k);
-                }
-                if cfg.unencoded {
-                    w.bool("b64", false);
-                    w.string_array("crit", &["b64"]);
-                }
-            });
-            let input = if cfg.unencoded {
-                signing_input_unencoded(&header, &msg.body)
-            } else {
-                signing_input_encoded(&header, &msg.body)
-            };
-            let sig = signature(cfg, backend, &input)?;
-            set_all(cfg, msg, &format!("{header}..{sig}"));
-            Ok(signed(false, false))
-        }
-    }
+/// Which responses a signer signs (§2.10.3).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum SignResponses {
+    /// Nothing is signed.
+    #[default]
+    Off,
+    /// Only Signet's own local replies.
+    Local,
+    /// Every response with a body, local replies included.
+    All,
 }
 
-fn signed(body_rewritten: bool, body_kept: bool) -> SignOutcome {
-    SignOutcome::Signed {
-        body_rewritten,
-        body_kept,
+/// The private key, its algorithm and `kid`.
+#[derive(Clone, Debug)]
+pub struct SignKey {
+    pub key: PrivateKey,
+    pub alg: Alg,
+    pub kid: Option<String>,
+}
+
+impl SignKey {
+    /// BASE64URL of the signature over `input`.
+    pub fn signature(
+        &self,
+        backend: &dyn CryptoBackend,
+        input: &[u8],
+    ) -> Result<String, SignError> {
+        backend
+            .sign(self.alg, &self.key, input)
+            .map(|s| b64::encode_url(&s))
+            .map_err(|e| SignError(format!("{} signing failed: {e}", self.alg.name())))
     }
 }
 
 /// The protected header: compact JSON in the profile's member order, then BASE64URL.
-fn header_bytes(_cfg: &SignConfig, build: impl FnOnce(&mut ObjectWriter)) -> String {
+pub fn header_bytes(build: impl FnOnce(&mut ObjectWriter)) -> String {
     let mut w = ObjectWriter::new();
     build(&mut w);
     b64::encode_url(&w.finish())
 }
 
-fn signature(
-    cfg: &SignConfig,
-    backend: &dyn CryptoBackend,
-    input: &[u8],
-) -> Result<String, SignError> {
-    backend
-        .sign(cfg.alg, &cfg.key, input)
-        .map(|s| b64::encode_url(&s))
-        .map_err(|e| SignError(format!("{} signing failed: {e}", cfg.alg.name())))
-}
-
-fn set_all(cfg: &SignConfig, msg: &mut Message, value: &str) {
-    for h in &cfg.headers {
+/// Writes the signature to every configured header.
+pub fn set_all(headers: &[String], msg: &mut Message, value: &str) {
+    for h in headers {
         msg.set_header(h, value);
     }
 }
 
-/// The FSPIOP signer (§3.10).
-fn mojaloop(
-    cfg: &SignConfig,
-    msg: &mut Message,
-    now_ms: i64,
-    backend: &dyn CryptoBackend,
-) -> Result<SignOutcome, SignError> {
-    let path = stripped_path(&msg.path, &cfg.uri_strip_prefix).to_string();
-    if matches!(msg.method.as_str(), "GET" | "DELETE" | "HEAD" | "OPTIONS") || msg.body.is_empty() {
-        return Ok(SignOutcome::NotSigned(
-            "FSPIOP signs only requests with a body",
-        ));
+/// The algorithm every platform verifies for a key when `sign_alg` is not set (RSA: RS256,
+/// P-256: ES256); a profile may add its own.
+pub fn default_alg(key: &PublicKey) -> Option<Alg> {
+    match key {
+        PublicKey::Rsa(_) => Some(Alg::RS256),
+        PublicKey::P256(_) => Some(Alg::ES256),
+        _ => None,
     }
-    if msg.method == "PUT" && path.starts_with("/parties") && !cfg.sign_put_parties {
-        return Ok(SignOutcome::NotSigned(
-            "PUT /parties with sign_put_parties off",
-        ));
-    }
-    let header_name = cfg
-        .headers
-        .first()
-        .map(String::as_str)
-        .unwrap_or("fspiop-signature");
-    match msg.header("fspiop-source").map(str::to_string) {
-        Some(s) if s != cfg.source_id && msg.header(header_name).is_some() => {
-            return Ok(SignOutcome::NotSigned(
-                "forwarding a message another FSP signed",
-            ));
-        }
-        Some(s) if s != cfg.source_id => {
-            return Err(SignError(
-                "FSPIOP-Source names another FSP: the signer never signs as someone else".into(),
-            ));
-        }
-        Some(_) => {}
-        None => msg.set_header("fspiop-source", &cfg.source_id),
-    }
-    if msg.header("fspiop-http-method").is_none() {
-        let m = msg.method.to_ascii_uppercase();
-        msg.set_header("fspiop-http-method", &m);
-    }
-    if msg.header("fspiop-uri").is_none() {
-        msg.set_header("fspiop-uri", &path);
-    }
-    // Any HTTP-date or ISO-8601 Date is rewritten to IMF-fixdate (as the hub does); an
-    // unparseable or absent one is replaced by now.
-    let date = msg
-        .header("date")
-        .and_then(crate::time::date_header_to_imf_fixdate)
-        .or_else(|| crate::time::format_imf_fixdate(now_ms.div_euclid(1000)))
-        .ok_or_else(|| SignError("cannot format the Date header".into()))?;
-    msg.set_header("date", &date);
-    let (mut rewritten, mut kept) = (false, false);
-    if cfg.body_form == BodyForm::SortedCompact {
-        match parse_strict(
-            &msg.body,
-            JsonLimits {
-                max_depth: 64,
-                max_members: None,
-                max_elements: Some(JsonLimits::DEFAULT_MAX_ELEMENTS),
-            },
-        ) {
-            Ok(v) if !ecmascript_changes_numbers(&msg.body, &v) => {
-                let body = ecmascript(&v, KeyOrder::SortedUtf16);
-                if body != msg.body {
-                    rewritten = true;
-                    msg.set_header("content-length", &body.len().to_string());
-                    msg.body = body;
-                }
-            }
-            _ => kept = true,
-        }
-    }
-    let get = |m: &Message, n: &str| m.header(n).unwrap_or_default().to_string();
-    let destination = get(msg, "fspiop-destination");
-    let has_date = msg.header("date").is_some();
-    let header = header_bytes(cfg, |w| {
-        w.string("alg", cfg.alg.name());
-        w.string("FSPIOP-URI", &get(msg, "fspiop-uri"));
-        w.string("FSPIOP-HTTP-Method", &get(msg, "fspiop-http-method"));
-        w.string("FSPIOP-Source", &get(msg, "fspiop-source"));
-        if !destination.is_empty() {
-            w.string("FSPIOP-Destination", &destination);
-        }
-        if has_date {
-            w.string("Date", &get(msg, "date"));
-        }
-    });
-    let sig = signature(cfg, backend, &signing_input_encoded(&header, &msg.body))?;
-    let mut value = ObjectWriter::new();
-    value.string("protectedHeader", &header);
-    value.string("signature", &sig);
-    let value =
-        String::from_utf8(value.finish()).map_err(|_| SignError("header is not UTF-8".into()))?;
-    set_all(cfg, msg, &value);
-    Ok(signed(rewritten, kept))
 }

@@ -17,6 +17,7 @@ use super::binding::{Partner, PartnerRegistry};
 use super::jwks::JwksSettings;
 use super::jwt::JwtRules;
 use super::time::parse_rfc3339_ms;
+use crate::duration::{pick, Duration, Legacy, Millis, Seconds};
 use crate::jose::alg::Alg;
 use crate::json::{parse_strict, JsonLimits, JsonValue};
 use crate::keys::{Jwk, Jwks};
@@ -42,6 +43,28 @@ fn err(field: impl Into<String>, message: impl Into<String>) -> ConfigError {
     ConfigError {
         field: field.into(),
         message: message.into(),
+    }
+}
+
+/// A `field: message` error of the shared duration helpers, as a [`ConfigError`].
+pub(super) fn named(e: String) -> ConfigError {
+    match e.split_once(": ") {
+        Some((field, message)) => err(field, message),
+        None => err("(root)", e),
+    }
+}
+
+/// A duration setting kept to the second: `field` (`"30s"`) or its integer alias.
+pub(super) fn seconds<L: Legacy>(
+    field: &str,
+    new: Option<Duration>,
+    alias: &str,
+    old: Option<L>,
+    default: u64,
+) -> Result<u64, ConfigError> {
+    match pick(field, new, alias, old).map_err(named)? {
+        Some(d) => d.whole_seconds(field).map_err(named),
+        None => Ok(default),
     }
 }
 
@@ -98,9 +121,6 @@ fn default_prefix() -> String {
 fn default_true() -> bool {
     true
 }
-fn default_skew() -> u64 {
-    60
-}
 fn default_min_rsa_bits() -> usize {
     2048
 }
@@ -136,8 +156,10 @@ struct RawProvider {
     require_exp: bool,
     #[serde(default)]
     require_iat: bool,
-    #[serde(default = "default_skew")]
-    clock_skew_s: u64,
+    #[serde(default)]
+    clock_skew: Option<Duration>,
+    #[serde(default)]
+    clock_skew_s: Option<Seconds>,
     #[serde(default = "default_min_rsa_bits")]
     min_rsa_bits: usize,
 }
@@ -145,13 +167,20 @@ struct RawProvider {
 #[derive(Deserialize, Default)]
 #[serde(deny_unknown_fields)]
 struct RawJwksCache {
-    default_max_age_s: Option<u64>,
-    min_refresh_interval_s: Option<u64>,
-    max_refresh_interval_s: Option<u64>,
-    stale_s: Option<u64>,
-    retry_interval_s: Option<u64>,
-    unknown_kid_refetch_interval_s: Option<u64>,
-    fetch_timeout_ms: Option<u64>,
+    default_max_age: Option<Duration>,
+    default_max_age_s: Option<Seconds>,
+    min_refresh_interval: Option<Duration>,
+    min_refresh_interval_s: Option<Seconds>,
+    max_refresh_interval: Option<Duration>,
+    max_refresh_interval_s: Option<Seconds>,
+    stale: Option<Duration>,
+    stale_s: Option<Seconds>,
+    retry_interval: Option<Duration>,
+    retry_interval_s: Option<Seconds>,
+    unknown_kid_refetch_interval: Option<Duration>,
+    unknown_kid_refetch_interval_s: Option<Seconds>,
+    fetch_timeout: Option<Duration>,
+    fetch_timeout_ms: Option<Millis>,
 }
 
 #[derive(Deserialize)]
@@ -786,8 +815,15 @@ fn build_provider(p: RawProvider, f: &str) -> Result<Provider, ConfigError> {
     if p.min_rsa_bits < 2048 {
         return Err(err(format!("{f}.min_rsa_bits"), "must be at least 2048"));
     }
-    if p.clock_skew_s > 600 {
-        return Err(err(format!("{f}.clock_skew_s"), "must be at most 600"));
+    let clock_skew_s = seconds(
+        &format!("{f}.clock_skew"),
+        p.clock_skew,
+        "clock_skew_s",
+        p.clock_skew_s,
+        60,
+    )?;
+    if clock_skew_s > 600 {
+        return Err(err(format!("{f}.clock_skew"), "must be at most 10m"));
     }
     let mut required_claims = Vec::new();
     for (name, v) in p.required_claims {
@@ -856,7 +892,7 @@ fn build_provider(p: RawProvider, f: &str) -> Result<Provider, ConfigError> {
             algorithms,
             require_exp: p.require_exp,
             require_iat: p.require_iat,
-            clock_skew_s: p.clock_skew_s,
+            clock_skew_s,
             required_scopes: p.required_scopes,
             required_claims,
         },
@@ -891,43 +927,75 @@ fn jwks_settings(
     f: &str,
 ) -> Result<(JwksSettings, u64), ConfigError> {
     let d = JwksSettings::default();
+    let f = format!("{f}.jwks_cache");
+    let at = |name: &str| format!("{f}.{name}");
     let s = JwksSettings {
-        default_max_age_s: raw.default_max_age_s.unwrap_or(d.default_max_age_s),
-        min_refresh_interval_s: raw
-            .min_refresh_interval_s
-            .unwrap_or(d.min_refresh_interval_s),
-        max_refresh_interval_s: raw
-            .max_refresh_interval_s
-            .unwrap_or(d.max_refresh_interval_s),
-        stale_s: raw.stale_s.unwrap_or(d.stale_s),
-        retry_interval_s: raw.retry_interval_s.unwrap_or(d.retry_interval_s),
-        unknown_kid_refetch_interval_s: raw
-            .unknown_kid_refetch_interval_s
-            .unwrap_or(d.unknown_kid_refetch_interval_s),
+        default_max_age_s: seconds(
+            &at("default_max_age"),
+            raw.default_max_age,
+            "default_max_age_s",
+            raw.default_max_age_s,
+            d.default_max_age_s,
+        )?,
+        min_refresh_interval_s: seconds(
+            &at("min_refresh_interval"),
+            raw.min_refresh_interval,
+            "min_refresh_interval_s",
+            raw.min_refresh_interval_s,
+            d.min_refresh_interval_s,
+        )?,
+        max_refresh_interval_s: seconds(
+            &at("max_refresh_interval"),
+            raw.max_refresh_interval,
+            "max_refresh_interval_s",
+            raw.max_refresh_interval_s,
+            d.max_refresh_interval_s,
+        )?,
+        stale_s: seconds(&at("stale"), raw.stale, "stale_s", raw.stale_s, d.stale_s)?,
+        retry_interval_s: seconds(
+            &at("retry_interval"),
+            raw.retry_interval,
+            "retry_interval_s",
+            raw.retry_interval_s,
+            d.retry_interval_s,
+        )?,
+        unknown_kid_refetch_interval_s: seconds(
+            &at("unknown_kid_refetch_interval"),
+            raw.unknown_kid_refetch_interval,
+            "unknown_kid_refetch_interval_s",
+            raw.unknown_kid_refetch_interval_s,
+            d.unknown_kid_refetch_interval_s,
+        )?,
         fetch_timeout_s: d.fetch_timeout_s,
         min_rsa_bits,
     };
-    let timeout_ms = raw.fetch_timeout_ms.unwrap_or(5000);
-    let f = format!("{f}.jwks_cache");
+    let timeout_ms = pick(
+        &at("fetch_timeout"),
+        raw.fetch_timeout,
+        "fetch_timeout_ms",
+        raw.fetch_timeout_ms,
+    )
+    .map_err(named)?
+    .map_or(5000, Duration::ms);
     if s.min_refresh_interval_s == 0 {
         return Err(err(
-            format!("{f}.min_refresh_interval_s"),
-            "must be at least 1",
+            format!("{f}.min_refresh_interval"),
+            "must be at least 1s",
         ));
     }
     if s.max_refresh_interval_s < s.min_refresh_interval_s {
         return Err(err(
-            format!("{f}.max_refresh_interval_s"),
-            "must not be below min_refresh_interval_s",
+            format!("{f}.max_refresh_interval"),
+            "must not be below min_refresh_interval",
         ));
     }
     if s.retry_interval_s == 0 {
-        return Err(err(format!("{f}.retry_interval_s"), "must be at least 1"));
+        return Err(err(format!("{f}.retry_interval"), "must be at least 1s"));
     }
     if !(100..=60_000).contains(&timeout_ms) {
         return Err(err(
-            format!("{f}.fetch_timeout_ms"),
-            "must be between 100 and 60000",
+            format!("{f}.fetch_timeout"),
+            "must be between 100ms and 60s",
         ));
     }
     // The lost-fetch guard must outlast the callout timeout.

@@ -42,7 +42,7 @@ fn example_config_parses() {
                 "audiences": ["lender-api"],
                 "jwks_uri": "https://auth.example/realms/ocen/protocol/openid-connect/certs",
                 "jwks_cluster": "auth_service",
-                "jwks_cache": {"default_max_age_s": 600, "stale_s": 3600, "fetch_timeout_ms": 3000},
+                "jwks_cache": {"default_max_age": "10m", "stale": "1h", "fetch_timeout": "3s"},
                 "claim_to_partner": "participantId",
                 "required_scopes": ["loan.write"],
                 "required_claims": {"typ": "Bearer"},
@@ -159,7 +159,23 @@ fn errors_name_the_field() {
         ),
         (
             json!({"providers": [{"name": "a", "issuer": "https://x", "jwks_uri": "https://x/c", "jwks_cluster": "c", "jwks_cache": {"min_refresh_interval_s": 100, "max_refresh_interval_s": 10}}]}),
-            "providers[0].jwks_cache.max_refresh_interval_s",
+            "providers[0].jwks_cache.max_refresh_interval",
+        ),
+        (
+            json!({"providers": [{"name": "a", "issuer": "https://x", "jwks": jwks(), "clock_skew": "11m"}]}),
+            "providers[0].clock_skew",
+        ),
+        (
+            json!({"providers": [{"name": "a", "issuer": "https://x", "jwks": jwks(), "clock_skew": "1.5s"}]}),
+            "providers[0].clock_skew",
+        ),
+        (
+            json!({"providers": [{"name": "a", "issuer": "https://x", "jwks_uri": "https://x/c", "jwks_cluster": "c", "jwks_cache": {"stale": "1h", "stale_s": 3600}}]}),
+            "providers[0].jwks_cache.stale",
+        ),
+        (
+            json!({"providers": [{"name": "a", "issuer": "https://x", "jwks_uri": "https://x/c", "jwks_cluster": "c", "jwks_cache": {"fetch_timeout": "61s"}}]}),
+            "providers[0].jwks_cache.fetch_timeout",
         ),
         (
             json!({"providers": [{"name": "a", "issuer": "https://x", "jwks": jwks()}, {"name": "a", "issuer": "https://y", "jwks": jwks()}]}),

@@ -5,15 +5,16 @@
 //! ```json
 //! {"cluster": "auth", "token_uri": "https://auth.example/realms/ocen/protocol/openid-connect/token",
 //!  "client_id": "dfsp-a", "client_secret_env": "SIGNET_CLIENT_SECRET", "scope": "transfers",
-//!  "timeout_ms": 5000, "retry_interval_s": 5, "default_expires_in_s": 300}
+//!  "timeout": "5s", "retry_interval": "5s", "default_expires_in": "5m"}
 //! ```
 //!
 //! Every error names its field, as in [`super::config`].
 
 use serde::Deserialize;
 
-use super::config::ConfigError;
+use super::config::{named, seconds, ConfigError};
 use super::fetch::{ClientCredentials, FetchSettings};
+use crate::duration::{pick, Duration, Millis, Seconds};
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -24,16 +25,18 @@ struct RawFetchConfig {
     client_secret_env: String,
     #[serde(default)]
     scope: Option<String>,
-    #[serde(default = "default_timeout_ms")]
-    timeout_ms: u64,
     #[serde(default)]
-    retry_interval_s: Option<u64>,
+    timeout: Option<Duration>,
     #[serde(default)]
-    default_expires_in_s: Option<u64>,
-}
-
-fn default_timeout_ms() -> u64 {
-    5000
+    timeout_ms: Option<Millis>,
+    #[serde(default)]
+    retry_interval: Option<Duration>,
+    #[serde(default)]
+    retry_interval_s: Option<Seconds>,
+    #[serde(default)]
+    default_expires_in: Option<Duration>,
+    #[serde(default)]
+    default_expires_in_s: Option<Seconds>,
 }
 
 /// The validated `token_fetch` configuration, secret resolved.
@@ -107,17 +110,32 @@ impl FetchConfig {
                     ),
                 )
             })?;
-        if !(100..=60_000).contains(&raw.timeout_ms) {
-            return Err(err("timeout_ms", "must be between 100 and 60000"));
+        let timeout_ms = pick("timeout", raw.timeout, "timeout_ms", raw.timeout_ms)
+            .map_err(named)?
+            .map_or(5000, Duration::ms);
+        if !(100..=60_000).contains(&timeout_ms) {
+            return Err(err("timeout", "must be between 100ms and 60s"));
         }
         let d = FetchSettings::default();
-        let retry_interval_s = raw.retry_interval_s.unwrap_or(d.retry_interval_s);
+        let retry_interval_s = seconds(
+            "retry_interval",
+            raw.retry_interval,
+            "retry_interval_s",
+            raw.retry_interval_s,
+            d.retry_interval_s,
+        )?;
         if retry_interval_s == 0 {
-            return Err(err("retry_interval_s", "must be at least 1"));
+            return Err(err("retry_interval", "must be at least 1s"));
         }
-        let default_expires_in_s = raw.default_expires_in_s.unwrap_or(d.default_expires_in_s);
+        let default_expires_in_s = seconds(
+            "default_expires_in",
+            raw.default_expires_in,
+            "default_expires_in_s",
+            raw.default_expires_in_s,
+            d.default_expires_in_s,
+        )?;
         if default_expires_in_s == 0 {
-            return Err(err("default_expires_in_s", "must be at least 1"));
+            return Err(err("default_expires_in", "must be at least 1s"));
         }
         if let Some(s) = &raw.scope {
             if s.is_empty() || s.bytes().any(|b| b.is_ascii_control()) {
@@ -133,12 +151,12 @@ impl FetchConfig {
                 client_secret,
                 scope: raw.scope,
             },
-            timeout_ms: raw.timeout_ms,
+            timeout_ms,
             settings: FetchSettings {
                 default_expires_in_s,
                 retry_interval_s,
                 // The lost-fetch guard outlasts the callout timeout.
-                fetch_timeout_s: raw.timeout_ms / 1000 + 2,
+                fetch_timeout_s: timeout_ms / 1000 + 2,
             },
         })
     }
@@ -177,14 +195,14 @@ mod tests {
     #[test]
     fn full_config() {
         let c = parse(
-            r#"{"cluster":"auth","token_uri":"http://auth:8080/realms/x/token?a=b","client_id":"dfsp-a","client_secret_env":"SECRET","scope":"s1 s2","retry_interval_s":2}"#,
+            r#"{"cluster":"auth","token_uri":"http://auth:8080/realms/x/token?a=b","client_id":"dfsp-a","client_secret_env":"SECRET","scope":"s1 s2","retry_interval":"2s","timeout":"4.5s"}"#,
         )
         .unwrap();
         assert_eq!(c.authority, "auth:8080");
         assert_eq!(c.path, "/realms/x/token?a=b");
         assert_eq!(c.credentials.client_secret, "s3cret");
         assert_eq!(c.settings.retry_interval_s, 2);
-        assert_eq!(c.settings.fetch_timeout_s, 7);
+        assert_eq!((c.timeout_ms, c.settings.fetch_timeout_s), (4500, 6));
         assert!(!format!("{c:?}").contains("s3cret"));
     }
 
@@ -199,7 +217,21 @@ mod tests {
             ),
             (
                 format!("{{{base},\"client_secret_env\":\"SECRET\",\"timeout_ms\":5}}"),
-                "timeout_ms",
+                "timeout",
+            ),
+            (
+                format!("{{{base},\"client_secret_env\":\"SECRET\",\"timeout\":\"5ms\"}}"),
+                "timeout",
+            ),
+            (
+                format!(
+                    "{{{base},\"client_secret_env\":\"SECRET\",\"timeout\":\"5s\",\"timeout_ms\":5000}}"
+                ),
+                "timeout",
+            ),
+            (
+                format!("{{{base},\"client_secret_env\":\"SECRET\",\"retry_interval\":\"5\"}}"),
+                "retry_interval",
             ),
             (
                 format!("{{{base},\"client_secret_env\":\"SECRET\",\"extra\":1}}"),
@@ -212,7 +244,7 @@ mod tests {
             ),
             (
                 format!("{{{base},\"client_secret_env\":\"SECRET\",\"retry_interval_s\":0}}"),
-                "retry_interval_s",
+                "retry_interval",
             ),
             ("[]".to_string(), "(root)"),
         ];

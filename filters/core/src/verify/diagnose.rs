@@ -5,43 +5,19 @@
 //! say which one produces this signature.
 
 use crate::b64;
-use crate::config::{Profile, VerifyConfig};
 use crate::crypto::CryptoBackend;
 use crate::jose::alg::Alg;
-use crate::jose::jws::{
-    signing_input_encoded, signing_input_unencoded, split_detached, split_three,
-};
+use crate::jose::jws::{signing_input_encoded, signing_input_unencoded};
 use crate::json::{ecmascript, orjson_sorted, parse_strict, JsonLimits, KeyOrder};
 use crate::keys::PublicKey;
 use crate::message::Message;
-use crate::profiles::mojaloop::parse_envelope;
+use crate::registry::Registry;
 use crate::x509::Certificate;
-
-/// `(H, S)` of the message's signature, as the profile frames it.
-fn segments(cfg: &VerifyConfig, msg: &Message) -> Option<(String, String)> {
-    match &cfg.profile {
-        Profile::Mojaloop(p) => parse_envelope(msg.header(&p.signature_header)?).ok(),
-        Profile::Ocen(p) => {
-            let v = p.signature_headers.iter().find_map(|h| msg.header(h))?;
-            split_detached(v).ok().map(|(h, s)| (h.into(), s.into()))
-        }
-        Profile::Generic(p) => split_detached(msg.header(&p.signature_header)?)
-            .ok()
-            .map(|(h, s)| (h.into(), s.into())),
-        Profile::Mosip(p) => split_three(msg.header(&p.signature_header)?)
-            .ok()
-            .map(|(h, _, s)| (h.into(), s.into())),
-        Profile::Spar(p) => split_three(msg.header(&p.signature_header)?)
-            .ok()
-            .map(|(h, _, s)| (h.into(), s.into())),
-    }
-}
 
 /// Each candidate key with a label naming its owner (the CLI runs at the operator's desk, so
 /// naming partners is fine here — never in a reply).
-fn candidate_keys(cfg: &VerifyConfig, h: &str) -> Vec<(String, PublicKey)> {
-    let mut keys: Vec<(String, PublicKey)> = cfg
-        .registry
+fn candidate_keys(registry: &Registry, h: &str) -> Vec<(String, PublicKey)> {
+    let mut keys: Vec<(String, PublicKey)> = registry
         .partners()
         .iter()
         .flat_map(|p| {
@@ -69,9 +45,15 @@ fn candidate_keys(cfg: &VerifyConfig, h: &str) -> Vec<(String, PublicKey)> {
     keys
 }
 
-/// Hints, in words; empty when no variant explains the signature.
-pub fn diagnose(cfg: &VerifyConfig, msg: &Message, backend: &dyn CryptoBackend) -> Vec<String> {
-    let Some((h, s)) = segments(cfg, msg) else {
+/// Hints, in words; empty when no variant explains the signature. `segments` is `(H, S)` of
+/// the message's signature as its profile frames it.
+pub fn diagnose(
+    registry: &Registry,
+    segments: Option<(String, String)>,
+    msg: &Message,
+    backend: &dyn CryptoBackend,
+) -> Vec<String> {
+    let Some((h, s)) = segments else {
         return Vec::new();
     };
     let Ok(sig) = b64::decode_url(&s) else {
@@ -107,7 +89,7 @@ pub fn diagnose(cfg: &VerifyConfig, msg: &Message, backend: &dyn CryptoBackend) 
     let mut seen = std::collections::HashSet::new();
     payloads.retain(|(_, bytes)| seen.insert(bytes.clone()));
     let mut hints = Vec::new();
-    for (key_label, key) in candidate_keys(cfg, &h) {
+    for (key_label, key) in candidate_keys(registry, &h) {
         if !alg.fits(&key) || alg.signature_len(&key) != sig.len() {
             continue;
         }

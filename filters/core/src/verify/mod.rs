@@ -2,13 +2,15 @@
 //! verify bytes → freshness/replay → verdict.
 //!
 //! Each profile module (`crate::profiles`) runs these steps in its platform's order; the steps
-//! themselves live here so that every profile rejects the same defect with the same code.
+//! themselves live here so that every profile rejects the same defect with the same code. This
+//! kit names no profile: a profile reaches it through [`Steps`] and [`Run`].
 
 pub mod diagnose;
+pub mod remote;
 pub mod replay;
+pub mod settings;
 
 use crate::b64;
-use crate::config::{Direction, Profile, VerifyConfig};
 use crate::crypto::{CryptoBackend, CryptoError};
 use crate::jose::alg::Alg;
 use crate::jose::header::{Header, HeaderError, HeaderRules};
@@ -16,12 +18,13 @@ use crate::json::{parse_strict, JsonLimits, JsonValue};
 use crate::keys::PublicKey;
 use crate::message::{Context, Message};
 use crate::reason::Reason;
-use crate::registry::{Partner, RegisteredKey};
+use crate::registry::{Partner, RegisteredKey, Registry};
 use crate::route::Policy;
 use crate::trace::Trace;
 
-pub use crate::profiles::ocen_registry::{KeySource, Lookup};
+pub use remote::{KeySource, Lookup};
 pub use replay::{MemoryReplay, ReplayStore, Seen};
+pub use settings::{Common, Direction, ErrorFormat};
 
 /// A message that may go on.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -89,9 +92,17 @@ impl Rejection {
     }
 }
 
+/// A profile's own steps, run after the shared opening checks (`crate::profiles` implements it).
+pub trait Steps {
+    fn verify(&self, run: &mut Run<'_>) -> Result<Outcome, Rejection>;
+}
+
 /// Everything one verification needs.
 pub struct Run<'a> {
-    pub cfg: &'a VerifyConfig,
+    pub common: &'a Common,
+    pub registry: &'a Registry,
+    /// The configured profile.
+    pub profile: &'a dyn Steps,
     pub msg: &'a Message,
     pub ctx: &'a Context,
     pub backend: &'a dyn CryptoBackend,
@@ -106,7 +117,10 @@ pub struct Run<'a> {
 pub fn verify(run: &mut Run<'_>) -> Result<Outcome, Rejection> {
     let result = canonical_path(run)
         .and_then(|()| one_method(run))
-        .and_then(|()| by_profile(run));
+        .and_then(|()| {
+            let profile = run.profile;
+            profile.verify(run)
+        });
     match &result {
         Ok(o) => run.trace.pass("verdict", || format!("{o:?}")),
         Err(r) => run
@@ -119,7 +133,7 @@ pub fn verify(run: &mut Run<'_>) -> Result<Outcome, Rejection> {
 /// A request path that could be read two ways is refused before any route policy or path
 /// identity is read (security.md rule 11). Responses carry the request's path, already checked.
 fn canonical_path(run: &mut Run<'_>) -> Result<(), Rejection> {
-    if run.cfg.common.direction != Direction::Request {
+    if run.common.direction != Direction::Request {
         return Ok(());
     }
     match crate::path::check(&run.msg.path) {
@@ -143,7 +157,7 @@ const METHOD_OVERRIDES: [&str; 3] = [
 /// override would run another one (an unsigned `GET`, skipped, executed as a `PUT`). A request
 /// carrying one is refused whatever its route (security.md rules 11 and 12: one reading).
 fn one_method(run: &mut Run<'_>) -> Result<(), Rejection> {
-    if run.cfg.common.direction != Direction::Request {
+    if run.common.direction != Direction::Request {
         return Ok(());
     }
     match METHOD_OVERRIDES
@@ -159,20 +173,10 @@ fn one_method(run: &mut Run<'_>) -> Result<(), Rejection> {
     }
 }
 
-fn by_profile(run: &mut Run<'_>) -> Result<Outcome, Rejection> {
-    match &run.cfg.profile {
-        Profile::Mojaloop(p) => crate::profiles::mojaloop::verify(run, p),
-        Profile::Ocen(p) => crate::profiles::ocen::verify(run, p),
-        Profile::Mosip(p) => crate::profiles::mosip::verify(run, p),
-        Profile::Spar(p) => crate::profiles::spar::verify(run, p),
-        Profile::Generic(p) => crate::profiles::generic::verify(run, p),
-    }
-}
-
 impl Run<'_> {
     /// Route policy: configured rules first, then the profile's default.
     pub fn policy(&mut self, path: &str, default: Policy) -> Policy {
-        let configured = self.cfg.common.route_policy.configured(
+        let configured = self.common.route_policy.configured(
             &self.msg.method,
             path,
             self.ctx.route_name.as_deref(),
@@ -252,7 +256,7 @@ impl Run<'_> {
                 format!("content-encoding {enc:?}: signed bodies are never compressed"),
             ));
         }
-        let max = self.cfg.common.max_body_bytes;
+        let max = self.common.max_body_bytes;
         if self.msg.body.len() > max {
             return Err(self.reject(
                 "body",
@@ -269,9 +273,9 @@ impl Run<'_> {
     /// Parses the body as strict JSON (§2.6.3).
     pub fn body_json(&mut self) -> Result<JsonValue, Rejection> {
         let limits = JsonLimits {
-            max_depth: self.cfg.common.max_json_depth,
+            max_depth: self.common.max_json_depth,
             max_members: None,
-            max_elements: Some(self.cfg.common.max_json_elements),
+            max_elements: Some(self.common.max_json_elements),
         };
         match parse_strict(&self.msg.body, limits) {
             Ok(v) => {
@@ -282,17 +286,24 @@ impl Run<'_> {
         }
     }
 
-    /// Decodes and checks the protected header (§2.2, §2.3).
+    /// Decodes and checks the protected header (§2.2, §2.3); `kid` must be a string (§2.2.5).
     pub fn header(&mut self, h: &str, rules: &HeaderRules) -> Result<Header, Rejection> {
+        self.header_kid_null(h, rules, false)
+    }
+
+    /// As [`Run::header`]; with `null_kid`, `kid: null` is accepted (jose4j writes it for OCEN).
+    pub fn header_kid_null(
+        &mut self,
+        h: &str,
+        rules: &HeaderRules,
+        null_kid: bool,
+    ) -> Result<Header, Rejection> {
         match Header::parse(h, rules) {
-            // `kid: null` is what jose4j writes for OCEN; elsewhere kid must be a string (§2.2.5).
-            Ok(hdr) if hdr.kid_is_null() && !matches!(self.cfg.profile, Profile::Ocen(_)) => {
-                Err(self.reject(
-                    "protected_header",
-                    Reason::HeaderMalformed,
-                    "protected header: kid must be a string".into(),
-                ))
-            }
+            Ok(hdr) if hdr.kid_is_null() && !null_kid => Err(self.reject(
+                "protected_header",
+                Reason::HeaderMalformed,
+                "protected header: kid must be a string".into(),
+            )),
             Ok(hdr) => {
                 self.trace.pass("protected_header", || {
                     let names: Vec<&str> = hdr.members().iter().map(|(n, _)| n.as_str()).collect();
@@ -328,7 +339,7 @@ impl Run<'_> {
                 format!("alg {name:?} is never accepted"),
             ));
         };
-        if !self.cfg.common.algorithms.contains(&alg) {
+        if !self.common.algorithms.contains(&alg) {
             return Err(self.reject(
                 "alg",
                 Reason::AlgNotAllowed,
@@ -355,11 +366,11 @@ impl Run<'_> {
     pub fn alg_for_key(&mut self, header: &Header, key: &PublicKey) -> Result<Alg, Rejection> {
         let name = header.alg_name().unwrap_or_default();
         match Alg::from_name(name) {
-            Some(alg) if self.cfg.common.algorithms.contains(&alg) && alg.fits(key) => {
+            Some(alg) if self.common.algorithms.contains(&alg) && alg.fits(key) => {
                 self.trace.pass("alg", || format!("{name} allowed"));
                 Ok(alg)
             }
-            Some(alg) if self.cfg.common.algorithms.contains(&alg) => Err(self.reject(
+            Some(alg) if self.common.algorithms.contains(&alg) => Err(self.reject(
                 "alg",
                 Reason::AlgNotAllowed,
                 format!("alg {name} does not fit the certificate's key type"),
@@ -376,7 +387,7 @@ impl Run<'_> {
     pub fn alg_name_allowed(&mut self, header: &Header) -> Result<Alg, Rejection> {
         let name = header.alg_name().unwrap_or_default();
         match Alg::from_name(name) {
-            Some(alg) if self.cfg.common.algorithms.contains(&alg) => Ok(alg),
+            Some(alg) if self.common.algorithms.contains(&alg) => Ok(alg),
             _ => Err(self.reject(
                 "alg",
                 Reason::AlgNotAllowed,
@@ -483,7 +494,7 @@ impl Run<'_> {
         past_s: i64,
         future_s: i64,
     ) -> Result<(), Rejection> {
-        let skew = self.cfg.common.clock_skew_s;
+        let skew = self.common.clock_skew_s;
         let Some(t) = t_ms else {
             return Err(self.reject(
                 "freshness",
@@ -512,11 +523,11 @@ impl Run<'_> {
     /// Replay protection keyed on partner ‖ SHA-256(signing input), never on signature bytes
     /// (ECDSA signatures are malleable: (r, n−s) verifies too).
     fn replay(&mut self, partner: &str, input: &[u8], window_s: i64) -> Result<(), Rejection> {
-        if !self.cfg.common.replay_cache {
+        if !self.common.replay_cache {
             return Ok(());
         }
         let key = format!("{partner}:{}", hex::encode(crate::registry::sha256(input)));
-        let ttl_ms = (window_s + self.cfg.common.clock_skew_s).max(1) * 2000;
+        let ttl_ms = (window_s + self.common.clock_skew_s).max(1) * 2000;
         let Some(store) = self.replay.as_deref_mut() else {
             return Err(self.reject(
                 "replay",

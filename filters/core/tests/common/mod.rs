@@ -10,12 +10,13 @@
 use rand_chacha::rand_core::SeedableRng;
 use rand_chacha::ChaCha20Rng;
 use serde_json::{json, Value};
+use signet_core::config::sign::SignConfig;
 use signet_core::config::VerifyConfig;
 use signet_core::crypto::{CryptoBackend, RustCrypto};
 use signet_core::keys::PrivateKey;
 use signet_core::message::{Context, Message};
 use signet_core::reason::Reason;
-use signet_core::sign::{sign, SignConfig, SignOutcome};
+use signet_core::sign::SignOutcome;
 use signet_core::trace::Trace;
 use signet_core::verify::{verify, MemoryReplay, Outcome, Rejection, Run};
 
@@ -94,7 +95,7 @@ pub fn ctx(peer: Option<&str>) -> Context {
 }
 
 pub fn signed(cfg: &SignConfig, mut msg: Message) -> Message {
-    let out = sign(cfg, &mut msg, NOW_MS, &RustCrypto).unwrap();
+    let out = cfg.sign(&mut msg, NOW_MS, &RustCrypto).unwrap();
     assert!(matches!(out, SignOutcome::Signed { .. }), "{out:?}");
     msg
 }
@@ -108,7 +109,9 @@ pub fn run_with(
 ) -> Result<Outcome, Rejection> {
     let mut trace = Trace::recording();
     verify(&mut Run {
-        cfg,
+        common: &cfg.common,
+        registry: &cfg.registry,
+        profile: &cfg.profile,
         msg,
         ctx,
         backend,

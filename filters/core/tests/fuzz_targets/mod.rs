@@ -19,6 +19,7 @@ use proptest::prelude::*;
 use proptest::test_runner::TestCaseError;
 use serde_json::{json, Value};
 use signet_core::b64;
+use signet_core::config::sign::SignConfig;
 use signet_core::config::VerifyConfig;
 use signet_core::conformance::Case;
 use signet_core::crypto::{CryptoBackend, RustCrypto};
@@ -27,7 +28,6 @@ use signet_core::jose::Alg;
 use signet_core::json::{JsonNumber, JsonValue};
 use signet_core::keys::{Jwk, PrivateKey, PublicKey};
 use signet_core::pb::{self, Field};
-use signet_core::sign::SignConfig;
 use signet_core::token::apikey::{strip_query, PathTemplate, SecretHash};
 use signet_core::token::fetch::TokenFetcher;
 use signet_core::token::fetch_config::FetchConfig;
@@ -1145,7 +1145,7 @@ fn verify_bases() -> &'static [Value] {
         .config_json()
         .unwrap();
         let bases = vec![
-            json!({"profile": "mojaloop", "source_binding": "peer", "trusted_forwarders": [],
+            json!({"profile": {"mojaloop": {"source_binding": "peer", "trusted_forwarders": []}},
                    "partners": [{"id": "dfsp-a", "tls_names": ["dfsp-a.example"],
                                  "keys": [{"public_key_pem": public_pem(&ec)}]}]}),
             json!({"profile": "ocen", "partners": [{"id": "3051", "keys": [{"public_key_pem": rsa}]}]}),
@@ -1179,10 +1179,10 @@ fn sign_bases() -> &'static [Value] {
     B.get_or_init(|| {
         let (ec, ed, rsa) = (ec_key(85), ed_key(86), key_file("test-rsa2048-pkcs8.pem"));
         let bases = vec![
-            json!({"profile": "mojaloop", "source_id": "dfsp-a", "signing_key": private_pem(&ec)}),
+            json!({"profile": {"mojaloop": {"source_id": "dfsp-a"}}, "signing_key": private_pem(&ec)}),
             json!({"profile": "ocen", "kid": "k1", "signing_key_env": "SIGNET_SIGNING_KEY"}),
             json!({"profile": "spar", "signing_key": rsa}),
-            json!({"profile": "generic", "sign_unencoded": true, "signing_key": private_pem(&ed)}),
+            json!({"profile": {"generic": {"sign_unencoded": true}}, "signing_key": private_pem(&ed)}),
         ];
         for b in &bases {
             if let Err(e) = SignConfig::from_json(&b.to_string(), &env) {

@@ -112,7 +112,9 @@ impl Fixture {
         let mut trace = Trace::off();
         let mut replay = MemoryReplay::new(16);
         verify(&mut Run {
-            cfg: &self.cfg,
+            common: &self.cfg.common,
+            registry: &self.cfg.registry,
+            profile: &self.cfg.profile,
             msg,
             ctx: &self.ctx,
             backend: &RustCrypto,
@@ -175,7 +177,10 @@ const SPAR: &[u8] = br#"{"request_header":{"request_id":"r1","sender_app_mnemoni
 fn mojaloop(name: &'static str, key: &signet_core::keys::PrivateKey) -> Fixture {
     let cfg = verifier(json!({"profile": "mojaloop", "partners": [
         partner("dfsp-a", key), partner("dfsp-b", &ec_key(902))]}));
-    let s = signer(json!({"profile": "mojaloop", "source_id": "dfsp-a"}), key);
+    let s = signer(
+        json!({"profile": {"mojaloop": {"source_id": "dfsp-a"}}}),
+        key,
+    );
     let msg = signed(
         &s,
         request(
@@ -249,7 +254,7 @@ fn spar() -> Fixture {
 fn generic(name: &'static str, key: &signet_core::keys::PrivateKey, unencoded: bool) -> Fixture {
     let cfg = verifier(json!({"profile": "generic", "partners": [partner("p", key)]}));
     let s = signer(
-        json!({"profile": "generic", "sign_unencoded": unencoded}),
+        json!({"profile": {"generic": {"sign_unencoded": unencoded}}}),
         key,
     );
     let msg = signed(&s, request("POST", "/api/v1/items", &[], b"{\"x\":1}"));

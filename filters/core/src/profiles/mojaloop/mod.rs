@@ -4,15 +4,67 @@
 //! ordinary E-input over the raw body; the key is that of the FSP named by `FSPIOP-Source`, and
 //! the protected `FSPIOP-*` members must equal the HTTP headers they claim to describe.
 
-use crate::config::{Mojaloop, PayloadMode, SourceBinding};
-use crate::jose::alg::Alg;
+mod reply;
+mod settings;
+mod sign;
+
+pub use reply::reply;
+pub use settings::{
+    BodyForm, PayloadMode, Sign, SignSection, SourceBinding, Verify, VerifySection,
+};
+
+use crate::crypto::CryptoBackend;
 use crate::jose::header::{CritB64, Header, HeaderRules};
 use crate::jose::jws::signing_input_encoded;
 use crate::json::canonical::{ecmascript, KeyOrder};
 use crate::json::{parse_strict, JsonError, JsonLimits, JsonValue};
+use crate::message::{Context, Message};
+use crate::profiles::{SignProfile, VerifyProfile};
 use crate::reason::Reason;
+use crate::reply::Reply;
 use crate::route::{first_match, Policy, Rule};
+use crate::sign::{SignError, SignKey, SignOutcome};
 use crate::verify::{Outcome, Rejection, Run};
+
+impl VerifyProfile for Verify {
+    fn verify(&self, run: &mut Run<'_>) -> Result<Outcome, Rejection> {
+        verify(run, self)
+    }
+
+    fn reply(
+        &self,
+        rej: &Rejection,
+        _msg: &Message,
+        _ctx: &Context,
+        _request_id: &str,
+        client_side: bool,
+    ) -> Reply {
+        if client_side {
+            return crate::reply::generic(rej.reason, Some(502));
+        }
+        reply(rej.reason)
+    }
+
+    fn segments(&self, msg: &Message) -> Option<(String, String)> {
+        parse_envelope(msg.header(&self.signature_header)?).ok()
+    }
+}
+
+impl SignProfile for Sign {
+    fn sign(
+        &self,
+        key: &SignKey,
+        msg: &mut Message,
+        now_ms: i64,
+        backend: &dyn CryptoBackend,
+    ) -> Result<SignOutcome, SignError> {
+        sign::sign(self, key, msg, now_ms, backend)
+    }
+
+    fn reply(reason: Reason) -> Reply {
+        reply(reason)
+    }
+}
 
 /// Longest `FSPIOP-Signature` value accepted (§3.3.1).
 const MAX_VALUE: usize = 65_536;
@@ -56,7 +108,7 @@ pub fn stripped_path<'a>(path: &'a str, prefix: &str) -> &'a str {
     }
 }
 
-pub fn verify(run: &mut Run<'_>, p: &Mojaloop) -> Result<Outcome, Rejection> {
+pub fn verify(run: &mut Run<'_>, p: &Verify) -> Result<Outcome, Rejection> {
     let path = stripped_path(&run.msg.path, &p.uri_strip_prefix).to_string();
     let policy = run.policy(&path, default_policy(&run.msg.method, &path));
     let present = run.msg.header(&p.signature_header).is_some();
@@ -111,8 +163,8 @@ pub fn verify(run: &mut Run<'_>, p: &Mojaloop) -> Result<Outcome, Rejection> {
             ))
         }
     };
-    let cfg = run.cfg;
-    let Some(partner) = cfg.registry.partner(&source) else {
+    let registry = run.registry;
+    let Some(partner) = registry.partner(&source) else {
         return Err(run.reject(
             "key",
             Reason::KeyUnknown,
@@ -226,7 +278,7 @@ pub fn verify(run: &mut Run<'_>, p: &Mojaloop) -> Result<Outcome, Rejection> {
 /// is still one header naming the authenticated peer (§3.5.3) — else peer A could send
 /// `DELETE /participants/…` as B. Absent or empty names nobody; a verified route binds later,
 /// in §3.6's order.
-fn unverified_source(run: &mut Run<'_>, p: &Mojaloop) -> Result<(), Rejection> {
+fn unverified_source(run: &mut Run<'_>, p: &Verify) -> Result<(), Rejection> {
     if run.msg.header_count("fspiop-source") > 1 {
         return Err(run.reject(
             "headers",
@@ -394,9 +446,9 @@ fn request_line(run: &mut Run<'_>, header: &Header, path: &str) -> Result<(), Re
 /// is not built before the signature is known to be good.
 fn reserialized(run: &mut Run<'_>, order: KeyOrder) -> Result<Option<Vec<u8>>, Rejection> {
     let limits = JsonLimits {
-        max_depth: run.cfg.common.max_json_depth,
+        max_depth: run.common.max_json_depth,
         max_members: None,
-        max_elements: Some(run.cfg.common.max_json_elements),
+        max_elements: Some(run.common.max_json_elements),
     };
     match parse_strict(&run.msg.body, limits) {
         Ok(v) => Ok(Some(ecmascript(&v, order))),
@@ -405,19 +457,10 @@ fn reserialized(run: &mut Run<'_>, order: KeyOrder) -> Result<Option<Vec<u8>>, R
             Reason::BodyMalformed,
             format!(
                 "body: {e} (over max_json_elements {})",
-                run.cfg.common.max_json_elements
+                run.common.max_json_elements
             ),
         )),
         Err(_) => Ok(None),
-    }
-}
-
-/// Algorithm the Signet signer uses for a key when `sign_alg` is not set (§3.7).
-pub fn signer_default_alg(key: &crate::keys::PublicKey) -> Option<Alg> {
-    match key {
-        crate::keys::PublicKey::Rsa(_) => Some(Alg::RS256),
-        crate::keys::PublicKey::P256(_) => Some(Alg::ES256),
-        _ => None,
     }
 }
 

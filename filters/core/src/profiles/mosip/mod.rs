@@ -5,15 +5,76 @@
 //! domain's CA, is in date and is pinned to the partner (or its MISP) in the registry is
 //! accepted — an `x5c` never chooses the key by itself.
 
-use crate::config::{Direction, Mosip};
+mod reply;
+mod settings;
+
+pub use settings::{ErrorStatus, OnOff, Sign, SignSection, Verify, VerifySection};
+
+use crate::b64;
+use crate::crypto::CryptoBackend;
 use crate::jose::header::{CritB64, Header, HeaderRules};
 use crate::jose::jws::{signing_input_encoded, split_three};
 use crate::json::JsonValue;
+use crate::message::{Context, Message};
+use crate::profiles::{SignProfile, VerifyProfile};
 use crate::reason::Reason;
 use crate::registry::{Partner, Status};
+use crate::reply::Reply;
 use crate::route::Policy;
+use crate::sign::{header_bytes, SignError, SignKey, SignOutcome};
+use crate::verify::Direction;
 use crate::verify::{Gate, Inactive, Outcome, Rejection, Run};
 use crate::x509::{validate_chain, Certificate};
+
+impl VerifyProfile for Verify {
+    fn verify(&self, run: &mut Run<'_>) -> Result<Outcome, Rejection> {
+        verify(run, self)
+    }
+
+    fn reply(
+        &self,
+        rej: &Rejection,
+        msg: &Message,
+        ctx: &Context,
+        _request_id: &str,
+        client_side: bool,
+    ) -> Reply {
+        reply::reply(self, rej, msg, ctx, client_side)
+    }
+
+    fn segments(&self, msg: &Message) -> Option<(String, String)> {
+        split_three(msg.header(&self.signature_header)?)
+            .ok()
+            .map(|(h, _, s)| (h.into(), s.into()))
+    }
+}
+
+impl SignProfile for Sign {
+    /// `H..S` over the body with the certificate in `x5c` (§5.4).
+    fn sign(
+        &self,
+        key: &SignKey,
+        msg: &mut Message,
+        _now_ms: i64,
+        backend: &dyn CryptoBackend,
+    ) -> Result<SignOutcome, SignError> {
+        if msg.body.is_empty() {
+            return Ok(SignOutcome::NotSigned("no body"));
+        }
+        let cert = &self.certificate;
+        let header = header_bytes(|w| {
+            w.string("alg", key.alg.name());
+            w.string_array("x5c", &[b64::encode_std(cert.der())]);
+            w.string("x5t#S256", &cert.x5t_s256());
+            if let Some(k) = &key.kid {
+                w.string("kid", k);
+            }
+        });
+        let sig = key.signature(backend, &signing_input_encoded(&header, &msg.body))?;
+        msg.set_header(&self.header, &format!("{header}..{sig}"));
+        Ok(SignOutcome::SIGNED)
+    }
+}
 
 /// IDA's partner operations (the controllers' `@PostMapping`s under the context path
 /// `/idauthentication/v1`), and whether the path variables follow a `delegated` segment:
@@ -92,8 +153,8 @@ pub fn ida_variables_at(segments: &[&str]) -> Option<usize> {
     (segments.get(at + 1) == Some(&"delegated")).then_some(at + 2)
 }
 
-pub fn verify(run: &mut Run<'_>, p: &Mosip) -> Result<Outcome, Rejection> {
-    let response = run.cfg.common.direction == Direction::Response;
+pub fn verify(run: &mut Run<'_>, p: &Verify) -> Result<Outcome, Rejection> {
+    let response = p.direction == Direction::Response;
     let path = run.msg.path_only().to_string();
     let default = (!response).then(|| default_policy(&run.msg.method, &path));
     // 1–3: route policy, body, the signature header.
@@ -129,7 +190,7 @@ pub fn verify(run: &mut Run<'_>, p: &Mosip) -> Result<Outcome, Rejection> {
             format!("x5c[0] public key: {e}"),
         )
     })?;
-    if let Err(e) = key.check_strength(run.cfg.common.min_rsa_bits) {
+    if let Err(e) = key.check_strength(run.common.min_rsa_bits) {
         return Err(run.reject("x5c", Reason::CertInvalid, format!("x5c[0] key: {e}")));
     }
     let alg = run.alg_for_key(&header, &key)?;
@@ -161,7 +222,7 @@ pub fn verify(run: &mut Run<'_>, p: &Mosip) -> Result<Outcome, Rejection> {
         });
     }
     // 6. Dates and trust.
-    let cas = run.cfg.registry.cas(&p.partner_domain);
+    let cas = run.registry.cas(&p.partner_domain);
     if let Err(e) = validate_chain(&cert, cas, now) {
         return Err(run.reject("certificate", Reason::CertInvalid, format!("x5c[0]: {e}")));
     }
@@ -194,8 +255,8 @@ pub fn verify(run: &mut Run<'_>, p: &Mosip) -> Result<Outcome, Rejection> {
             "path lacks {MISP-LK}/{Partner-ID}/{API-Key}".into(),
         ));
     };
-    let cfg = run.cfg;
-    let Some(partner) = cfg.registry.partner(partner_id) else {
+    let registry = run.registry;
+    let Some(partner) = registry.partner(partner_id) else {
         return Err(run.reject(
             "registry",
             Reason::KeyUnknown,
@@ -212,8 +273,7 @@ pub fn verify(run: &mut Run<'_>, p: &Mosip) -> Result<Outcome, Rejection> {
     let thumb = cert.sha256_hex_upper();
     let partner_pin = partner.certificate_sha256.as_deref() == Some(thumb.as_str());
     let misp_pin = p.accept_misp_certificate
-        && cfg
-            .registry
+        && registry
             .misp_by_license(license)
             .and_then(|m| m.certificate_sha256.as_deref())
             == Some(thumb.as_str());
@@ -258,7 +318,7 @@ pub fn verify(run: &mut Run<'_>, p: &Mosip) -> Result<Outcome, Rejection> {
 fn leaf_certificate(
     run: &mut Run<'_>,
     header: &Header,
-    p: &Mosip,
+    p: &Verify,
 ) -> Result<Certificate, Rejection> {
     let Some(first) = header.x5c().and_then(|c| c.first()) else {
         return Err(run.reject(
@@ -267,14 +327,14 @@ fn leaf_certificate(
             "x5c missing: IDA cannot verify without it".into(),
         ));
     };
-    let strict = crate::b64::decode_std(first)
+    let strict = b64::decode_std(first)
         .map_err(|e| e.to_string())
         .and_then(|der| Certificate::from_der(der).map_err(|e| e.to_string()));
     let cert = match strict {
         Ok(c) => c,
         Err(e) if p.x5c_pem_compat => {
             let cleaned: String = first.chars().filter(|c| *c != '\r' && *c != '\n').collect();
-            let pem = crate::b64::decode_std(&cleaned)
+            let pem = b64::decode_std(&cleaned)
                 .ok()
                 .and_then(|b| String::from_utf8(b).ok());
             match pem.map(|t| Certificate::from_pem(&t)) {
@@ -299,7 +359,7 @@ fn leaf_certificate(
 /// Client side: IDA's `response-signature` must come from the pinned, in-date IDA certificate.
 fn verify_ida_response(
     run: &mut Run<'_>,
-    p: &Mosip,
+    p: &Verify,
     cert: &Certificate,
     now: i64,
 ) -> Result<(), Rejection> {
@@ -373,12 +433,12 @@ fn registry_checks(
             "API key expired or not yet commenced",
         ));
     }
-    let cfg = run.cfg;
+    let registry = run.registry;
     let licensed = partner.misp_licenses.is_empty()
         || partner
             .misp_licenses
             .contains(&crate::registry::sha256(license.as_bytes()));
-    match cfg.registry.misp_by_license(license) {
+    match registry.misp_by_license(license) {
         Some(_) if !licensed => Err(inactive(
             run,
             Inactive::LicenceUnknown,

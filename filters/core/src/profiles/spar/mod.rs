@@ -5,15 +5,92 @@
 //! received bytes are forwarded unchanged. The signer is named in the body and must be the
 //! authenticated peer; an `x5c`, when sent, must be the registered certificate.
 
-use crate::config::Spar;
+mod reply;
+mod settings;
+
+pub use settings::{Envelope, Sign, SignSection, Verify, VerifySection};
+
+use crate::crypto::CryptoBackend;
 use crate::jose::header::{CritB64, HeaderRules};
 use crate::jose::jws::{signing_input_encoded, split_three};
+use crate::json::canonical::orjson_canonical;
 use crate::json::canonical::{orjson_integers_fit, orjson_sorted};
 use crate::json::JsonValue;
+use crate::json::{parse_strict, JsonLimits};
+use crate::message::{Context, Message};
+use crate::profiles::{SignProfile, VerifyProfile};
 use crate::reason::Reason;
+use crate::reply::Reply;
 use crate::route::Policy;
+use crate::sign::{header_bytes, SignError, SignKey, SignOutcome};
 use crate::verify::{Gate, Outcome, Rejection, Run};
 use crate::x509::Certificate;
+
+impl VerifyProfile for Verify {
+    fn verify(&self, run: &mut Run<'_>) -> Result<Outcome, Rejection> {
+        verify(run, self)
+    }
+
+    fn reply(
+        &self,
+        rej: &Rejection,
+        msg: &Message,
+        ctx: &Context,
+        _request_id: &str,
+        client_side: bool,
+    ) -> Reply {
+        if client_side {
+            return crate::reply::generic(rej.reason, Some(502));
+        }
+        reply::reply(self, rej.reason, msg, ctx)
+    }
+
+    fn segments(&self, msg: &Message) -> Option<(String, String)> {
+        split_three(msg.header(&self.signature_header)?)
+            .ok()
+            .map(|(h, _, s)| (h.into(), s.into()))
+    }
+}
+
+impl SignProfile for Sign {
+    /// `H..S` over the body's canonical JSON (orjson, sorted keys; §6.4).
+    fn sign(
+        &self,
+        key: &SignKey,
+        msg: &mut Message,
+        _now_ms: i64,
+        backend: &dyn CryptoBackend,
+    ) -> Result<SignOutcome, SignError> {
+        if msg.body.is_empty() {
+            return Ok(SignOutcome::NotSigned("no body"));
+        }
+        let value = parse_strict(
+            &msg.body,
+            JsonLimits {
+                max_depth: 64,
+                max_members: None,
+                max_elements: Some(JsonLimits::DEFAULT_MAX_ELEMENTS),
+            },
+        )
+        .map_err(|e| {
+            SignError(format!(
+                "spar signs canonical JSON; the body is not JSON: {e}"
+            ))
+        })?;
+        // An integer beyond 64 bits has no orjson form: the platform could never verify it.
+        let canonical = orjson_canonical(&msg.body, &value).map_err(|e| {
+            SignError(format!(
+                "spar signs canonical JSON; the body has no orjson form: {e}"
+            ))
+        })?;
+        let header = header_bytes(|w| {
+            w.string("alg", key.alg.name());
+        });
+        let sig = key.signature(backend, &signing_input_encoded(&header, &canonical))?;
+        msg.set_header(&self.header, &format!("{header}..{sig}"));
+        Ok(SignOutcome::SIGNED)
+    }
+}
 
 /// The body's sender id (§6.5.1): 2.x `request_header.sender_app_mnemonic`, else 1.x
 /// `header.sender_id`.
@@ -34,7 +111,7 @@ fn timestamp(body: &JsonValue) -> Option<&str> {
     .and_then(JsonValue::as_str)
 }
 
-pub fn verify(run: &mut Run<'_>, p: &Spar) -> Result<Outcome, Rejection> {
+pub fn verify(run: &mut Run<'_>, p: &Verify) -> Result<Outcome, Rejection> {
     // §6.6.1, failing closed: only the safe methods, spelled exactly, are skipped; `post` or
     // an unknown method is `required` like POST.
     let default = if matches!(run.msg.method.as_str(), "GET" | "HEAD" | "OPTIONS") {
@@ -76,8 +153,8 @@ pub fn verify(run: &mut Run<'_>, p: &Spar) -> Result<Outcome, Rejection> {
         ));
     };
     // 5. Key, certificate dates, peer, x5c.
-    let cfg = run.cfg;
-    let Some(partner) = cfg.registry.by_sender(&sender) else {
+    let registry = run.registry;
+    let Some(partner) = registry.by_sender(&sender) else {
         return Err(run.reject("key", Reason::KeyUnknown, "sender not registered".into()));
     };
     if partner.keys.is_empty() {

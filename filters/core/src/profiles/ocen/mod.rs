@@ -5,15 +5,83 @@
 //! U-input over the raw body. The key is chosen by the verified token's `participantId`, never
 //! by the message (`kid` is ignored).
 
-use crate::config::Ocen;
+pub mod registry;
+mod reply;
+mod settings;
+
+pub use settings::{RegistrySection, Sign, SignSection, Verify, VerifySection};
+
+use crate::crypto::CryptoBackend;
 use crate::jose::header::{CritB64, HeaderRules};
 use crate::jose::jws::{signing_input_encoded, signing_input_unencoded, split_detached};
 use crate::json::JsonValue;
+use crate::message::{Context, Message};
+use crate::profiles::{SignProfile, VerifyProfile};
 use crate::reason::Reason;
+use crate::reply::Reply;
 use crate::route::Policy;
+use crate::sign::{header_bytes, set_all, SignError, SignKey, SignOutcome};
+use crate::verify::Direction;
 use crate::verify::{Lookup, Outcome, Rejection, Run};
 
-pub fn verify(run: &mut Run<'_>, p: &Ocen) -> Result<Outcome, Rejection> {
+impl VerifyProfile for Verify {
+    fn verify(&self, run: &mut Run<'_>) -> Result<Outcome, Rejection> {
+        verify(run, self)
+    }
+
+    fn reply(
+        &self,
+        rej: &Rejection,
+        msg: &Message,
+        ctx: &Context,
+        request_id: &str,
+        client_side: bool,
+    ) -> Reply {
+        reply::reply(rej.reason, msg, ctx, request_id, client_side)
+    }
+
+    fn segments(&self, msg: &Message) -> Option<(String, String)> {
+        let v = self.signature_headers.iter().find_map(|h| msg.header(h))?;
+        split_detached(v).ok().map(|(h, s)| (h.into(), s.into()))
+    }
+}
+
+impl SignProfile for Sign {
+    /// `H..S` with `b64: false` over the raw body (§4.4); jose4j writes `kid: null` when unset.
+    fn sign(
+        &self,
+        key: &SignKey,
+        msg: &mut Message,
+        _now_ms: i64,
+        backend: &dyn CryptoBackend,
+    ) -> Result<SignOutcome, SignError> {
+        if msg.body.is_empty() && self.direction == Direction::Response {
+            return Ok(SignOutcome::NotSigned("response without a body"));
+        }
+        let header = header_bytes(|w| {
+            w.string("alg", key.alg.name());
+            match &key.kid {
+                Some(k) => w.string("kid", k),
+                None => w.null("kid"),
+            };
+            w.bool("b64", false);
+            if self.crit_b64 {
+                w.string_array("crit", &["b64"]);
+            }
+        });
+        // §4.9: a bodyless request signs its path.
+        let payload = if msg.body.is_empty() {
+            msg.path.clone().into_bytes()
+        } else {
+            msg.body.clone()
+        };
+        let sig = key.signature(backend, &signing_input_unencoded(&header, &payload))?;
+        set_all(&self.headers, msg, &format!("{header}..{sig}"));
+        Ok(SignOutcome::SIGNED)
+    }
+}
+
+pub fn verify(run: &mut Run<'_>, p: &Verify) -> Result<Outcome, Rejection> {
     let response = run.msg.status.is_some();
     let path = run.msg.path_only().to_string();
     // 1. Route policy: skip_paths, then bodyless → if-present, with a body → required.
@@ -65,9 +133,9 @@ pub fn verify(run: &mut Run<'_>, p: &Ocen) -> Result<Outcome, Rejection> {
         }
     };
     // 4. Registry key, approval, peer binding.
-    let cfg = run.cfg;
+    let registry = run.registry;
     let source = run.keys;
-    let partner = match (cfg.registry.partner(&participant), &p.registry, source) {
+    let partner = match (registry.partner(&participant), &p.registry, source) {
         // Static partners first; the OCEN registry serves the participants not configured.
         (Some(partner), _, _) => partner,
         (None, Some(_), Some(source)) => match source.lookup(&participant, run.ctx.now_ms) {
@@ -152,7 +220,7 @@ pub fn verify(run: &mut Run<'_>, p: &Ocen) -> Result<Outcome, Rejection> {
         allow_padding: false,
         crit_b64: CritB64::Optional,
     };
-    let header = run.header(h, &rules).map_err(with_partner)?;
+    let header = run.header_kid_null(h, &rules, true).map_err(with_partner)?;
     if header.b64() && !p.allow_encoded_payload {
         return Err(with_partner(run.reject(
             "protected_header",
@@ -218,7 +286,7 @@ pub fn verify(run: &mut Run<'_>, p: &Ocen) -> Result<Outcome, Rejection> {
 }
 
 /// The signature from the configured headers; two different values → `sig_malformed` (§4.2).
-fn signature_values(run: &mut Run<'_>, p: &Ocen) -> Result<Option<String>, Rejection> {
+fn signature_values(run: &mut Run<'_>, p: &Verify) -> Result<Option<String>, Rejection> {
     let mut found: Option<&str> = None;
     for name in &p.signature_headers {
         for (n, v) in &run.msg.headers {

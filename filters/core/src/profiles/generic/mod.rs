@@ -3,16 +3,80 @@
 //!
 //! The key belongs to the authenticated peer; `kid` only chooses among that peer's keys.
 
-use crate::config::Generic;
+mod settings;
+
+pub use settings::{Sign, SignSection, Verify, VerifySection};
+
+use crate::crypto::CryptoBackend;
 use crate::jose::header::{CritB64, HeaderRules};
 use crate::jose::jws::{signing_input_encoded, signing_input_unencoded, split_detached};
 use crate::json::JsonValue;
+use crate::message::{Context, Message};
+use crate::profiles::{SignProfile, VerifyProfile};
 use crate::reason::Reason;
 use crate::registry::RegisteredKey;
+use crate::reply::Reply;
 use crate::route::Policy;
+use crate::sign::{header_bytes, SignError, SignKey, SignOutcome};
 use crate::verify::{Gate, Outcome, Rejection, Run};
 
-pub fn verify(run: &mut Run<'_>, p: &Generic) -> Result<Outcome, Rejection> {
+impl VerifyProfile for Verify {
+    fn verify(&self, run: &mut Run<'_>) -> Result<Outcome, Rejection> {
+        verify(run, self)
+    }
+
+    fn reply(
+        &self,
+        rej: &Rejection,
+        _msg: &Message,
+        _ctx: &Context,
+        _request_id: &str,
+        client_side: bool,
+    ) -> Reply {
+        crate::reply::generic(rej.reason, client_side.then_some(502))
+    }
+
+    fn segments(&self, msg: &Message) -> Option<(String, String)> {
+        split_detached(msg.header(&self.signature_header)?)
+            .ok()
+            .map(|(h, s)| (h.into(), s.into()))
+    }
+}
+
+impl SignProfile for Sign {
+    /// `H..S` over the body, RFC 7797 unencoded when configured (§7.7).
+    fn sign(
+        &self,
+        key: &SignKey,
+        msg: &mut Message,
+        _now_ms: i64,
+        backend: &dyn CryptoBackend,
+    ) -> Result<SignOutcome, SignError> {
+        if msg.body.is_empty() {
+            return Ok(SignOutcome::NotSigned("no body"));
+        }
+        let header = header_bytes(|w| {
+            w.string("alg", key.alg.name());
+            if let Some(k) = &key.kid {
+                w.string("kid", k);
+            }
+            if self.unencoded {
+                w.bool("b64", false);
+                w.string_array("crit", &["b64"]);
+            }
+        });
+        let input = if self.unencoded {
+            signing_input_unencoded(&header, &msg.body)
+        } else {
+            signing_input_encoded(&header, &msg.body)
+        };
+        let sig = key.signature(backend, &input)?;
+        msg.set_header(&self.header, &format!("{header}..{sig}"));
+        Ok(SignOutcome::SIGNED)
+    }
+}
+
+pub fn verify(run: &mut Run<'_>, p: &Verify) -> Result<Outcome, Rejection> {
     // §7.8, failing closed: only the bodyless methods, spelled exactly, are skipped; `post`
     // or an unknown method is `required` like POST.
     let default = match run.msg.method.as_str() {
@@ -46,8 +110,8 @@ pub fn verify(run: &mut Run<'_>, p: &Generic) -> Result<Outcome, Rejection> {
             "no authenticated peer".into(),
         ));
     };
-    let cfg = run.cfg;
-    let Some(partner) = cfg.registry.partner(&peer) else {
+    let registry = run.registry;
+    let Some(partner) = registry.partner(&peer) else {
         return Err(run.reject("key", Reason::KeyUnknown, "peer not in the registry".into()));
     };
     let with_partner = |r: Rejection| r.partner(Some(&partner.id));

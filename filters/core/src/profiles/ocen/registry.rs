@@ -1,7 +1,7 @@
 //! The OCEN registry as a remote key source for the `ocen` profile (profiles.md §4.5 step 2,
 //! §4.6 step 4, §4.11 `registry_url`, §2.5; architecture.md "Remote material").
 //!
-//! `GET {registry_url}/participant-roles/{participantId}` answers a `ParticipantRole`
+//! `GET {url}/participant-roles/{participantId}` answers a `ParticipantRole`
 //! (iSPIRT/OCEN-Documentation `apis/ocen-registry.json`): `publicKey` (a string holding a JWK,
 //! often wrapped and indented — all ASCII whitespace is stripped before parsing),
 //! `participantRoleStatus` (`APPLIED` / `UNDER_REVIEW` / `APPROVED` / `REJECTED`) and
@@ -9,7 +9,7 @@
 //!
 //! This module is the host-free part: the settings, the parsing of one answer, and a bounded
 //! per-participant cache whose state machine decides, for a participant and a time, whether a
-//! usable entry exists (fresh, or stale within `registry_stale_s` while the registry fails),
+//! usable entry exists (fresh, or stale within `registry.stale` while the registry fails),
 //! whether a fetch is needed (single-flight per participant), or whether the registry is
 //! unavailable (fail closed: `keys_unavailable`). The glue makes the callouts.
 
@@ -21,6 +21,7 @@ use crate::jose::alg::Alg;
 use crate::keys::{strip_ascii_whitespace, Jwk};
 use crate::registry::{Partner, RegisteredKey, Status};
 use crate::token::jwks::cache_control_max_age;
+use crate::verify::remote::{KeySource, Lookup};
 
 /// How long a "no usable key" answer (404, not approved, bad or weak key) is kept, at most.
 pub const NEGATIVE_TTL_S: u64 = 30;
@@ -35,11 +36,11 @@ pub const DEFAULT_MAX_ENTRIES: usize = 4_096;
 /// The validated `registry_*` settings of the `ocen` profile.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RegistrySettings {
-    /// `registry_url` as configured (base ending in `/service`).
+    /// `registry.url` as configured (base ending in `/service`).
     pub url: String,
-    /// `:authority` of the callout (host of `registry_url`).
+    /// `:authority` of the callout (host of `registry.url`).
     pub authority: String,
-    /// Path of `registry_url` (ends in `/service`, no trailing slash).
+    /// Path of `registry.url` (ends in `/service`, no trailing slash).
     pub base_path: String,
     /// Envoy cluster the callout goes to.
     pub cluster: String,
@@ -79,12 +80,12 @@ fn encode_segment(s: &str) -> String {
     out
 }
 
-/// Splits and checks `registry_url`: `http(s)://host[:port]/…/service` → (authority, path).
+/// Splits and checks the registry `url`: `http(s)://host[:port]/…/service` → (authority, path).
 pub fn split_registry_url(url: &str) -> Result<(String, String), String> {
     let rest = url
         .strip_prefix("https://")
         .or_else(|| url.strip_prefix("http://"))
-        .ok_or_else(|| format!("registry_url: {url:?} is not an http(s) URL"))?;
+        .ok_or_else(|| format!("{url:?} is not an http(s) URL"))?;
     let (authority, path) = match rest.find('/') {
         Some(i) => rest.split_at(i),
         None => (rest, ""),
@@ -94,12 +95,12 @@ pub fn split_registry_url(url: &str) -> Result<(String, String), String> {
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b':' | b'[' | b']'));
     if !authority_ok {
-        return Err(format!("registry_url: {url:?} has no valid host"));
+        return Err(format!("{url:?} has no valid host"));
     }
     let path = path.trim_end_matches('/');
     if path.contains(['?', '#']) || !path.ends_with("/service") {
         return Err(format!(
-            "registry_url: {url:?} must be the registry base ending in /service (no query)"
+            "{url:?} must be the registry base ending in /service (no query)"
         ));
     }
     Ok((authority.to_string(), path.to_string()))
@@ -112,24 +113,6 @@ pub enum Known {
     Partner(Box<Partner>),
     /// No usable key: not registered, no / bad / weak `publicKey` (→ `key_unknown`).
     Negative(String),
-}
-
-/// The cache's answer for one participant now.
-#[derive(Debug)]
-pub enum Lookup<'a> {
-    /// A fresh (or, while the registry fails, stale within the bound) entry.
-    Found(&'a Partner),
-    /// The registry says there is no usable key (→ `key_unknown`).
-    Negative(&'a str),
-    /// Nothing usable is cached: a fetch is needed (or already under way); wait for it.
-    FetchNeeded,
-    /// The registry failed and nothing usable is cached (→ `keys_unavailable`).
-    Unavailable(&'a str),
-}
-
-/// Where the pipeline gets keys of participants that are not configured statically.
-pub trait KeySource {
-    fn lookup(&self, participant: &str, now_ms: i64) -> Lookup<'_>;
 }
 
 /// Rules applied to registry keys (the profile's algorithms and RSA minimum).
@@ -427,5 +410,5 @@ impl KeySource for RegistryCache {
 }
 
 #[cfg(test)]
-#[path = "ocen_registry_tests.rs"]
+#[path = "registry_tests.rs"]
 mod tests;

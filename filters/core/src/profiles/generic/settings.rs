@@ -1,0 +1,113 @@
+//! The `generic` sections of the `jws_verify` and `jws_sign` configurations (profiles.md
+//! §7.9): as written, with their defaults, and resolved.
+
+use serde::Deserialize;
+
+use crate::duration::{pick, seconds_or_zero, Duration, Seconds};
+use crate::jose::alg::Alg;
+use crate::keys::PublicKey;
+use crate::profiles::{header_name, SignSettings, SignSetup, VerifySettings};
+use crate::sign::SignResponses;
+use crate::verify::Common;
+
+const AT: &str = "profile.generic";
+
+/// `profile.generic` of `jws_verify`, as written.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VerifySection {
+    pub signature_header: Option<String>,
+    pub require_kid: Option<bool>,
+    pub iat_window: Option<Duration>,
+    pub iat_window_s: Option<Seconds>,
+}
+
+/// `jws_verify` with profile `generic`, resolved.
+#[derive(Clone, Debug)]
+pub struct Verify {
+    pub signature_header: String,
+    pub require_kid: bool,
+    pub iat_window_s: i64,
+}
+
+impl VerifySettings for Verify {
+    type Section = VerifySection;
+    const ALGORITHMS: &'static [Alg] = &Alg::ALL;
+    const WINDOW: &'static str = "iat_window";
+
+    fn build(s: VerifySection, _common: &Common) -> Result<Verify, String> {
+        let window = pick(
+            &format!("{AT}.iat_window"),
+            s.iat_window,
+            "iat_window_s",
+            s.iat_window_s,
+        )?;
+        Ok(Verify {
+            signature_header: header_name(
+                s.signature_header.as_deref().unwrap_or("x-jws-signature"),
+                &format!("{AT}.signature_header"),
+            )?,
+            require_kid: s.require_kid.unwrap_or(false),
+            iat_window_s: seconds_or_zero(window, &format!("{AT}.iat_window"))?,
+        })
+    }
+
+    fn freshness_on(&self) -> bool {
+        self.iat_window_s > 0
+    }
+}
+
+/// `profile.generic` of `jws_sign`, as written.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SignSection {
+    pub signature_header: Option<String>,
+    /// Sign every response with a body (`true`), or none.
+    pub sign_responses: Option<bool>,
+    /// RFC 7797 `b64: false`.
+    pub sign_unencoded: Option<bool>,
+}
+
+/// `jws_sign` with profile `generic`, resolved.
+#[derive(Clone, Debug)]
+pub struct Sign {
+    pub header: String,
+    pub sign_responses: SignResponses,
+    pub unencoded: bool,
+}
+
+impl SignSettings for Sign {
+    type Section = SignSection;
+
+    fn build(s: SignSection, _at: &SignSetup<'_>) -> Result<Sign, String> {
+        let sign_responses = if s.sign_responses.unwrap_or(false) {
+            SignResponses::All
+        } else {
+            SignResponses::Off
+        };
+        Ok(Sign {
+            header: header_name(
+                s.signature_header.as_deref().unwrap_or("x-jws-signature"),
+                &format!("{AT}.signature_header"),
+            )?,
+            sign_responses,
+            unencoded: s.sign_unencoded.unwrap_or(false),
+        })
+    }
+
+    fn default_alg(key: &PublicKey) -> Option<Alg> {
+        match key {
+            PublicKey::P384(_) => Some(Alg::ES384),
+            PublicKey::Ed25519(_) => Some(Alg::EdDSA),
+            _ => crate::sign::default_alg(key),
+        }
+    }
+
+    fn alg_allowed(_alg: Alg) -> bool {
+        true
+    }
+
+    fn sign_responses(&self) -> SignResponses {
+        self.sign_responses
+    }
+}
