@@ -10,7 +10,7 @@ PYTEST_TIMEOUT ?= 900
 # ENVOY=/path/to/envoy (your own binary) is passed through to every step.
 export ENVOY
 
-.PHONY: setup build wasm wasm-trap cli pki run test lint unit integration clean bench fuzz dist k8s
+.PHONY: setup build wasm wasm-trap cli pki run test lint unit integration clean bench fuzz dist k8s soak
 
 setup:
 	scripts/setup
@@ -78,6 +78,13 @@ FUZZ_SECS ?= 60
 fuzz:
 	SIGNET_FUZZ_SECS=$(FUZZ_SECS) timeout $$(( $(FUZZ_SECS) * 24 + 600 )) \
 		cargo test -p signet-core --test fuzz_long -- --ignored --test-threads=2 --nocapture
+
+# Not part of `make test` (its short form, tests/test_soak.py, is): SOAK_REQUESTS requests
+# through the full provider chain, ~10 % attacks, the upstream as judge (scripts/soak). The
+# script has its own deadline scaled from the count; this bound is above it.
+SOAK_REQUESTS ?= 1000000
+soak: wasm
+	SOAK_REQUESTS=$(SOAK_REQUESTS) timeout $$(( 600 + $(SOAK_REQUESTS) / 200 )) .venv/bin/python scripts/soak
 
 clean:
 	rm -rf .work

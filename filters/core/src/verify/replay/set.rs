@@ -5,6 +5,12 @@
 //! and its expiry (i64, milliseconds since the epoch, little endian). The value is never empty:
 //! the Rust SDK reports a present key with an empty value as "no data", which would be
 //! indistinguishable from a missing set.
+//!
+//! Every value is written at its full size, `ways` entries with the free ones padded: the host
+//! then allocates a set's memory once, at configure time. A value that grew with use made
+//! Envoy's memory creep for as long as untouched sets remained (days at low traffic) — bounded,
+//! but indistinguishable from a leak (found by `make soak`: RSS +3.1 % from the 100 000th to the
+//! 1 000 000th request, with 480 000 sets).
 
 use super::Seen;
 
@@ -21,9 +27,15 @@ pub struct Entry {
     pub expiry_ms: i64,
 }
 
-/// The value of an empty set.
-pub fn empty() -> Vec<u8> {
-    vec![VERSION]
+/// A free way: expired before any clock reading, so it is never a match nor kept by [`insert`].
+const FREE: Entry = Entry {
+    tag: [0; TAG_LEN],
+    expiry_ms: i64::MIN,
+};
+
+/// The value of an empty set of `ways` ways.
+pub fn empty(ways: usize) -> Vec<u8> {
+    encode(&[], ways)
 }
 
 /// Parses a set's value; anything else than this layout with at most `ways` entries is an error
@@ -46,14 +58,17 @@ pub fn decode(value: &[u8], ways: usize) -> Result<Vec<Entry>, String> {
                 expiry_ms: i64::from_le_bytes(exp.try_into().map_err(|_| "expiry length")?),
             })
         })
+        .filter(|e| !matches!(e, Ok(entry) if *entry == FREE))
         .collect::<Result<Vec<Entry>, &str>>()
         .map_err(str::to_string)
 }
 
-pub fn encode(entries: &[Entry]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(1 + entries.len() * ENTRY_LEN);
+/// The entries, then free ways up to `ways`: the same size whatever the set holds.
+pub fn encode(entries: &[Entry], ways: usize) -> Vec<u8> {
+    let slots = ways.max(entries.len());
+    let mut out = Vec::with_capacity(1 + slots * ENTRY_LEN);
     out.push(VERSION);
-    for e in entries {
+    for e in entries.iter().chain(std::iter::repeat(&FREE)).take(slots) {
         out.extend_from_slice(&e.tag);
         out.extend_from_slice(&e.expiry_ms.to_le_bytes());
     }
@@ -105,14 +120,47 @@ mod tests {
     #[test]
     fn round_trips_and_refuses_what_it_cannot_read() {
         let entries = vec![e(1, 5), e(2, -7)];
-        assert_eq!(decode(&encode(&entries), 8), Ok(entries.clone()));
-        assert_eq!(decode(&empty(), 8), Ok(vec![]));
+        assert_eq!(decode(&encode(&entries, 8), 8), Ok(entries.clone()));
+        assert_eq!(decode(&empty(8), 8), Ok(vec![]));
+        assert_eq!(decode(&[VERSION], 8), Ok(vec![]), "an unpadded empty set");
         assert!(decode(&[], 8).is_err());
         assert!(decode(&[2], 8).is_err());
-        assert!(decode(&encode(&entries)[..10], 8).is_err());
+        assert!(decode(&encode(&entries, 8)[..10], 8).is_err());
         assert!(
-            decode(&encode(&entries), 1).is_err(),
+            decode(&encode(&entries, 8), 1).is_err(),
             "more entries than ways"
+        );
+    }
+
+    #[test]
+    fn a_set_value_keeps_its_size_whatever_it_holds() {
+        // The host allocates the value once (regression: values grew with use, so Envoy's
+        // memory crept until every set had been touched).
+        let full = 1 + 8 * ENTRY_LEN;
+        assert_eq!(empty(8).len(), full);
+        let mut entries = Vec::new();
+        for i in 0..8u8 {
+            let Insert::Store(next) = insert(entries, &[i + 1; TAG_LEN], 100, 200, 8) else {
+                panic!("refused");
+            };
+            assert_eq!(encode(&next, 8).len(), full);
+            entries = decode(&encode(&next, 8), 8).unwrap_or_default();
+            assert_eq!(entries.len(), usize::from(i) + 1);
+        }
+        assert_eq!(
+            insert(entries, &[99; TAG_LEN], 150, 250, 8),
+            Insert::Refuse(Seen::Full)
+        );
+        // A free way never matches, even the all-zero tag.
+        assert_eq!(
+            insert(
+                decode(&empty(8), 8).unwrap_or_default(),
+                &[0; TAG_LEN],
+                1,
+                2,
+                8
+            ),
+            Insert::Store(vec![e(0, 2)])
         );
     }
 

@@ -40,8 +40,8 @@ use super::{ReplayStore, Seen};
 /// The shared-data key of the salt (one per process and `vm_id`, whatever the geometry).
 pub const SALT_KEY: &str = "signet.replay.salt";
 const SALT_LEN: usize = 16;
-/// Ways per set: 8 keeps a set's value small (193 bytes) while making a random set unlikely to
-/// fill before the table as a whole is near capacity.
+/// Ways per set: 8 keeps a set's value small (193 bytes, whatever it holds: `set.rs`) while
+/// making a random set unlikely to fill before the table as a whole is near capacity.
 pub const WAYS: usize = 8;
 /// Every set is created at configure time; this bounds that work (500 000 keys) and the memory.
 pub const MAX_ENTRIES: usize = 4_000_000;
@@ -147,7 +147,7 @@ impl Layout {
                 Some((value, _)) => {
                     set::decode(&value, geometry.ways).map_err(|e| format!("{key}: {e}"))?;
                 }
-                None => kv.create(&key, &set::empty())?,
+                None => kv.create(&key, &set::empty(geometry.ways))?,
             }
         }
         // This geometry first, then the earlier ones (a resize keeps consulting them).
@@ -263,7 +263,8 @@ impl<K: CasKv> ReplayStore for ReplayTable<K> {
             let entries = set::decode(&value, ways).map_err(|e| format!("{name}: {e}"))?;
             match set::insert(entries, &tag, now_ms, expiry_ms, ways) {
                 Insert::Refuse(seen) => return Ok(seen),
-                Insert::Store(next) => match self.kv.replace(&name, &set::encode(&next), cas) {
+                Insert::Store(next) => match self.kv.replace(&name, &set::encode(&next, ways), cas)
+                {
                     Ok(()) => return Ok(Seen::First),
                     Err(CasError::Mismatch) => continue,
                     Err(CasError::Store(e)) => return Err(format!("{name}: {e}")),
