@@ -5,8 +5,8 @@ mod common;
 
 use common::*;
 use serde_json::json;
-use signet_core::config::VerifyConfig;
 use signet_core::config::sign::SignConfig;
+use signet_core::config::VerifyConfig;
 
 #[test]
 fn audit_is_on_unless_turned_off() {

@@ -8,8 +8,8 @@
     clippy::indexing_slicing
 )]
 
-use signet_core::reason::Reason;
 use signet_core::profiles::mojaloop;
+use signet_core::reason::Reason;
 
 const START: &str = "<!-- generated from filters/core/src/reason.rs: do not edit -->";
 const END: &str = "<!-- end of generated table -->";
