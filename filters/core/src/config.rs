@@ -4,13 +4,13 @@
 //! flat, as in profiles.md §2.11 and each profile's settings table; a setting that does not
 //! belong to the chosen profile is an error rather than silently ignored.
 
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 
 use serde::Deserialize;
 
 use crate::jose::alg::Alg;
 use crate::profiles::ocen_registry::{split_registry_url, RegistrySettings};
-use crate::registry::{BuildRules, RawMisp, RawPartner, Registry};
+use crate::registry::{InlineMembers, RawMisp, RawPartner, RawPolicy, Registry};
 use crate::route::{RawRule, RoutePolicy};
 
 /// Which platform's wire format.
@@ -93,12 +93,11 @@ pub struct RawVerifyConfig {
     #[serde(default)]
     pub clock_skew_s: i64,
     pub signature_header: Option<String>,
-    #[serde(default)]
-    pub partners: Vec<RawPartner>,
-    #[serde(default)]
-    pub domain_ca: HashMap<String, Vec<String>>,
-    #[serde(default)]
-    pub misps: Vec<RawMisp>,
+    /// The partner registry inline (`docs/registry.md`), when not in the VM configuration.
+    pub partners: Option<Vec<RawPartner>>,
+    pub policies: Option<Vec<RawPolicy>>,
+    pub misps: Option<Vec<RawMisp>>,
+    pub domain_ca: Option<BTreeMap<String, Vec<String>>>,
     // mojaloop
     pub payload_mode: Option<PayloadMode>,
     pub check_request_line: Option<bool>,
@@ -287,13 +286,27 @@ pub struct VerifyConfig {
 }
 
 impl VerifyConfig {
-    /// Parses and validates the filter's JSON configuration.
+    /// Parses and validates a configuration that carries its registry inline (if any).
     pub fn from_json(json: &str) -> Result<VerifyConfig, String> {
-        VerifyConfig::from_raw(&parse_named(json)?)
+        VerifyConfig::from_json_with(json, None)
+    }
+
+    /// Parses and validates the filter's JSON configuration; `shared` is the VM's registry,
+    /// which the configuration must then not repeat inline.
+    pub fn from_json_with(json: &str, shared: Option<&Registry>) -> Result<VerifyConfig, String> {
+        VerifyConfig::from_raw_with(&parse_named(json)?, shared)
+    }
+
+    /// Validates an already deserialized configuration (registry inline).
+    pub fn from_raw(raw: &RawVerifyConfig) -> Result<VerifyConfig, String> {
+        VerifyConfig::from_raw_with(raw, None)
     }
 
     /// Validates an already deserialized configuration.
-    pub fn from_raw(raw: &RawVerifyConfig) -> Result<VerifyConfig, String> {
+    pub fn from_raw_with(
+        raw: &RawVerifyConfig,
+        shared: Option<&Registry>,
+    ) -> Result<VerifyConfig, String> {
         let p = raw.profile;
         check_applicable(raw)?;
         let algorithms = match &raw.algorithms {
@@ -375,15 +388,15 @@ impl VerifyConfig {
         if raw.direction == Direction::Response {
             check_response_direction(&profile)?;
         }
-        let registry = Registry::build(
-            &raw.partners,
-            &raw.domain_ca,
-            &raw.misps,
-            &BuildRules {
-                profile_algorithms: &algorithms,
-                min_rsa_bits,
-            },
-        )?;
+        let registry = InlineMembers {
+            partners: raw.partners.clone(),
+            policies: raw.policies.clone(),
+            misps: raw.misps.clone(),
+            domain_ca: raw.domain_ca.clone(),
+        }
+        .resolve(shared)
+        .map_err(|e| e.to_string())?
+        .for_profile(&algorithms, min_rsa_bits)?;
         if let Profile::Mosip(m) = &profile {
             if registry.cas(&m.partner_domain).is_empty() && raw.direction == Direction::Request {
                 return Err(format!(

@@ -6,6 +6,7 @@
 
 pub mod b64;
 pub mod config;
+pub mod config_error;
 pub mod conformance;
 pub mod crypto;
 pub mod httpmsg;

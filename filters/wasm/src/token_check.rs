@@ -96,8 +96,12 @@ pub struct TokenCheck {
 
 impl TokenCheck {
     /// Parses and validates the configuration, probes the host's crypto, defines the stats.
-    pub fn configure(raw: &[u8]) -> Result<TokenCheck, String> {
-        let cfg = TokenConfig::from_json(raw).map_err(|e| e.to_string())?;
+    /// `shared` is the VM's partner registry, if it has one.
+    pub fn configure(
+        raw: &[u8],
+        shared: Option<&signet_core::registry::Registry>,
+    ) -> Result<TokenCheck, String> {
+        let cfg = TokenConfig::from_json_with(raw, shared).map_err(|e| e.to_string())?;
         let mut counters = Counters::with_rejects(
             STAT,
             &[
@@ -111,7 +115,7 @@ impl TokenCheck {
                 "jwt_authn.metadata_invalid",
             ],
         )?;
-        for p in cfg.partners.iter() {
+        for p in cfg.registry.partners() {
             let id = host::stat_name(&p.id);
             counters.define(&format!("{STAT}.partner.{id}.allowed"))?;
             for r in PARTNER_REASONS {
@@ -124,7 +128,7 @@ impl TokenCheck {
             &format!(
                 "signet token_check: {} provider(s), {} partner(s), crypto {}",
                 cfg.providers.len(),
-                cfg.partners.iter().count(),
+                cfg.registry.partners().len(),
                 signet_core::crypto::CryptoBackend::name(&backend)
             ),
         );
