@@ -23,8 +23,8 @@ from signet_cli import sign
 from test_jws_verify import SAN_A, SAN_B, assert_forwarded, assert_refused, pem, reason, send, verify_filter
 
 DRAIN_S = 2
-PARTNER_A = {"id": "dfsp-a", "san": f"DNS:{SAN_A}", "source_cidrs": ["127.0.0.1/32"]}
-PARTNER_B = {"id": "dfsp-b", "san": f"DNS:{SAN_B}", "source_cidrs": ["127.0.0.2/32"]}
+PARTNER_A = {"id": "dfsp-a", "tls_names": [SAN_A], "source_cidrs": ["127.0.0.1/32"]}
+PARTNER_B = {"id": "dfsp-b", "tls_names": [SAN_B], "source_cidrs": ["127.0.0.2/32"]}
 # Mojaloop with its replay cache on: a refusal is 400 sig_invalid / 403 partner_inactive.
 PROFILE = {"profile": "mojaloop", "max_body_bytes": 4096, "date_window_s": 300, "replay_cache": True}
 SEQ = itertools.count()

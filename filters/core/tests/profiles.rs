@@ -508,7 +508,8 @@ fn ocen_registry_key_source() {
         json!({"profile": "ocen", "registry_url": "http://registry/service",
         "registry_cluster": "registry",
         "partners": [{"id": "static", "registry_status": "APPROVED",
-                      "keys": [{"public_key_pem": public_pem(&rsa_key(11))}]}]}),
+                      "keys": [{"public_key_pem": public_pem(&rsa_key(11))}]},
+                     {"id": "3053", "tls_names": ["p3053.example"]}]}),
     );
     let Profile::Ocen(o) = &cfg.profile else {
         panic!("ocen")
@@ -547,6 +548,13 @@ fn ocen_registry_key_source() {
     assert_eq!(
         (r.reason, r.fetch.as_deref()),
         (Reason::KeysUnavailable, Some("3051"))
+    );
+    // A partner the shared registry lists without a key (TLS, tokens) gets it from the OCEN
+    // registry like any participant not configured.
+    let r = run(&cache, "3053").unwrap_err();
+    assert_eq!(
+        (r.reason, r.fetch.as_deref()),
+        (Reason::KeysUnavailable, Some("3053"))
     );
     let PublicKey::Rsa(pk) = k.public_key() else {
         panic!("rsa")

@@ -194,11 +194,17 @@ impl RawRegistry {
                 }
             }
             for (j, k) in p.api_keys.iter().enumerate() {
-                if reg.api_keys.insert(k.hash, (idx, j)).is_some() {
-                    return Err(err(
-                        format!("{f}.api_keys[{j}]"),
-                        "API key registered twice",
-                    ));
+                let field = format!("{f}.api_keys[{j}]");
+                match reg.api_keys.get(&k.hash) {
+                    Some((other, _)) if *other == idx => {
+                        return Err(err(field, "API key registered twice"));
+                    }
+                    Some(_) => {
+                        reg.shared_api_key.get_or_insert(field);
+                    }
+                    None => {
+                        reg.api_keys.insert(k.hash, (idx, j));
+                    }
                 }
             }
             reg.partners.push(p);

@@ -291,8 +291,11 @@ pub struct Registry {
     by_sender: HashMap<String, usize>,
     by_tls_name: HashMap<String, usize>,
     by_subject: HashMap<String, usize>,
-    /// API key hash → (partner index, key index).
+    /// API key hash → (partner index, key index), for the first partner registering it.
     api_keys: HashMap<SecretHash, (usize, usize)>,
+    /// The first API key registered by a second partner (its field): MOSIP looks a key up
+    /// within the partner the path names, but `token_check` finds the partner by its key.
+    shared_api_key: Option<String>,
     policies: HashMap<String, Policy>,
     misps: HashMap<String, Misp>,
     licences: HashMap<SecretHash, LicenceKey>,
@@ -347,6 +350,10 @@ impl Registry {
     pub fn api_key(&self, secret: &str) -> Option<&ApiKey> {
         let (p, k) = self.api_keys.get(&SecretHash::of(secret))?;
         self.partners.get(*p)?.api_keys.get(*k)
+    }
+    /// The field of the first API key that two partners register, if any.
+    pub fn shared_api_key(&self) -> Option<&str> {
+        self.shared_api_key.as_deref()
     }
     /// A policy by id.
     pub fn policy(&self, id: &str) -> Option<&Policy> {

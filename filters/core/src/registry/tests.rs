@@ -120,8 +120,8 @@ fn errors_name_the_field() {
             "partners[0].api_keys[0].policy",
         ),
         (
-            r#"{"partners": [{"id": "a", "api_keys": [{"key": "k"}]}, {"id": "b", "api_keys": [{"key": "k"}]}]}"#,
-            "partners[1].api_keys[0]",
+            r#"{"partners": [{"id": "a", "api_keys": [{"key": "k"}, {"key": "k"}]}]}"#,
+            "partners[0].api_keys[1]",
         ),
         (
             r#"{"partners": [{"id": "a", "keys": [{"kid": "k"}]}]}"#,
@@ -168,6 +168,16 @@ fn errors_name_the_field() {
     ] {
         assert_eq!(field_of(json), field, "{json}");
     }
+}
+
+#[test]
+fn an_api_key_of_two_partners_is_found_within_each_but_flagged() {
+    let r = Registry::from_json(
+        br#"{"partners": [{"id": "a", "api_keys": [{"key": "k"}]}, {"id": "b", "api_keys": [{"key": "k"}]}]}"#,
+    )
+    .unwrap();
+    assert!(r.partner("b").unwrap().api_key("k").is_some());
+    assert_eq!(r.shared_api_key(), Some("partners[1].api_keys[0]"));
 }
 
 #[test]

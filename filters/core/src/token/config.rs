@@ -420,6 +420,10 @@ fn build(raw: RawConfig, shared: Option<&Registry>) -> Result<TokenConfig, Confi
         }
     };
 
+    // token_check finds the partner by the key: a key two partners hold would name either.
+    if let Some(field) = registry.shared_api_key() {
+        return Err(err(field, "API key registered twice"));
+    }
     if api_key.is_some() {
         // An API key grants what its policy allows; one with no policy would allow everything.
         for (i, p) in registry.partners().iter().enumerate() {
