@@ -34,8 +34,18 @@ impl ConfigError {
         }
     }
 
-    /// A serde error with its path (`serde_path_to_error`), without serde's " at line L column C".
-    pub fn from_serde(e: &serde_path_to_error::Error<serde_json::Error>) -> ConfigError {
+    /// Deserializes a configuration, which must be a JSON object (serde would also take a
+    /// struct as a positional array), so that an error names the field.
+    pub fn parse_object<T: serde::de::DeserializeOwned>(json: &[u8]) -> Result<T, ConfigError> {
+        if json.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
+            return Err(ConfigError::new("(root)", "must be a JSON object"));
+        }
+        let de = &mut serde_json::Deserializer::from_slice(json);
+        serde_path_to_error::deserialize(de).map_err(|e| ConfigError::from_serde(&e))
+    }
+
+    /// A serde error with its path, without serde's " at line L column C".
+    fn from_serde(e: &serde_path_to_error::Error<serde_json::Error>) -> ConfigError {
         let path = e.path().to_string();
         // An unknown member named "" has an empty path.
         let field = if path == "." || path.is_empty() {

@@ -67,6 +67,13 @@ pub fn verify(run: &mut Run<'_>, p: &Ocen) -> Result<Outcome, Rejection> {
     // 4. Registry key, approval, peer binding.
     let cfg = run.cfg;
     let source = run.keys;
+    // A keyless partner of the shared registry takes its key from the OCEN registry but its
+    // status and dates from here: a suspension must not be undone by the remote entry.
+    if let Some(listed) = cfg.registry.partner(&participant) {
+        if listed.keys.is_empty() && p.registry.is_some() {
+            run.active(listed)?;
+        }
+    }
     let partner = match (cfg.registry.partner(&participant), &p.registry, source) {
         // Static partners first; the OCEN registry serves the participants not configured, and
         // those the shared registry lists without a key (for TLS and tokens only).

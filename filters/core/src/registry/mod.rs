@@ -306,12 +306,7 @@ impl Registry {
     /// Parses and validates a registry document (`{"partners": [...], "policies": [...],
     /// "misps": [...], "domain_ca": {...}}`), e.g. the module's VM configuration.
     pub fn from_json(json: &[u8]) -> Result<Registry, ConfigError> {
-        if json.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
-            return Err(ConfigError::new("(root)", "must be a JSON object"));
-        }
-        let de = &mut serde_json::Deserializer::from_slice(json);
-        let raw: RawRegistry =
-            serde_path_to_error::deserialize(de).map_err(|e| ConfigError::from_serde(&e))?;
+        let raw: RawRegistry = ConfigError::parse_object(json)?;
         raw.build()
     }
 

@@ -353,13 +353,7 @@ impl TokenConfig {
         json: &[u8],
         shared: Option<&Registry>,
     ) -> Result<TokenConfig, ConfigError> {
-        // serde would also take a struct as a positional array; the configuration is an object.
-        if json.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
-            return Err(err("(root)", "must be a JSON object"));
-        }
-        let de = &mut serde_json::Deserializer::from_slice(json);
-        let raw: RawConfig =
-            serde_path_to_error::deserialize(de).map_err(|e| ConfigError::from_serde(&e))?;
+        let raw: RawConfig = ConfigError::parse_object(json)?;
         build(raw, shared)
     }
 }
