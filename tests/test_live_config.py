@@ -172,7 +172,7 @@ INVALID = {
     # case: (jws_verify settings added, dfsp-b's registered key, what the log must name)
     "unknown_field": ({"max_body_byte": 4096}, None, "max_body_byte"),  # a typo of max_body_bytes
     "wrong_type": ({"date_window_s": "300"}, None, "date_window_s"),
-    "bad_key": ({}, BAD_KEY, 'partner "dfsp-b": keys[0]: public_key_pem'),  # truncated SPKI
+    "bad_key": ({}, BAD_KEY, '.keys[0].public_key_pem: partner "dfsp-b"'),  # truncated SPKI
 }
 
 

@@ -44,11 +44,11 @@ fn verify_configuration_errors_name_the_field() {
         ),
         (
             json!({"profile": "mojaloop", "partners": [{"id": "dfsp-a", "keys": [{}]}]}),
-            "partners[0].keys[0]: exactly one of",
+            "partners[0].keys[0]: partner \"dfsp-a\": exactly one of",
         ),
         (
             json!({"profile": "mojaloop", "partners": [{"id": "dfsp-a", "keys": [{"public_key_pem": "garbage"}]}]}),
-            "partners[0].keys[0].public_key_pem",
+            "partners[0].keys[0].public_key_pem: partner \"dfsp-a\"",
         ),
         (
             json!({"profile": "mojaloop", "partners": [{"id": "dfsp-a", "keys": [{"public_key_pem": rsa1024}]}]}),

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Deserializer};
 
 use super::{
-    ApiKey, LicenceKey, Misp, Partner, PathMatch, Policy, RegisteredKey, Registry, RouteRule,
+    AccessPolicy, ApiKey, LicenceKey, Misp, Partner, PathMatch, RegisteredKey, Registry, RouteRule,
     SecretHash, Status, Validity,
 };
 use crate::config_error::ConfigError;
@@ -168,7 +168,11 @@ impl RawRegistry {
         for (i, raw) in self.partners.iter().enumerate() {
             let f = format!("partners[{i}]");
             let idx = reg.partners.len();
-            let p = build_partner(raw, &f, &reg)?;
+            // The id beside the path: an operator looks for the partner, not its index.
+            let p = build_partner(raw, &f, &reg).map_err(|e| ConfigError {
+                message: format!("partner {:?}: {}", raw.id, e.message),
+                ..e
+            })?;
             if reg.by_id.insert(p.id.clone(), idx).is_some() {
                 return Err(err(format!("{f}.id"), "duplicate partner id"));
             }
@@ -430,7 +434,7 @@ fn certificate_hash(
     })
 }
 
-fn build_policy(p: &RawPolicy, f: &str) -> Result<Policy> {
+fn build_policy(p: &RawPolicy, f: &str) -> Result<AccessPolicy> {
     nonempty(&p.id, &format!("{f}.id"))?;
     if p.routes.is_empty() {
         return Err(err(format!("{f}.routes"), "must list at least one route"));
@@ -452,7 +456,7 @@ fn build_policy(p: &RawPolicy, f: &str) -> Result<Policy> {
             ));
         }
     }
-    Ok(Policy {
+    Ok(AccessPolicy {
         id: p.id.clone(),
         status: p.status,
         validity: validity(p.not_before.as_deref(), p.not_after.as_deref(), f)?,

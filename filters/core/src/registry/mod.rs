@@ -187,7 +187,7 @@ impl RouteRule {
 /// A policy: what a partner (or one of its API keys) may call. `token_check` enforces the
 /// routes and scopes; `jws_verify` (MOSIP) checks status and dates only, as IDA does.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Policy {
+pub struct AccessPolicy {
     pub id: String,
     pub status: Status,
     pub validity: Validity,
@@ -197,7 +197,7 @@ pub struct Policy {
     pub required_scopes: Vec<String>,
 }
 
-impl Policy {
+impl AccessPolicy {
     /// Active and in date at `now_ms`.
     pub fn in_force(&self, now_ms: i64) -> bool {
         self.status == Status::Active && self.validity.at(now_ms) == InDate::Yes
@@ -296,7 +296,7 @@ pub struct Registry {
     /// The first API key registered by a second partner (its field): MOSIP looks a key up
     /// within the partner the path names, but `token_check` finds the partner by its key.
     shared_api_key: Option<String>,
-    policies: HashMap<String, Policy>,
+    policies: HashMap<String, AccessPolicy>,
     misps: HashMap<String, Misp>,
     licences: HashMap<SecretHash, LicenceKey>,
     domain_ca: BTreeMap<String, Vec<Certificate>>,
@@ -351,7 +351,7 @@ impl Registry {
         self.shared_api_key.as_deref()
     }
     /// A policy by id.
-    pub fn policy(&self, id: &str) -> Option<&Policy> {
+    pub fn policy(&self, id: &str) -> Option<&AccessPolicy> {
         self.policies.get(id)
     }
     /// The licence key presented and its MISP, if registered (status and dates unchecked).

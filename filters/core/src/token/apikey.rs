@@ -4,7 +4,9 @@
 //! Logs carry the first 12 hex characters of a secret's hash, never the secret.
 
 use super::error::{Inactive, TokenError};
-use crate::registry::{ApiKey, InDate, LicenceKey, Misp, Policy, Registry, SecretHash, Status};
+use crate::registry::{
+    AccessPolicy, ApiKey, InDate, LicenceKey, Misp, Registry, SecretHash, Status,
+};
 
 fn ms(now_ms: u64) -> i64 {
     i64::try_from(now_ms).unwrap_or(i64::MAX)
@@ -12,7 +14,12 @@ fn ms(now_ms: u64) -> i64 {
 
 /// The policy is active, in date, and allows `method` + `path`; scopes are checked by the
 /// caller, who has the token.
-pub fn check_policy(p: &Policy, method: &str, path: &str, now_ms: u64) -> Result<(), TokenError> {
+pub fn check_policy(
+    p: &AccessPolicy,
+    method: &str,
+    path: &str,
+    now_ms: u64,
+) -> Result<(), TokenError> {
     if !p.in_force(ms(now_ms)) {
         return Err(TokenError::Inactive(Inactive::Policy));
     }
