@@ -39,8 +39,8 @@ from envoy_path import envoy_path  # noqa: E402
 WASM = Path(os.environ.get("SIGNET_WASM", REPO / "target" / "wasm32-wasip1" / "release" / "signet.wasm"))
 SAN_DOMAIN = "partners.signet.test"
 DEFAULT_PARTNERS = [
-    {"id": "dfsp-a", "san": f"DNS:dfsp-a.{SAN_DOMAIN}", "source_cidrs": ["127.0.0.1/32"]},
-    {"id": "dfsp-b", "san": f"DNS:dfsp-b.{SAN_DOMAIN}", "source_cidrs": ["127.0.0.2/32"]},
+    {"id": "dfsp-a", "tls_names": [f"dfsp-a.{SAN_DOMAIN}"], "source_cidrs": ["127.0.0.1/32"]},
+    {"id": "dfsp-b", "tls_names": [f"dfsp-b.{SAN_DOMAIN}"], "source_cidrs": ["127.0.0.2/32"]},
 ]
 DEFAULT_FILTERS = [{"root_id": "gateway", "configuration": {}}]
 START_TIMEOUT = 30.0

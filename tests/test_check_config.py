@@ -57,6 +57,28 @@ def plugin(http_filters: list, i: int) -> dict:
     return http_filters[i]["typed_config"]["config"]
 
 
+REGISTRY = json.dumps({"partners": [{"id": "a", "tls_names": ["a.example"]}]})
+
+
+def test_registry_in_the_vm_and_inline_is_refused(tmp_path):
+    filters = render.derive_filters([VERIFIER, {"root_id": "gateway"}], str(WASM), registry=REGISTRY)
+    assert check(tmp_path, filters).returncode == 0
+    inline = copy.deepcopy(filters)
+    plugin(inline, 0)["configuration"]["value"] = json.dumps(
+        {"profile": "generic", "partners": []})
+    r = check(tmp_path, inline)
+    assert r.returncode == 1 and "partners is in the filter configuration" in r.stderr, r.stderr
+    other = copy.deepcopy(filters)
+    plugin(other, 1)["vm_config"]["configuration"]["value"] = json.dumps({"partners": []})
+    r = check(tmp_path, other)
+    assert r.returncode == 1 and "vm_config differs" in r.stderr, r.stderr
+    bad = copy.deepcopy(filters)
+    for i in (0, 1):
+        plugin(bad, i)["vm_config"]["configuration"]["value"] = "[1]"
+    r = check(tmp_path, bad)
+    assert r.returncode == 1 and "must be a JSON object" in r.stderr, r.stderr
+
+
 def test_rendered_chain_passes(tmp_path):
     out = check(tmp_path, chain({"root_id": "gateway"}, SIGNER, VERIFIER))
     assert out.returncode == 0, out.stderr

@@ -549,10 +549,10 @@ def test_egress_slow_or_resetting_platform_is_a_clear_error_then_recovers(pki, t
     up = FaultUpstream().start()
     try:
         with start_gateway(tmp_path / "platform", pki, filters=platform_params["filters"],
-                           params={"upstream_port": up.port},
+                           partners=platform_params["partners"], params={"upstream_port": up.port},
                            env=demo_env(platform_params, pki)) as platform, \
              start_gateway(tmp_path / "egress", pki, filters=egress_params["filters"],
-                           template="egress.yaml", listener="egress", with_upstream=False,
+                           partners=egress_params["partners"], template="egress.yaml", listener="egress", with_upstream=False,
                            env=demo_env(egress_params, pki),
                            params={"platform_host": "127.0.0.1", "platform_port": platform.port,
                                    "platform_sni": "localhost", "partner": "dfsp-a"},

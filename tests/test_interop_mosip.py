@@ -62,13 +62,14 @@ def auth_domain(pki, tmp_path_factory):
 def partner(pid: str, cert_pem: str) -> dict:
     # mosip binds no peer (the path names the partner): no tls_names needed.
     return {"id": pid, "domain": "AUTH", "status": "ACTIVE", "certificate_pem": cert_pem,
-            "api_keys": [{"key": "ak1"}], "misp_license_keys": ["misp1"], "keys": []}
+            "api_keys": [{"key": "ak1"}], "keys": []}
 
 
 def config(ca_pems: list[str], partners: list[dict], **settings) -> dict:
     """`settings`: the mosip profile's own."""
     return {"profile": {"mosip": settings}, "domain_ca": {"AUTH": ca_pems},
-            "misps": [{"license_key": "misp1", "status": "ACTIVE"}], "partners": partners}
+            "misps": [{"id": "misp-1", "license_keys": [{"key": "misp1", "status": "ACTIVE"}]}],
+            "partners": partners}
 
 
 def job(key_pem: str, cert_pem: str, rsa_cert_pem: str, alg: str, partner_id: str = "dfsp-a") -> dict:

@@ -85,7 +85,7 @@ PROFILES = {
         "mosip",
         lambda pki: {"profile": "mosip", "max_body_bytes": LIMIT,
                      "domain_ca": {"AUTH": [pem(pki.root / "platform/partner-domain-ca/ca.crt")]},
-                     "misps": [{"license_key": "mispLK0001"}],
+                     "misps": [{"id": "misp-1", "license_keys": [{"key": "mispLK0001"}]}],
                      "partners": [
                          {"id": "dfsp-a", "tls_names": [SAN_A], "certificate_pem": pem(pki.root / "dfsp-a/signing/signing.crt"),
                           "api_keys": [{"key": "apiKey0001"}]},

@@ -266,10 +266,10 @@ def mosip_gw(pki, tmp_path_factory):
     config = {
         "profile": {"mosip": {"request_time_window": "off"}},
         "domain_ca": {"AUTH": [pem(root / "platform/partner-domain-ca/ca.crt")]},
-        "misps": [{"license_key": "misp1", "status": "ACTIVE"}],
+        "misps": [{"id": "misp-1", "license_keys": [{"key": "misp1", "status": "ACTIVE"}]}],
         "partners": [{"id": "dfsp-a", "domain": "AUTH", "status": "ACTIVE", "tls_names": [SAN_A],
                       "certificate_pem": pem(root / "dfsp-a/signing/signing.crt"),
-                      "api_keys": [{"key": "ak1"}], "misp_license_keys": ["misp1"], "keys": []}],
+                      "api_keys": [{"key": "ak1"}], "keys": []}],
     }
     with start_gateway(tmp_path_factory.mktemp("sec-mosip"), pki, filters=verify_filter(config)) as gw:
         yield gw

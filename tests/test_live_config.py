@@ -23,8 +23,8 @@ from signet_cli import sign
 from test_jws_verify import SAN_A, SAN_B, assert_forwarded, assert_refused, pem, reason, send, verify_filter
 
 DRAIN_S = 2
-PARTNER_A = {"id": "dfsp-a", "san": f"DNS:{SAN_A}", "source_cidrs": ["127.0.0.1/32"]}
-PARTNER_B = {"id": "dfsp-b", "san": f"DNS:{SAN_B}", "source_cidrs": ["127.0.0.2/32"]}
+PARTNER_A = {"id": "dfsp-a", "tls_names": [SAN_A], "source_cidrs": ["127.0.0.1/32"]}
+PARTNER_B = {"id": "dfsp-b", "tls_names": [SAN_B], "source_cidrs": ["127.0.0.2/32"]}
 # Mojaloop with its replay cache on: a refusal is 400 sig_invalid / 403 partner_inactive.
 PROFILE = {"profile": {"mojaloop": {"date_window": "5m"}}, "max_body_bytes": 4096, "replay_cache": True}
 SEQ = itertools.count()
@@ -172,7 +172,7 @@ INVALID = {
     # case: (jws_verify settings added, dfsp-b's registered key, what the log must name)
     "unknown_field": ({"max_body_byte": 4096}, None, "max_body_byte"),  # a typo of max_body_bytes
     "wrong_type": ({"profile": {"mojaloop": {"date_window": 300}}}, None, "profile.mojaloop.date_window"),
-    "bad_key": ({}, BAD_KEY, 'partner "dfsp-b": keys[0]: public_key_pem'),  # truncated SPKI
+    "bad_key": ({}, BAD_KEY, '.keys[0].public_key_pem: partner "dfsp-b"'),  # truncated SPKI
 }
 
 

@@ -15,7 +15,7 @@ _spec = importlib.util.spec_from_loader("render", _loader)
 render = importlib.util.module_from_spec(_spec)
 _loader.exec_module(render)
 
-A = {"id": "dfsp-a", "san": "DNS:dfsp-a.partners.signet.test", "source_cidrs": ["127.0.0.1/32", "10.1.0.0/16"]}
+A = {"id": "dfsp-a", "tls_names": ["dfsp-a.partners.signet.test"], "source_cidrs": ["127.0.0.1/32", "10.1.0.0/16"]}
 
 
 def test_partner_policy_pins_san_and_source_ranges():
@@ -33,7 +33,8 @@ def test_partner_policy_pins_san_and_source_ranges():
     "partners,message",
     [
         ([], "non-empty list"),
-        ([{**A, "san": "dfsp-a"}], "must be DNS:<name> or URI:<uri>"),
+        ([{**A, "san": "DNS:dfsp-a"}], "san is now tls_names"),
+        ([{**A, "tls_names": []}], "tls_names must list"),
         ([{**A, "source_cidrs": ["127.0.0.1/8"]}], "has host bits set"),
         ([{**A, "source_cidrs": []}], "source_cidrs must be a non-empty list"),
         ([A, A], "duplicate id dfsp-a"),
@@ -42,6 +43,47 @@ def test_partner_policy_pins_san_and_source_ranges():
 def test_bad_partners_are_refused(partners, message):
     with pytest.raises(render.RenderError, match=message):
         render.derive_partners(partners)
+
+
+def test_rbac_and_san_come_from_the_registry_entries():
+    """One entry gives the SAN matchers, the RBAC policy and the filters' registry: URI names
+    become URI SANs, partners without source_cidrs (not clients here) get neither."""
+    spiffe = {"id": "b", "tls_names": ["spiffe://b.example/ns/x", "b.example"], "source_cidrs": ["10.2.0.0/16"],
+              "keys": [{"public_key_pem": "@pki:b.pub"}]}
+    upstream = {"id": "platform", "tls_names": ["platform.example"]}
+    derived = render.derive_partners([A, spiffe, upstream])
+    assert derived["san_matchers"][1:] == [
+        {"san_type": "URI", "matcher": {"exact": "spiffe://b.example/ns/x"}},
+        {"san_type": "DNS", "matcher": {"exact": "b.example"}},
+    ]
+    assert set(derived["rbac_policies"]) == {"partner-dfsp-a", "partner-b"}
+    names = derived["rbac_policies"]["partner-b"]["principals"][0]["and_ids"]["ids"][0]
+    assert names == {"or_ids": {"ids": [
+        {"authenticated": {"principal_name": {"exact": "spiffe://b.example/ns/x"}}},
+        {"authenticated": {"principal_name": {"exact": "b.example"}}}]}}
+    assert render.derive_partners([upstream]) == {}
+
+
+def test_registry_goes_once_into_the_shared_vm_config(tmp_path):
+    (tmp_path / "b.pub").write_text("PEM")
+    params = {"partners": [A, {"id": "b", "keys": [{"public_key_pem": "@pki:b.pub"}]}],
+              "policies": [{"id": "p", "routes": [{"path_prefix": "/"}]}],
+              "pki_dir": str(tmp_path), "wasm_path": "/m.wasm",
+              "filters": [{"root_id": "gateway"}, {"root_id": "jws_verify", "configuration": {"profile": "generic"}}]}
+    text = render.build_values(params)["HTTP_FILTERS"]
+    assert text.count("&signet_vm") == 1 and text.count("*signet_vm") == 1
+    assert text.count("public_key_pem") == 1
+    import yaml
+    filters = yaml.safe_load(text)
+    vms = [f["typed_config"]["config"]["vm_config"] for f in filters[:2]]
+    assert vms[0] == vms[1]
+    registry = json.loads(vms[0]["configuration"]["value"])
+    assert registry["partners"][1]["keys"][0]["public_key_pem"] == "PEM"
+    assert registry["policies"] == params["policies"]
+    # A filter carrying its own registry (the inline form) turns the VM registry off.
+    params["filters"][1]["configuration"]["partners"] = []
+    assert "configuration" not in yaml.safe_load(render.build_values(params)["HTTP_FILTERS"])[0][
+        "typed_config"]["config"]["vm_config"]
 
 
 def test_filters_become_wasm_entries_then_router():

@@ -271,7 +271,7 @@ def mosip_gw(pki, tmp_path_factory):
             {"key": "AK-revoked-456", "policy": "auth", "status": "revoked"},
         ]}],
         "policies": [{"id": "auth", "routes": [{"methods": ["POST"], "path_prefix": f"{AUTH_PATH}/"}]}],
-        "misps": [{"id": "misp-1", "partners": ["dfsp-a"], "licence_keys": [
+        "misps": [{"id": "misp-1", "partners": ["dfsp-a"], "license_keys": [
             {"key": "LK-live-789"},
             {"key": "LK-old-000", "not_after": "2021-01-01T00:00:00Z"},
         ]}],

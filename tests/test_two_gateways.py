@@ -33,8 +33,14 @@ GATEWAY = {"root_id": "gateway", "configuration": {}}
 
 
 def profile_filters(name: str) -> list:
-    """The platform-side chain of envoy/profiles/<name>.json."""
-    return json.loads((REPO / "envoy" / "profiles" / f"{name}.json").read_text())["filters"]
+    """The platform-side chain of envoy/profiles/<name>.json, with the overlay's registry
+    inline in each filter that reads one (so the CLI checks with the very same configuration)."""
+    params = json.loads((REPO / "envoy" / "profiles" / f"{name}.json").read_text())
+    registry = {k: params[k] for k in ("partners", "policies", "misps", "domain_ca") if k in params}
+    for f in params["filters"]:
+        if f["root_id"] in ("jws_verify", "token_check"):
+            f["configuration"] = {**f["configuration"], **registry}
+    return params["filters"]
 
 
 class Pair:

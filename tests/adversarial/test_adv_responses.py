@@ -37,14 +37,15 @@ def egress_gateway(pki, workdir, body_timeout_ms: int | None = None):
     """dfsp-a's shipped egress in front of an HTTP/2 platform over the pinned mTLS; with
     `body_timeout_ms` on its response verifier and request signer."""
     up = H2Upstream(pki, tls=True)
-    filters = json.loads((REPO / "envoy" / "egress.demo.json").read_text())["filters"]
+    shipped = json.loads((REPO / "envoy" / "egress.demo.json").read_text())
+    filters = shipped["filters"]
     for f in filters:
         if body_timeout_ms is not None and f["root_id"] in ("jws_verify", "jws_sign"):
             f["configuration"]["body_timeout_ms"] = body_timeout_ms
     params = {"platform_host": "127.0.0.1", "platform_port": up.port, "platform_sni": "localhost",
               "partner": "dfsp-a"}
     try:
-        with start_gateway(workdir, pki, filters=filters,
+        with start_gateway(workdir, pki, filters=filters, partners=shipped["partners"],
                            template="egress.yaml", listener="egress", params=params,
                            env=key_env(pki, {"SIGNET_EGRESS_JWS_KEY": "dfsp-a/jws/ec.key"}),
                            with_upstream=False, patch=http2_cluster("platform")) as gw:
@@ -133,7 +134,8 @@ def signer_gateway(pki, workdir, **chain):
     upstream that ends its responses as each test asks."""
     up = H2Upstream(pki, tls=False)
     try:
-        with start_gateway(workdir, pki, filters=platform_chain(**chain),
+        shipped = json.loads((REPO / "envoy" / "profiles" / "generic.json").read_text())
+        with start_gateway(workdir, pki, filters=platform_chain(**chain), partners=shipped["partners"],
                            params={"upstream_port": up.port}, with_upstream=False,
                            env=key_env(pki, {"SIGNET_PLATFORM_JWS_KEY": "platform/jws/ec.key"}),
                            patch=http2_cluster("upstream")) as gw:

@@ -20,14 +20,16 @@ use std::process::ExitCode;
 
 const USAGE: &str = "\
 usage:
-  signet verify --config <jws_verify config.json> [--peer ID] [--now RFC3339] [--claims JSON] <message.http>
+  signet verify --config <jws_verify config.json> [--registry <registry.json>] [--peer ID] [--now RFC3339] [--claims JSON] <message.http>
   signet sign --config <jws_sign config.json> [--now RFC3339] [--curl [--url BASE]] <message.http>
   signet conformance <dir> [--json] [--export <outdir> [--tls-name NAME]]
   signet mosip seal|open --config <encryption settings.json> [--now RFC3339] <body.json>
 
 verify   reads a raw HTTP/1.1 message file (request line, headers, blank line, exact body),
          prints each check with pass/fail and the verdict; exit 0 accepted, 1 rejected
-         (the reason code on the last line), 2 usage or configuration error.
+         (the reason code on the last line), 2 usage or configuration error. The partner
+         registry is inline in the config (partners, policies, misps, domain_ca) or, as
+         Envoy's VM configuration holds it, in --registry (not both).
 sign     signs a raw HTTP message file (request or response) exactly as the jws_sign filter
          would and prints the signed message, or a ready-to-paste curl with --curl.
 conformance  runs every *.json case file in <dir> (format: shared/spec/vectors/README.md);

@@ -6,13 +6,18 @@ use signet_core::config::{Direction, VerifyConfig};
 use signet_core::crypto::RustCrypto;
 use signet_core::httpmsg;
 use signet_core::message::{Context, Message};
+use signet_core::registry::Registry;
 use signet_core::trace::Trace;
 use signet_core::verify::{verify, MemoryReplay, Outcome, Run};
 
 use crate::Args;
 
 pub fn run(args: &[String]) -> Result<ExitCode, String> {
-    let args = Args::parse(args, &["--config", "--peer", "--now", "--claims"], &[])?;
+    let args = Args::parse(
+        args,
+        &["--config", "--registry", "--peer", "--now", "--claims"],
+        &[],
+    )?;
     let config_path = args
         .value("--config")
         .ok_or("verify needs --config <file>")?;
@@ -21,7 +26,16 @@ pub fn run(args: &[String]) -> Result<ExitCode, String> {
     };
     let config_text =
         std::fs::read_to_string(config_path).map_err(|e| format!("{config_path}: {e}"))?;
-    let cfg = VerifyConfig::from_json(&config_text).map_err(|e| format!("{config_path}: {e}"))?;
+    // The partner registry as Envoy's VM configuration holds it, or inline in the config.
+    let registry = match args.value("--registry") {
+        Some(path) => {
+            let bytes = std::fs::read(path).map_err(|e| format!("{path}: {e}"))?;
+            Some(Registry::from_json(&bytes).map_err(|e| format!("{path}: {e}"))?)
+        }
+        None => None,
+    };
+    let cfg = VerifyConfig::from_json_with(&config_text, registry.as_ref())
+        .map_err(|e| format!("{config_path}: {e}"))?;
     let raw = std::fs::read(message_path).map_err(|e| format!("{message_path}: {e}"))?;
     let parsed = httpmsg::parse_message(&raw, httpmsg::HttpLimits::default())
         .map_err(|e| format!("{message_path}: {e}"))?;

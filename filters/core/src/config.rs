@@ -5,7 +5,7 @@
 //! section, `"profile": {"mojaloop": {...}}` (or `"profile": "mojaloop"` for its defaults),
 //! typed by the profile module, so a setting of another profile cannot be written.
 
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 
 use serde::Deserialize;
 
@@ -14,7 +14,7 @@ pub mod sign;
 use crate::duration::{pick, seconds_or_zero, Duration, Millis, Seconds};
 use crate::jose::alg::Alg;
 use crate::message::{Context, Message};
-use crate::registry::{BuildRules, RawMisp, RawPartner, Registry};
+use crate::registry::{InlineMembers, RawMisp, RawPartner, RawPolicy, Registry};
 use crate::reply::Reply;
 use crate::route::{RawRule, RoutePolicy};
 use crate::verify::Rejection;
@@ -63,17 +63,16 @@ pub struct RawVerifyConfig {
     pub clock_skew: Option<Duration>,
     pub clock_skew_s: Option<Seconds>,
     pub audit: Option<bool>,
-    #[serde(default)]
-    pub partners: Vec<RawPartner>,
-    #[serde(default)]
-    pub domain_ca: HashMap<String, Vec<String>>,
-    #[serde(default)]
-    pub misps: Vec<RawMisp>,
+    /// The partner registry inline (`docs/registry.md`), when not in the VM configuration.
+    pub partners: Option<Vec<RawPartner>>,
+    pub policies: Option<Vec<RawPolicy>>,
+    pub misps: Option<Vec<RawMisp>>,
+    pub domain_ca: Option<BTreeMap<String, Vec<String>>>,
 }
 
 /// The members of [`RawVerifyConfig`] besides `profile`: the conformance loader files every
 /// other setting of a flat vector under the profile's section.
-pub const TOP_LEVEL: [&str; 20] = [
+pub const TOP_LEVEL: [&str; 21] = [
     "direction",
     "crypto_backend",
     "algorithms",
@@ -91,6 +90,7 @@ pub const TOP_LEVEL: [&str; 20] = [
     "clock_skew_s",
     "audit",
     "partners",
+    "policies",
     "domain_ca",
     "misps",
     "profile",
@@ -108,11 +108,25 @@ pub struct VerifyConfig {
 impl VerifyConfig {
     /// Parses and validates the filter's JSON configuration.
     pub fn from_json(json: &str) -> Result<VerifyConfig, String> {
-        VerifyConfig::from_raw(parse_named(json)?)
+        VerifyConfig::from_json_with(json, None)
+    }
+
+    /// Parses and validates the filter's JSON configuration; `shared` is the VM's registry,
+    /// which the configuration must then not repeat inline.
+    pub fn from_json_with(json: &str, shared: Option<&Registry>) -> Result<VerifyConfig, String> {
+        VerifyConfig::from_raw_with(parse_named(json)?, shared)
     }
 
     /// Validates an already deserialized configuration.
     pub fn from_raw(raw: RawVerifyConfig) -> Result<VerifyConfig, String> {
+        VerifyConfig::from_raw_with(raw, None)
+    }
+
+    /// Validates an already deserialized configuration; `shared` as in [`Self::from_json_with`].
+    pub fn from_raw_with(
+        raw: RawVerifyConfig,
+        shared: Option<&Registry>,
+    ) -> Result<VerifyConfig, String> {
         let p = raw.profile.name();
         let (defaults, optional) = raw.profile.algorithms();
         let algorithms = match &raw.algorithms {
@@ -191,15 +205,15 @@ impl VerifyConfig {
                 profile.window()
             ));
         }
-        let registry = Registry::build(
-            &raw.partners,
-            &raw.domain_ca,
-            &raw.misps,
-            &BuildRules {
-                profile_algorithms: &algorithms,
-                min_rsa_bits,
-            },
-        )?;
+        let registry = InlineMembers {
+            partners: raw.partners,
+            policies: raw.policies,
+            misps: raw.misps,
+            domain_ca: raw.domain_ca,
+        }
+        .resolve(shared)
+        .map_err(|e| e.to_string())?
+        .for_profile(&algorithms, min_rsa_bits)?;
         profile.check_registry(&common, &registry)?;
         Ok(VerifyConfig {
             crypto_backend: raw.crypto_backend,

@@ -179,28 +179,48 @@ impl Case {
                 Value::Object(self.keys.domain_ca.clone()),
             );
         }
-        let misps: Vec<Value> = self
-            .keys
-            .misps
-            .iter()
-            .map(|m| {
-                let mut o = Map::new();
-                for (from, to) in [
-                    ("misp_license_key", "license_key"),
-                    ("status", "status"),
-                    ("certificate_pem", "certificate_pem"),
-                    ("certificate_sha256", "certificate_sha256"),
-                    ("id", "id"),
-                    ("commence_on", "commence_on"),
-                    ("expires_on", "expires_on"),
-                ] {
-                    if let Some(v) = m.get(from) {
-                        o.insert(to.into(), v.clone());
-                    }
+        // A vector's MISP is one licence key; a partner naming licence keys restricts those
+        // MISPs to the partners that name them.
+        let mut misps: Vec<Value> = Vec::new();
+        for (i, m) in self.keys.misps.iter().enumerate() {
+            let mut lk = Map::new();
+            for (from, to) in [
+                ("misp_license_key", "key"),
+                ("status", "status"),
+                ("commence_on", "not_before"),
+                ("expires_on", "not_after"),
+            ] {
+                if let Some(v) = m.get(from) {
+                    lk.insert(to.into(), v.clone());
                 }
-                Value::Object(o)
-            })
-            .collect();
+            }
+            let mut o = Map::new();
+            let id = m
+                .get("id")
+                .cloned()
+                .unwrap_or_else(|| Value::String(format!("misp-{i}")));
+            o.insert("id".into(), id);
+            for f in ["certificate_pem", "certificate_sha256"] {
+                if let Some(v) = m.get(f) {
+                    o.insert(f.into(), v.clone());
+                }
+            }
+            let served: Vec<Value> = self
+                .keys
+                .partners
+                .iter()
+                .filter(|e| {
+                    e.get("misp_license_key").is_some()
+                        && e.get("misp_license_key") == m.get("misp_license_key")
+                })
+                .filter_map(|e| e.get("partner").cloned())
+                .collect();
+            if !served.is_empty() {
+                o.insert("partners".into(), Value::Array(served));
+            }
+            o.insert("license_keys".into(), Value::Array(vec![Value::Object(lk)]));
+            misps.push(Value::Object(o));
+        }
         if !misps.is_empty() {
             cfg.insert("misps".into(), Value::Array(misps));
         }
@@ -255,9 +275,6 @@ impl Case {
             let mut o = Map::new();
             o.insert("key".into(), k.clone());
             partner.insert("api_keys".into(), Value::Array(vec![Value::Object(o)]));
-        }
-        if let Some(l) = entry.get("misp_license_key") {
-            partner.insert("misp_license_keys".into(), Value::Array(vec![l.clone()]));
         }
         Ok(())
     }

@@ -7,6 +7,7 @@
 pub mod audit;
 pub mod b64;
 pub mod config;
+pub mod config_error;
 pub mod conformance;
 pub mod crypto;
 pub mod duration;

@@ -53,8 +53,28 @@ pub struct RawRule {
 #[derive(Clone, Debug, PartialEq, Eq)]
 enum Matcher {
     Prefix(String),
-    Glob(Vec<GlobPart>),
+    Glob(Glob),
     RouteName(String),
+}
+
+/// A `path_glob`, the one meaning every Signet configuration gives it: matched segment by
+/// segment on the path without its query; `*` is exactly one non-empty segment, `**` any number
+/// of segments (none included), anything else a literal segment. A `*` inside a segment is
+/// refused at configure time rather than given a second meaning.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Glob(Vec<GlobPart>);
+
+impl Glob {
+    /// Parses a glob; it must start with `/`.
+    pub fn parse(g: &str) -> Result<Glob, String> {
+        parse_glob(g).map(Glob)
+    }
+
+    /// Whether `path` (query already removed) matches.
+    pub fn matches(&self, path: &str) -> bool {
+        let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+        glob_match(&self.0, &segments)
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -92,7 +112,7 @@ impl Rule {
             }
             Matcher::Prefix(p.clone())
         } else if let Some(g) = &raw.path_glob {
-            Matcher::Glob(parse_glob(g)?)
+            Matcher::Glob(Glob::parse(g)?)
         } else {
             Matcher::RouteName(raw.route_name.clone().unwrap_or_default())
         };
@@ -121,7 +141,7 @@ impl Rule {
     pub fn glob(methods: &[&str], glob: &str, policy: Policy) -> Result<Rule, String> {
         Ok(Rule {
             methods: methods.iter().map(|m| m.to_string()).collect(),
-            matcher: Matcher::Glob(parse_glob(glob)?),
+            matcher: Matcher::Glob(Glob::parse(glob)?),
             policy,
         })
     }
@@ -132,10 +152,7 @@ impl Rule {
         }
         match &self.matcher {
             Matcher::Prefix(p) => path.starts_with(p.as_str()),
-            Matcher::Glob(parts) => {
-                let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
-                glob_match(parts, &segments)
-            }
+            Matcher::Glob(g) => g.matches(path),
             Matcher::RouteName(n) => route_name == Some(n.as_str()),
         }
     }

@@ -83,15 +83,15 @@ fn verify_configuration_errors_name_the_field() {
         ),
         (
             json!({"profile": "mojaloop", "partners": [{"id": "dfsp-a", "keys": [{}]}]}),
-            "partner \"dfsp-a\": keys[0]: exactly one of",
+            "partners[0].keys[0]: partner \"dfsp-a\": exactly one of",
         ),
         (
             json!({"profile": "mojaloop", "partners": [{"id": "dfsp-a", "keys": [{"public_key_pem": "garbage"}]}]}),
-            "partner \"dfsp-a\": keys[0]: public_key_pem",
+            "partners[0].keys[0].public_key_pem: partner \"dfsp-a\"",
         ),
         (
             json!({"profile": "mojaloop", "partners": [{"id": "dfsp-a", "keys": [{"public_key_pem": rsa1024}]}]}),
-            "partner \"dfsp-a\": keys[0]",
+            "partners[0].keys[0]: partner \"dfsp-a\", key (no kid): ",
         ),
         (
             json!({"profile": "mojaloop", "partners": [{"id": "dfsp-a", "keys": [{"public_key_pem": pem, "algorithms": ["RS256"]}]}]}),
@@ -99,11 +99,11 @@ fn verify_configuration_errors_name_the_field() {
         ),
         (
             json!({"profile": "mojaloop", "partners": [{"id": "dfsp-a", "status": "sleepy"}]}),
-            "partner \"dfsp-a\": status",
+            "partners[0].status",
         ),
         (
             json!({"profile": "mojaloop", "partners": [{"id": "a"}, {"id": "a"}]}),
-            "partner \"a\": id registered twice",
+            "partners[1].id: duplicate partner id",
         ),
         (
             json!({"profile": "mojaloop", "partners": [{"id": "a", "keys": [{"public_jwk": {"kty": "EC", "crv": "P-256", "x": "AA", "y": "AA", "d": "AA"}}]}]}),

@@ -3,12 +3,20 @@
 //! Envoy creates one root context per `envoy.filters.http.wasm` entry (per worker). The root
 //! learns which filter it is from the `plugin_root_id` property in `on_configure`, parses that
 //! filter's JSON configuration once, and then hands out HTTP contexts of that filter.
+//!
+//! The partner registry (`docs/registry.md`) is the VM's configuration (`vm_config.
+//! configuration`), shared by every Signet filter of the gateway: the host calls `on_vm_start`
+//! for each plugin's root context, in the canary VM and in each worker's VM, before its
+//! `on_configure` (proxy-wasm-cpp-host `WasmBase::start` then `configure`), so the registry is
+//! parsed there once per VM and handed to each filter's configuration.
 
+use std::cell::RefCell;
 use std::rc::Rc;
 
 use proxy_wasm::hostcalls;
 use proxy_wasm::traits::{Context, HttpContext, RootContext};
 use proxy_wasm::types::{Action, ContextType, LogLevel};
+use signet_core::registry::Registry;
 
 pub mod gateway;
 pub mod host;
@@ -80,6 +88,47 @@ fn plugin_root_id() -> Result<String, String> {
     }
 }
 
+thread_local! {
+    /// This VM's registry and the bytes it was parsed from; `None` when the VM configuration
+    /// is empty (filters then carry their registry inline, or none).
+    static VM_REGISTRY: RefCell<Option<(Vec<u8>, Rc<Registry>)>> = const { RefCell::new(None) };
+}
+
+/// Parses the VM configuration as the partner registry, once per VM: later root contexts of the
+/// same VM are handed the same bytes and reuse the parsed registry.
+fn load_vm_registry(bytes: &[u8]) -> Result<(), String> {
+    let cached = VM_REGISTRY.with(|r| {
+        r.borrow()
+            .as_ref()
+            .is_some_and(|(seen, _)| seen.as_slice() == bytes)
+    });
+    if cached {
+        return Ok(());
+    }
+    let parsed = if bytes.iter().all(u8::is_ascii_whitespace) {
+        None
+    } else {
+        let reg = Registry::from_json(bytes).map_err(|e| {
+            format!("partner registry (vm_config.configuration): bad configuration: {e}")
+        })?;
+        log(
+            LogLevel::Info,
+            &format!(
+                "signet: partner registry loaded from the VM configuration, {} partner(s)",
+                reg.partners().len()
+            ),
+        );
+        Some((bytes.to_vec(), Rc::new(reg)))
+    };
+    VM_REGISTRY.with(|r| *r.borrow_mut() = parsed);
+    Ok(())
+}
+
+/// The registry of this VM, if its configuration holds one.
+fn vm_registry() -> Option<Rc<Registry>> {
+    VM_REGISTRY.with(|r| r.borrow().as_ref().map(|(_, reg)| Rc::clone(reg)))
+}
+
 /// The plugin configuration bytes; an absent configuration reads as empty.
 fn plugin_configuration() -> Result<Vec<u8>, String> {
     match hostcalls::get_buffer(
@@ -120,15 +169,17 @@ fn parse_config(root_id: &str, raw: &[u8]) -> Result<FilterConfig, String> {
 
 /// Turns a parsed configuration into a live filter (defines its stats with the host).
 fn instantiate(config: FilterConfig) -> Result<Filter, String> {
+    let shared = vm_registry();
+    let shared = shared.as_deref();
     match config {
         FilterConfig::Gateway(cfg) => gateway::Gateway::new(cfg)
             .map(|gw| Filter::Gateway(Rc::new(gw)))
             .map_err(|e| format!("root_id \"{}\": {e}", gateway::ROOT_ID)),
         FilterConfig::Hosted(root_id, raw) => match root_id.as_str() {
-            jws_verify::ROOT_ID => jws_verify::JwsVerify::configure(&raw)
+            jws_verify::ROOT_ID => jws_verify::JwsVerify::configure(&raw, shared)
                 .map(|f| Filter::JwsVerify(Rc::new(f)))
                 .map_err(|e| format!("root_id \"{root_id}\": bad configuration: {e}")),
-            token_check::ROOT_ID => token_check::TokenCheck::configure(&raw)
+            token_check::ROOT_ID => token_check::TokenCheck::configure(&raw, shared)
                 .map(|f| Filter::TokenCheck(Rc::new(f)))
                 .map_err(|e| format!("root_id \"{root_id}\": bad configuration: {e}")),
             token_fetch::ROOT_ID => token_fetch::TokenFetch::configure(&raw)
@@ -166,6 +217,31 @@ impl Context for SignetRoot {
 }
 
 impl RootContext for SignetRoot {
+    fn on_vm_start(&mut self, _vm_configuration_size: usize) -> bool {
+        let bytes = match hostcalls::get_buffer(
+            proxy_wasm::types::BufferType::VmConfiguration,
+            0,
+            usize::MAX,
+        ) {
+            Ok(b) => b.unwrap_or_default(),
+            Err(status) => {
+                log(
+                    LogLevel::Critical,
+                    &format!("cannot read the VM configuration: {status:?}"),
+                );
+                return false;
+            }
+        };
+        match load_vm_registry(&bytes) {
+            Ok(()) => true,
+            Err(message) => {
+                // Envoy refuses the configuration when on_vm_start fails in its canary VM.
+                log(LogLevel::Critical, &message);
+                false
+            }
+        }
+    }
+
     fn on_configure(&mut self, _plugin_configuration_size: usize) -> bool {
         let result = plugin_root_id()
             .and_then(|root_id| plugin_configuration().map(|cfg| (root_id, cfg)))

@@ -99,22 +99,29 @@ pub struct TokenCheck {
 
 impl TokenCheck {
     /// Parses and validates the configuration, probes the host's crypto, defines the stats.
-    pub fn configure(raw: &[u8]) -> Result<TokenCheck, String> {
-        let cfg = TokenConfig::from_json(raw).map_err(|e| e.to_string())?;
+    /// `shared` is the VM's partner registry, if it has one.
+    pub fn configure(
+        raw: &[u8],
+        shared: Option<&signet_core::registry::Registry>,
+    ) -> Result<TokenCheck, String> {
+        let cfg = TokenConfig::from_json_with(raw, shared).map_err(|e| e.to_string())?;
         let counters = Counters::define(ROOT_ID, EVENTS)?;
         let profile = match cfg.error_format {
             ErrorFormat::Ocen => "ocen",
             ErrorFormat::Rfc6750 => "generic",
         };
-        let decisions =
-            Decisions::new(ROOT_ID, profile, cfg.partners.iter().map(|p| p.id.as_str()))?;
+        let decisions = Decisions::new(
+            ROOT_ID,
+            profile,
+            cfg.registry.partners().iter().map(|p| p.id.as_str()),
+        )?;
         let backend = Backend::new(NativeSupport::probe());
         log(
             LogLevel::Info,
             &format!(
                 "signet token_check: {} provider(s), {} partner(s), crypto {}",
                 cfg.providers.len(),
-                cfg.partners.iter().count(),
+                cfg.registry.partners().len(),
                 signet_core::crypto::CryptoBackend::name(&backend)
             ),
         );

@@ -1,368 +1,70 @@
-//! API keys, MISP licence keys and policies: the MOSIP model (`profiles.md` §5.5, §5.10).
-//!
-//! An API key belongs to one partner and names one policy; a policy lists the routes it allows
-//! (method + path prefix or glob) and optional scopes; a MISP licence key belongs to a MISP,
-//! which may serve a listed set of partners. Keys and licence keys have a status and validity
-//! dates. They are configured in clear or as SHA-256 (hex) and only ever held, compared and
-//! shown hashed: a lookup hashes the presented secret, logs carry the first 12 hex characters.
-
-use sha2::{Digest, Sha256};
-use std::collections::HashMap;
-use std::fmt;
+//! API keys, MISP licence keys and policies as `token_check` reads them (`profiles.md` §5.5,
+//! §5.10): where the secrets arrive ([`PathTemplate`]) and the checks in MOSIP's order over the
+//! partner registry ([`crate::registry`]), which holds the keys, licences and policies hashed.
+//! Logs carry the first 12 hex characters of a secret's hash, never the secret.
 
 use super::error::{Inactive, TokenError};
+use crate::registry::{
+    AccessPolicy, ApiKey, InDate, LicenceKey, Misp, Registry, SecretHash, Status,
+};
 
-/// SHA-256 of a secret (API key, licence key). `Debug`/`Display` show 12 hex characters.
-#[derive(Clone, Copy, PartialEq, Eq, Hash)]
-pub struct SecretHash([u8; 32]);
+fn ms(now_ms: u64) -> i64 {
+    i64::try_from(now_ms).unwrap_or(i64::MAX)
+}
 
-impl SecretHash {
-    /// Hashes a secret as presented.
-    pub fn of(secret: &str) -> SecretHash {
-        SecretHash(Sha256::digest(secret.as_bytes()).into())
+/// The policy is active, in date, and allows `method` + `path`; scopes are checked by the
+/// caller, who has the token.
+pub fn check_policy(
+    p: &AccessPolicy,
+    method: &str,
+    path: &str,
+    now_ms: u64,
+) -> Result<(), TokenError> {
+    if !p.in_force(ms(now_ms)) {
+        return Err(TokenError::Inactive(Inactive::Policy));
     }
-
-    /// Reads a configured hash: 64 hex digits, either case.
-    pub fn from_hex(s: &str) -> Option<SecretHash> {
-        let mut out = [0u8; 32];
-        hex::decode_to_slice(s, &mut out).ok()?;
-        Some(SecretHash(out))
+    if !p.allows(method, path) {
+        return Err(TokenError::Inactive(Inactive::Route));
     }
+    Ok(())
+}
 
-    /// First 12 hex characters: enough to correlate, not enough to guess from.
-    pub fn short(&self) -> String {
-        let mut s = hex::encode(self.0);
-        s.truncate(12);
-        s
+/// The API key is active and in date (MOSIP IDA-MPA-012 / IDA-MPA-039).
+pub fn check_api_key(k: &ApiKey, now_ms: u64) -> Result<(), TokenError> {
+    if k.status != Status::Active {
+        return Err(TokenError::Inactive(Inactive::ApiKey));
     }
-}
-
-impl fmt::Debug for SecretHash {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "SecretHash({})", self.short())
+    if k.validity.at(ms(now_ms)) != InDate::Yes {
+        return Err(TokenError::Inactive(Inactive::ApiKeyDates));
     }
+    Ok(())
 }
 
-impl fmt::Display for SecretHash {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.short())
+/// The licence key presented and its MISP, checked in MOSIP's order: unknown (or MISP inactive)
+/// → IDA-MPA-007, blocked → -017, not commenced → -007, expired → -008; then the MISP must be
+/// allowed to serve `partner`.
+pub fn check_licence<'r>(
+    reg: &'r Registry,
+    secret: &str,
+    partner: Option<&str>,
+    now_ms: u64,
+) -> Result<(&'r LicenceKey, &'r Misp), TokenError> {
+    let (lk, misp) = reg
+        .licence(secret)
+        .filter(|(_, m)| m.status == Status::Active)
+        .ok_or(TokenError::Inactive(Inactive::LicenceUnknown))?;
+    if lk.status != Status::Active {
+        return Err(TokenError::Inactive(Inactive::LicenceBlocked));
     }
-}
-
-/// Status of a partner, key, licence, MISP or policy (MOSIP `ACTIVE`, deactivated, blocked).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Status {
-    /// In use.
-    Active,
-    /// Deactivated (partner, policy, MISP).
-    Inactive,
-    /// Withdrawn for good (key, licence).
-    Revoked,
-    /// Suspended (MOSIP "blocked" licence keys).
-    Blocked,
-}
-
-/// Validity dates, unix ms, both inclusive (MOSIP `commenceOn ≤ now ≤ expiresOn`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct Validity {
-    /// Not valid before.
-    pub not_before_ms: Option<i64>,
-    /// Not valid after.
-    pub not_after_ms: Option<i64>,
-}
-
-/// Where `now` is relative to a [`Validity`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum InDate {
-    /// Within the dates.
-    Yes,
-    /// Before the start.
-    NotYet,
-    /// After the end.
-    Expired,
-}
-
-impl Validity {
-    /// Where `now_ms` falls.
-    pub fn at(&self, now_ms: u64) -> InDate {
-        let now = i64::try_from(now_ms).unwrap_or(i64::MAX);
-        if self.not_before_ms.is_some_and(|t| now < t) {
-            InDate::NotYet
-        } else if self.not_after_ms.is_some_and(|t| now > t) {
-            InDate::Expired
-        } else {
-            InDate::Yes
-        }
+    match lk.validity.at(ms(now_ms)) {
+        InDate::Yes => {}
+        InDate::NotYet => return Err(TokenError::Inactive(Inactive::LicenceNotCommenced)),
+        InDate::Expired => return Err(TokenError::Inactive(Inactive::LicenceExpired)),
     }
-}
-
-/// A path condition of a route rule.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum PathMatch {
-    /// The path (without query) starts with this.
-    Prefix(String),
-    /// The path (without query) matches this glob: `*` any run of characters within one
-    /// segment, `**` any run including `/`.
-    Glob(String),
-}
-
-impl PathMatch {
-    /// Whether `path` (query already removed) matches.
-    pub fn matches(&self, path: &str) -> bool {
-        match self {
-            PathMatch::Prefix(p) => path.starts_with(p.as_str()),
-            PathMatch::Glob(g) => glob(g.as_bytes(), path.as_bytes()),
-        }
+    if partner.is_some_and(|p| !misp.serves(p)) {
+        return Err(TokenError::Inactive(Inactive::MispNotForPartner));
     }
-}
-
-/// Glob match with `*` (not across `/`) and `**` (across `/`), run as an NFA over the
-/// pattern positions: O(path × pattern), so a hostile path cannot make it blow up.
-fn glob(pat: &[u8], s: &[u8]) -> bool {
-    #[derive(Clone, Copy, PartialEq)]
-    enum Tok {
-        Byte(u8),
-        Star,
-        DoubleStar,
-    }
-    let mut toks = Vec::with_capacity(pat.len());
-    let mut i = 0;
-    while let Some(&b) = pat.get(i) {
-        if b == b'*' && pat.get(i + 1) == Some(&b'*') {
-            toks.push(Tok::DoubleStar);
-            i += 2;
-        } else if b == b'*' {
-            toks.push(Tok::Star);
-            i += 1;
-        } else {
-            toks.push(Tok::Byte(b));
-            i += 1;
-        }
-    }
-    // `live[j]`: the first j tokens can match the input read so far.
-    let n = toks.len();
-    let mut live = vec![false; n + 1];
-    let close = |live: &mut Vec<bool>| {
-        // A star may match nothing: position j live ⇒ j + 1 live.
-        for j in 0..n {
-            if live.get(j) == Some(&true)
-                && matches!(toks.get(j), Some(Tok::Star | Tok::DoubleStar))
-            {
-                if let Some(x) = live.get_mut(j + 1) {
-                    *x = true;
-                }
-            }
-        }
-    };
-    if let Some(x) = live.get_mut(0) {
-        *x = true;
-    }
-    close(&mut live);
-    for &c in s {
-        let mut next = vec![false; n + 1];
-        for j in 0..n {
-            if live.get(j) != Some(&true) {
-                continue;
-            }
-            match toks.get(j) {
-                Some(Tok::Byte(b)) if *b == c => {
-                    if let Some(x) = next.get_mut(j + 1) {
-                        *x = true;
-                    }
-                }
-                // Stars consume the byte and stay; `*` never consumes `/`.
-                Some(Tok::Star) if c != b'/' => {
-                    if let Some(x) = next.get_mut(j) {
-                        *x = true;
-                    }
-                }
-                Some(Tok::DoubleStar) => {
-                    if let Some(x) = next.get_mut(j) {
-                        *x = true;
-                    }
-                }
-                _ => {}
-            }
-        }
-        close(&mut next);
-        if !next.contains(&true) {
-            return false;
-        }
-        live = next;
-    }
-    live.get(n) == Some(&true)
-}
-
-/// One allowed route of a policy (or a route-policy rule).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RouteRule {
-    /// Upper-case methods; empty = any.
-    pub methods: Vec<String>,
-    /// The path condition.
-    pub path: PathMatch,
-}
-
-impl RouteRule {
-    /// Whether `method` and `path` (query removed) match.
-    pub fn matches(&self, method: &str, path: &str) -> bool {
-        (self.methods.is_empty() || self.methods.iter().any(|m| m == method))
-            && self.path.matches(path)
-    }
-}
-
-/// A policy: what a partner (or one of its API keys) may call.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Policy {
-    /// Policy id.
-    pub id: String,
-    /// Status.
-    pub status: Status,
-    /// Validity dates.
-    pub validity: Validity,
-    /// Allowed routes (first match allows).
-    pub routes: Vec<RouteRule>,
-    /// Scopes the bearer token must carry (when non-empty, a token is needed).
-    pub required_scopes: Vec<String>,
-}
-
-impl Policy {
-    /// Active, in date, and allows `method` + `path`; scopes are checked by the caller, who
-    /// has the token.
-    pub fn check(&self, method: &str, path: &str, now_ms: u64) -> Result<(), TokenError> {
-        if self.status != Status::Active || self.validity.at(now_ms) != InDate::Yes {
-            return Err(TokenError::Inactive(Inactive::Policy));
-        }
-        if !self.routes.iter().any(|r| r.matches(method, path)) {
-            return Err(TokenError::Inactive(Inactive::Route));
-        }
-        Ok(())
-    }
-}
-
-/// A registered API key.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ApiKey {
-    /// SHA-256 of the key.
-    pub hash: SecretHash,
-    /// Owning partner id.
-    pub partner: String,
-    /// Policy id.
-    pub policy: String,
-    /// Status.
-    pub status: Status,
-    /// Validity dates.
-    pub validity: Validity,
-}
-
-impl ApiKey {
-    /// Active and in date (MOSIP IDA-MPA-012 / IDA-MPA-039).
-    pub fn check(&self, now_ms: u64) -> Result<(), TokenError> {
-        if self.status != Status::Active {
-            return Err(TokenError::Inactive(Inactive::ApiKey));
-        }
-        if self.validity.at(now_ms) != InDate::Yes {
-            return Err(TokenError::Inactive(Inactive::ApiKeyDates));
-        }
-        Ok(())
-    }
-}
-
-/// A MISP licence key.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct LicenceKey {
-    /// SHA-256 of the key.
-    pub hash: SecretHash,
-    /// Owning MISP id.
-    pub misp: String,
-    /// Status.
-    pub status: Status,
-    /// Validity dates.
-    pub validity: Validity,
-}
-
-/// A MISP (MOSIP Infrastructure Service Provider) and the partners it may serve.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Misp {
-    /// MISP id.
-    pub id: String,
-    /// Status.
-    pub status: Status,
-    /// Partner ids it may serve.
-    pub partners: Vec<String>,
-}
-
-/// The key registry: API keys, licence keys, MISPs and policies, indexed by hash / id.
-#[derive(Debug, Clone, Default)]
-pub struct KeyRegistry {
-    api_keys: HashMap<SecretHash, ApiKey>,
-    licences: HashMap<SecretHash, LicenceKey>,
-    misps: HashMap<String, Misp>,
-    policies: HashMap<String, Policy>,
-}
-
-impl KeyRegistry {
-    /// Builds the registry (uniqueness was checked by the configuration).
-    pub fn new(
-        api_keys: Vec<ApiKey>,
-        licences: Vec<LicenceKey>,
-        misps: Vec<Misp>,
-        policies: Vec<Policy>,
-    ) -> KeyRegistry {
-        KeyRegistry {
-            api_keys: api_keys.into_iter().map(|k| (k.hash, k)).collect(),
-            licences: licences.into_iter().map(|k| (k.hash, k)).collect(),
-            misps: misps.into_iter().map(|m| (m.id.clone(), m)).collect(),
-            policies: policies.into_iter().map(|p| (p.id.clone(), p)).collect(),
-        }
-    }
-
-    /// The API key presented, if registered (`key_unknown` otherwise). Status and dates are
-    /// checked later ([`ApiKey::check`]), in MOSIP's order.
-    pub fn api_key(&self, secret: &str) -> Result<&ApiKey, TokenError> {
-        self.api_keys
-            .get(&SecretHash::of(secret))
-            .ok_or(TokenError::KeyUnknown)
-    }
-
-    /// A policy by id.
-    pub fn policy(&self, id: &str) -> Option<&Policy> {
-        self.policies.get(id)
-    }
-
-    /// The licence key presented and its MISP, checked in MOSIP's order: unknown (or MISP
-    /// unknown/inactive) → IDA-MPA-007, blocked → -017, not commenced → -007, expired → -008;
-    /// then the MISP must be allowed to serve `partner`.
-    pub fn licence(
-        &self,
-        secret: &str,
-        partner: Option<&str>,
-        now_ms: u64,
-    ) -> Result<(&LicenceKey, &Misp), TokenError> {
-        let lk = self
-            .licences
-            .get(&SecretHash::of(secret))
-            .ok_or(TokenError::Inactive(Inactive::LicenceUnknown))?;
-        let misp = self
-            .misps
-            .get(&lk.misp)
-            .filter(|m| m.status == Status::Active)
-            .ok_or(TokenError::Inactive(Inactive::LicenceUnknown))?;
-        if lk.status != Status::Active {
-            return Err(TokenError::Inactive(Inactive::LicenceBlocked));
-        }
-        match lk.validity.at(now_ms) {
-            InDate::Yes => {}
-            InDate::NotYet => return Err(TokenError::Inactive(Inactive::LicenceNotCommenced)),
-            InDate::Expired => return Err(TokenError::Inactive(Inactive::LicenceExpired)),
-        }
-        if let Some(p) = partner {
-            if !misp.partners.iter().any(|x| x == p) {
-                return Err(TokenError::Inactive(Inactive::MispNotForPartner));
-            }
-        }
-        Ok((lk, misp))
-    }
+    Ok((lk, misp))
 }
 
 /// A variable segment of a [`PathTemplate`].

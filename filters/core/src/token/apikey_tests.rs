@@ -7,32 +7,48 @@
 
 use super::*;
 
-const NOW: u64 = 1_700_000_000_000;
+use crate::registry::{Registry, SecretHash};
+use sha2::{Digest, Sha256};
 
-fn rule(methods: &[&str], path: PathMatch) -> RouteRule {
-    RouteRule {
-        methods: methods.iter().map(|m| m.to_string()).collect(),
-        path,
-    }
+const NOW: u64 = 1_700_000_000_000;
+const DAY: u64 = 86_400_000;
+
+fn at(ms: u64) -> String {
+    crate::time::format_millis_z(ms as i64).unwrap()
 }
 
-fn policy(id: &str, status: Status, validity: Validity) -> Policy {
-    Policy {
-        id: id.into(),
-        status,
-        validity,
-        routes: vec![
-            rule(
-                &["POST"],
-                PathMatch::Prefix("/idauthentication/v1/auth/".into()),
-            ),
-            rule(
-                &[],
-                PathMatch::Glob("/idauthentication/v1/kyc/*/*/*".into()),
-            ),
-        ],
-        required_scopes: vec![],
+/// Policies `auth` (active) and `p` with the given status and dates.
+fn registry_with(status: &str, not_before: Option<u64>, not_after: Option<u64>) -> Registry {
+    let mut p = serde_json::json!({"id": "p", "status": status, "routes": [{"path_prefix": "/"}]});
+    if let Some(t) = not_before {
+        p["not_before"] = at(t).into();
     }
+    if let Some(t) = not_after {
+        p["not_after"] = at(t).into();
+    }
+    let doc = serde_json::json!({
+        "policies": [
+            {"id": "auth", "routes": [
+                {"methods": ["POST"], "path_prefix": "/idauthentication/v1/auth/"},
+                {"path_glob": "/idauthentication/v1/kyc/*/*/*"}]},
+            p],
+        "partners": [{"id": "p1", "api_keys": [
+            {"key": "ak-good", "policy": "auth"},
+            {"key": "ak-revoked", "policy": "auth", "status": "revoked"},
+            {"key": "ak-old", "policy": "auth", "not_after": at(NOW - DAY)}]}],
+        "misps": [
+            {"id": "m1", "partners": ["p1"], "license_keys": [
+                {"key": "lk-good"},
+                {"key": "lk-blocked", "status": "blocked"},
+                {"key": "lk-future", "not_before": at(NOW + DAY)},
+                {"key": "lk-expired", "not_after": at(NOW - DAY)}]},
+            {"id": "m2", "status": "inactive", "partners": ["p1"], "license_keys": [{"key": "lk-m2"}]}]
+    });
+    Registry::from_json(doc.to_string().as_bytes()).unwrap()
+}
+
+fn registry() -> Registry {
+    registry_with("active", None, None)
 }
 
 #[test]
@@ -49,162 +65,26 @@ fn secret_hash_forms() {
 
 #[test]
 fn policy_routes() {
-    let p = policy("auth", Status::Active, Validity::default());
-    assert!(p
-        .check("POST", "/idauthentication/v1/auth/lk/p/k", NOW)
-        .is_ok());
-    assert_eq!(
-        p.check("GET", "/idauthentication/v1/auth/lk/p/k", NOW),
-        Err(TokenError::Inactive(Inactive::Route))
-    );
-    assert!(p
-        .check("GET", "/idauthentication/v1/kyc/lk/p/k", NOW)
-        .is_ok());
-    assert_eq!(
-        p.check("GET", "/idauthentication/v1/kyc/lk/p/k/x", NOW),
-        Err(TokenError::Inactive(Inactive::Route))
-    );
-    assert_eq!(
-        p.check("POST", "/idauthentication/v1/otp/lk/p/k", NOW),
-        Err(TokenError::Inactive(Inactive::Route))
-    );
+    let r = registry();
+    let p = r.policy("auth").unwrap();
+    let check = |m: &str, path: &str| check_policy(p, m, path, NOW);
+    assert!(check("POST", "/idauthentication/v1/auth/lk/p/k").is_ok());
+    let route = Err(TokenError::Inactive(Inactive::Route));
+    assert_eq!(check("GET", "/idauthentication/v1/auth/lk/p/k"), route);
+    assert!(check("GET", "/idauthentication/v1/kyc/lk/p/k").is_ok());
+    assert_eq!(check("GET", "/idauthentication/v1/kyc/lk/p/k/x"), route);
+    assert_eq!(check("POST", "/idauthentication/v1/otp/lk/p/k"), route);
 }
 
 #[test]
 fn policy_status_and_dates() {
-    let path = "/idauthentication/v1/auth/lk/p/k";
     let bad = Err(TokenError::Inactive(Inactive::Policy));
-    assert_eq!(
-        policy("p", Status::Inactive, Validity::default()).check("POST", path, NOW),
-        bad
-    );
-    let future = Validity {
-        not_before_ms: Some(NOW as i64 + 1),
-        not_after_ms: None,
-    };
-    assert_eq!(
-        policy("p", Status::Active, future).check("POST", path, NOW),
-        bad
-    );
-    let past = Validity {
-        not_before_ms: None,
-        not_after_ms: Some(NOW as i64 - 1),
-    };
-    assert_eq!(
-        policy("p", Status::Active, past).check("POST", path, NOW),
-        bad
-    );
+    let check = |r: Registry| check_policy(r.policy("p").unwrap(), "POST", "/x", NOW);
+    assert_eq!(check(registry_with("inactive", None, None)), bad);
+    assert_eq!(check(registry_with("active", Some(NOW + 1), None)), bad);
+    assert_eq!(check(registry_with("active", None, Some(NOW - 1))), bad);
     // Inclusive bounds.
-    let exact = Validity {
-        not_before_ms: Some(NOW as i64),
-        not_after_ms: Some(NOW as i64),
-    };
-    assert!(policy("p", Status::Active, exact)
-        .check("POST", path, NOW)
-        .is_ok());
-}
-
-#[test]
-fn globs() {
-    let m = |g: &str, p: &str| PathMatch::Glob(g.into()).matches(p);
-    assert!(m("/a/*/c", "/a/b/c"));
-    assert!(m("/a/*/c", "/a//c"));
-    assert!(!m("/a/*/c", "/a/b/x/c"));
-    assert!(m("/a/**/c", "/a/b/x/c"));
-    assert!(m("/a/**", "/a/"));
-    assert!(m("/a/**", "/a/b/c/d"));
-    assert!(!m("/a/**", "/b/a/"));
-    assert!(m("/v*/loans", "/v4.0.0alpha/loans"));
-    assert!(!m("/v*/loans", "/v4/x/loans"));
-    assert!(m("/exact", "/exact"));
-    assert!(!m("/exact", "/exact/"));
-    assert!(m("*", ""));
-    // Pathological: many stars over a long path stays fast.
-    let long = "/a".repeat(5000);
-    assert!(!m("/**a*a*a*a*a*a*a*a*a*b", &long));
-}
-
-fn registry() -> KeyRegistry {
-    let day = 86_400_000i64;
-    KeyRegistry::new(
-        vec![
-            ApiKey {
-                hash: SecretHash::of("ak-good"),
-                partner: "p1".into(),
-                policy: "auth".into(),
-                status: Status::Active,
-                validity: Validity::default(),
-            },
-            ApiKey {
-                hash: SecretHash::of("ak-revoked"),
-                partner: "p1".into(),
-                policy: "auth".into(),
-                status: Status::Revoked,
-                validity: Validity::default(),
-            },
-            ApiKey {
-                hash: SecretHash::of("ak-old"),
-                partner: "p1".into(),
-                policy: "auth".into(),
-                status: Status::Active,
-                validity: Validity {
-                    not_before_ms: None,
-                    not_after_ms: Some(NOW as i64 - day),
-                },
-            },
-        ],
-        vec![
-            LicenceKey {
-                hash: SecretHash::of("lk-good"),
-                misp: "m1".into(),
-                status: Status::Active,
-                validity: Validity::default(),
-            },
-            LicenceKey {
-                hash: SecretHash::of("lk-blocked"),
-                misp: "m1".into(),
-                status: Status::Blocked,
-                validity: Validity::default(),
-            },
-            LicenceKey {
-                hash: SecretHash::of("lk-future"),
-                misp: "m1".into(),
-                status: Status::Active,
-                validity: Validity {
-                    not_before_ms: Some(NOW as i64 + day),
-                    not_after_ms: None,
-                },
-            },
-            LicenceKey {
-                hash: SecretHash::of("lk-expired"),
-                misp: "m1".into(),
-                status: Status::Active,
-                validity: Validity {
-                    not_before_ms: None,
-                    not_after_ms: Some(NOW as i64 - day),
-                },
-            },
-            LicenceKey {
-                hash: SecretHash::of("lk-m2"),
-                misp: "m2".into(),
-                status: Status::Active,
-                validity: Validity::default(),
-            },
-        ],
-        vec![
-            Misp {
-                id: "m1".into(),
-                status: Status::Active,
-                partners: vec!["p1".into()],
-            },
-            Misp {
-                id: "m2".into(),
-                status: Status::Inactive,
-                partners: vec!["p1".into()],
-            },
-        ],
-        vec![policy("auth", Status::Active, Validity::default())],
-    )
+    assert!(check(registry_with("active", Some(NOW), Some(NOW))).is_ok());
 }
 
 #[test]
@@ -212,25 +92,27 @@ fn api_keys() {
     let r = registry();
     let k = r.api_key("ak-good").unwrap();
     assert_eq!(k.partner, "p1");
-    assert!(k.check(NOW).is_ok());
-    assert_eq!(r.api_key("nope").err(), Some(TokenError::KeyUnknown));
+    assert!(check_api_key(k, NOW).is_ok());
+    assert!(r.api_key("nope").is_none());
     assert_eq!(
-        r.api_key("ak-revoked").unwrap().check(NOW),
+        check_api_key(r.api_key("ak-revoked").unwrap(), NOW),
         Err(TokenError::Inactive(Inactive::ApiKey))
     );
     assert_eq!(
-        r.api_key("ak-old").unwrap().check(NOW),
+        check_api_key(r.api_key("ak-old").unwrap(), NOW),
         Err(TokenError::Inactive(Inactive::ApiKeyDates))
     );
-    assert!(r.policy("auth").is_some());
 }
 
 #[test]
 fn licence_keys() {
     let r = registry();
-    assert_eq!(r.licence("lk-good", Some("p1"), NOW).unwrap().1.id, "m1");
-    assert!(r.licence("lk-good", None, NOW).is_ok());
-    let err = |lk: &str, p: &str| r.licence(lk, Some(p), NOW).err();
+    assert_eq!(
+        check_licence(&r, "lk-good", Some("p1"), NOW).unwrap().1.id,
+        "m1"
+    );
+    assert!(check_licence(&r, "lk-good", None, NOW).is_ok());
+    let err = |lk: &str, p: &str| check_licence(&r, lk, Some(p), NOW).err();
     assert_eq!(
         err("lk-good", "p2"),
         Some(TokenError::Inactive(Inactive::MispNotForPartner))

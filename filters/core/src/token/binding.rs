@@ -5,108 +5,44 @@
 //! The partner registry resolves what each source carries (certificate names, token subjects /
 //! client ids / platform claim, ids) to a registered partner; [`bind`] then requires agreement.
 
-use std::collections::HashMap;
-
-use super::apikey::Status;
 use super::error::{Source, TokenError};
+use crate::registry::{Partner, Registry};
 
-/// A registered partner.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Partner {
-    /// Partner id (what binding yields, what the upstream sees).
-    pub id: String,
-    /// Status; only `active` partners pass.
-    pub status: Status,
-    /// Names from its client certificate: SAN URI / DNS, or the subject DN as Envoy prints it.
-    pub tls_names: Vec<String>,
-    /// Token subjects / client ids / platform-claim values naming it (its id always does).
-    pub token_subjects: Vec<String>,
-    /// Policy applied when no API key names one.
-    pub policy: Option<String>,
-}
-
-/// The partners, indexed by id, certificate name and token subject.
-#[derive(Debug, Clone, Default)]
-pub struct PartnerRegistry {
-    partners: Vec<Partner>,
-    by_id: HashMap<String, usize>,
-    by_tls: HashMap<String, usize>,
-    by_subject: HashMap<String, usize>,
-}
-
-impl PartnerRegistry {
-    /// Builds the registry (uniqueness was checked by the configuration).
-    pub fn new(partners: Vec<Partner>) -> PartnerRegistry {
-        let mut r = PartnerRegistry::default();
-        for (i, p) in partners.iter().enumerate() {
-            r.by_id.insert(p.id.clone(), i);
-            for n in &p.tls_names {
-                r.by_tls.insert(n.clone(), i);
-            }
-            for s in &p.token_subjects {
-                r.by_subject.insert(s.clone(), i);
-            }
-        }
-        r.partners = partners;
-        r
-    }
-
-    /// No partner configured: identities are taken as partner ids as they are (e.g. OCEN
-    /// participant ids when the registry is remote).
-    pub fn is_open(&self) -> bool {
-        self.partners.is_empty()
-    }
-
-    /// Every registered partner, in configured order.
-    pub fn iter(&self) -> impl Iterator<Item = &Partner> {
-        self.partners.iter()
-    }
-
-    /// A partner by id.
-    pub fn get(&self, id: &str) -> Option<&Partner> {
-        self.by_id.get(id).and_then(|&i| self.partners.get(i))
-    }
-
-    /// The partner a token names: by token subject / client id, else by id.
-    pub fn by_token_name(&self, name: &str) -> Option<&Partner> {
-        self.by_subject
-            .get(name)
-            .and_then(|&i| self.partners.get(i))
-            .or_else(|| self.get(name))
-    }
-
-    /// The partner the certificate names. `Ok(None)` when no name is registered (or no
-    /// certificate); two names naming two partners is a `peer_mismatch`.
-    pub fn by_certificate(&self, names: &[String]) -> Result<Option<&Partner>, TokenError> {
-        let mut found: Option<usize> = None;
-        for n in names {
-            if let Some(&i) = self.by_tls.get(n) {
-                match found {
-                    Some(j) if j != i => {
-                        return Err(TokenError::PeerMismatch(
-                            Source::Certificate,
-                            Source::Certificate,
-                        ))
-                    }
-                    _ => found = Some(i),
+/// The partner the certificate names. `Ok(None)` when no name is registered (or no
+/// certificate); two names naming two partners is a `peer_mismatch`.
+pub fn by_certificate<'r>(
+    reg: &'r Registry,
+    names: &[String],
+) -> Result<Option<&'r Partner>, TokenError> {
+    let mut found: Option<&Partner> = None;
+    for n in names {
+        if let Some(p) = reg.by_tls_name(n) {
+            match found {
+                Some(q) if q.id != p.id => {
+                    return Err(TokenError::PeerMismatch(
+                        Source::Certificate,
+                        Source::Certificate,
+                    ))
                 }
+                _ => found = Some(p),
             }
         }
-        Ok(found.and_then(|i| self.partners.get(i)))
     }
+    Ok(found)
+}
 
-    /// Resolves a name from `source` to a partner id: in an open registry the name itself; in
-    /// a closed one the registered partner (`key_unknown` if none).
-    pub fn resolve(&self, source: Source, name: &str) -> Result<String, TokenError> {
-        if self.is_open() {
-            return Ok(name.to_string());
-        }
-        let p = match source {
-            Source::Token => self.by_token_name(name),
-            _ => self.get(name),
-        };
-        p.map(|p| p.id.clone()).ok_or(TokenError::KeyUnknown)
+/// Resolves a name from `source` to a partner id: with no partner registered, the name itself
+/// (e.g. OCEN participant ids when the registry is remote); otherwise the registered partner
+/// (`key_unknown` if none).
+pub fn resolve(reg: &Registry, source: Source, name: &str) -> Result<String, TokenError> {
+    if reg.is_empty() {
+        return Ok(name.to_string());
     }
+    let p = match source {
+        Source::Token => reg.by_token_name(name),
+        _ => reg.partner(name),
+    };
+    p.map(|p| p.id.clone()).ok_or(TokenError::KeyUnknown)
 }
 
 /// The partner named by every present source, or `None` when no source is present. The first
@@ -175,58 +111,46 @@ mod tests {
         assert!(bind(&[(Source::Token, "P1".into()), (Source::Path, "p1".into())]).is_err());
     }
 
-    fn registry() -> PartnerRegistry {
-        PartnerRegistry::new(vec![
-            Partner {
-                id: "p1".into(),
-                status: Status::Active,
-                tls_names: vec!["spiffe://p1".into(), "p1.example".into()],
-                token_subjects: vec!["p1-client".into()],
-                policy: None,
-            },
-            Partner {
-                id: "p2".into(),
-                status: Status::Active,
-                tls_names: vec!["p2.example".into()],
-                token_subjects: vec![],
-                policy: None,
-            },
-        ])
+    fn registry() -> Registry {
+        Registry::from_json(
+            br#"{"partners": [
+                {"id": "p1", "tls_names": ["spiffe://p1", "p1.example"], "token_subjects": ["p1-client"]},
+                {"id": "p2", "tls_names": ["p2.example"]}]}"#,
+        )
+        .unwrap()
     }
 
     #[test]
     fn registry_resolution() {
         let r = registry();
-        assert!(!r.is_open());
-        assert_eq!(r.resolve(Source::Token, "p1-client"), Ok("p1".into()));
-        assert_eq!(r.resolve(Source::Token, "p2"), Ok("p2".into()));
+        assert_eq!(resolve(&r, Source::Token, "p1-client"), Ok("p1".into()));
+        assert_eq!(resolve(&r, Source::Token, "p2"), Ok("p2".into()));
         assert_eq!(
-            r.resolve(Source::Path, "p1-client"),
+            resolve(&r, Source::Path, "p1-client"),
             Err(TokenError::KeyUnknown)
         );
         assert_eq!(
-            r.resolve(Source::PlatformHeader, "p9"),
+            resolve(&r, Source::PlatformHeader, "p9"),
             Err(TokenError::KeyUnknown)
         );
         let names = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
         assert_eq!(
-            r.by_certificate(&names(&["CN=x", "p1.example"]))
+            by_certificate(&r, &names(&["CN=x", "p1.example"]))
                 .unwrap()
                 .map(|p| p.id.as_str()),
             Some("p1")
         );
-        assert_eq!(r.by_certificate(&names(&["CN=x"])).unwrap(), None);
+        assert!(by_certificate(&r, &names(&["CN=x"])).unwrap().is_none());
         assert_eq!(
-            r.by_certificate(&names(&["p1.example", "p2.example"])),
+            by_certificate(&r, &names(&["p1.example", "p2.example"])).map(|p| p.is_some()),
             Err(TokenError::PeerMismatch(
                 Source::Certificate,
                 Source::Certificate
             ))
         );
-        let open = PartnerRegistry::new(vec![]);
-        assert!(open.is_open());
+        let open = Registry::default();
         assert_eq!(
-            open.resolve(Source::Token, "anything"),
+            resolve(&open, Source::Token, "anything"),
             Ok("anything".into())
         );
     }

@@ -61,7 +61,7 @@ fn config(extra: Value) -> TokenConfig {
             {"id": "lender", "routes": [{"path_prefix": "/v4/"}]},
             {"id": "auth", "routes": [{"methods": ["POST"], "path_prefix": "/idauthentication/v1/auth/"}]}
         ],
-        "misps": [{"id": "m1", "partners": ["p1"], "licence_keys": [{"key": LICENCE}]}],
+        "misps": [{"id": "m1", "partners": ["p1"], "license_keys": [{"key": LICENCE}]}],
         "api_key": {"path_templates": [".../{license}/{partner}/{api_key}"]},
         "credentials": {"token": "optional", "api_key": "optional"},
         "binding": {"platform_header": "fspiop-source"},
@@ -302,7 +302,7 @@ fn misp_may_serve_only_its_partners() {
             {"id": "p1", "api_keys": [{"key": API_KEY, "policy": "auth"}]},
             {"id": "p2"}
         ],
-        "misps": [{"id": "m1", "partners": ["p2"], "licence_keys": [{"key": LICENCE}]}]
+        "misps": [{"id": "m1", "partners": ["p2"], "license_keys": [{"key": LICENCE}]}]
     }));
     assert_eq!(
         err(&cfg, &Req::new(MOSIP)),

@@ -5,39 +5,18 @@
 
 use serde::Deserialize;
 use serde_json::Value;
-use std::collections::HashSet;
-use std::fmt;
+use std::collections::{BTreeMap, HashSet};
 use std::rc::Rc;
 
-use super::apikey::{
-    ApiKey, KeyRegistry, LicenceKey, Misp, PathMatch, PathTemplate, Policy, RouteRule, SecretHash,
-    Status, Validity,
-};
-use super::binding::{Partner, PartnerRegistry};
+use super::apikey::PathTemplate;
 use super::jwks::JwksSettings;
 use super::jwt::JwtRules;
-use super::time::parse_rfc3339_ms;
 use crate::duration::{pick, Duration, Legacy, Millis, Seconds};
+pub use crate::config_error::ConfigError;
 use crate::jose::alg::Alg;
 use crate::json::{parse_strict, JsonLimits, JsonValue};
 use crate::keys::{Jwk, Jwks};
-
-/// A configuration error: the field (JSON path) and what is wrong with it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ConfigError {
-    /// JSON path of the field, e.g. `providers[0].issuer`.
-    pub field: String,
-    /// What is wrong.
-    pub message: String,
-}
-
-impl fmt::Display for ConfigError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}: {}", self.field, self.message)
-    }
-}
-
-impl std::error::Error for ConfigError {}
+use crate::registry::{self, InlineMembers, Registry, RouteRule};
 
 fn err(field: impl Into<String>, message: impl Into<String>) -> ConfigError {
     ConfigError {
@@ -76,12 +55,15 @@ pub(super) fn seconds<L: Legacy>(
 struct RawConfig {
     #[serde(default)]
     providers: Vec<RawProvider>,
+    // The partner registry inline (`docs/registry.md`), when not in the VM configuration.
     #[serde(default)]
-    partners: Vec<RawPartner>,
+    partners: Option<Vec<registry::RawPartner>>,
     #[serde(default)]
-    policies: Vec<RawPolicy>,
+    policies: Option<Vec<registry::RawPolicy>>,
     #[serde(default)]
-    misps: Vec<RawMisp>,
+    misps: Option<Vec<registry::RawMisp>>,
+    #[serde(default)]
+    domain_ca: Option<BTreeMap<String, Vec<String>>>,
     #[serde(default)]
     api_key: Option<RawApiKeySource>,
     #[serde(default)]
@@ -181,95 +163,6 @@ struct RawJwksCache {
     unknown_kid_refetch_interval_s: Option<Seconds>,
     fetch_timeout: Option<Duration>,
     fetch_timeout_ms: Option<Millis>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawPartner {
-    id: String,
-    #[serde(default = "active")]
-    status: Status,
-    #[serde(default)]
-    tls_names: Vec<String>,
-    #[serde(default)]
-    token_subjects: Vec<String>,
-    #[serde(default)]
-    policy: Option<String>,
-    #[serde(default)]
-    api_keys: Vec<RawApiKey>,
-}
-
-fn active() -> Status {
-    Status::Active
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawApiKey {
-    #[serde(default)]
-    key: Option<String>,
-    #[serde(default)]
-    key_sha256: Option<String>,
-    policy: String,
-    #[serde(default = "active")]
-    status: Status,
-    #[serde(default)]
-    not_before: Option<String>,
-    #[serde(default)]
-    not_after: Option<String>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawPolicy {
-    id: String,
-    #[serde(default = "active")]
-    status: Status,
-    #[serde(default)]
-    not_before: Option<String>,
-    #[serde(default)]
-    not_after: Option<String>,
-    routes: Vec<RawRoute>,
-    #[serde(default)]
-    required_scopes: Vec<String>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawRoute {
-    #[serde(default)]
-    methods: Vec<String>,
-    #[serde(default)]
-    path_prefix: Option<String>,
-    #[serde(default)]
-    path_glob: Option<String>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawMisp {
-    id: String,
-    #[serde(default = "active")]
-    status: Status,
-    #[serde(default)]
-    partners: Vec<String>,
-    #[serde(default)]
-    licence_keys: Vec<RawLicenceKey>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawLicenceKey {
-    #[serde(default)]
-    key: Option<String>,
-    #[serde(default)]
-    key_sha256: Option<String>,
-    #[serde(default = "active")]
-    status: Status,
-    #[serde(default)]
-    not_before: Option<String>,
-    #[serde(default)]
-    not_after: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -453,10 +346,8 @@ pub struct TrustJwtAuthn {
 pub struct TokenConfig {
     /// Token providers, in configured order.
     pub providers: Vec<Provider>,
-    /// Partners.
-    pub partners: PartnerRegistry,
-    /// API keys, licence keys, MISPs, policies.
-    pub keys: KeyRegistry,
+    /// The partner registry: partners, API keys, licence keys, MISPs, policies.
+    pub registry: Registry,
     /// Where API keys are read (`None`: never).
     pub api_key: Option<ApiKeySource>,
     /// Token requirement.
@@ -484,36 +375,23 @@ pub struct TokenConfig {
 }
 
 impl TokenConfig {
-    /// Parses and validates the plugin configuration.
+    /// Parses and validates a configuration that carries its registry inline (if any).
     pub fn from_json(json: &[u8]) -> Result<TokenConfig, ConfigError> {
-        // serde would also take a struct as a positional array; the configuration is an object.
-        if json.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
-            return Err(err("(root)", "must be a JSON object"));
-        }
-        let de = &mut serde_json::Deserializer::from_slice(json);
-        let raw: RawConfig = serde_path_to_error::deserialize(de).map_err(|e| {
-            let path = e.path().to_string();
-            // An unknown member named "" has an empty path.
-            let field = if path == "." || path.is_empty() {
-                "(root)".into()
-            } else {
-                path
-            };
-            err(field, strip_position(&e.inner().to_string()))
-        })?;
-        build(raw)
+        TokenConfig::from_json_with(json, None)
+    }
+
+    /// Parses and validates the plugin configuration; `shared` is the VM's registry, which the
+    /// configuration must then not repeat inline.
+    pub fn from_json_with(
+        json: &[u8],
+        shared: Option<&Registry>,
+    ) -> Result<TokenConfig, ConfigError> {
+        let raw: RawConfig = ConfigError::parse_object(json)?;
+        build(raw, shared)
     }
 }
 
-/// serde_json appends " at line L column C"; the field path already says where.
-fn strip_position(msg: &str) -> String {
-    match msg.rfind(" at line ") {
-        Some(i) => msg.get(..i).unwrap_or(msg).to_string(),
-        None => msg.to_string(),
-    }
-}
-
-fn build(raw: RawConfig) -> Result<TokenConfig, ConfigError> {
+fn build(raw: RawConfig, shared: Option<&Registry>) -> Result<TokenConfig, ConfigError> {
     let mut providers = Vec::with_capacity(raw.providers.len());
     let mut issuers = HashSet::new();
     let mut names = HashSet::new();
@@ -532,115 +410,13 @@ fn build(raw: RawConfig) -> Result<TokenConfig, ConfigError> {
         providers.push(p);
     }
 
-    let policies = build_policies(raw.policies)?;
-    let policy_ids: HashSet<&str> = policies.iter().map(|p| p.id.as_str()).collect();
-
-    let mut partners = Vec::new();
-    let mut api_keys = Vec::new();
-    let mut seen_ids = HashSet::new();
-    let mut seen_tls = HashSet::new();
-    let mut seen_subjects = HashSet::new();
-    let mut seen_keys = HashSet::new();
-    for (i, p) in raw.partners.into_iter().enumerate() {
-        let f = format!("partners[{i}]");
-        nonempty(&p.id, &format!("{f}.id"))?;
-        if !seen_ids.insert(p.id.clone()) {
-            return Err(err(format!("{f}.id"), "duplicate partner id"));
-        }
-        for (j, n) in p.tls_names.iter().enumerate() {
-            nonempty(n, &format!("{f}.tls_names[{j}]"))?;
-            if !seen_tls.insert(n.clone()) {
-                return Err(err(
-                    format!("{f}.tls_names[{j}]"),
-                    "name already registered for a partner",
-                ));
-            }
-        }
-        for (j, s) in p.token_subjects.iter().enumerate() {
-            nonempty(s, &format!("{f}.token_subjects[{j}]"))?;
-            if !seen_subjects.insert(s.clone()) {
-                return Err(err(
-                    format!("{f}.token_subjects[{j}]"),
-                    "subject already registered for a partner",
-                ));
-            }
-        }
-        if let Some(pol) = &p.policy {
-            if !policy_ids.contains(pol.as_str()) {
-                return Err(err(format!("{f}.policy"), "no policy with this id"));
-            }
-        }
-        for (j, k) in p.api_keys.into_iter().enumerate() {
-            let kf = format!("{f}.api_keys[{j}]");
-            let hash = secret_hash(k.key.as_deref(), k.key_sha256.as_deref(), &kf)?;
-            if !seen_keys.insert(hash) {
-                return Err(err(kf, "API key registered twice"));
-            }
-            if !policy_ids.contains(k.policy.as_str()) {
-                return Err(err(format!("{kf}.policy"), "no policy with this id"));
-            }
-            api_keys.push(ApiKey {
-                hash,
-                partner: p.id.clone(),
-                policy: k.policy,
-                status: k.status,
-                validity: validity(k.not_before.as_deref(), k.not_after.as_deref(), &kf)?,
-            });
-        }
-        partners.push(Partner {
-            id: p.id,
-            status: p.status,
-            tls_names: p.tls_names,
-            token_subjects: p.token_subjects,
-            policy: p.policy,
-        });
+    let registry = InlineMembers {
+        partners: raw.partners,
+        policies: raw.policies,
+        misps: raw.misps,
+        domain_ca: raw.domain_ca,
     }
-    // A subject that is another partner's id would let one partner's token resolve to two.
-    for (i, p) in partners.iter().enumerate() {
-        for (j, s) in p.token_subjects.iter().enumerate() {
-            if s != &p.id && seen_ids.contains(s) {
-                return Err(err(
-                    format!("partners[{i}].token_subjects[{j}]"),
-                    "is another partner's id",
-                ));
-            }
-        }
-    }
-
-    let mut misps = Vec::new();
-    let mut licences = Vec::new();
-    let mut seen_misps = HashSet::new();
-    let mut seen_licences = HashSet::new();
-    for (i, m) in raw.misps.into_iter().enumerate() {
-        let f = format!("misps[{i}]");
-        nonempty(&m.id, &format!("{f}.id"))?;
-        if !seen_misps.insert(m.id.clone()) {
-            return Err(err(format!("{f}.id"), "duplicate MISP id"));
-        }
-        for (j, p) in m.partners.iter().enumerate() {
-            if !seen_ids.contains(p) {
-                return Err(err(format!("{f}.partners[{j}]"), "no partner with this id"));
-            }
-        }
-        for (j, k) in m.licence_keys.into_iter().enumerate() {
-            let kf = format!("{f}.licence_keys[{j}]");
-            let hash = secret_hash(k.key.as_deref(), k.key_sha256.as_deref(), &kf)?;
-            if !seen_licences.insert(hash) {
-                return Err(err(kf, "licence key registered twice"));
-            }
-            licences.push(LicenceKey {
-                hash,
-                misp: m.id.clone(),
-                status: k.status,
-                validity: validity(k.not_before.as_deref(), k.not_after.as_deref(), &kf)?,
-            });
-        }
-        misps.push(Misp {
-            id: m.id,
-            status: m.status,
-            partners: m.partners,
-        });
-    }
+    .resolve(shared)?;
 
     let api_key = match raw.api_key {
         None => None,
@@ -670,6 +446,24 @@ fn build(raw: RawConfig) -> Result<TokenConfig, ConfigError> {
             })
         }
     };
+
+    // token_check finds the partner by the key: a key two partners hold would name either.
+    if let Some(field) = registry.shared_api_key() {
+        return Err(err(field, "API key registered twice"));
+    }
+    if api_key.is_some() {
+        // An API key grants what its policy allows; one with no policy would allow everything.
+        for (i, p) in registry.partners().iter().enumerate() {
+            for (j, k) in p.api_keys.iter().enumerate() {
+                if k.policy.is_none() && p.policy.is_none() {
+                    return Err(err(
+                        format!("partners[{i}].api_keys[{j}].policy"),
+                        "token_check needs a policy for each API key (its own or the partner's)",
+                    ));
+                }
+            }
+        }
+    }
 
     let token = raw.credentials.token.unwrap_or(if providers.is_empty() {
         Requirement::Off
@@ -705,10 +499,10 @@ fn build(raw: RawConfig) -> Result<TokenConfig, ConfigError> {
 
     let mut route_policy = Vec::new();
     for (i, r) in raw.route_policy.into_iter().enumerate() {
-        let rule = route_rule(
-            r.methods,
-            r.path_prefix,
-            r.path_glob,
+        let rule = registry::route_rule(
+            &r.methods,
+            r.path_prefix.as_deref(),
+            r.path_glob.as_deref(),
             &format!("route_policy[{i}]"),
         )?;
         route_policy.push((rule, r.policy));
@@ -772,8 +566,7 @@ fn build(raw: RawConfig) -> Result<TokenConfig, ConfigError> {
 
     Ok(TokenConfig {
         providers,
-        partners: PartnerRegistry::new(partners),
-        keys: KeyRegistry::new(api_keys, licences, misps, policies),
+        registry,
         api_key,
         token,
         api_key_requirement,
@@ -1004,98 +797,6 @@ fn jwks_settings(
         ..s
     };
     Ok((s, timeout_ms))
-}
-
-fn build_policies(raw: Vec<RawPolicy>) -> Result<Vec<Policy>, ConfigError> {
-    let mut out: Vec<Policy> = Vec::new();
-    for (i, p) in raw.into_iter().enumerate() {
-        let f = format!("policies[{i}]");
-        nonempty(&p.id, &format!("{f}.id"))?;
-        if out.iter().any(|x| x.id == p.id) {
-            return Err(err(format!("{f}.id"), "duplicate policy id"));
-        }
-        if p.routes.is_empty() {
-            return Err(err(format!("{f}.routes"), "must list at least one route"));
-        }
-        let mut routes = Vec::new();
-        for (j, r) in p.routes.into_iter().enumerate() {
-            routes.push(route_rule(
-                r.methods,
-                r.path_prefix,
-                r.path_glob,
-                &format!("{f}.routes[{j}]"),
-            )?);
-        }
-        for (j, s) in p.required_scopes.iter().enumerate() {
-            if s.is_empty() || s.contains(' ') {
-                return Err(err(
-                    format!("{f}.required_scopes[{j}]"),
-                    "must be one non-empty scope",
-                ));
-            }
-        }
-        out.push(Policy {
-            id: p.id,
-            status: p.status,
-            validity: validity(p.not_before.as_deref(), p.not_after.as_deref(), &f)?,
-            routes,
-            required_scopes: p.required_scopes,
-        });
-    }
-    Ok(out)
-}
-
-fn route_rule(
-    methods: Vec<String>,
-    prefix: Option<String>,
-    glob: Option<String>,
-    f: &str,
-) -> Result<RouteRule, ConfigError> {
-    let mut ms = Vec::new();
-    for (i, m) in methods.iter().enumerate() {
-        if m.is_empty() || !m.bytes().all(|b| b.is_ascii_alphabetic()) {
-            return Err(err(format!("{f}.methods[{i}]"), "not an HTTP method"));
-        }
-        ms.push(m.to_ascii_uppercase());
-    }
-    let path = match (prefix, glob) {
-        (Some(p), None) if p.starts_with('/') => PathMatch::Prefix(p),
-        (None, Some(g)) if g.starts_with('/') => PathMatch::Glob(g),
-        (Some(_), None) => return Err(err(format!("{f}.path_prefix"), "must start with /")),
-        (None, Some(_)) => return Err(err(format!("{f}.path_glob"), "must start with /")),
-        _ => return Err(err(f, "give exactly one of path_prefix or path_glob")),
-    };
-    Ok(RouteRule { methods: ms, path })
-}
-
-fn secret_hash(key: Option<&str>, sha: Option<&str>, f: &str) -> Result<SecretHash, ConfigError> {
-    match (key, sha) {
-        (Some(k), None) if !k.is_empty() => Ok(SecretHash::of(k)),
-        (None, Some(h)) => SecretHash::from_hex(h)
-            .ok_or_else(|| err(format!("{f}.key_sha256"), "must be 64 hex digits")),
-        (Some(_), None) => Err(err(format!("{f}.key"), "must not be empty")),
-        _ => Err(err(f, "give exactly one of key or key_sha256")),
-    }
-}
-
-fn validity(nb: Option<&str>, na: Option<&str>, f: &str) -> Result<Validity, ConfigError> {
-    let parse = |v: Option<&str>, name: &str| {
-        v.map(|s| {
-            parse_rfc3339_ms(s)
-                .ok_or_else(|| err(format!("{f}.{name}"), "must be an RFC 3339 date-time"))
-        })
-        .transpose()
-    };
-    let v = Validity {
-        not_before_ms: parse(nb, "not_before")?,
-        not_after_ms: parse(na, "not_after")?,
-    };
-    if let (Some(a), Some(b)) = (v.not_before_ms, v.not_after_ms) {
-        if a > b {
-            return Err(err(format!("{f}.not_after"), "is before not_before"));
-        }
-    }
-    Ok(v)
 }
 
 fn nonempty(s: &str, f: &str) -> Result<(), ConfigError> {

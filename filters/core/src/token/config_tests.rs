@@ -60,7 +60,7 @@ fn example_config_parses() {
             {"id": "lender", "routes": [{"methods": ["post"], "path_prefix": "/v4/"}]},
             {"id": "auth", "routes": [{"path_glob": "/idauthentication/v1/*/**"}], "required_scopes": []}
         ],
-        "misps": [{"id": "misp-1", "partners": ["bank-a"], "licence_keys": [{"key": "LK1", "status": "active"}]}],
+        "misps": [{"id": "misp-1", "partners": ["bank-a"], "license_keys": [{"key": "LK1", "status": "active"}]}],
         "api_key": {"path_templates": [".../{license}/{partner}/{api_key}"]},
         "credentials": {"token": "optional", "api_key": "required"},
         "binding": {"platform_header": "FSPIOP-Source", "require_partner": true},
@@ -84,8 +84,8 @@ fn example_config_parses() {
     assert_eq!(c.binding.platform_header.as_deref(), Some("fspiop-source"));
     assert_eq!(c.token, Requirement::Optional);
     assert_eq!(c.error_format, ErrorFormat::Ocen);
-    assert!(c.keys.policy("lender").unwrap().routes[0].methods == vec!["POST".to_string()]);
-    assert!(c.partners.get("bank-a").is_some());
+    assert!(c.registry.policy("lender").unwrap().routes[0].methods == vec!["POST".to_string()]);
+    assert!(c.registry.partner("bank-a").is_some());
 }
 
 #[test]
@@ -321,9 +321,9 @@ fn registry_errors_name_the_field() {
     assert_eq!(
         field_of(&with(
             "misps",
-            json!([{"id": "m", "licence_keys": [{"key": ""}]}])
+            json!([{"id": "m", "license_keys": [{"key": ""}]}])
         )),
-        "misps[0].licence_keys[0].key"
+        "misps[0].license_keys[0].key"
     );
     assert_eq!(
         field_of(&with("forward_partner_header", json!("authorization"))),

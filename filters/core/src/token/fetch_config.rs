@@ -69,25 +69,7 @@ impl FetchConfig {
         json: &[u8],
         env: &dyn Fn(&str) -> Option<String>,
     ) -> Result<FetchConfig, ConfigError> {
-        if json.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
-            return Err(err("(root)", "must be a JSON object"));
-        }
-        let de = &mut serde_json::Deserializer::from_slice(json);
-        let raw: RawFetchConfig = serde_path_to_error::deserialize(de).map_err(|e| {
-            let path = e.path().to_string();
-            // An unknown member named "" has an empty path.
-            let field = if path == "." || path.is_empty() {
-                "(root)".into()
-            } else {
-                path
-            };
-            let msg = e.inner().to_string();
-            let msg = match msg.rfind(" at line ") {
-                Some(i) => msg.get(..i).unwrap_or(&msg).to_string(),
-                None => msg,
-            };
-            err(&field, msg)
-        })?;
+        let raw: RawFetchConfig = ConfigError::parse_object(json)?;
         if raw.cluster.is_empty() {
             return Err(err("cluster", "must not be empty"));
         }

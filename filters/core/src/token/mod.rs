@@ -18,7 +18,6 @@ pub mod jwks;
 pub mod jwt;
 pub mod reply;
 pub mod struct_pb;
-mod time;
 
 #[cfg(test)]
 mod testkeys;
@@ -28,7 +27,8 @@ pub use error::{ClaimError, Inactive, Source, TokenError};
 
 use crate::crypto::CryptoBackend;
 use crate::json::JsonValue;
-use apikey::{strip_query, SecretHash};
+use crate::registry::SecretHash;
+use apikey::strip_query;
 use config::{KeySource, Requirement, RoutePolicy};
 use jwks::{cache_control_max_age, JwksBodyError, JwksCache, JwksUpdate};
 use jwt::{CachedToken, Claims, TokenCache, UntrustedJwt};
@@ -326,7 +326,7 @@ fn run(
         match secret {
             Some(s) => {
                 f.api_key = Some(SecretHash::of(s).short());
-                api_key = Some(cfg.keys.api_key(s)?);
+                api_key = Some(cfg.registry.api_key(s).ok_or(TokenError::KeyUnknown)?);
             }
             None if api_need == Requirement::Required => {
                 return Err(if src.path_templates.is_empty() || src.header.is_some() {
@@ -362,25 +362,25 @@ fn run(
     }
 
     // 4. Partner status.
-    let registered = partner.as_deref().and_then(|p| cfg.partners.get(p));
+    let registered = partner.as_deref().and_then(|p| cfg.registry.partner(p));
     if let Some(p) = registered {
-        if p.status != apikey::Status::Active {
+        if !p.active_at(i64::try_from(req.now_ms).unwrap_or(i64::MAX)) {
             return Err(TokenError::Inactive(Inactive::Partner));
         }
     }
 
     // 5. Policy: the API key's, else the partner's.
     let policy_id = api_key
-        .map(|k| k.policy.as_str())
+        .and_then(|k| k.policy.as_deref())
         .or_else(|| registered.and_then(|p| p.policy.as_deref()));
     if let Some(id) = policy_id {
         f.policy = Some(id.to_string());
         // The configuration guarantees the policy exists; a missing one fails closed.
         let policy = cfg
-            .keys
+            .registry
             .policy(id)
             .ok_or(TokenError::Inactive(Inactive::Policy))?;
-        policy.check(req.method, path, req.now_ms)?;
+        apikey::check_policy(policy, req.method, path, req.now_ms)?;
         if !policy.required_scopes.is_empty() {
             let ok = claims
                 .as_ref()
@@ -393,12 +393,12 @@ fn run(
 
     // 6. API key status and dates.
     if let Some(k) = api_key {
-        k.check(req.now_ms)?;
+        apikey::check_api_key(k, req.now_ms)?;
     }
 
     // 7. Licence key and its MISP.
     if let Some(l) = licence {
-        let (_, misp) = cfg.keys.licence(l, partner.as_deref(), req.now_ms)?;
+        let (_, misp) = apikey::check_licence(&cfg.registry, l, partner.as_deref(), req.now_ms)?;
         f.misp = Some(misp.id.clone());
     }
 
@@ -415,11 +415,14 @@ fn identities(
     path_partner: Option<&str>,
 ) -> Result<Vec<(Source, String)>, TokenError> {
     let mut named: Vec<(Source, String)> = Vec::new();
-    if let Some(p) = cfg.partners.by_certificate(req.tls_names)? {
+    if let Some(p) = binding::by_certificate(&cfg.registry, req.tls_names)? {
         named.push((Source::Certificate, p.id.clone()));
     }
     if let Some(v) = token_partner {
-        named.push((Source::Token, cfg.partners.resolve(Source::Token, v)?));
+        named.push((
+            Source::Token,
+            binding::resolve(&cfg.registry, Source::Token, v)?,
+        ));
     }
     if let Some(k) = api_key_partner {
         named.push((Source::ApiKey, k.to_string()));
@@ -428,12 +431,15 @@ fn identities(
         if let Some(v) = single_header(req.headers, h)? {
             named.push((
                 Source::PlatformHeader,
-                cfg.partners.resolve(Source::PlatformHeader, v)?,
+                binding::resolve(&cfg.registry, Source::PlatformHeader, v)?,
             ));
         }
     }
     if let Some(p) = path_partner {
-        named.push((Source::Path, cfg.partners.resolve(Source::Path, p)?));
+        named.push((
+            Source::Path,
+            binding::resolve(&cfg.registry, Source::Path, p)?,
+        ));
     }
     Ok(named)
 }

@@ -5,7 +5,6 @@
 
 use super::config::{ErrorFormat, TokenConfig};
 use super::error::{Inactive, TokenError};
-use super::time::format_spring_utc;
 use crate::json::write_json_string;
 
 /// A local reply for the glue to send.
@@ -109,7 +108,8 @@ fn ocen(err: &TokenError, mut headers: Vec<(String, String)>, ctx: &ReplyContext
     let mut body = b"{\"timestamp\":".to_vec();
     write_json_string(
         &mut body,
-        &format_spring_utc(i64::try_from(ctx.now_ms).unwrap_or(i64::MAX)),
+        &crate::time::format_millis_utc_offset(i64::try_from(ctx.now_ms).unwrap_or(i64::MAX))
+            .unwrap_or_default(),
     );
     body.extend_from_slice(b",\"path\":");
     write_json_string(&mut body, ctx.route);

@@ -614,7 +614,7 @@ impl Run<'_> {
 
     /// The partner must be active.
     pub fn active(&mut self, partner: &Partner) -> Result<(), Rejection> {
-        if partner.status != crate::registry::Status::Active {
+        if !partner.active_at(self.ctx.now_ms) {
             let mut r = self.reject_partner(
                 "partner_status",
                 Reason::PartnerInactive,

@@ -28,7 +28,8 @@ use signet_core::jose::Alg;
 use signet_core::json::{JsonNumber, JsonValue};
 use signet_core::keys::{Jwk, PrivateKey, PublicKey};
 use signet_core::pb::{self, Field};
-use signet_core::token::apikey::{strip_query, PathTemplate, SecretHash};
+use signet_core::registry::SecretHash;
+use signet_core::token::apikey::{strip_query, PathTemplate};
 use signet_core::token::fetch::TokenFetcher;
 use signet_core::token::fetch_config::FetchConfig;
 use signet_core::token::jwks::{cache_control_max_age, JwksCache, JwksSettings, JwksState};
@@ -170,7 +171,7 @@ fn field_name() -> impl Strategy<Value = &'static str> {
         "key_sha256",
         "path_templates",
         "misps",
-        "licence_keys",
+        "license_keys",
         "credentials",
         "trust_jwt_authn",
         "client_id",
@@ -1047,7 +1048,7 @@ fn token_bases() -> &'static [Value] {
                     {"id": "lender", "routes": [{"methods": ["post"], "path_prefix": "/v4/"}]},
                     {"id": "auth", "routes": [{"path_glob": "/idauthentication/v1/*/**"}], "required_scopes": []}
                 ],
-                "misps": [{"id": "misp-1", "partners": ["bank-a"], "licence_keys": [{"key": "LK1", "status": "active"}]}],
+                "misps": [{"id": "misp-1", "partners": ["bank-a"], "license_keys": [{"key": "LK1", "status": "active"}]}],
                 "api_key": {"path_templates": [".../{license}/{partner}/{api_key}"]},
                 "credentials": {"token": "optional", "api_key": "required"},
                 "binding": {"platform_header": "FSPIOP-Source", "require_partner": true},

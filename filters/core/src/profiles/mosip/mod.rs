@@ -18,7 +18,7 @@ use crate::json::JsonValue;
 use crate::message::{Context, Message};
 use crate::profiles::{SignProfile, VerifyProfile};
 use crate::reason::Reason;
-use crate::registry::{Partner, Status};
+use crate::registry::{InDate, Partner, Status};
 use crate::reply::Reply;
 use crate::route::Policy;
 use crate::sign::{header_bytes, SignError, SignKey, SignOutcome};
@@ -274,8 +274,8 @@ pub fn verify(run: &mut Run<'_>, p: &Verify) -> Result<Outcome, Rejection> {
     let partner_pin = partner.certificate_sha256.as_deref() == Some(thumb.as_str());
     let misp_pin = p.accept_misp_certificate
         && registry
-            .misp_by_license(license)
-            .and_then(|m| m.certificate_sha256.as_deref())
+            .licence(license)
+            .and_then(|(_, m)| m.certificate_sha256.as_deref())
             == Some(thumb.as_str());
     if !partner_pin && !misp_pin {
         return Err(run.reject_partner(
@@ -390,7 +390,7 @@ fn registry_checks(
     license: &str,
     api_key: &str,
 ) -> Result<(), Rejection> {
-    let now = run.ctx.now_s();
+    let now = run.ctx.now_ms;
     let inactive = |run: &mut Run<'_>, which: Inactive, detail: &str| {
         let mut r = run.reject_partner("registry", Reason::PartnerInactive, partner, detail.into());
         r.inactive = Some(which);
@@ -404,20 +404,18 @@ fn registry_checks(
             "API key not mapped to the partner".into(),
         ));
     };
-    if partner.status != Status::Active {
+    if !partner.active_at(now) {
         return Err(inactive(
             run,
             Inactive::PartnerDeactivated,
             "partner deactivated",
         ));
     }
-    if let Some(policy) = &key.policy {
-        if policy.status != Status::Active
-            || policy.validity.not_yet(now)
-            || policy.validity.expired(now)
-        {
-            return Err(inactive(run, Inactive::PolicyInactive, "policy not active"));
-        }
+    let registry = run.registry;
+    // The registry guarantees a named policy exists; a missing one fails closed.
+    let policy = key.policy.as_deref().or(partner.policy.as_deref());
+    if policy.is_some_and(|id| !registry.policy(id).is_some_and(|p| p.in_force(now))) {
+        return Err(inactive(run, Inactive::PolicyInactive, "policy not active"));
     }
     if key.status != Status::Active {
         return Err(inactive(
@@ -426,50 +424,54 @@ fn registry_checks(
             "API key deactivated",
         ));
     }
-    if key.validity.not_yet(now) || key.validity.expired(now) {
+    if key.validity.at(now) != InDate::Yes {
         return Err(inactive(
             run,
             Inactive::ApiKeyDates,
             "API key expired or not yet commenced",
         ));
     }
-    let registry = run.registry;
-    let licensed = partner.misp_licenses.is_empty()
-        || partner
-            .misp_licenses
-            .contains(&crate::registry::sha256(license.as_bytes()));
-    match registry.misp_by_license(license) {
-        Some(_) if !licensed => Err(inactive(
-            run,
-            Inactive::LicenceUnknown,
-            "licence key not registered for this partner",
-        )),
-        None => Err(inactive(
+    let Some((lk, misp)) = registry.licence(license) else {
+        return Err(inactive(
             run,
             Inactive::LicenceUnknown,
             "licence key does not belong to a registered MISP",
-        )),
-        Some(m) if m.status == Status::Blocked || m.status == Status::Revoked => Err(inactive(
+        ));
+    };
+    let blocked = |s: Status| s == Status::Blocked || s == Status::Revoked;
+    let dates = lk.validity.at(now);
+    if !misp.serves(&partner.id) {
+        Err(inactive(
+            run,
+            Inactive::LicenceUnknown,
+            "licence key not registered for this partner",
+        ))
+    } else if blocked(lk.status) || blocked(misp.status) {
+        Err(inactive(
             run,
             Inactive::LicenceBlocked,
             "licence key blocked",
-        )),
-        Some(m) if m.status != Status::Active || m.validity.not_yet(now) => Err(inactive(
+        ))
+    } else if lk.status != Status::Active
+        || misp.status != Status::Active
+        || dates == InDate::NotYet
+    {
+        Err(inactive(
             run,
             Inactive::LicenceUnknown,
             "licence key not active or not commenced",
-        )),
-        Some(m) if m.validity.expired(now) => Err(inactive(
+        ))
+    } else if dates == InDate::Expired {
+        Err(inactive(
             run,
             Inactive::LicenceExpired,
             "licence key expired",
-        )),
-        Some(_) => {
-            run.trace.pass("registry", || {
-                "partner, API key, policy and licence active and in date".into()
-            });
-            Ok(())
-        }
+        ))
+    } else {
+        run.trace.pass("registry", || {
+            "partner, API key, policy and licence active and in date".into()
+        });
+        Ok(())
     }
 }
 

@@ -135,10 +135,18 @@ pub fn verify(run: &mut Run<'_>, p: &Verify) -> Result<Outcome, Rejection> {
     // 4. Registry key, approval, peer binding.
     let registry = run.registry;
     let source = run.keys;
+    // A keyless partner of the shared registry takes its key from the OCEN registry but its
+    // status and dates from here: a suspension must not be undone by the remote entry.
+    if let Some(listed) = registry.partner(&participant) {
+        if listed.keys.is_empty() && p.registry.is_some() {
+            run.active(listed)?;
+        }
+    }
     let partner = match (registry.partner(&participant), &p.registry, source) {
-        // Static partners first; the OCEN registry serves the participants not configured.
-        (Some(partner), _, _) => partner,
-        (None, Some(_), Some(source)) => match source.lookup(&participant, run.ctx.now_ms) {
+        // Static partners first; the OCEN registry serves the participants not configured, and
+        // those the shared registry lists without a key (for TLS and tokens only).
+        (Some(partner), _, _) if !partner.keys.is_empty() || p.registry.is_none() => partner,
+        (_, Some(_), Some(source)) => match source.lookup(&participant, run.ctx.now_ms) {
             Lookup::Found(partner) => {
                 run.trace.pass("registry", || {
                     format!("participant {participant}: OCEN registry entry")
@@ -169,14 +177,14 @@ pub fn verify(run: &mut Run<'_>, p: &Verify) -> Result<Outcome, Rejection> {
                 ));
             }
         },
-        (None, Some(_), None) => {
+        (_, Some(_), None) => {
             return Err(run.reject(
                 "registry",
                 Reason::KeysUnavailable,
                 "participant not configured statically and no OCEN registry client here".into(),
             ))
         }
-        (None, None, _) => {
+        (_, None, _) => {
             return Err(run.reject(
                 "key",
                 Reason::KeyUnknown,

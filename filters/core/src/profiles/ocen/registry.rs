@@ -19,7 +19,7 @@ use serde_json::Value;
 
 use crate::jose::alg::Alg;
 use crate::keys::{strip_ascii_whitespace, Jwk};
-use crate::registry::{Partner, RegisteredKey, Status};
+use crate::registry::{Partner, RegisteredKey};
 use crate::token::jwks::cache_control_max_age;
 use crate::verify::remote::{KeySource, Lookup};
 
@@ -173,21 +173,14 @@ pub fn parse_participant(
     }
     Ok(Known::Partner(Box::new(Partner {
         id: participant.to_string(),
-        status: Status::Active,
-        tls_names: Vec::new(),
         keys: vec![RegisteredKey {
             kid: jwk.kid,
             key: jwk.key,
             algorithms,
             certificate: None,
         }],
-        certificate_sha256: None,
-        certificate: None,
-        sender_id: None,
-        domain: String::new(),
         approved,
-        api_keys: Vec::new(),
-        misp_licenses: Vec::new(),
+        ..Partner::default()
     })))
 }
 
