@@ -40,11 +40,11 @@ def filters(svc: AuthService) -> list:
     token = {"providers": [provider(svc)], "forward_partner_header": "x-signet-partner",
              "route_policy": [{"path_prefix": "/transfers", "policy": "skip"}]}
     return [GATEWAY, {"root_id": "token_check", "configuration": token},
-            {"root_id": "jws_verify", "configuration": {"profile": "mojaloop", "source_binding": "peer"}}]
+            {"root_id": "jws_verify", "configuration": {"profile": {"mojaloop": {"source_binding": "peer"}}}}]
 
 
 def signed_transfer(pki, work, fsp: str, key: str) -> tuple:
-    cfg = {"profile": "mojaloop", "source_id": fsp, "signing_key": (pki.root / key).read_text()}
+    cfg = {"profile": {"mojaloop": {"source_id": fsp}}, "signing_key": (pki.root / key).read_text()}
     d = work / f"{fsp}-{key.replace('/', '-')}"
     d.mkdir()
     return sign(d, cfg, "POST", "/transfers",
@@ -102,7 +102,7 @@ def test_a_suspended_partner_is_refused_by_token_check_and_jws_verify(auth, pki,
         out = send_signed(gw, pki, None, signed, party="dfsp-b")
         assert (out.status, header(out, "x-signet-reason")) == (403, "partner_inactive"), out.body
         assert gw.upstream.hits() == hits
-        assert gw.counter("wasmcustom.signet.jws_verify.reject.partner_inactive") >= 1
+        assert gw.decisions("jws_verify", "partner_inactive") >= 1
 
 
 def test_a_rotated_key_is_one_edit(auth, pki, tmp_path):
