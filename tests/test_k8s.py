@@ -184,6 +184,21 @@ def test_render_k8s_names_the_field_it_refuses(change, field, tmp_path):
         assert proc.returncode == 1 and field in proc.stderr, proc.stderr
 
 
+@pytest.mark.parametrize("partners,message", [
+    ([{"id": "dfsp-a", "keys": []}], "partners: none connects here"),
+    ([{"id": "dfsp-a", "san": "DNS:a.example", "source_cidrs": ["127.0.0.1/32"]}],
+     "partner dfsp-a: san is now tls_names"),
+])
+def test_render_k8s_takes_the_registry_form_of_partners(partners, message, tmp_path):
+    for target in sorted(SHIPPED):
+        args = [sys.executable, str(RENDER_K8S), "--target", target, "--out", str(tmp_path / "x")]
+        for p in PARAMS:
+            args += ["--params", str(p)]
+        proc = subprocess.run(args + ["--set", "partners=" + json.dumps(partners)],
+                              capture_output=True, text=True, timeout=60)
+        assert proc.returncode == 1 and message in proc.stderr, proc.stderr
+
+
 # --- the module as Istio / Envoy Gateway fetch it -------------------------------------------------
 
 
@@ -269,7 +284,8 @@ def istio_chain(docs: list, name: str, digest: str, module_file: Path) -> tuple[
 
 
 def without_code(filters: list) -> list:
-    out = copy.deepcopy(filters)
+    # Through JSON: scripts/render's filters share one vm_config (a YAML alias, one object).
+    out = json.loads(json.dumps(filters))
     for f in out:
         f.pop("name", None)
         config = f["typed_config"]["config"]
@@ -434,7 +450,8 @@ def eg_listener(docs: list, reference: dict, module_url: str, module_sha: str) -
     gw = find(docs, "Gateway")
     listener_name = (f"{gw['metadata']['namespace']}/{gw['metadata']['name']}/"
                      f"{gw['spec']['listeners'][0]['name']}")
-    assert apply_patch_policy(docs, listener_name, listener) == 1 + 2 * len(filters)
+    # The allowlist, then per filter: the knob, FAIL_RELOAD and the registry (vm_config).
+    assert apply_patch_policy(docs, listener_name, listener) == 1 + 3 * len(filters)
     return listener
 
 
