@@ -167,36 +167,27 @@ def test_strict_crd_validation_refuses_unknown_and_mistyped_fields():
     assert "prot" in bad1["errors"][0] and bad2["errors"]
 
 
-@pytest.mark.parametrize("change,field", [
-    ({"hostname": None}, "k8s.hostname"),
-    ({"env_secrets": {}}, "k8s.env_secrets.SIGNET_PLATFORM_JWS_KEY"),
-    ({"image": {"url": "oci://r/signet:1", "digest": "abc"}}, "k8s.image.digest"),
-    ({"image": {"url": "https://r/signet.wasm", "digest": "0" * 64}}, "k8s.image.url"),
-])
-def test_render_k8s_names_the_field_it_refuses(change, field, tmp_path):
-    k8s = json.loads(PARAMS[2].read_text())["k8s"] | change
-    for target in sorted(SHIPPED):
-        args = [sys.executable, str(RENDER_K8S), "--target", target, "--out", str(tmp_path / "x")]
-        for p in PARAMS:
-            args += ["--params", str(p)]
-        proc = subprocess.run(args + ["--set", "k8s=" + json.dumps(k8s)],
-                              capture_output=True, text=True, timeout=60)
-        assert proc.returncode == 1 and field in proc.stderr, proc.stderr
+K8S = json.loads(PARAMS[2].read_text())["k8s"]
 
 
-@pytest.mark.parametrize("partners,message", [
-    ([{"id": "dfsp-a", "keys": []}], "partners: none connects here"),
-    ([{"id": "dfsp-a", "san": "DNS:a.example", "source_cidrs": ["127.0.0.1/32"]}],
+@pytest.mark.parametrize("key,value,field", [
+    ("k8s", K8S | {"hostname": None}, "k8s.hostname"),
+    ("k8s", K8S | {"env_secrets": {}}, "k8s.env_secrets.SIGNET_PLATFORM_JWS_KEY"),
+    ("k8s", K8S | {"image": {"url": "oci://r/signet:1", "digest": "abc"}}, "k8s.image.digest"),
+    ("k8s", K8S | {"image": {"url": "https://r/signet.wasm", "digest": "0" * 64}}, "k8s.image.url"),
+    # The registry form of partners: a client needs tls_names and source_cidrs, san is gone.
+    ("partners", [{"id": "dfsp-a", "keys": []}], "partners: none connects here"),
+    ("partners", [{"id": "dfsp-a", "san": "DNS:a.example", "source_cidrs": ["127.0.0.1/32"]}],
      "partner dfsp-a: san is now tls_names"),
 ])
-def test_render_k8s_takes_the_registry_form_of_partners(partners, message, tmp_path):
+def test_render_k8s_names_the_field_it_refuses(key, value, field, tmp_path):
     for target in sorted(SHIPPED):
         args = [sys.executable, str(RENDER_K8S), "--target", target, "--out", str(tmp_path / "x")]
         for p in PARAMS:
             args += ["--params", str(p)]
-        proc = subprocess.run(args + ["--set", "partners=" + json.dumps(partners)],
+        proc = subprocess.run(args + ["--set", f"{key}={json.dumps(value)}"],
                               capture_output=True, text=True, timeout=60)
-        assert proc.returncode == 1 and message in proc.stderr, proc.stderr
+        assert proc.returncode == 1 and field in proc.stderr, proc.stderr
 
 
 # --- the module as Istio / Envoy Gateway fetch it -------------------------------------------------
