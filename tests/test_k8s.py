@@ -167,19 +167,25 @@ def test_strict_crd_validation_refuses_unknown_and_mistyped_fields():
     assert "prot" in bad1["errors"][0] and bad2["errors"]
 
 
-@pytest.mark.parametrize("change,field", [
-    ({"hostname": None}, "k8s.hostname"),
-    ({"env_secrets": {}}, "k8s.env_secrets.SIGNET_PLATFORM_JWS_KEY"),
-    ({"image": {"url": "oci://r/signet:1", "digest": "abc"}}, "k8s.image.digest"),
-    ({"image": {"url": "https://r/signet.wasm", "digest": "0" * 64}}, "k8s.image.url"),
+K8S = json.loads(PARAMS[2].read_text())["k8s"]
+
+
+@pytest.mark.parametrize("key,value,field", [
+    ("k8s", K8S | {"hostname": None}, "k8s.hostname"),
+    ("k8s", K8S | {"env_secrets": {}}, "k8s.env_secrets.SIGNET_PLATFORM_JWS_KEY"),
+    ("k8s", K8S | {"image": {"url": "oci://r/signet:1", "digest": "abc"}}, "k8s.image.digest"),
+    ("k8s", K8S | {"image": {"url": "https://r/signet.wasm", "digest": "0" * 64}}, "k8s.image.url"),
+    # The registry form of partners: a client needs tls_names and source_cidrs, san is gone.
+    ("partners", [{"id": "dfsp-a", "keys": []}], "partners: none connects here"),
+    ("partners", [{"id": "dfsp-a", "san": "DNS:a.example", "source_cidrs": ["127.0.0.1/32"]}],
+     "partner dfsp-a: san is now tls_names"),
 ])
-def test_render_k8s_names_the_field_it_refuses(change, field, tmp_path):
-    k8s = json.loads(PARAMS[2].read_text())["k8s"] | change
+def test_render_k8s_names_the_field_it_refuses(key, value, field, tmp_path):
     for target in sorted(SHIPPED):
         args = [sys.executable, str(RENDER_K8S), "--target", target, "--out", str(tmp_path / "x")]
         for p in PARAMS:
             args += ["--params", str(p)]
-        proc = subprocess.run(args + ["--set", "k8s=" + json.dumps(k8s)],
+        proc = subprocess.run(args + ["--set", f"{key}={json.dumps(value)}"],
                               capture_output=True, text=True, timeout=60)
         assert proc.returncode == 1 and field in proc.stderr, proc.stderr
 
@@ -269,7 +275,8 @@ def istio_chain(docs: list, name: str, digest: str, module_file: Path) -> tuple[
 
 
 def without_code(filters: list) -> list:
-    out = copy.deepcopy(filters)
+    # Through JSON: scripts/render's filters share one vm_config (a YAML alias, one object).
+    out = json.loads(json.dumps(filters))
     for f in out:
         f.pop("name", None)
         config = f["typed_config"]["config"]
@@ -434,7 +441,8 @@ def eg_listener(docs: list, reference: dict, module_url: str, module_sha: str) -
     gw = find(docs, "Gateway")
     listener_name = (f"{gw['metadata']['namespace']}/{gw['metadata']['name']}/"
                      f"{gw['spec']['listeners'][0]['name']}")
-    assert apply_patch_policy(docs, listener_name, listener) == 1 + 2 * len(filters)
+    # The allowlist, then per filter: the knob, FAIL_RELOAD and the registry (vm_config).
+    assert apply_patch_policy(docs, listener_name, listener) == 1 + 3 * len(filters)
     return listener
 
 
