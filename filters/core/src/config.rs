@@ -9,8 +9,10 @@ use std::collections::BTreeMap;
 
 use serde::Deserialize;
 
+pub mod gateway;
 pub mod sign;
 
+use crate::config_error::ConfigError;
 use crate::duration::{pick, seconds_or_zero, Duration, Millis, Seconds};
 use crate::jose::alg::Alg;
 use crate::message::{Context, Message};
@@ -107,18 +109,21 @@ pub struct VerifyConfig {
 
 impl VerifyConfig {
     /// Parses and validates the filter's JSON configuration.
-    pub fn from_json(json: &str) -> Result<VerifyConfig, String> {
+    pub fn from_json(json: &str) -> Result<VerifyConfig, ConfigError> {
         VerifyConfig::from_json_with(json, None)
     }
 
     /// Parses and validates the filter's JSON configuration; `shared` is the VM's registry,
     /// which the configuration must then not repeat inline.
-    pub fn from_json_with(json: &str, shared: Option<&Registry>) -> Result<VerifyConfig, String> {
-        VerifyConfig::from_raw_with(parse_named(json)?, shared)
+    pub fn from_json_with(
+        json: &str,
+        shared: Option<&Registry>,
+    ) -> Result<VerifyConfig, ConfigError> {
+        VerifyConfig::from_raw_with(ConfigError::parse_object(json.as_bytes())?, shared)
     }
 
     /// Validates an already deserialized configuration.
-    pub fn from_raw(raw: RawVerifyConfig) -> Result<VerifyConfig, String> {
+    pub fn from_raw(raw: RawVerifyConfig) -> Result<VerifyConfig, ConfigError> {
         VerifyConfig::from_raw_with(raw, None)
     }
 
@@ -126,7 +131,7 @@ impl VerifyConfig {
     pub fn from_raw_with(
         raw: RawVerifyConfig,
         shared: Option<&Registry>,
-    ) -> Result<VerifyConfig, String> {
+    ) -> Result<VerifyConfig, ConfigError> {
         let p = raw.profile.name();
         let (defaults, optional) = raw.profile.algorithms();
         let algorithms = match &raw.algorithms {
@@ -135,12 +140,15 @@ impl VerifyConfig {
                 let mut v = Vec::new();
                 for n in names {
                     let a = Alg::from_name(n).ok_or_else(|| {
-                        format!("algorithms: {n:?} is not supported (none and HS* never are)")
+                        ConfigError::new(
+                            "algorithms",
+                            format!("{n:?} is not supported (none and HS* never are)"),
+                        )
                     })?;
                     if !optional.contains(&a) && !defaults.contains(&a) {
-                        return Err(format!(
-                            "algorithms: {n:?} is not allowed for profile {}",
-                            p.name()
+                        return Err(ConfigError::new(
+                            "algorithms",
+                            format!("{n:?} is not allowed for profile {}", p.name()),
                         ));
                     }
                     v.push(a);
@@ -198,11 +206,14 @@ impl VerifyConfig {
         };
         let profile = raw.profile.build(&common)?;
         if common.replay_cache && !profile.freshness_on() {
-            return Err(format!(
-                "replay_cache: needs the {} freshness window on (profile.{}.{})",
-                p.name(),
-                p.name(),
-                profile.window()
+            return Err(ConfigError::new(
+                "replay_cache",
+                format!(
+                    "needs the {} freshness window on (profile.{}.{})",
+                    p.name(),
+                    p.name(),
+                    profile.window()
+                ),
             ));
         }
         let registry = InlineMembers {
@@ -211,8 +222,7 @@ impl VerifyConfig {
             misps: raw.misps,
             domain_ca: raw.domain_ca,
         }
-        .resolve(shared)
-        .map_err(|e| e.to_string())?
+        .resolve(shared)?
         .for_profile(&algorithms, min_rsa_bits)?;
         profile.check_registry(&common, &registry)?;
         Ok(VerifyConfig {
@@ -222,26 +232,6 @@ impl VerifyConfig {
             registry,
         })
     }
-}
-
-/// Deserializes a configuration so that an error names the field: `partners[0].keys[1].kid:
-/// invalid type ...` rather than a line and column.
-pub fn parse_named<T: serde::de::DeserializeOwned>(json: &str) -> Result<T, String> {
-    let de = &mut serde_json::Deserializer::from_str(json);
-    serde_path_to_error::deserialize(de).map_err(|e| {
-        let path = e.path().to_string();
-        let inner = e.inner().to_string();
-        let inner = inner
-            .rsplit_once(" at line ")
-            .map_or(inner.as_str(), |(m, _)| m)
-            .to_string();
-        // An unknown member named "" has an empty path.
-        if path == "." || path.is_empty() {
-            format!("configuration: {inner}")
-        } else {
-            format!("{path}: {inner}")
-        }
-    })
 }
 
 /// Default bound on a held message: generous for a 5 MiB body on a slow link, short enough that

@@ -6,6 +6,7 @@
 
 pub mod audit;
 pub mod b64;
+pub mod check;
 pub mod config;
 pub mod config_error;
 pub mod conformance;

@@ -9,6 +9,7 @@
 use serde::Deserialize;
 
 use super::{body_timeout, CryptoChoice};
+use crate::config_error::ConfigError;
 use crate::crypto::CryptoBackend;
 use crate::duration::{Duration, Millis};
 use crate::jose::alg::Alg;
@@ -59,11 +60,11 @@ pub type EnvLookup<'a> = &'a dyn Fn(&str) -> Option<String>;
 
 impl SignConfig {
     /// Parses and validates the filter's JSON configuration; `env` resolves `*_env` settings.
-    pub fn from_json(json: &str, env: EnvLookup<'_>) -> Result<SignConfig, String> {
-        SignConfig::from_raw(super::parse_named(json)?, env)
+    pub fn from_json(json: &str, env: EnvLookup<'_>) -> Result<SignConfig, ConfigError> {
+        SignConfig::from_raw(ConfigError::parse_object(json.as_bytes())?, env)
     }
 
-    pub fn from_raw(raw: RawSignConfig, env: EnvLookup<'_>) -> Result<SignConfig, String> {
+    pub fn from_raw(raw: RawSignConfig, env: EnvLookup<'_>) -> Result<SignConfig, ConfigError> {
         let p = raw.profile.name();
         let key_text = match (&raw.signing_key, &raw.signing_key_env) {
             (Some(k), None) => k.clone(),
@@ -94,17 +95,15 @@ impl SignConfig {
             })?,
         };
         if !alg.fits(&public) {
-            return Err(format!(
-                "sign_alg: {} does not fit the signing key",
-                alg.name()
-            ));
+            return Err(format!("sign_alg: {} does not fit the signing key", alg.name()).into());
         }
         if !raw.profile.alg_allowed(alg) {
             return Err(format!(
                 "sign_alg: {} is not used by profile {}",
                 alg.name(),
                 p.name()
-            ));
+            )
+            .into());
         }
         let max_body_bytes = raw.max_body_bytes.unwrap_or(raw.profile.max_body_bytes());
         if max_body_bytes == 0 || max_body_bytes > 64 * 1024 * 1024 {
@@ -121,7 +120,8 @@ impl SignConfig {
             return Err(format!(
                 "profile.{}.sign_responses: must be on for direction response",
                 p.name()
-            ));
+            )
+            .into());
         }
         Ok(SignConfig {
             sign_responses,

@@ -15,6 +15,7 @@
 use serde::Deserialize;
 
 use super::{Opener, Sealer};
+use crate::config_error::ConfigError;
 use crate::keys::{PrivateKey, PublicKey};
 use crate::x509::Certificate;
 
@@ -50,8 +51,8 @@ impl SealSettings {
         json: &str,
         env: &dyn Fn(&str) -> Option<String>,
         now_s: i64,
-    ) -> Result<SealSettings, String> {
-        let raw: RawSealSettings = crate::config::parse_named(json)?;
+    ) -> Result<SealSettings, ConfigError> {
+        let raw: RawSealSettings = ConfigError::parse_object(json.as_bytes())?;
         let min_rsa_bits = raw.min_rsa_bits.unwrap_or(2048);
         if min_rsa_bits < 2048 {
             return Err("min_rsa_bits: below 2048 is not accepted for encryption keys".into());

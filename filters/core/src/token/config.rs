@@ -11,8 +11,8 @@ use std::rc::Rc;
 use super::apikey::PathTemplate;
 use super::jwks::JwksSettings;
 use super::jwt::JwtRules;
-use crate::duration::{pick, Duration, Legacy, Millis, Seconds};
 pub use crate::config_error::ConfigError;
+use crate::duration::{pick, Duration, Legacy, Millis, Seconds};
 use crate::jose::alg::Alg;
 use crate::json::{parse_strict, JsonLimits, JsonValue};
 use crate::keys::{Jwk, Jwks};
@@ -25,14 +25,6 @@ fn err(field: impl Into<String>, message: impl Into<String>) -> ConfigError {
     }
 }
 
-/// A `field: message` error of the shared duration helpers, as a [`ConfigError`].
-pub(super) fn named(e: String) -> ConfigError {
-    match e.split_once(": ") {
-        Some((field, message)) => err(field, message),
-        None => err("(root)", e),
-    }
-}
-
 /// A duration setting kept to the second: `field` (`"30s"`) or its integer alias.
 pub(super) fn seconds<L: Legacy>(
     field: &str,
@@ -41,8 +33,8 @@ pub(super) fn seconds<L: Legacy>(
     old: Option<L>,
     default: u64,
 ) -> Result<u64, ConfigError> {
-    match pick(field, new, alias, old).map_err(named)? {
-        Some(d) => d.whole_seconds(field).map_err(named),
+    match pick(field, new, alias, old).map_err(ConfigError::from)? {
+        Some(d) => d.whole_seconds(field).map_err(ConfigError::from),
         None => Ok(default),
     }
 }
@@ -768,7 +760,7 @@ fn jwks_settings(
         "fetch_timeout_ms",
         raw.fetch_timeout_ms,
     )
-    .map_err(named)?
+    .map_err(ConfigError::from)?
     .map_or(5000, Duration::ms);
     if s.min_refresh_interval_s == 0 {
         return Err(err(

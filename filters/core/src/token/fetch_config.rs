@@ -12,7 +12,7 @@
 
 use serde::Deserialize;
 
-use super::config::{named, seconds, ConfigError};
+use super::config::{seconds, ConfigError};
 use super::fetch::{ClientCredentials, FetchSettings};
 use crate::duration::{pick, Duration, Millis, Seconds};
 
@@ -93,7 +93,7 @@ impl FetchConfig {
                 )
             })?;
         let timeout_ms = pick("timeout", raw.timeout, "timeout_ms", raw.timeout_ms)
-            .map_err(named)?
+            .map_err(ConfigError::from)?
             .map_or(5000, Duration::ms);
         if !(100..=60_000).contains(&timeout_ms) {
             return Err(err("timeout", "must be between 100ms and 60s"));
