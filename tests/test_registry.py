@@ -44,7 +44,7 @@ def filters(svc: AuthService) -> list:
 
 
 def signed_transfer(pki, work, fsp: str, key: str) -> tuple:
-    cfg = {"profile": "mojaloop", "source_id": fsp, "signing_key": (pki.root / key).read_text()}
+    cfg = {"profile": {"mojaloop": {"source_id": fsp}}, "signing_key": (pki.root / key).read_text()}
     d = work / f"{fsp}-{key.replace('/', '-')}"
     d.mkdir()
     return sign(d, cfg, "POST", "/transfers",
