@@ -7,6 +7,7 @@
 
 use std::collections::BTreeMap;
 
+use schemars::JsonSchema;
 use serde::Deserialize;
 
 pub mod gateway;
@@ -25,7 +26,7 @@ pub use crate::profiles::{ProfileName, Verifier, VerifySection};
 pub use crate::verify::{Common, Direction, ErrorFormat};
 
 /// Which crypto implementation the filter uses (the CLI always uses pure Rust).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Default)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Default, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum CryptoChoice {
     /// Envoy's native `verify_signature`/`sign` where the host has them, pure Rust otherwise.
@@ -39,36 +40,57 @@ pub enum CryptoChoice {
 
 /// The configuration exactly as written: the shared settings at the top level, the profile's
 /// own in its section (`profile`).
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawVerifyConfig {
+    /// The platform profile and its own settings.
     pub profile: VerifySection,
+    /// `request` (default): verify requests (provider side); `response`: verify the
+    /// responses a partner's egress receives.
     #[serde(default)]
     pub direction: Direction,
     /// Envoy only: `auto` (native where the host has it), `native`, or `rust`.
     #[serde(default)]
     pub crypto_backend: CryptoChoice,
+    /// JWS algorithms accepted (default: the profile's); never `none` or HS*.
     pub algorithms: Option<Vec<String>>,
+    /// Smallest RSA key accepted (default 2048, at least 1024).
     pub min_rsa_bits: Option<usize>,
+    /// Largest body held for verification (default: the profile's, 1 MiB).
     pub max_body_bytes: Option<usize>,
+    /// How long a held message may take to end (default 30s; 100ms to 600s).
     pub body_timeout: Option<Duration>,
+    /// Alias of `body_timeout` in milliseconds.
     pub body_timeout_ms: Option<Millis>,
+    /// Deepest JSON nesting accepted in a body (default 64, 1 to 128).
     pub max_json_depth: Option<usize>,
+    /// Most JSON values accepted in a body (default 1000000).
     pub max_json_elements: Option<usize>,
+    /// Which routes need a signature: first matching rule wins (default: all do).
     #[serde(default)]
     pub route_policy: Vec<RawRule>,
+    /// Reply bodies: `platform` (default, the platform's own) or `signet`.
     #[serde(default)]
     pub error_format: ErrorFormat,
+    /// Refuse a signature seen before within the freshness window (needs the
+    /// profile's window on).
     #[serde(default)]
     pub replay_cache: bool,
+    /// Capacity of the replay cache (default 100000).
     pub replay_cache_entries: Option<usize>,
+    /// Tolerance on the message's time (default 0s).
     pub clock_skew: Option<Duration>,
+    /// Alias of `clock_skew` in seconds.
     pub clock_skew_s: Option<Seconds>,
+    /// Write the audit record (`signet.audit.jws_verify`); default on.
     pub audit: Option<bool>,
     /// The partner registry inline (`docs/registry.md`), when not in the VM configuration.
     pub partners: Option<Vec<RawPartner>>,
+    /// Access policies inline (see the partner registry).
     pub policies: Option<Vec<RawPolicy>>,
+    /// MOSIP MISPs inline (see the partner registry).
     pub misps: Option<Vec<RawMisp>>,
+    /// MOSIP partner domain → CA certificates, inline (see the partner registry).
     pub domain_ca: Option<BTreeMap<String, Vec<String>>>,
 }
 

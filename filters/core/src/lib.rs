@@ -24,6 +24,7 @@ pub mod reason;
 pub mod registry;
 pub mod reply;
 pub mod route;
+pub mod schema;
 pub mod seal;
 pub mod sign;
 pub mod time;

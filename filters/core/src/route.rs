@@ -12,10 +12,11 @@
 //! beforehand any path that could be read two ways ([`crate::path`]), so a prefix such as
 //! `/health` cannot also cover `/health/../admin`.
 
+use schemars::JsonSchema;
 use serde::Deserialize;
 
 /// What a matched rule demands.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum Policy {
     /// The signature header must be present and valid.
@@ -38,7 +39,7 @@ impl Policy {
 }
 
 /// One rule as written in the filter configuration.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawRule {
     /// Upper-case methods, matched exactly; absent or empty means any.

@@ -1,5 +1,6 @@
 //! The `gateway` configuration: which request headers are stripped, and the audit switch.
 
+use schemars::JsonSchema;
 use serde::Deserialize;
 
 use crate::config_error::ConfigError;
@@ -8,7 +9,7 @@ use crate::config_error::ConfigError;
 pub const SIGNET_HEADER_PREFIX: &str = "x-signet-";
 
 /// The `gateway` configuration as written; an empty configuration means all defaults.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawGatewayConfig {
     /// Lower-case header name prefixes to remove from every request, besides `x-signet-`

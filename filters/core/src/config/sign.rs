@@ -6,6 +6,7 @@
 //! not fit its algorithm, or a certificate that is not the key's, fails configuration. As for
 //! `jws_verify`, the profile's own settings are its section (`"profile": {"mojaloop": {...}}`).
 
+use schemars::JsonSchema;
 use serde::Deserialize;
 
 use super::{body_timeout, CryptoChoice};
@@ -19,24 +20,34 @@ use crate::profiles::{SignSection, SignSetup, Signer};
 use crate::sign::{SignError, SignKey, SignOutcome, SignResponses};
 use crate::verify::Direction;
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawSignConfig {
+    /// The platform profile and its own settings.
     pub profile: SignSection,
+    /// `request` (default): sign requests; `response`: sign responses.
     #[serde(default)]
     pub direction: Direction,
+    /// Envoy only: `auto` (native where the host has it), `native`, or `rust`.
     #[serde(default)]
     pub crypto_backend: CryptoChoice,
     /// Private key PEM or JWK JSON, inline (demos only).
     pub signing_key: Option<String>,
     /// Name of the environment variable holding the private key.
     pub signing_key_env: Option<String>,
+    /// JWS algorithm (default: the profile's for the key type).
     pub sign_alg: Option<String>,
+    /// `kid` written in the protected header.
     pub kid: Option<String>,
+    /// Largest body signed (default: the profile's, 1 MiB).
     pub max_body_bytes: Option<usize>,
+    /// How long a held message may take to end (default 30s; 100ms to 600s).
     pub body_timeout: Option<Duration>,
+    /// Alias of `body_timeout` in milliseconds.
     pub body_timeout_ms: Option<Millis>,
+    /// Smallest RSA signing key accepted (default 2048).
     pub min_rsa_bits: Option<usize>,
+    /// Write the audit record (`signet.audit.jws_sign`); default on.
     pub audit: Option<bool>,
 }
 

@@ -3,6 +3,7 @@
 //! error names the field, e.g. `providers[0].issuer: must be an https or http URL`, so
 //! `on_configure` can say exactly what to fix.
 
+use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::Value;
 use std::collections::{BTreeMap, HashSet};
@@ -42,7 +43,12 @@ pub(super) fn seconds<L: Legacy>(
 // ---------------------------------------------------------------------------------------------
 // Raw JSON form.
 
-#[derive(Deserialize)]
+/// The JSON Schema of the `token_check` configuration.
+pub fn schema() -> schemars::schema::RootSchema {
+    crate::schema::root_of::<RawConfig>()
+}
+
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct RawConfig {
     #[serde(default)]
@@ -99,7 +105,7 @@ fn default_min_rsa_bits() -> usize {
     2048
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct RawProvider {
     name: String,
@@ -138,7 +144,7 @@ struct RawProvider {
     min_rsa_bits: usize,
 }
 
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct RawJwksCache {
     default_max_age: Option<Duration>,
@@ -157,7 +163,7 @@ struct RawJwksCache {
     fetch_timeout_ms: Option<Millis>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct RawApiKeySource {
     #[serde(default)]
@@ -168,7 +174,7 @@ struct RawApiKeySource {
     licence_header: Option<String>,
 }
 
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct RawCredentials {
     #[serde(default)]
@@ -177,7 +183,7 @@ struct RawCredentials {
     api_key: Option<Requirement>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct RawBinding {
     #[serde(default)]
@@ -195,7 +201,7 @@ impl Default for RawBinding {
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct RawRoutePolicy {
     #[serde(default)]
@@ -207,7 +213,7 @@ struct RawRoutePolicy {
     policy: RoutePolicy,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct RawTrustJwtAuthn {
     #[serde(default = "default_jwt_authn_namespace")]
@@ -223,7 +229,7 @@ fn default_jwt_authn_namespace() -> String {
 // Runtime form.
 
 /// Whether a credential must be present.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Requirement {
     /// Absent → `token_missing`.
@@ -235,7 +241,7 @@ pub enum Requirement {
 }
 
 /// What a route needs (`profiles.md` §2.7).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum RoutePolicy {
     /// Credentials as `credentials` says.
@@ -247,7 +253,8 @@ pub enum RoutePolicy {
 }
 
 /// The reply format (`profiles.md` §2.8, §4.7).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, JsonSchema)]
+#[schemars(rename = "TokenErrorFormat")]
 #[serde(rename_all = "lowercase")]
 pub enum ErrorFormat {
     /// RFC 6750 `WWW-Authenticate` with `realm`, `error`, `error_description`, and the Signet

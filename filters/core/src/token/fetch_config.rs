@@ -10,13 +10,19 @@
 //!
 //! Every error names its field, as in [`super::config`].
 
+use schemars::JsonSchema;
 use serde::Deserialize;
 
 use super::config::{seconds, ConfigError};
 use super::fetch::{ClientCredentials, FetchSettings};
 use crate::duration::{pick, Duration, Millis, Seconds};
 
-#[derive(Deserialize)]
+/// The JSON Schema of the `token_fetch` configuration.
+pub fn schema() -> schemars::schema::RootSchema {
+    crate::schema::root_of::<RawFetchConfig>()
+}
+
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct RawFetchConfig {
     cluster: String,

@@ -1,6 +1,7 @@
 //! The `generic` sections of the `jws_verify` and `jws_sign` configurations (profiles.md
 //! §7.9): as written, with their defaults, and resolved.
 
+use schemars::JsonSchema;
 use serde::Deserialize;
 
 use crate::duration::{pick, seconds_or_zero, Duration, Seconds};
@@ -13,8 +14,9 @@ use crate::verify::Common;
 const AT: &str = "profile.generic";
 
 /// `profile.generic` of `jws_verify`, as written.
-#[derive(Clone, Debug, Default, Deserialize)]
+#[derive(Clone, Debug, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(rename = "generic_verify")]
 pub struct VerifySection {
     pub signature_header: Option<String>,
     pub require_kid: Option<bool>,
@@ -58,8 +60,9 @@ impl VerifySettings for Verify {
 }
 
 /// `profile.generic` of `jws_sign`, as written.
-#[derive(Clone, Debug, Default, Deserialize)]
+#[derive(Clone, Debug, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(rename = "generic_sign")]
 pub struct SignSection {
     pub signature_header: Option<String>,
     /// Sign every response with a body (`true`), or none.

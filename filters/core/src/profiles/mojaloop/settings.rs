@@ -1,6 +1,7 @@
 //! The `mojaloop` sections of the `jws_verify` and `jws_sign` configurations (profiles.md
 //! §3.12): as written, with their defaults, and resolved.
 
+use schemars::JsonSchema;
 use serde::Deserialize;
 
 use crate::duration::{pick, seconds_or_zero, Duration, Seconds};
@@ -9,7 +10,7 @@ use crate::profiles::{header_name, SignSettings, SignSetup, VerifySettings};
 use crate::sign::SignResponses;
 use crate::verify::{Common, Direction};
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum PayloadMode {
     Raw,
@@ -17,7 +18,7 @@ pub enum PayloadMode {
     RawThenSorted,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum SourceBinding {
     Peer,
@@ -25,7 +26,7 @@ pub enum SourceBinding {
 }
 
 /// Body handling before signing (§3.10.5).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Default)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Default, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum BodyForm {
     #[default]
@@ -34,8 +35,9 @@ pub enum BodyForm {
 }
 
 /// `profile.mojaloop` of `jws_verify`, as written.
-#[derive(Clone, Debug, Default, Deserialize)]
+#[derive(Clone, Debug, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(rename = "mojaloop_verify")]
 pub struct VerifySection {
     pub signature_header: Option<String>,
     pub payload_mode: Option<PayloadMode>,
@@ -101,8 +103,9 @@ impl VerifySettings for Verify {
 }
 
 /// `profile.mojaloop` of `jws_sign`, as written.
-#[derive(Clone, Debug, Default, Deserialize)]
+#[derive(Clone, Debug, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(rename = "mojaloop_sign")]
 pub struct SignSection {
     /// The FSP id this gateway signs as (required).
     pub source_id: Option<String>,

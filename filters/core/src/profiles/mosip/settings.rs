@@ -1,6 +1,7 @@
 //! The `mosip` sections of the `jws_verify` and `jws_sign` configurations (profiles.md §5.11):
 //! as written, with their defaults, and resolved.
 
+use schemars::JsonSchema;
 use serde::Deserialize;
 
 use crate::duration::{pick, Duration, Seconds};
@@ -14,7 +15,7 @@ use crate::x509::Certificate;
 
 const AT: &str = "profile.mosip";
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum OnOff {
     On,
@@ -22,7 +23,7 @@ pub enum OnOff {
 }
 
 /// IDA's error status: its own 200, or the generic 4xx.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, JsonSchema)]
 pub enum ErrorStatus {
     #[serde(rename = "200")]
     Ok200,
@@ -31,8 +32,9 @@ pub enum ErrorStatus {
 }
 
 /// `profile.mosip` of `jws_verify`, as written.
-#[derive(Clone, Debug, Default, Deserialize)]
+#[derive(Clone, Debug, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(rename = "mosip_verify")]
 pub struct VerifySection {
     pub signature_header: Option<String>,
     pub response_signature_header: Option<String>,
@@ -162,8 +164,9 @@ impl VerifySettings for Verify {
 }
 
 /// `profile.mosip` of `jws_sign`, as written.
-#[derive(Clone, Debug, Default, Deserialize)]
+#[derive(Clone, Debug, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(rename = "mosip_sign")]
 pub struct SignSection {
     pub signature_header: Option<String>,
     pub response_signature_header: Option<String>,

@@ -1,6 +1,7 @@
 //! The `ocen` sections of the `jws_verify` and `jws_sign` configurations (profiles.md §4.11):
 //! as written, with their defaults, and resolved.
 
+use schemars::JsonSchema;
 use serde::Deserialize;
 
 use super::registry::{split_registry_url, RegistrySettings, DEFAULT_MAX_ENTRIES};
@@ -13,8 +14,9 @@ use crate::verify::{Common, Direction};
 const AT: &str = "profile.ocen";
 
 /// `profile.ocen` of `jws_verify`, as written.
-#[derive(Clone, Debug, Default, Deserialize)]
+#[derive(Clone, Debug, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(rename = "ocen_verify")]
 pub struct VerifySection {
     pub signature_headers: Option<Vec<String>>,
     pub identity_claim: Option<String>,
@@ -30,7 +32,7 @@ pub struct VerifySection {
 }
 
 /// `profile.ocen.registry`, as written.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RegistrySection {
     /// The registry base, ending in `/service`.
@@ -181,8 +183,9 @@ fn registry(r: RegistrySection) -> Result<RegistrySettings, String> {
 }
 
 /// `profile.ocen` of `jws_sign`, as written.
-#[derive(Clone, Debug, Default, Deserialize)]
+#[derive(Clone, Debug, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(rename = "ocen_sign")]
 pub struct SignSection {
     /// Headers the signature is written to (default `x-jws-signature`).
     pub sign_headers: Option<Vec<String>>,

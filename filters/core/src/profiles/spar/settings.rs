@@ -1,6 +1,7 @@
 //! The `spar` sections of the `jws_verify` and `jws_sign` configurations (profiles.md §6.10):
 //! as written, with their defaults, and resolved.
 
+use schemars::JsonSchema;
 use serde::Deserialize;
 
 use crate::duration::{pick, seconds_or_zero, Duration, Seconds};
@@ -13,7 +14,7 @@ use crate::verify::{Common, Direction};
 const AT: &str = "profile.spar";
 
 /// Which envelope the replies use (§6.9).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, JsonSchema)]
 pub enum Envelope {
     #[serde(rename = "spar-2")]
     Spar2,
@@ -24,8 +25,9 @@ pub enum Envelope {
 }
 
 /// `profile.spar` of `jws_verify`, as written.
-#[derive(Clone, Debug, Default, Deserialize)]
+#[derive(Clone, Debug, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(rename = "spar_verify")]
 pub struct VerifySection {
     pub signature_header: Option<String>,
     pub envelope: Option<Envelope>,
@@ -81,8 +83,9 @@ impl VerifySettings for Verify {
 }
 
 /// `profile.spar` of `jws_sign`, as written.
-#[derive(Clone, Debug, Default, Deserialize)]
+#[derive(Clone, Debug, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(rename = "spar_sign")]
 pub struct SignSection {
     pub signature_header: Option<String>,
 }
