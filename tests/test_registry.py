@@ -40,7 +40,7 @@ def filters(svc: AuthService) -> list:
     token = {"providers": [provider(svc)], "forward_partner_header": "x-signet-partner",
              "route_policy": [{"path_prefix": "/transfers", "policy": "skip"}]}
     return [GATEWAY, {"root_id": "token_check", "configuration": token},
-            {"root_id": "jws_verify", "configuration": {"profile": "mojaloop", "source_binding": "peer"}}]
+            {"root_id": "jws_verify", "configuration": {"profile": {"mojaloop": {"source_binding": "peer"}}}}]
 
 
 def signed_transfer(pki, work, fsp: str, key: str) -> tuple:
