@@ -45,9 +45,13 @@ pub struct RawRule {
     /// Upper-case methods, matched exactly; absent or empty means any.
     #[serde(default)]
     pub methods: Vec<String>,
+    /// A string prefix of the path, or
     pub path_prefix: Option<String>,
+    /// a glob over path segments: `*` one segment, `**` any number, or
     pub path_glob: Option<String>,
+    /// the name of Envoy's matched route.
     pub route_name: Option<String>,
+    /// What the matching requests need.
     pub policy: Policy,
 }
 

@@ -25,22 +25,33 @@ pub fn schema() -> schemars::schema::RootSchema {
 #[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct RawFetchConfig {
+    /// Envoy cluster of the auth service.
     cluster: String,
+    /// URL of the token endpoint (client credentials grant).
     token_uri: String,
+    /// The OAuth client id.
     client_id: String,
+    /// Environment variable holding the client secret.
     client_secret_env: String,
+    /// `scope` asked for.
     #[serde(default)]
     scope: Option<String>,
+    /// Bound on a token request.
     #[serde(default)]
     timeout: Option<Duration>,
+    /// Alias of `timeout` in milliseconds.
     #[serde(default)]
     timeout_ms: Option<Millis>,
+    /// Wait after a failed token request.
     #[serde(default)]
     retry_interval: Option<Duration>,
+    /// Alias of `retry_interval` in seconds.
     #[serde(default)]
     retry_interval_s: Option<Seconds>,
+    /// Lifetime assumed when the answer has no `expires_in`.
     #[serde(default)]
     default_expires_in: Option<Duration>,
+    /// Alias of `default_expires_in` in seconds.
     #[serde(default)]
     default_expires_in_s: Option<Seconds>,
 }

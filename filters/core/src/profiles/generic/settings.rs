@@ -18,9 +18,13 @@ const AT: &str = "profile.generic";
 #[serde(deny_unknown_fields)]
 #[schemars(rename = "generic_verify")]
 pub struct VerifySection {
+    /// Header carrying the JWS (default `x-jws-signature`).
     pub signature_header: Option<String>,
+    /// Refuse a signature without `kid` (default off).
     pub require_kid: Option<bool>,
+    /// The protected `iat` window, both sides (default 0s, off).
     pub iat_window: Option<Duration>,
+    /// Alias of `iat_window` in seconds.
     pub iat_window_s: Option<Seconds>,
 }
 
@@ -64,6 +68,7 @@ impl VerifySettings for Verify {
 #[serde(deny_unknown_fields)]
 #[schemars(rename = "generic_sign")]
 pub struct SignSection {
+    /// Header the JWS is written to (default `x-jws-signature`).
     pub signature_header: Option<String>,
     /// Sign every response with a body (`true`), or none.
     pub sign_responses: Option<bool>,

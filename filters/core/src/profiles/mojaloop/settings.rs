@@ -39,13 +39,21 @@ pub enum BodyForm {
 #[serde(deny_unknown_fields)]
 #[schemars(rename = "mojaloop_verify")]
 pub struct VerifySection {
+    /// Header carrying the signature (default `fspiop-signature`).
     pub signature_header: Option<String>,
+    /// Which bytes are verified: the raw body (default), or raw then a re-serialized form.
     pub payload_mode: Option<PayloadMode>,
+    /// Also require the signed URI and method to match the request (default off).
     pub check_request_line: Option<bool>,
+    /// Path prefix removed before comparing the signed URI (a hub mount point).
     pub uri_strip_prefix: Option<String>,
+    /// `peer` (default): `FSPIOP-Source` must be the TLS peer's partner; `none`.
     pub source_binding: Option<SourceBinding>,
+    /// Partners (e.g. the hub) that may forward messages of other sources.
     pub trusted_forwarders: Option<Vec<String>>,
+    /// The protected `Date` window, both sides (default 0s, off).
     pub date_window: Option<Duration>,
+    /// Alias of `date_window` in seconds.
     pub date_window_s: Option<Seconds>,
 }
 
@@ -109,9 +117,13 @@ impl VerifySettings for Verify {
 pub struct SignSection {
     /// The FSP id this gateway signs as (required).
     pub source_id: Option<String>,
+    /// Header the signature is written to (default `fspiop-signature`).
     pub signature_header: Option<String>,
+    /// `sorted-compact` (default): sign the body re-serialized; `as-is`.
     pub sign_body_form: Option<BodyForm>,
+    /// Also sign `PUT /parties` callbacks.
     pub sign_put_parties: Option<bool>,
+    /// Path prefix removed from the signed URI.
     pub uri_strip_prefix: Option<String>,
 }
 

@@ -18,14 +18,23 @@ const AT: &str = "profile.ocen";
 #[serde(deny_unknown_fields)]
 #[schemars(rename = "ocen_verify")]
 pub struct VerifySection {
+    /// Headers that may carry the signature (default `x-jws-signature`).
     pub signature_headers: Option<Vec<String>>,
+    /// Claim of the token naming the participant (default `participantId`).
     pub identity_claim: Option<String>,
+    /// Refuse participants whose registry status is not `APPROVED` (default on).
     pub require_approved: Option<bool>,
+    /// Accept an attached (base64url) payload as well as a detached one (default on).
     pub allow_encoded_payload: Option<bool>,
+    /// Require the signer to be the TLS peer's partner (default off).
     pub bind_originator: Option<bool>,
+    /// The message timestamp window, both sides (default 0s, off).
     pub timestamp_window: Option<Duration>,
+    /// Alias of `timestamp_window` in seconds.
     pub timestamp_window_s: Option<Seconds>,
+    /// Paths not verified (default `/common/heartbeat`).
     pub skip_paths: Option<Vec<String>>,
+    /// The participant id of the TLS peer, when the token does not name it.
     pub peer_participant_id: Option<String>,
     /// Participants not configured statically get their key from the OCEN registry.
     pub registry: Option<RegistrySection>,
@@ -39,13 +48,21 @@ pub struct RegistrySection {
     pub url: String,
     /// The Envoy cluster of the registry.
     pub cluster: String,
+    /// How long a fetched key is used (default 300s; 1s to 24h).
     pub ttl: Option<Duration>,
+    /// Alias of `ttl` in seconds.
     pub ttl_s: Option<Seconds>,
+    /// How long an expired key may still be used while the registry is unreachable (default 3600s).
     pub stale: Option<Duration>,
+    /// Alias of `stale` in seconds.
     pub stale_s: Option<Seconds>,
+    /// Bound on a registry call (default 5s; 1ms to 60s).
     pub timeout: Option<Duration>,
+    /// Alias of `timeout` in milliseconds.
     pub timeout_ms: Option<Millis>,
+    /// Environment variable holding the registry's bearer token.
     pub token_env: Option<String>,
+    /// Most participants cached (1 to 1000000).
     pub max_entries: Option<usize>,
 }
 

@@ -29,10 +29,15 @@ pub enum Envelope {
 #[serde(deny_unknown_fields)]
 #[schemars(rename = "spar_verify")]
 pub struct VerifySection {
+    /// Header carrying the signature (default `signature`).
     pub signature_header: Option<String>,
+    /// The envelope the replies use (default `spar-2`).
     pub envelope: Option<Envelope>,
+    /// Require the envelope's sender to be the TLS peer's partner (default on).
     pub bind_sender_to_peer: Option<bool>,
+    /// The envelope timestamp window, both sides (default 0s, off).
     pub timestamp_window: Option<Duration>,
+    /// Alias of `timestamp_window` in seconds.
     pub timestamp_window_s: Option<Seconds>,
     /// SPAR's own Keymanager application id: accepted so that a SPAR configuration can be
     /// copied over; Signet's keys come from the registry.
@@ -87,6 +92,7 @@ impl VerifySettings for Verify {
 #[serde(deny_unknown_fields)]
 #[schemars(rename = "spar_sign")]
 pub struct SignSection {
+    /// Header the signature is written to (default `signature`).
     pub signature_header: Option<String>,
 }
 
