@@ -126,7 +126,17 @@ mod tests {
             (
                 "jws_sign",
                 r#"{"profile": "generic", "sign_alg": "RS256"}"#,
-                "(root)",
+                "signing_key",
+            ),
+            (
+                "jws_sign",
+                r#"{"profile": "generic", "signing_key": "junk"}"#,
+                "signing_key",
+            ),
+            (
+                "jws_verify",
+                r#"{"profile": "mojaloop", "replay_cache": true}"#,
+                "replay_cache",
             ),
             (
                 "token_check",

@@ -77,31 +77,39 @@ impl SignConfig {
 
     pub fn from_raw(raw: RawSignConfig, env: EnvLookup<'_>) -> Result<SignConfig, ConfigError> {
         let p = raw.profile.name();
-        let key_text = match (&raw.signing_key, &raw.signing_key_env) {
-            (Some(k), None) => k.clone(),
-            (None, Some(var)) => env(var).ok_or_else(|| {
+        let (key_field, key_text) = match (&raw.signing_key, &raw.signing_key_env) {
+            (Some(k), None) => ("signing_key", k.clone()),
+            (None, Some(var)) => ("signing_key_env", env(var).ok_or_else(|| {
                 format!("signing_key_env: environment variable {var} is not set (vm_config.environment_variables.host_env_keys)")
-            })?,
-            _ => return Err("exactly one of signing_key, signing_key_env is required".into()),
+            })?),
+            _ => {
+                return Err(ConfigError::new(
+                    "signing_key",
+                    "exactly one of signing_key, signing_key_env is required",
+                ))
+            }
         };
         let key = if key_text.trim_start().starts_with('{') {
             PrivateKey::from_jwk(&key_text)
         } else {
             PrivateKey::from_pem(&key_text)
         }
-        .map_err(|e| format!("signing key: {e}"))?;
+        .map_err(|e| ConfigError::new(key_field, format!("not a usable signing key: {e}")))?;
         let public = key.public_key();
         public
             .check_strength(raw.min_rsa_bits.unwrap_or(2048))
-            .map_err(|e| format!("signing key: {e}"))?;
+            .map_err(|e| ConfigError::new(key_field, format!("signing key too weak: {e}")))?;
         let alg = match &raw.sign_alg {
             Some(name) => Alg::from_name(name)
                 .ok_or_else(|| format!("sign_alg: {name:?} is not a supported algorithm"))?,
             None => raw.profile.default_alg(&public).ok_or_else(|| {
-                format!(
-                    "signing key: {} keys cannot sign for profile {}",
-                    public.kind(),
-                    p.name()
+                ConfigError::new(
+                    key_field,
+                    format!(
+                        "{} signing keys cannot sign for profile {}",
+                        public.kind(),
+                        p.name()
+                    ),
                 )
             })?,
         };
