@@ -40,33 +40,32 @@ def test_a_shipped_bootstrap_passes_both(pki, tmp_path):
     assert result.stdout.split("\n")[:2] == ["ok signet.gateway", "ok signet.jws_verify"]
 
 
-def test_a_bad_setting_is_refused_by_both_naming_the_same_field(pki, tmp_path):
-    params = demo(pki)
-    verify = next(f for f in params["filters"] if f["root_id"] == "jws_verify")
-    verify["configuration"]["profile"]["mojaloop"]["date_window"] = "soon"
+def refused_by_both(pki, tmp_path, params, field: str) -> tuple[str, list[str]]:
+    """Envoy's `field: message` for the rendered params, and the CLI's lines for them."""
     config = render("platform.yaml", params, tmp_path / "bad.yaml")
     envoy = validate(config, env=demo_env(params, pki))
     assert envoy.returncode != 0
     said = envoy_error(envoy.stdout + envoy.stderr)
-    assert said.startswith("profile.mojaloop.date_window: "), said
+    assert said.startswith(f"{field}: "), said
     result = config_check(config)
-    assert result.returncode == 1
-    assert f"error signet.jws_verify: {said}" in result.stdout.splitlines(), result.stdout
-    assert "ok signet.gateway" in result.stdout.splitlines()
+    assert result.returncode == 1, result.stdout + result.stderr
+    return said, result.stdout.splitlines()
+
+
+def test_a_bad_setting_is_refused_by_both_naming_the_same_field(pki, tmp_path):
+    params = demo(pki)
+    verify = next(f for f in params["filters"] if f["root_id"] == "jws_verify")
+    verify["configuration"]["profile"]["mojaloop"]["date_window"] = "soon"
+    said, lines = refused_by_both(pki, tmp_path, params, "profile.mojaloop.date_window")
+    assert f"error signet.jws_verify: {said}" in lines, lines
+    assert "ok signet.gateway" in lines
 
 
 def test_a_bad_registry_is_refused_by_both_naming_the_same_field(pki, tmp_path):
     params = demo(pki)
     params["partners"][1]["keys"][0]["public_key_pem"] = "not a key"
-    config = render("platform.yaml", params, tmp_path / "bad-registry.yaml")
-    envoy = validate(config, env=demo_env(params, pki))
-    assert envoy.returncode != 0
-    said = envoy_error(envoy.stdout + envoy.stderr)
-    assert said.startswith("partners[1].keys[0].public_key_pem: "), said
-    result = config_check(config)
-    assert result.returncode == 1
-    assert (f"error signet.gateway: partner registry (vm_config.configuration): {said}"
-            in result.stdout.splitlines()), result.stdout
+    said, lines = refused_by_both(pki, tmp_path, params, "partners[1].keys[0].public_key_pem")
+    assert f"error signet.gateway: partner registry (vm_config.configuration): {said}" in lines, lines
 
 
 def test_one_filter_configuration_with_its_registry(tmp_path):

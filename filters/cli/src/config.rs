@@ -268,6 +268,24 @@ static_resources:
     }
 
     #[test]
+    fn follows_the_lds_file_a_bootstrap_names() {
+        let dir = std::env::temp_dir().join(format!("signet-lds-{}", std::process::id()));
+        let _ = std::fs::create_dir_all(&dir);
+        let lds = dir.join("lds.yaml");
+        let listeners = BOOTSTRAP.replace("static_resources:\n  listeners:", "resources:");
+        let written = std::fs::write(&lds, listeners);
+        let boot = format!(
+            "dynamic_resources:\n  lds_config:\n    path_config_source: {{path: {}}}\n",
+            lds.display()
+        );
+        let f = bootstrap(&dir.join("envoy.yaml"), &boot);
+        let _ = std::fs::remove_dir_all(&dir);
+        assert!(written.is_ok());
+        let names: Vec<_> = f.unwrap_or_default().into_iter().map(|f| f.name).collect();
+        assert_eq!(names, ["signet.gateway", "jws_verify"]);
+    }
+
+    #[test]
     fn a_bad_registry_is_named_as_envoy_names_it() {
         let mut f = found().remove(0);
         f.vm_configuration = r#"{"partners": [{"id": "a", "status": "sleepy"}]}"#.into();

@@ -25,6 +25,13 @@ fn schemas() -> Vec<(&'static str, Value)> {
         .collect()
 }
 
+fn schema_map() -> Map<String, Value> {
+    schemas()
+        .into_iter()
+        .map(|(n, s)| (n.to_string(), s))
+        .collect()
+}
+
 /// Compares `path` with `fresh`, or rewrites it under `SIGNET_BLESS`.
 fn in_sync(path: &Path, fresh: &str, stale: &mut Vec<String>) {
     if std::env::var_os("SIGNET_BLESS").is_some() {
@@ -222,10 +229,7 @@ fn one_line(text: &str) -> String {
 
 #[test]
 fn every_shipped_configuration_fits_its_schema() {
-    let schemas: Map<String, Value> = schemas()
-        .into_iter()
-        .map(|(n, s)| (n.to_string(), s))
-        .collect();
+    let schemas = schema_map();
     let envoy = repo().join("envoy");
     let mut files: Vec<PathBuf> = ["", "profiles", "examples"]
         .iter()
@@ -275,10 +279,7 @@ fn every_shipped_configuration_fits_its_schema() {
 
 #[test]
 fn the_schemas_refuse_what_the_parser_refuses() {
-    let schemas: Map<String, Value> = schemas()
-        .into_iter()
-        .map(|(n, s)| (n.to_string(), s))
-        .collect();
+    let schemas = schema_map();
     let check = |name: &str, doc: Value| {
         let s = &schemas[name];
         fits(
