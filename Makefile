@@ -10,7 +10,7 @@ PYTEST_TIMEOUT ?= 900
 # ENVOY=/path/to/envoy (your own binary) is passed through to every step.
 export ENVOY
 
-.PHONY: setup build wasm wasm-trap cli pki run test lint unit integration clean bench fuzz dist k8s soak
+.PHONY: setup build wasm wasm-trap cli pki run test lint unit integration clean bench fuzz dist k8s soak docs
 
 setup:
 	scripts/setup
@@ -55,6 +55,11 @@ lint: setup
 	cargo clippy -p signet-wasm --target wasm32-wasip1 -- -D warnings
 	cargo clippy -p signet-wasm --target wasm32-wasip1 --features test-trap -- -D warnings
 	cargo clippy -p signet-wasm --all-targets --features test-trap -- -D warnings
+
+# Regenerates the generated documents (reason codes, configuration reference and its schemas);
+# `make unit` fails while they are stale.
+docs:
+	SIGNET_BLESS=1 cargo test -p signet-core --test docs --test config_reference
 
 unit:
 	cargo test --workspace

@@ -154,11 +154,11 @@ def test_extra_strip_prefixes_from_configuration(gateway_factory, pki):
         ([{"root_id": "no_such_filter"}], 'unknown root_id "no_such_filter"'),
         (
             [{"root_id": "gateway", "configuration": {"strip_header_prefixes": [""]}}],
-            "field strip_header_prefixes[0]",
+            "strip_header_prefixes[0]: empty prefix",
         ),
         (
             [{"root_id": "gateway", "configuration": {"strip_prefixes": []}}],
-            'unknown field "strip_prefixes"',
+            "strip_prefixes: unknown field `strip_prefixes`",
         ),
     ],
 )

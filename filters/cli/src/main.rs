@@ -1,7 +1,8 @@
 //! `signet`: verify, sign and explain, over the same core as the Envoy filters.
 //!
 //! `signet verify --config <filter config JSON> <message.http>` prints every check and the
-//! verdict; `signet conformance <dir> [--json]` runs case files in the shared vector format.
+//! verdict; `signet config check <file>` checks filter configurations as Envoy would;
+//! `signet conformance <dir> [--json]` runs case files in the shared vector format.
 
 /// `println!` that ignores a closed stdout (`signet conformance | head`) instead of panicking.
 macro_rules! out {
@@ -11,6 +12,7 @@ macro_rules! out {
     }};
 }
 
+mod config;
 mod conformance;
 mod mosip;
 mod sign;
@@ -23,6 +25,7 @@ usage:
   signet verify --config <jws_verify config.json> [--registry <registry.json>] [--peer ID] [--now RFC3339] [--claims JSON] <message.http>
   signet sign --config <jws_sign config.json> [--now RFC3339] [--curl [--url BASE]] <message.http>
   signet conformance <dir> [--json] [--export <outdir> [--tls-name NAME]]
+  signet config check <Envoy bootstrap.yaml|json> | <filter config.json> --root-id ID [--registry <registry.json>]
   signet mosip seal|open --config <encryption settings.json> [--now RFC3339] <body.json>
 
 verify   reads a raw HTTP/1.1 message file (request line, headers, blank line, exact body),
@@ -32,6 +35,11 @@ verify   reads a raw HTTP/1.1 message file (request line, headers, blank line, e
          Envoy's VM configuration holds it, in --registry (not both).
 sign     signs a raw HTTP message file (request or response) exactly as the jws_sign filter
          would and prints the signed message, or a ready-to-paste curl with --curl.
+config check  runs the check Envoy's on_configure runs on a filter configuration (given
+         --root-id), or on every Signet Wasm filter of an Envoy bootstrap and the LDS files it
+         names: prints `ok <filter>` or `error <filter>: <field>: <message>` (the text of
+         Envoy's log) per filter; exit 0 all valid, 1 any error, 2 usage error. `*_env`
+         settings read the VM's environment as Envoy would give it (key_values, host_env_keys).
 conformance  runs every *.json case file in <dir> (format: shared/spec/vectors/README.md);
          exit 0 only when every case gets its expected verdict. --export writes, per case,
          the jws_verify configuration (<id>.config.json) and the request (<id>.http) it
@@ -46,6 +54,7 @@ fn main() -> ExitCode {
     let result = match args.first().map(String::as_str) {
         Some("verify") => verify::run(args.get(1..).unwrap_or_default()),
         Some("sign") => sign::run(args.get(1..).unwrap_or_default()),
+        Some("config") => config::run(args.get(1..).unwrap_or_default()),
         Some("conformance") => conformance::run(args.get(1..).unwrap_or_default()),
         Some("mosip") => mosip::run(args.get(1..).unwrap_or_default()),
         Some("-h" | "--help" | "help") => {

@@ -7,10 +7,13 @@
 
 use std::collections::BTreeMap;
 
+use schemars::JsonSchema;
 use serde::Deserialize;
 
+pub mod gateway;
 pub mod sign;
 
+use crate::config_error::ConfigError;
 use crate::duration::{pick, seconds_or_zero, Duration, Millis, Seconds};
 use crate::jose::alg::Alg;
 use crate::message::{Context, Message};
@@ -23,7 +26,7 @@ pub use crate::profiles::{ProfileName, Verifier, VerifySection};
 pub use crate::verify::{Common, Direction, ErrorFormat};
 
 /// Which crypto implementation the filter uses (the CLI always uses pure Rust).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Default)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Default, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum CryptoChoice {
     /// Envoy's native `verify_signature`/`sign` where the host has them, pure Rust otherwise.
@@ -37,36 +40,57 @@ pub enum CryptoChoice {
 
 /// The configuration exactly as written: the shared settings at the top level, the profile's
 /// own in its section (`profile`).
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawVerifyConfig {
+    /// The platform profile and its own settings.
     pub profile: VerifySection,
+    /// `request` (default): verify requests (provider side); `response`: verify the
+    /// responses a partner's egress receives.
     #[serde(default)]
     pub direction: Direction,
     /// Envoy only: `auto` (native where the host has it), `native`, or `rust`.
     #[serde(default)]
     pub crypto_backend: CryptoChoice,
+    /// JWS algorithms accepted (default: the profile's); never `none` or HS*.
     pub algorithms: Option<Vec<String>>,
+    /// Smallest RSA key accepted (default 2048, at least 1024).
     pub min_rsa_bits: Option<usize>,
+    /// Largest body held for verification (default: the profile's, 1 MiB).
     pub max_body_bytes: Option<usize>,
+    /// How long a held message may take to end (default 30s; 100ms to 600s).
     pub body_timeout: Option<Duration>,
+    /// Alias of `body_timeout` in milliseconds.
     pub body_timeout_ms: Option<Millis>,
+    /// Deepest JSON nesting accepted in a body (default 64, 1 to 128).
     pub max_json_depth: Option<usize>,
+    /// Most JSON values accepted in a body (default 1000000).
     pub max_json_elements: Option<usize>,
+    /// Which routes need a signature: first matching rule wins (default: all do).
     #[serde(default)]
     pub route_policy: Vec<RawRule>,
+    /// Reply bodies: `platform` (default, the platform's own) or `signet`.
     #[serde(default)]
     pub error_format: ErrorFormat,
+    /// Refuse a signature seen before within the freshness window (needs the
+    /// profile's window on).
     #[serde(default)]
     pub replay_cache: bool,
+    /// Capacity of the replay cache (default 100000).
     pub replay_cache_entries: Option<usize>,
+    /// Tolerance on the message's time (default 0s).
     pub clock_skew: Option<Duration>,
+    /// Alias of `clock_skew` in seconds.
     pub clock_skew_s: Option<Seconds>,
+    /// Write the audit record (`signet.audit.jws_verify`); default on.
     pub audit: Option<bool>,
     /// The partner registry inline (`docs/registry.md`), when not in the VM configuration.
     pub partners: Option<Vec<RawPartner>>,
+    /// Access policies inline (see the partner registry).
     pub policies: Option<Vec<RawPolicy>>,
+    /// MOSIP MISPs inline (see the partner registry).
     pub misps: Option<Vec<RawMisp>>,
+    /// MOSIP partner domain → CA certificates, inline (see the partner registry).
     pub domain_ca: Option<BTreeMap<String, Vec<String>>>,
 }
 
@@ -107,18 +131,21 @@ pub struct VerifyConfig {
 
 impl VerifyConfig {
     /// Parses and validates the filter's JSON configuration.
-    pub fn from_json(json: &str) -> Result<VerifyConfig, String> {
+    pub fn from_json(json: &str) -> Result<VerifyConfig, ConfigError> {
         VerifyConfig::from_json_with(json, None)
     }
 
     /// Parses and validates the filter's JSON configuration; `shared` is the VM's registry,
     /// which the configuration must then not repeat inline.
-    pub fn from_json_with(json: &str, shared: Option<&Registry>) -> Result<VerifyConfig, String> {
-        VerifyConfig::from_raw_with(parse_named(json)?, shared)
+    pub fn from_json_with(
+        json: &str,
+        shared: Option<&Registry>,
+    ) -> Result<VerifyConfig, ConfigError> {
+        VerifyConfig::from_raw_with(ConfigError::parse_object(json.as_bytes())?, shared)
     }
 
     /// Validates an already deserialized configuration.
-    pub fn from_raw(raw: RawVerifyConfig) -> Result<VerifyConfig, String> {
+    pub fn from_raw(raw: RawVerifyConfig) -> Result<VerifyConfig, ConfigError> {
         VerifyConfig::from_raw_with(raw, None)
     }
 
@@ -126,7 +153,7 @@ impl VerifyConfig {
     pub fn from_raw_with(
         raw: RawVerifyConfig,
         shared: Option<&Registry>,
-    ) -> Result<VerifyConfig, String> {
+    ) -> Result<VerifyConfig, ConfigError> {
         let p = raw.profile.name();
         let (defaults, optional) = raw.profile.algorithms();
         let algorithms = match &raw.algorithms {
@@ -135,12 +162,15 @@ impl VerifyConfig {
                 let mut v = Vec::new();
                 for n in names {
                     let a = Alg::from_name(n).ok_or_else(|| {
-                        format!("algorithms: {n:?} is not supported (none and HS* never are)")
+                        ConfigError::new(
+                            "algorithms",
+                            format!("{n:?} is not supported (none and HS* never are)"),
+                        )
                     })?;
                     if !optional.contains(&a) && !defaults.contains(&a) {
-                        return Err(format!(
-                            "algorithms: {n:?} is not allowed for profile {}",
-                            p.name()
+                        return Err(ConfigError::new(
+                            "algorithms",
+                            format!("{n:?} is not allowed for profile {}", p.name()),
                         ));
                     }
                     v.push(a);
@@ -198,11 +228,14 @@ impl VerifyConfig {
         };
         let profile = raw.profile.build(&common)?;
         if common.replay_cache && !profile.freshness_on() {
-            return Err(format!(
-                "replay_cache: needs the {} freshness window on (profile.{}.{})",
-                p.name(),
-                p.name(),
-                profile.window()
+            return Err(ConfigError::new(
+                "replay_cache",
+                format!(
+                    "needs the {} freshness window on (profile.{}.{})",
+                    p.name(),
+                    p.name(),
+                    profile.window()
+                ),
             ));
         }
         let registry = InlineMembers {
@@ -211,8 +244,7 @@ impl VerifyConfig {
             misps: raw.misps,
             domain_ca: raw.domain_ca,
         }
-        .resolve(shared)
-        .map_err(|e| e.to_string())?
+        .resolve(shared)?
         .for_profile(&algorithms, min_rsa_bits)?;
         profile.check_registry(&common, &registry)?;
         Ok(VerifyConfig {
@@ -222,26 +254,6 @@ impl VerifyConfig {
             registry,
         })
     }
-}
-
-/// Deserializes a configuration so that an error names the field: `partners[0].keys[1].kid:
-/// invalid type ...` rather than a line and column.
-pub fn parse_named<T: serde::de::DeserializeOwned>(json: &str) -> Result<T, String> {
-    let de = &mut serde_json::Deserializer::from_str(json);
-    serde_path_to_error::deserialize(de).map_err(|e| {
-        let path = e.path().to_string();
-        let inner = e.inner().to_string();
-        let inner = inner
-            .rsplit_once(" at line ")
-            .map_or(inner.as_str(), |(m, _)| m)
-            .to_string();
-        // An unknown member named "" has an empty path.
-        if path == "." || path.is_empty() {
-            format!("configuration: {inner}")
-        } else {
-            format!("{path}: {inner}")
-        }
-    })
 }
 
 /// Default bound on a held message: generous for a 5 MiB body on a slow link, short enough that

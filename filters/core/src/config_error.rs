@@ -47,8 +47,8 @@ impl ConfigError {
     /// A serde error with its path, without serde's " at line L column C".
     fn from_serde(e: &serde_path_to_error::Error<serde_json::Error>) -> ConfigError {
         let path = e.path().to_string();
-        // An unknown member named "" has an empty path.
-        let field = if path == "." || path.is_empty() {
+        // An unknown member named "" has an empty path; cut-off JSON has "?".
+        let field = if path == "." || path == "?" || path.is_empty() {
             "(root)".into()
         } else {
             path
@@ -59,6 +59,29 @@ impl ConfigError {
             None => msg,
         };
         ConfigError::new(field, msg)
+    }
+}
+
+/// A `field: message` text of a validation helper: the field is the text before the first
+/// `": "` when that reads as a JSON path (`profile.mojaloop.date_window`, `partners[1].kid`),
+/// otherwise the whole text is the message of the configuration as a whole.
+impl From<String> for ConfigError {
+    fn from(text: String) -> ConfigError {
+        let is_path = |f: &str| {
+            !f.is_empty()
+                && f.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"_.[]()-".contains(&b))
+        };
+        match text.split_once(": ") {
+            Some((field, message)) if is_path(field) => ConfigError::new(field, message),
+            _ => ConfigError::new("(root)", text),
+        }
+    }
+}
+
+impl From<&str> for ConfigError {
+    fn from(text: &str) -> ConfigError {
+        ConfigError::from(text.to_string())
     }
 }
 

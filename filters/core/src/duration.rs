@@ -111,6 +111,41 @@ impl<'de> Deserialize<'de> for Millis {
     }
 }
 
+impl schemars::JsonSchema for Duration {
+    fn schema_name() -> String {
+        "Duration".into()
+    }
+
+    fn json_schema(_: &mut schemars::gen::SchemaGenerator) -> schemars::schema::Schema {
+        crate::schema::literal(serde_json::json!({
+            "type": "string",
+            "pattern": "^[0-9]+(\\.[0-9]+)?(ms|s|m|h)$",
+            "description": "A duration as Envoy writes it: \"30s\", \"1.5s\", \"250ms\", \"5m\", \"1h\" (at most a year)."
+        }))
+    }
+}
+
+/// The integer aliases: a non-negative count of the unit.
+macro_rules! legacy_schema {
+    ($t:ty, $unit:literal) => {
+        impl schemars::JsonSchema for $t {
+            fn schema_name() -> String {
+                stringify!($t).into()
+            }
+
+            fn json_schema(_: &mut schemars::gen::SchemaGenerator) -> schemars::schema::Schema {
+                crate::schema::literal(serde_json::json!({
+                    "type": "integer",
+                    "minimum": 0,
+                    "description": concat!("The older integer spelling, in ", $unit, ".")
+                }))
+            }
+        }
+    };
+}
+legacy_schema!(Seconds, "seconds");
+legacy_schema!(Millis, "milliseconds");
+
 /// An integer alias of a duration setting.
 pub trait Legacy {
     fn duration(&self) -> Duration;

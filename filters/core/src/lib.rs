@@ -6,6 +6,7 @@
 
 pub mod audit;
 pub mod b64;
+pub mod check;
 pub mod config;
 pub mod config_error;
 pub mod conformance;
@@ -23,6 +24,7 @@ pub mod reason;
 pub mod registry;
 pub mod reply;
 pub mod route;
+pub mod schema;
 pub mod seal;
 pub mod sign;
 pub mod time;

@@ -12,10 +12,11 @@
 //! beforehand any path that could be read two ways ([`crate::path`]), so a prefix such as
 //! `/health` cannot also cover `/health/../admin`.
 
+use schemars::JsonSchema;
 use serde::Deserialize;
 
 /// What a matched rule demands.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum Policy {
     /// The signature header must be present and valid.
@@ -38,15 +39,19 @@ impl Policy {
 }
 
 /// One rule as written in the filter configuration.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawRule {
     /// Upper-case methods, matched exactly; absent or empty means any.
     #[serde(default)]
     pub methods: Vec<String>,
+    /// A string prefix of the path, or
     pub path_prefix: Option<String>,
+    /// a glob over path segments: `*` one segment, `**` any number, or
     pub path_glob: Option<String>,
+    /// the name of Envoy's matched route.
     pub route_name: Option<String>,
+    /// What the matching requests need.
     pub policy: Policy,
 }
 

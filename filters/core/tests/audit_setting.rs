@@ -21,6 +21,7 @@ fn audit_is_on_unless_turned_off() {
     assert_eq!(verify(json!({"audit": false})), Ok(false));
     assert!(verify(json!({"audit": "no"}))
         .unwrap_err()
+        .to_string()
         .contains("audit"));
 
     let rsa = private_pem(&rsa_key(1));

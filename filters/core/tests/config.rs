@@ -10,11 +10,15 @@ use signet_core::config::sign::SignConfig;
 use signet_core::config::VerifyConfig;
 
 fn verify_err(cfg: Value) -> String {
-    VerifyConfig::from_json(&cfg.to_string()).unwrap_err()
+    VerifyConfig::from_json(&cfg.to_string())
+        .unwrap_err()
+        .to_string()
 }
 
 fn sign_err(cfg: Value) -> String {
-    SignConfig::from_json(&cfg.to_string(), &|_| None).unwrap_err()
+    SignConfig::from_json(&cfg.to_string(), &|_| None)
+        .unwrap_err()
+        .to_string()
 }
 
 #[test]

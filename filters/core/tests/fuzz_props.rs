@@ -266,7 +266,7 @@ fn regression_empty_member_name_names_the_root() {
     let e = FetchConfig::from_json(br#"{"":[false]}"#, &|_| None).unwrap_err();
     assert_eq!(e.field, "(root)", "{e}");
     let e = VerifyConfig::from_json(r#"{"profile":"generic","":1}"#).unwrap_err();
-    assert!(e.starts_with("configuration: unknown field ``"), "{e}");
+    assert_eq!(e.field, "(root)", "{e}");
 }
 
 /// A chunked message whose input ends inside the header section's last line: the error named

@@ -55,10 +55,7 @@ pub struct JwsSign {
 impl JwsSign {
     /// Parses the configuration; the private key comes from the VM's environment
     /// (`vm_config.environment_variables`) when `signing_key_env` names it.
-    pub fn configure(raw: &[u8]) -> Result<JwsSign, String> {
-        let text =
-            std::str::from_utf8(raw).map_err(|_| "configuration is not UTF-8".to_string())?;
-        let cfg = SignConfig::from_json(text, &|name| std::env::var(name).ok())?;
+    pub fn configure(cfg: SignConfig) -> Result<JwsSign, String> {
         let native = match cfg.crypto_backend {
             CryptoChoice::Rust => NativeSupport::default(),
             CryptoChoice::Auto => NativeSupport::probe(),

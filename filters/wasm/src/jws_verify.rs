@@ -89,13 +89,7 @@ pub struct JwsVerify {
 impl JwsVerify {
     /// Parses and validates the configuration, probes the host's crypto, defines the stats.
     /// `shared` is the VM's partner registry, if it has one.
-    pub fn configure(
-        raw: &[u8],
-        shared: Option<&signet_core::registry::Registry>,
-    ) -> Result<JwsVerify, String> {
-        let text =
-            std::str::from_utf8(raw).map_err(|_| "configuration is not UTF-8".to_string())?;
-        let cfg = VerifyConfig::from_json_with(text, shared)?;
+    pub fn configure(cfg: VerifyConfig) -> Result<JwsVerify, String> {
         let native = match cfg.crypto_backend {
             signet_core::config::CryptoChoice::Rust => NativeSupport::default(),
             signet_core::config::CryptoChoice::Auto => NativeSupport::probe(),

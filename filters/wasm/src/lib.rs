@@ -16,6 +16,7 @@ use std::rc::Rc;
 use proxy_wasm::hostcalls;
 use proxy_wasm::traits::{Context, HttpContext, RootContext};
 use proxy_wasm::types::{Action, ContextType, LogLevel};
+use signet_core::check::{self, Checked};
 use signet_core::registry::Registry;
 
 pub mod gateway;
@@ -33,16 +34,6 @@ pub mod waiters;
 #[cfg(target_arch = "wasm32")]
 #[global_allocator]
 static ALLOC: memstat::CountingAlloc = memstat::CountingAlloc;
-
-/// Every filter this module knows, by the `root_id` that selects it.
-pub const ROOT_IDS: &[&str] = &[
-    gateway::ROOT_ID,
-    jws_verify::ROOT_ID,
-    jws_sign::ROOT_ID,
-    token_check::ROOT_ID,
-    token_fetch::ROOT_ID,
-    mosip_seal::ROOT_ID,
-];
 
 proxy_wasm::main! {{
     proxy_wasm::set_log_level(LogLevel::Info);
@@ -105,12 +96,9 @@ fn load_vm_registry(bytes: &[u8]) -> Result<(), String> {
     if cached {
         return Ok(());
     }
-    let parsed = if bytes.iter().all(u8::is_ascii_whitespace) {
-        None
-    } else {
-        let reg = Registry::from_json(bytes).map_err(|e| {
-            format!("partner registry (vm_config.configuration): bad configuration: {e}")
-        })?;
+    let parsed = check::registry(bytes)
+        .map_err(|e| format!("{}: bad configuration: {e}", check::REGISTRY))?;
+    if let Some(reg) = &parsed {
         log(
             LogLevel::Info,
             &format!(
@@ -118,9 +106,8 @@ fn load_vm_registry(bytes: &[u8]) -> Result<(), String> {
                 reg.partners().len()
             ),
         );
-        Some((bytes.to_vec(), Rc::new(reg)))
-    };
-    VM_REGISTRY.with(|r| *r.borrow_mut() = parsed);
+    }
+    VM_REGISTRY.with(|r| *r.borrow_mut() = parsed.map(|reg| (bytes.to_vec(), Rc::new(reg))));
     Ok(())
 }
 
@@ -141,58 +128,36 @@ fn plugin_configuration() -> Result<Vec<u8>, String> {
     }
 }
 
-/// A filter's validated configuration, before any host resource is claimed.
-#[derive(Debug, PartialEq, Eq)]
-enum FilterConfig {
-    Gateway(gateway::GatewayConfig),
-    /// Filters whose configuration can only be validated with the host (crypto probe, env).
-    Hosted(String, Vec<u8>),
-}
-
-/// Picks the filter named by `root_id` and parses its raw JSON configuration (host-free).
-fn parse_config(root_id: &str, raw: &[u8]) -> Result<FilterConfig, String> {
-    match root_id {
-        gateway::ROOT_ID => gateway::GatewayConfig::parse(raw)
-            .map(FilterConfig::Gateway)
-            .map_err(|e| format!("root_id \"{root_id}\": bad configuration: {e}")),
-        jws_verify::ROOT_ID
-        | jws_sign::ROOT_ID
-        | token_check::ROOT_ID
-        | token_fetch::ROOT_ID
-        | mosip_seal::ROOT_ID => Ok(FilterConfig::Hosted(root_id.to_string(), raw.to_vec())),
-        other => Err(format!(
-            "unknown root_id \"{other}\"; this module provides: {}",
-            ROOT_IDS.join(", ")
-        )),
-    }
-}
-
-/// Turns a parsed configuration into a live filter (defines its stats with the host).
-fn instantiate(config: FilterConfig) -> Result<Filter, String> {
+/// Checks the plugin's configuration with the core (the check `signet config check` runs, so
+/// both give the same verdict and text), then makes the live filter: defines its stats with
+/// the host and probes native crypto.
+fn configure(root_id: &str, raw: &[u8]) -> Result<Filter, String> {
     let shared = vm_registry();
-    let shared = shared.as_deref();
-    match config {
-        FilterConfig::Gateway(cfg) => gateway::Gateway::new(cfg)
-            .map(|gw| Filter::Gateway(Rc::new(gw)))
-            .map_err(|e| format!("root_id \"{}\": {e}", gateway::ROOT_ID)),
-        FilterConfig::Hosted(root_id, raw) => match root_id.as_str() {
-            jws_verify::ROOT_ID => jws_verify::JwsVerify::configure(&raw, shared)
-                .map(|f| Filter::JwsVerify(Rc::new(f)))
-                .map_err(|e| format!("root_id \"{root_id}\": bad configuration: {e}")),
-            token_check::ROOT_ID => token_check::TokenCheck::configure(&raw, shared)
-                .map(|f| Filter::TokenCheck(Rc::new(f)))
-                .map_err(|e| format!("root_id \"{root_id}\": bad configuration: {e}")),
-            token_fetch::ROOT_ID => token_fetch::TokenFetch::configure(&raw)
-                .map(|f| Filter::TokenFetch(Rc::new(f)))
-                .map_err(|e| format!("root_id \"{root_id}\": bad configuration: {e}")),
-            mosip_seal::ROOT_ID => mosip_seal::MosipSeal::configure(&raw)
-                .map(|f| Filter::MosipSeal(Rc::new(f)))
-                .map_err(|e| format!("root_id \"{root_id}\": bad configuration: {e}")),
-            _ => jws_sign::JwsSign::configure(&raw)
-                .map(|f| Filter::JwsSign(Rc::new(f)))
-                .map_err(|e| format!("root_id \"{root_id}\": bad configuration: {e}")),
-        },
-    }
+    let env = |name: &str| std::env::var(name).ok();
+    let at = check::Host {
+        env: &env,
+        now_s: host::now_ms() / 1000,
+    };
+    let bad = |e: &dyn std::fmt::Display| format!("root_id \"{root_id}\": bad configuration: {e}");
+    let live = match check::filter(root_id, raw, shared.as_deref(), &at).map_err(|e| bad(&e))? {
+        Checked::Gateway(cfg) => gateway::Gateway::new(cfg).map(|f| Filter::Gateway(Rc::new(f))),
+        Checked::JwsVerify(cfg) => {
+            jws_verify::JwsVerify::configure(*cfg).map(|f| Filter::JwsVerify(Rc::new(f)))
+        }
+        Checked::JwsSign(cfg) => {
+            jws_sign::JwsSign::configure(*cfg).map(|f| Filter::JwsSign(Rc::new(f)))
+        }
+        Checked::TokenCheck(cfg) => {
+            token_check::TokenCheck::configure(*cfg).map(|f| Filter::TokenCheck(Rc::new(f)))
+        }
+        Checked::TokenFetch(cfg) => {
+            token_fetch::TokenFetch::configure(*cfg).map(|f| Filter::TokenFetch(Rc::new(f)))
+        }
+        Checked::MosipSeal(cfg) => {
+            mosip_seal::MosipSeal::configure(*cfg).map(|f| Filter::MosipSeal(Rc::new(f)))
+        }
+    };
+    live.map_err(|e| bad(&e))
 }
 
 impl Context for SignetRoot {
@@ -245,8 +210,7 @@ impl RootContext for SignetRoot {
     fn on_configure(&mut self, _plugin_configuration_size: usize) -> bool {
         let result = plugin_root_id()
             .and_then(|root_id| plugin_configuration().map(|cfg| (root_id, cfg)))
-            .and_then(|(root_id, cfg)| parse_config(&root_id, &cfg))
-            .and_then(instantiate);
+            .and_then(|(root_id, cfg)| configure(&root_id, &cfg));
         match result {
             Ok(filter) => {
                 match &filter {
@@ -342,42 +306,5 @@ impl HttpContext for Unconfigured {
 
     fn on_http_request_trailers(&mut self, _num_trailers: usize) -> Action {
         Action::Pause
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn unknown_root_id_is_refused_with_the_known_list() {
-        let message = parse_config("jws_verfy", b"{}").err().unwrap_or_default();
-        assert!(
-            message.contains("unknown root_id \"jws_verfy\""),
-            "{message}"
-        );
-        assert!(message.contains("gateway"), "{message}");
-    }
-
-    #[test]
-    fn gateway_root_id_selects_the_gateway_filter() {
-        assert!(matches!(
-            parse_config("gateway", b""),
-            Ok(FilterConfig::Gateway(_))
-        ));
-    }
-
-    #[test]
-    fn empty_root_id_is_refused() {
-        assert!(parse_config("", b"{}").is_err());
-    }
-
-    #[test]
-    fn gateway_bad_config_names_the_root_id_and_field() {
-        let message = parse_config("gateway", br#"{"strip_header_prefixes": 3}"#)
-            .err()
-            .unwrap_or_default();
-        assert!(message.contains("root_id \"gateway\""), "{message}");
-        assert!(message.contains("strip_header_prefixes"), "{message}");
     }
 }

@@ -48,14 +48,7 @@ pub struct MosipSeal {
 impl MosipSeal {
     /// Parses and checks the settings (certificates in date now); the partner's key comes from
     /// the VM's environment.
-    pub fn configure(raw: &[u8]) -> Result<MosipSeal, String> {
-        let text =
-            std::str::from_utf8(raw).map_err(|_| "configuration is not UTF-8".to_string())?;
-        let settings = SealSettings::from_json(
-            text,
-            &|name| std::env::var(name).ok(),
-            host::now_ms() / 1000,
-        )?;
+    pub fn configure(settings: SealSettings) -> Result<MosipSeal, String> {
         let counters = Counters::define(ROOT_ID, EVENTS)?;
         if let Some(s) = &settings.sealer {
             let c = s.certificate();

@@ -100,11 +100,7 @@ pub struct TokenCheck {
 impl TokenCheck {
     /// Parses and validates the configuration, probes the host's crypto, defines the stats.
     /// `shared` is the VM's partner registry, if it has one.
-    pub fn configure(
-        raw: &[u8],
-        shared: Option<&signet_core::registry::Registry>,
-    ) -> Result<TokenCheck, String> {
-        let cfg = TokenConfig::from_json_with(raw, shared).map_err(|e| e.to_string())?;
+    pub fn configure(cfg: TokenConfig) -> Result<TokenCheck, String> {
         let counters = Counters::define(ROOT_ID, EVENTS)?;
         let profile = match cfg.error_format {
             ErrorFormat::Ocen => "ocen",

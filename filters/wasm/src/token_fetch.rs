@@ -55,9 +55,7 @@ pub struct TokenFetch {
 
 impl TokenFetch {
     /// Parses the configuration; the client secret is read from the VM's environment.
-    pub fn configure(raw: &[u8]) -> Result<TokenFetch, String> {
-        let cfg = FetchConfig::from_json(raw, &|name| std::env::var(name).ok())
-            .map_err(|e| e.to_string())?;
+    pub fn configure(cfg: FetchConfig) -> Result<TokenFetch, String> {
         let counters = Counters::define(ROOT_ID, EVENTS)?;
         log(
             LogLevel::Info,

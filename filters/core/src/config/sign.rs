@@ -6,9 +6,11 @@
 //! not fit its algorithm, or a certificate that is not the key's, fails configuration. As for
 //! `jws_verify`, the profile's own settings are its section (`"profile": {"mojaloop": {...}}`).
 
+use schemars::JsonSchema;
 use serde::Deserialize;
 
 use super::{body_timeout, CryptoChoice};
+use crate::config_error::ConfigError;
 use crate::crypto::CryptoBackend;
 use crate::duration::{Duration, Millis};
 use crate::jose::alg::Alg;
@@ -18,24 +20,34 @@ use crate::profiles::{SignSection, SignSetup, Signer};
 use crate::sign::{SignError, SignKey, SignOutcome, SignResponses};
 use crate::verify::Direction;
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawSignConfig {
+    /// The platform profile and its own settings.
     pub profile: SignSection,
+    /// `request` (default): sign requests; `response`: sign responses.
     #[serde(default)]
     pub direction: Direction,
+    /// Envoy only: `auto` (native where the host has it), `native`, or `rust`.
     #[serde(default)]
     pub crypto_backend: CryptoChoice,
     /// Private key PEM or JWK JSON, inline (demos only).
     pub signing_key: Option<String>,
     /// Name of the environment variable holding the private key.
     pub signing_key_env: Option<String>,
+    /// JWS algorithm (default: the profile's for the key type).
     pub sign_alg: Option<String>,
+    /// `kid` written in the protected header.
     pub kid: Option<String>,
+    /// Largest body signed (default: the profile's, 1 MiB).
     pub max_body_bytes: Option<usize>,
+    /// How long a held message may take to end (default 30s; 100ms to 600s).
     pub body_timeout: Option<Duration>,
+    /// Alias of `body_timeout` in milliseconds.
     pub body_timeout_ms: Option<Millis>,
+    /// Smallest RSA signing key accepted (default 2048).
     pub min_rsa_bits: Option<usize>,
+    /// Write the audit record (`signet.audit.jws_sign`); default on.
     pub audit: Option<bool>,
 }
 
@@ -59,52 +71,58 @@ pub type EnvLookup<'a> = &'a dyn Fn(&str) -> Option<String>;
 
 impl SignConfig {
     /// Parses and validates the filter's JSON configuration; `env` resolves `*_env` settings.
-    pub fn from_json(json: &str, env: EnvLookup<'_>) -> Result<SignConfig, String> {
-        SignConfig::from_raw(super::parse_named(json)?, env)
+    pub fn from_json(json: &str, env: EnvLookup<'_>) -> Result<SignConfig, ConfigError> {
+        SignConfig::from_raw(ConfigError::parse_object(json.as_bytes())?, env)
     }
 
-    pub fn from_raw(raw: RawSignConfig, env: EnvLookup<'_>) -> Result<SignConfig, String> {
+    pub fn from_raw(raw: RawSignConfig, env: EnvLookup<'_>) -> Result<SignConfig, ConfigError> {
         let p = raw.profile.name();
-        let key_text = match (&raw.signing_key, &raw.signing_key_env) {
-            (Some(k), None) => k.clone(),
-            (None, Some(var)) => env(var).ok_or_else(|| {
+        let (key_field, key_text) = match (&raw.signing_key, &raw.signing_key_env) {
+            (Some(k), None) => ("signing_key", k.clone()),
+            (None, Some(var)) => ("signing_key_env", env(var).ok_or_else(|| {
                 format!("signing_key_env: environment variable {var} is not set (vm_config.environment_variables.host_env_keys)")
-            })?,
-            _ => return Err("exactly one of signing_key, signing_key_env is required".into()),
+            })?),
+            _ => {
+                return Err(ConfigError::new(
+                    "signing_key",
+                    "exactly one of signing_key, signing_key_env is required",
+                ))
+            }
         };
         let key = if key_text.trim_start().starts_with('{') {
             PrivateKey::from_jwk(&key_text)
         } else {
             PrivateKey::from_pem(&key_text)
         }
-        .map_err(|e| format!("signing key: {e}"))?;
+        .map_err(|e| ConfigError::new(key_field, format!("not a usable signing key: {e}")))?;
         let public = key.public_key();
         public
             .check_strength(raw.min_rsa_bits.unwrap_or(2048))
-            .map_err(|e| format!("signing key: {e}"))?;
+            .map_err(|e| ConfigError::new(key_field, format!("signing key too weak: {e}")))?;
         let alg = match &raw.sign_alg {
             Some(name) => Alg::from_name(name)
                 .ok_or_else(|| format!("sign_alg: {name:?} is not a supported algorithm"))?,
             None => raw.profile.default_alg(&public).ok_or_else(|| {
-                format!(
-                    "signing key: {} keys cannot sign for profile {}",
-                    public.kind(),
-                    p.name()
+                ConfigError::new(
+                    key_field,
+                    format!(
+                        "{} signing keys cannot sign for profile {}",
+                        public.kind(),
+                        p.name()
+                    ),
                 )
             })?,
         };
         if !alg.fits(&public) {
-            return Err(format!(
-                "sign_alg: {} does not fit the signing key",
-                alg.name()
-            ));
+            return Err(format!("sign_alg: {} does not fit the signing key", alg.name()).into());
         }
         if !raw.profile.alg_allowed(alg) {
             return Err(format!(
                 "sign_alg: {} is not used by profile {}",
                 alg.name(),
                 p.name()
-            ));
+            )
+            .into());
         }
         let max_body_bytes = raw.max_body_bytes.unwrap_or(raw.profile.max_body_bytes());
         if max_body_bytes == 0 || max_body_bytes > 64 * 1024 * 1024 {
@@ -121,7 +139,8 @@ impl SignConfig {
             return Err(format!(
                 "profile.{}.sign_responses: must be on for direction response",
                 p.name()
-            ));
+            )
+            .into());
         }
         Ok(SignConfig {
             sign_responses,

@@ -35,7 +35,7 @@ pub mod spar;
 pub trait VerifySettings: Sized {
     /// The section as written: unknown members refused, every member optional
     /// (`"profile": "<name>"` is the empty section).
-    type Section: DeserializeOwned + Default;
+    type Section: DeserializeOwned + Default + schemars::JsonSchema;
     /// Algorithms on by default.
     const ALGORITHMS: &'static [Alg];
     /// Algorithms `algorithms` may add to the defaults.
@@ -72,7 +72,7 @@ pub trait VerifyProfile: VerifySettings {
 /// A profile's section of the `jws_sign` configuration and what it resolves to.
 pub trait SignSettings: Sized {
     /// The section as written, as [`VerifySettings::Section`].
-    type Section: DeserializeOwned + Default;
+    type Section: DeserializeOwned + Default + schemars::JsonSchema;
     const MAX_BODY_BYTES: usize = 1_048_576;
     /// The algorithm for `key` when `sign_alg` is not set; `None`: such a key cannot sign here.
     fn default_alg(key: &PublicKey) -> Option<Alg> {
@@ -230,6 +230,30 @@ macro_rules! registered {
         #[derive(Clone, Debug)]
         pub enum Signer {
             $($variant($module::Sign)),+
+        }
+
+        impl schemars::JsonSchema for VerifySection {
+            fn schema_name() -> String {
+                "VerifySection".into()
+            }
+
+            fn json_schema(gen: &mut schemars::gen::SchemaGenerator) -> schemars::schema::Schema {
+                crate::schema::profile_section(NAMES, vec![
+                    $(gen.subschema_for::<<$module::Verify as VerifySettings>::Section>()),+
+                ])
+            }
+        }
+
+        impl schemars::JsonSchema for SignSection {
+            fn schema_name() -> String {
+                "SignSection".into()
+            }
+
+            fn json_schema(gen: &mut schemars::gen::SchemaGenerator) -> schemars::schema::Schema {
+                crate::schema::profile_section(NAMES, vec![
+                    $(gen.subschema_for::<<$module::Sign as SignSettings>::Section>()),+
+                ])
+            }
         }
 
         impl Sections for VerifySection {

@@ -3,6 +3,7 @@
 
 use std::collections::BTreeMap;
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Deserializer};
 
 use super::{
@@ -32,14 +33,31 @@ impl<'de> Deserialize<'de> for Status {
     }
 }
 
+impl JsonSchema for Status {
+    fn schema_name() -> String {
+        "Status".into()
+    }
+
+    fn json_schema(_: &mut schemars::gen::SchemaGenerator) -> schemars::schema::Schema {
+        crate::schema::literal(serde_json::json!({
+            "type": "string",
+            "enum": ["active", "suspended", "inactive", "blocked", "revoked"],
+            "description": "Status, in any case; only `active` is in force."
+        }))
+    }
+}
+
 /// The registry document, or the same members inline in a filter configuration.
-#[derive(Clone, Debug, Default, Deserialize)]
+#[derive(Clone, Debug, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawRegistry {
+    /// The partners: each written once, read by every filter and by the renderer.
     #[serde(default)]
     pub partners: Vec<RawPartner>,
+    /// Access policies that partners and API keys name (`policy`).
     #[serde(default)]
     pub policies: Vec<RawPolicy>,
+    /// MOSIP MISPs and their licence keys.
     #[serde(default)]
     pub misps: Vec<RawMisp>,
     /// MOSIP partner domain → CA certificates (PEM, bundles allowed).
@@ -47,101 +65,151 @@ pub struct RawRegistry {
     pub domain_ca: BTreeMap<String, Vec<String>>,
 }
 
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawPartner {
+    /// The partner's id: what stats, audit records and `x-signet-partner` name.
     pub id: String,
+    /// `active` (default) or suspended / inactive / blocked / revoked, any case: anything
+    /// but active is refused.
     #[serde(default)]
     pub status: Status,
+    /// In force from (RFC 3339, inclusive).
     pub not_before: Option<String>,
+    /// In force until (RFC 3339, inclusive).
     pub not_after: Option<String>,
+    /// URI SAN, DNS SAN or subject of the partner's client certificate.
     #[serde(default)]
     pub tls_names: Vec<String>,
+    /// Source ranges of the partner's connections (the renderer's RBAC; a partner
+    /// without them gets no TLS access).
     #[serde(default)]
     pub source_cidrs: Vec<String>,
+    /// JWS verification keys, newest first.
     #[serde(default)]
     pub keys: Vec<RawKey>,
+    /// The partner's signing certificate (MOSIP: pinned).
     pub certificate_pem: Option<String>,
+    /// Or the SHA-256 of that certificate, hex.
     pub certificate_sha256: Option<String>,
+    /// The id the partner writes as sender in its messages (default `id`).
     pub sender_id: Option<String>,
+    /// MOSIP partner domain (`domain_ca` key) of the partner's certificate.
     pub domain: Option<String>,
+    /// OCEN registry status (e.g. `APPROVED`).
     pub registry_status: Option<String>,
+    /// Token subjects / client ids that name this partner (`token_check`).
     #[serde(default)]
     pub token_subjects: Vec<String>,
+    /// The access policy (`policies[].id`) of the partner and, by default, of its API keys.
     pub policy: Option<String>,
+    /// API keys the partner presents (`token_check`; MOSIP `jws_verify`).
     #[serde(default)]
     pub api_keys: Vec<RawApiKey>,
 }
 
 /// A key: exactly one of the three forms.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawKey {
+    /// Key id the partner's signatures name.
     pub kid: Option<String>,
+    /// Algorithms of this key (default: those its type and the profile allow).
     #[serde(default)]
     pub algorithms: Vec<String>,
+    /// SPKI public key, PEM; exactly one of the three forms.
     pub public_key_pem: Option<String>,
+    /// Public key as a JWK object.
     pub public_jwk: Option<serde_json::Value>,
+    /// Certificate holding the key, PEM.
     pub certificate_pem: Option<String>,
 }
 
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawApiKey {
     /// The key in clear (demos), or
     pub key: Option<String>,
     /// its SHA-256 in hex.
     pub key_sha256: Option<String>,
+    /// Access policy of this key (default: the partner's).
     pub policy: Option<String>,
+    /// `active` (default) or suspended / inactive / blocked / revoked, any case: anything
+    /// but active is refused.
     #[serde(default)]
     pub status: Status,
+    /// In force from (RFC 3339, inclusive).
     pub not_before: Option<String>,
+    /// In force until (RFC 3339, inclusive).
     pub not_after: Option<String>,
 }
 
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawPolicy {
+    /// The policy's id, as partners and API keys name it.
     pub id: String,
+    /// `active` (default) or suspended / inactive / blocked / revoked, any case: anything
+    /// but active is refused.
     #[serde(default)]
     pub status: Status,
+    /// In force from (RFC 3339, inclusive).
     pub not_before: Option<String>,
+    /// In force until (RFC 3339, inclusive).
     pub not_after: Option<String>,
+    /// The routes the policy allows (`token_check`).
     pub routes: Vec<RawRoute>,
+    /// Scopes the token must carry.
     #[serde(default)]
     pub required_scopes: Vec<String>,
 }
 
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawRoute {
+    /// HTTP methods (default: any).
     #[serde(default)]
     pub methods: Vec<String>,
+    /// A string prefix of the path, or
     pub path_prefix: Option<String>,
+    /// a glob over path segments: `*` one segment, `**` any number.
     pub path_glob: Option<String>,
 }
 
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawMisp {
+    /// The MISP's id.
     pub id: String,
+    /// `active` (default) or suspended / inactive / blocked / revoked, any case: anything
+    /// but active is refused.
     #[serde(default)]
     pub status: Status,
+    /// The partners the MISP may serve (absent: any).
     pub partners: Option<Vec<String>>,
+    /// Licence keys the MISP's partners present.
     #[serde(default)]
     pub license_keys: Vec<RawLicenseKey>,
+    /// The MISP's certificate, PEM.
     pub certificate_pem: Option<String>,
+    /// Or its SHA-256, hex.
     pub certificate_sha256: Option<String>,
 }
 
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawLicenseKey {
+    /// The licence key in clear (demos), or
     pub key: Option<String>,
+    /// its SHA-256 in hex.
     pub key_sha256: Option<String>,
+    /// `active` (default) or suspended / inactive / blocked / revoked, any case: anything
+    /// but active is refused.
     #[serde(default)]
     pub status: Status,
+    /// In force from (RFC 3339, inclusive).
     pub not_before: Option<String>,
+    /// In force until (RFC 3339, inclusive).
     pub not_after: Option<String>,
 }
 

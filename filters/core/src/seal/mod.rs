@@ -31,7 +31,7 @@
 mod cipher;
 mod settings;
 
-pub use settings::{SealSettings, DEFAULT_MAX_BODY_BYTES};
+pub use settings::{schema as settings_schema, SealSettings, DEFAULT_MAX_BODY_BYTES};
 
 use std::fmt;
 

@@ -12,23 +12,36 @@
 //! the YAML or `/config_dump`). Both certificates must hold an RSA key of at least
 //! `min_rsa_bits` and be in date now; the partner key must be the certificate's.
 
+use schemars::JsonSchema;
 use serde::Deserialize;
 
 use super::{Opener, Sealer};
+use crate::config_error::ConfigError;
 use crate::keys::{PrivateKey, PublicKey};
 use crate::x509::Certificate;
 
 /// Default bound on a sealed request or an opened answer (IDA's own is 1 MiB of request).
 pub const DEFAULT_MAX_BODY_BYTES: usize = 1024 * 1024;
 
+/// The JSON Schema of the `mosip_seal` configuration.
+pub fn schema() -> schemars::schema::RootSchema {
+    crate::schema::root_of::<RawSealSettings>()
+}
+
 /// The step's JSON, as written.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct RawSealSettings {
+    /// IDA's encryption certificate, PEM: enables sealing requests.
     ida_encryption_certificate: Option<String>,
+    /// The partner's encryption certificate, PEM: with the key, enables
+    /// opening e-KYC answers.
     partner_encryption_certificate: Option<String>,
+    /// Environment variable holding the partner's private key (PEM).
     partner_encryption_key_env: Option<String>,
+    /// Smallest RSA key accepted (default 2048, at least 2048).
     min_rsa_bits: Option<usize>,
+    /// Largest request sealed or answer opened (default 1 MiB, at most 16 MiB).
     max_body_bytes: Option<usize>,
 }
 
@@ -50,8 +63,8 @@ impl SealSettings {
         json: &str,
         env: &dyn Fn(&str) -> Option<String>,
         now_s: i64,
-    ) -> Result<SealSettings, String> {
-        let raw: RawSealSettings = crate::config::parse_named(json)?;
+    ) -> Result<SealSettings, ConfigError> {
+        let raw: RawSealSettings = ConfigError::parse_object(json.as_bytes())?;
         let min_rsa_bits = raw.min_rsa_bits.unwrap_or(2048);
         if min_rsa_bits < 2048 {
             return Err("min_rsa_bits: below 2048 is not accepted for encryption keys".into());

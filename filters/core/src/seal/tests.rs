@@ -30,7 +30,7 @@ fn env(name: &str) -> Option<String> {
 }
 
 fn settings(v: Value) -> Result<SealSettings, String> {
-    SealSettings::from_json(&v.to_string(), &env, NOW)
+    SealSettings::from_json(&v.to_string(), &env, NOW).map_err(|e| e.to_string())
 }
 
 fn sealer() -> Sealer {
@@ -486,6 +486,7 @@ fn settings_are_checked_and_name_the_field() {
             now,
         )
         .unwrap_err()
+        .to_string()
     };
     assert!(at(1_700_000_000).contains("not valid yet"));
     assert!(at(2_200_000_000).contains("expired"));

@@ -6,6 +6,7 @@
 //! Mojaloop signer may also re-serialize the body (and then updates `content-length`). The
 //! signature always covers the bytes actually sent.
 
+use schemars::JsonSchema;
 use serde::Deserialize;
 
 use crate::b64;
@@ -47,7 +48,7 @@ impl std::fmt::Display for SignError {
 }
 
 /// Which responses a signer signs (§2.10.3).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Default)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Default, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum SignResponses {
     /// Nothing is signed.

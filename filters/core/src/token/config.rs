@@ -3,6 +3,7 @@
 //! error names the field, e.g. `providers[0].issuer: must be an https or http URL`, so
 //! `on_configure` can say exactly what to fix.
 
+use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::Value;
 use std::collections::{BTreeMap, HashSet};
@@ -25,14 +26,6 @@ fn err(field: impl Into<String>, message: impl Into<String>) -> ConfigError {
     }
 }
 
-/// A `field: message` error of the shared duration helpers, as a [`ConfigError`].
-pub(super) fn named(e: String) -> ConfigError {
-    match e.split_once(": ") {
-        Some((field, message)) => err(field, message),
-        None => err("(root)", e),
-    }
-}
-
 /// A duration setting kept to the second: `field` (`"30s"`) or its integer alias.
 pub(super) fn seconds<L: Legacy>(
     field: &str,
@@ -41,8 +34,8 @@ pub(super) fn seconds<L: Legacy>(
     old: Option<L>,
     default: u64,
 ) -> Result<u64, ConfigError> {
-    match pick(field, new, alias, old).map_err(named)? {
-        Some(d) => d.whole_seconds(field).map_err(named),
+    match pick(field, new, alias, old).map_err(ConfigError::from)? {
+        Some(d) => d.whole_seconds(field).map_err(ConfigError::from),
         None => Ok(default),
     }
 }
@@ -50,40 +43,60 @@ pub(super) fn seconds<L: Legacy>(
 // ---------------------------------------------------------------------------------------------
 // Raw JSON form.
 
-#[derive(Deserialize)]
+/// The JSON Schema of the `token_check` configuration.
+pub fn schema() -> schemars::schema::RootSchema {
+    crate::schema::root_of::<RawConfig>()
+}
+
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct RawConfig {
+    /// The token issuers accepted.
     #[serde(default)]
     providers: Vec<RawProvider>,
-    // The partner registry inline (`docs/registry.md`), when not in the VM configuration.
+    /// The partner registry inline (`docs/registry.md`), when not in the VM configuration.
     #[serde(default)]
     partners: Option<Vec<registry::RawPartner>>,
+    /// Access policies inline (see the partner registry).
     #[serde(default)]
     policies: Option<Vec<registry::RawPolicy>>,
+    /// MOSIP MISPs inline (see the partner registry).
     #[serde(default)]
     misps: Option<Vec<registry::RawMisp>>,
+    /// MOSIP partner domain → CA certificates, inline (see the partner registry).
     #[serde(default)]
     domain_ca: Option<BTreeMap<String, Vec<String>>>,
+    /// Where API keys (and MOSIP licence keys) are read from.
     #[serde(default)]
     api_key: Option<RawApiKeySource>,
+    /// Which credentials a request must present.
     #[serde(default)]
     credentials: RawCredentials,
+    /// How the TLS peer, token and API key are bound to one partner.
     #[serde(default)]
     binding: RawBinding,
+    /// Per-route requirements: first matching rule wins.
     #[serde(default)]
     route_policy: Vec<RawRoutePolicy>,
+    /// Verified tokens remembered.
     #[serde(default = "default_cache_entries")]
     token_cache_entries: usize,
+    /// Largest token read.
     #[serde(default = "default_max_token_bytes")]
     max_token_bytes: usize,
+    /// Header the bound partner is forwarded in, to the upstream.
     #[serde(default)]
     forward_partner_header: Option<String>,
+    /// Take the token's claims from Envoy's `jwt_authn` filter instead of verifying it.
     #[serde(default)]
     trust_jwt_authn: Option<RawTrustJwtAuthn>,
+    /// Reply bodies: RFC 6750 (default) or OCEN's.
     #[serde(default)]
     error_format: ErrorFormat,
+    /// `realm` of the `WWW-Authenticate` challenge.
     #[serde(default)]
     realm: Option<String>,
+    /// Write the audit record (`signet.audit.token_check`).
     #[serde(default = "default_true")]
     audit: bool,
 }
@@ -107,89 +120,128 @@ fn default_min_rsa_bits() -> usize {
     2048
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct RawProvider {
+    /// The provider's name (stats, audit).
     name: String,
+    /// The `iss` tokens of this provider carry.
     issuer: String,
+    /// Accepted `aud` values (empty: not checked).
     #[serde(default)]
     audiences: Vec<String>,
+    /// The JWKS inline.
     #[serde(default)]
     jwks: Option<Value>,
+    /// URL of the JWKS, fetched through `jwks_cluster`.
     #[serde(default)]
     jwks_uri: Option<String>,
+    /// Envoy cluster of the JWKS host.
     #[serde(default)]
     jwks_cluster: Option<String>,
+    /// How the fetched JWKS is cached and refreshed.
     #[serde(default)]
     jwks_cache: RawJwksCache,
+    /// Header carrying the token.
     #[serde(default = "default_header")]
     header: String,
+    /// Prefix before the token in that header.
     #[serde(default = "default_prefix")]
     prefix: String,
+    /// Claim naming the partner (matched to `token_subjects`).
     #[serde(default)]
     claim_to_partner: Option<String>,
+    /// Scopes every token must carry.
     #[serde(default)]
     required_scopes: Vec<String>,
+    /// Claims every token must carry, with these values.
     #[serde(default)]
     required_claims: serde_json::Map<String, Value>,
+    /// JWS algorithms accepted (default: RS256 and ES256 families).
     #[serde(default)]
     algorithms: Option<Vec<String>>,
+    /// Refuse a token without `exp`.
     #[serde(default = "default_true")]
     require_exp: bool,
+    /// Refuse a token without `iat`.
     #[serde(default)]
     require_iat: bool,
+    /// Tolerance on `exp`, `nbf` and `iat`.
     #[serde(default)]
     clock_skew: Option<Duration>,
+    /// Alias of `clock_skew` in seconds.
     #[serde(default)]
     clock_skew_s: Option<Seconds>,
+    /// Smallest RSA key accepted.
     #[serde(default = "default_min_rsa_bits")]
     min_rsa_bits: usize,
 }
 
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct RawJwksCache {
+    /// How long a JWKS without cache headers is used.
     default_max_age: Option<Duration>,
+    /// Alias of `default_max_age` in seconds.
     default_max_age_s: Option<Seconds>,
+    /// Shortest time between two fetches.
     min_refresh_interval: Option<Duration>,
+    /// Alias of `min_refresh_interval` in seconds.
     min_refresh_interval_s: Option<Seconds>,
+    /// Longest time between two fetches.
     max_refresh_interval: Option<Duration>,
+    /// Alias of `max_refresh_interval` in seconds.
     max_refresh_interval_s: Option<Seconds>,
+    /// How long an expired JWKS may still be used while the issuer is unreachable.
     stale: Option<Duration>,
+    /// Alias of `stale` in seconds.
     stale_s: Option<Seconds>,
+    /// Wait after a failed fetch.
     retry_interval: Option<Duration>,
+    /// Alias of `retry_interval` in seconds.
     retry_interval_s: Option<Seconds>,
+    /// Shortest time between refetches caused by an unknown `kid`.
     unknown_kid_refetch_interval: Option<Duration>,
+    /// Alias of `unknown_kid_refetch_interval` in seconds.
     unknown_kid_refetch_interval_s: Option<Seconds>,
+    /// Bound on a JWKS fetch.
     fetch_timeout: Option<Duration>,
+    /// Alias of `fetch_timeout` in milliseconds.
     fetch_timeout_ms: Option<Millis>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct RawApiKeySource {
+    /// Header carrying the API key.
     #[serde(default)]
     header: Option<String>,
+    /// Path templates naming the API key (and partner) in the path.
     #[serde(default)]
     path_templates: Vec<String>,
+    /// Header carrying the MOSIP licence key.
     #[serde(default)]
     licence_header: Option<String>,
 }
 
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct RawCredentials {
+    /// Whether a token is required, optional or never read.
     #[serde(default)]
     token: Option<Requirement>,
+    /// Whether an API key is required, optional or never read.
     #[serde(default)]
     api_key: Option<Requirement>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct RawBinding {
+    /// Header naming the partner, set by a platform in front.
     #[serde(default)]
     platform_header: Option<String>,
+    /// Refuse a request no credential binds to a partner.
     #[serde(default = "default_true")]
     require_partner: bool,
 }
@@ -203,23 +255,29 @@ impl Default for RawBinding {
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct RawRoutePolicy {
+    /// HTTP methods (default: any).
     #[serde(default)]
     methods: Vec<String>,
+    /// A string prefix of the path, or
     #[serde(default)]
     path_prefix: Option<String>,
+    /// a glob over path segments: `*` one segment, `**` any number.
     #[serde(default)]
     path_glob: Option<String>,
+    /// What the route needs.
     policy: RoutePolicy,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct RawTrustJwtAuthn {
+    /// Dynamic metadata namespace of `jwt_authn`.
     #[serde(default = "default_jwt_authn_namespace")]
     metadata_namespace: String,
+    /// The `payload_in_metadata` name `jwt_authn` writes the claims under.
     payload_in_metadata: String,
 }
 
@@ -231,7 +289,7 @@ fn default_jwt_authn_namespace() -> String {
 // Runtime form.
 
 /// Whether a credential must be present.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Requirement {
     /// Absent → `token_missing`.
@@ -243,7 +301,7 @@ pub enum Requirement {
 }
 
 /// What a route needs (`profiles.md` §2.7).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum RoutePolicy {
     /// Credentials as `credentials` says.
@@ -255,7 +313,8 @@ pub enum RoutePolicy {
 }
 
 /// The reply format (`profiles.md` §2.8, §4.7).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, JsonSchema)]
+#[schemars(rename = "TokenErrorFormat")]
 #[serde(rename_all = "lowercase")]
 pub enum ErrorFormat {
     /// RFC 6750 `WWW-Authenticate` with `realm`, `error`, `error_description`, and the Signet
@@ -768,7 +827,7 @@ fn jwks_settings(
         "fetch_timeout_ms",
         raw.fetch_timeout_ms,
     )
-    .map_err(named)?
+    .map_err(ConfigError::from)?
     .map_or(5000, Duration::ms);
     if s.min_refresh_interval_s == 0 {
         return Err(err(

@@ -10,31 +10,48 @@
 //!
 //! Every error names its field, as in [`super::config`].
 
+use schemars::JsonSchema;
 use serde::Deserialize;
 
-use super::config::{named, seconds, ConfigError};
+use super::config::{seconds, ConfigError};
 use super::fetch::{ClientCredentials, FetchSettings};
 use crate::duration::{pick, Duration, Millis, Seconds};
 
-#[derive(Deserialize)]
+/// The JSON Schema of the `token_fetch` configuration.
+pub fn schema() -> schemars::schema::RootSchema {
+    crate::schema::root_of::<RawFetchConfig>()
+}
+
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct RawFetchConfig {
+    /// Envoy cluster of the auth service.
     cluster: String,
+    /// URL of the token endpoint (client credentials grant).
     token_uri: String,
+    /// The OAuth client id.
     client_id: String,
+    /// Environment variable holding the client secret.
     client_secret_env: String,
+    /// `scope` asked for.
     #[serde(default)]
     scope: Option<String>,
+    /// Bound on a token request.
     #[serde(default)]
     timeout: Option<Duration>,
+    /// Alias of `timeout` in milliseconds.
     #[serde(default)]
     timeout_ms: Option<Millis>,
+    /// Wait after a failed token request.
     #[serde(default)]
     retry_interval: Option<Duration>,
+    /// Alias of `retry_interval` in seconds.
     #[serde(default)]
     retry_interval_s: Option<Seconds>,
+    /// Lifetime assumed when the answer has no `expires_in`.
     #[serde(default)]
     default_expires_in: Option<Duration>,
+    /// Alias of `default_expires_in` in seconds.
     #[serde(default)]
     default_expires_in_s: Option<Seconds>,
 }
@@ -93,7 +110,7 @@ impl FetchConfig {
                 )
             })?;
         let timeout_ms = pick("timeout", raw.timeout, "timeout_ms", raw.timeout_ms)
-            .map_err(named)?
+            .map_err(ConfigError::from)?
             .map_or(5000, Duration::ms);
         if !(100..=60_000).contains(&timeout_ms) {
             return Err(err("timeout", "must be between 100ms and 60s"));

@@ -1,13 +1,14 @@
 //! The settings every profile shares (profiles.md §2.11): the top level of a `jws_verify`
 //! configuration, resolved. A profile's own settings are its section (`crate::profiles`).
 
+use schemars::JsonSchema;
 use serde::Deserialize;
 
 use crate::jose::alg::Alg;
 use crate::route::RoutePolicy;
 
 /// Request path (provider side) or response path (a partner's egress).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Default)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Default, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Direction {
     #[default]
@@ -16,7 +17,7 @@ pub enum Direction {
 }
 
 /// Reply bodies: the platform's own, or Signet's generic `{"error":code}`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Default)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Default, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum ErrorFormat {
     #[default]

@@ -1170,7 +1170,7 @@ pub fn check_verify_config(input: DocInput) -> Outcome {
         return Ok(());
     };
     if let Err(e) = VerifyConfig::from_json(text) {
-        prop_assert!(!e.trim().is_empty(), "empty error");
+        prop_assert!(!e.message.trim().is_empty(), "empty error");
     }
     Ok(())
 }
@@ -1201,7 +1201,7 @@ pub fn check_sign_config(input: DocInput) -> Outcome {
         return Ok(());
     };
     if let Err(e) = SignConfig::from_json(text, &env) {
-        prop_assert!(!e.trim().is_empty(), "empty error");
+        prop_assert!(!e.message.trim().is_empty(), "empty error");
     }
     Ok(())
 }

@@ -1,6 +1,7 @@
 //! The `generic` sections of the `jws_verify` and `jws_sign` configurations (profiles.md
 //! §7.9): as written, with their defaults, and resolved.
 
+use schemars::JsonSchema;
 use serde::Deserialize;
 
 use crate::duration::{pick, seconds_or_zero, Duration, Seconds};
@@ -13,12 +14,17 @@ use crate::verify::Common;
 const AT: &str = "profile.generic";
 
 /// `profile.generic` of `jws_verify`, as written.
-#[derive(Clone, Debug, Default, Deserialize)]
+#[derive(Clone, Debug, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(rename = "generic_verify")]
 pub struct VerifySection {
+    /// Header carrying the JWS (default `x-jws-signature`).
     pub signature_header: Option<String>,
+    /// Refuse a signature without `kid` (default off).
     pub require_kid: Option<bool>,
+    /// The protected `iat` window, both sides (default 0s, off).
     pub iat_window: Option<Duration>,
+    /// Alias of `iat_window` in seconds.
     pub iat_window_s: Option<Seconds>,
 }
 
@@ -58,9 +64,11 @@ impl VerifySettings for Verify {
 }
 
 /// `profile.generic` of `jws_sign`, as written.
-#[derive(Clone, Debug, Default, Deserialize)]
+#[derive(Clone, Debug, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(rename = "generic_sign")]
 pub struct SignSection {
+    /// Header the JWS is written to (default `x-jws-signature`).
     pub signature_header: Option<String>,
     /// Sign every response with a body (`true`), or none.
     pub sign_responses: Option<bool>,

@@ -1,6 +1,7 @@
 //! The `mojaloop` sections of the `jws_verify` and `jws_sign` configurations (profiles.md
 //! §3.12): as written, with their defaults, and resolved.
 
+use schemars::JsonSchema;
 use serde::Deserialize;
 
 use crate::duration::{pick, seconds_or_zero, Duration, Seconds};
@@ -9,7 +10,7 @@ use crate::profiles::{header_name, SignSettings, SignSetup, VerifySettings};
 use crate::sign::SignResponses;
 use crate::verify::{Common, Direction};
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum PayloadMode {
     Raw,
@@ -17,7 +18,7 @@ pub enum PayloadMode {
     RawThenSorted,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum SourceBinding {
     Peer,
@@ -25,7 +26,7 @@ pub enum SourceBinding {
 }
 
 /// Body handling before signing (§3.10.5).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Default)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Default, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum BodyForm {
     #[default]
@@ -34,16 +35,25 @@ pub enum BodyForm {
 }
 
 /// `profile.mojaloop` of `jws_verify`, as written.
-#[derive(Clone, Debug, Default, Deserialize)]
+#[derive(Clone, Debug, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(rename = "mojaloop_verify")]
 pub struct VerifySection {
+    /// Header carrying the signature (default `fspiop-signature`).
     pub signature_header: Option<String>,
+    /// Which bytes are verified: the raw body (default), or raw then a re-serialized form.
     pub payload_mode: Option<PayloadMode>,
+    /// Also require the signed URI and method to match the request (default off).
     pub check_request_line: Option<bool>,
+    /// Path prefix removed before comparing the signed URI (a hub mount point).
     pub uri_strip_prefix: Option<String>,
+    /// `peer` (default): `FSPIOP-Source` must be the TLS peer's partner; `none`.
     pub source_binding: Option<SourceBinding>,
+    /// Partners (e.g. the hub) that may forward messages of other sources.
     pub trusted_forwarders: Option<Vec<String>>,
+    /// The protected `Date` window, both sides (default 0s, off).
     pub date_window: Option<Duration>,
+    /// Alias of `date_window` in seconds.
     pub date_window_s: Option<Seconds>,
 }
 
@@ -101,14 +111,19 @@ impl VerifySettings for Verify {
 }
 
 /// `profile.mojaloop` of `jws_sign`, as written.
-#[derive(Clone, Debug, Default, Deserialize)]
+#[derive(Clone, Debug, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(rename = "mojaloop_sign")]
 pub struct SignSection {
     /// The FSP id this gateway signs as (required).
     pub source_id: Option<String>,
+    /// Header the signature is written to (default `fspiop-signature`).
     pub signature_header: Option<String>,
+    /// `sorted-compact` (default): sign the body re-serialized; `as-is`.
     pub sign_body_form: Option<BodyForm>,
+    /// Also sign `PUT /parties` callbacks.
     pub sign_put_parties: Option<bool>,
+    /// Path prefix removed from the signed URI.
     pub uri_strip_prefix: Option<String>,
 }
 

@@ -1,6 +1,7 @@
 //! The `mosip` sections of the `jws_verify` and `jws_sign` configurations (profiles.md §5.11):
 //! as written, with their defaults, and resolved.
 
+use schemars::JsonSchema;
 use serde::Deserialize;
 
 use crate::duration::{pick, Duration, Seconds};
@@ -14,7 +15,7 @@ use crate::x509::Certificate;
 
 const AT: &str = "profile.mosip";
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum OnOff {
     On,
@@ -22,7 +23,7 @@ pub enum OnOff {
 }
 
 /// IDA's error status: its own 200, or the generic 4xx.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, JsonSchema)]
 pub enum ErrorStatus {
     #[serde(rename = "200")]
     Ok200,
@@ -31,22 +32,37 @@ pub enum ErrorStatus {
 }
 
 /// `profile.mosip` of `jws_verify`, as written.
-#[derive(Clone, Debug, Default, Deserialize)]
+#[derive(Clone, Debug, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(rename = "mosip_verify")]
 pub struct VerifySection {
+    /// Header carrying a request's signature (default `signature`).
     pub signature_header: Option<String>,
+    /// Header carrying a response's signature (default `response-signature`).
     pub response_signature_header: Option<String>,
+    /// Partner domain whose CAs (`domain_ca`) issue partner certificates (default `AUTH`).
     pub partner_domain: Option<String>,
+    /// Accept a signature by the MISP's certificate (default on).
     pub accept_misp_certificate: Option<bool>,
+    /// Check partner, API key, MISP and licence key as IDA does (default on).
     pub partner_checks: Option<bool>,
+    /// Check the body's `requestTime` (default `on`).
     pub request_time_window: Option<OnOff>,
+    /// How far `requestTime` may be from now (default 30s).
     pub request_time_allowed: Option<Duration>,
+    /// Alias of `request_time_allowed` in seconds.
     pub request_time_allowed_s: Option<Seconds>,
+    /// Extra tolerance added to the window (default 30s).
     pub request_time_adjustment: Option<Duration>,
+    /// Alias of `request_time_adjustment` in seconds.
     pub request_time_adjustment_s: Option<Seconds>,
+    /// Accept an `x5c` holding PEM text, as some MOSIP clients send (default off).
     pub x5c_pem_compat: Option<bool>,
+    /// Accept base64url segments with padding (default off).
     pub allow_padded_segments: Option<bool>,
+    /// Refusals as IDA answers them (`200`, the default, with errors) or as `4xx` statuses.
     pub error_status: Option<ErrorStatus>,
+    /// Response direction: the pinned IDA certificate (SHA-256, hex).
     pub ida_certificate_sha256: Option<String>,
 }
 
@@ -162,15 +178,20 @@ impl VerifySettings for Verify {
 }
 
 /// `profile.mosip` of `jws_sign`, as written.
-#[derive(Clone, Debug, Default, Deserialize)]
+#[derive(Clone, Debug, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(rename = "mosip_sign")]
 pub struct SignSection {
+    /// Header a request's signature is written to (default `signature`).
     pub signature_header: Option<String>,
+    /// Header a response's signature is written to (default `response-signature`).
     pub response_signature_header: Option<String>,
     /// The certificate of the signing key, PEM (sent in `x5c`); or, by name, the environment
     /// variable holding it.
     pub signing_certificate: Option<String>,
+    /// Environment variable holding that certificate.
     pub signing_certificate_env: Option<String>,
+    /// Which responses are signed.
     pub sign_responses: Option<SignResponses>,
 }
 

@@ -1,6 +1,7 @@
 //! The `ocen` sections of the `jws_verify` and `jws_sign` configurations (profiles.md §4.11):
 //! as written, with their defaults, and resolved.
 
+use schemars::JsonSchema;
 use serde::Deserialize;
 
 use super::registry::{split_registry_url, RegistrySettings, DEFAULT_MAX_ENTRIES};
@@ -13,37 +14,55 @@ use crate::verify::{Common, Direction};
 const AT: &str = "profile.ocen";
 
 /// `profile.ocen` of `jws_verify`, as written.
-#[derive(Clone, Debug, Default, Deserialize)]
+#[derive(Clone, Debug, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(rename = "ocen_verify")]
 pub struct VerifySection {
+    /// Headers that may carry the signature (default `x-jws-signature`).
     pub signature_headers: Option<Vec<String>>,
+    /// Claim of the token naming the participant (default `participantId`).
     pub identity_claim: Option<String>,
+    /// Refuse participants whose registry status is not `APPROVED` (default on).
     pub require_approved: Option<bool>,
+    /// Accept an attached (base64url) payload as well as a detached one (default on).
     pub allow_encoded_payload: Option<bool>,
+    /// Require the signer to be the TLS peer's partner (default off).
     pub bind_originator: Option<bool>,
+    /// The message timestamp window, both sides (default 0s, off).
     pub timestamp_window: Option<Duration>,
+    /// Alias of `timestamp_window` in seconds.
     pub timestamp_window_s: Option<Seconds>,
+    /// Paths not verified (default `/common/heartbeat`).
     pub skip_paths: Option<Vec<String>>,
+    /// The participant id of the TLS peer, when the token does not name it.
     pub peer_participant_id: Option<String>,
     /// Participants not configured statically get their key from the OCEN registry.
     pub registry: Option<RegistrySection>,
 }
 
 /// `profile.ocen.registry`, as written.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RegistrySection {
     /// The registry base, ending in `/service`.
     pub url: String,
     /// The Envoy cluster of the registry.
     pub cluster: String,
+    /// How long a fetched key is used (default 300s; 1s to 24h).
     pub ttl: Option<Duration>,
+    /// Alias of `ttl` in seconds.
     pub ttl_s: Option<Seconds>,
+    /// How long an expired key may still be used while the registry is unreachable (default 3600s).
     pub stale: Option<Duration>,
+    /// Alias of `stale` in seconds.
     pub stale_s: Option<Seconds>,
+    /// Bound on a registry call (default 5s; 1ms to 60s).
     pub timeout: Option<Duration>,
+    /// Alias of `timeout` in milliseconds.
     pub timeout_ms: Option<Millis>,
+    /// Environment variable holding the registry's bearer token.
     pub token_env: Option<String>,
+    /// Most participants cached (1 to 1000000).
     pub max_entries: Option<usize>,
 }
 
@@ -181,8 +200,9 @@ fn registry(r: RegistrySection) -> Result<RegistrySettings, String> {
 }
 
 /// `profile.ocen` of `jws_sign`, as written.
-#[derive(Clone, Debug, Default, Deserialize)]
+#[derive(Clone, Debug, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(rename = "ocen_sign")]
 pub struct SignSection {
     /// Headers the signature is written to (default `x-jws-signature`).
     pub sign_headers: Option<Vec<String>>,

@@ -1,6 +1,7 @@
 //! The `spar` sections of the `jws_verify` and `jws_sign` configurations (profiles.md §6.10):
 //! as written, with their defaults, and resolved.
 
+use schemars::JsonSchema;
 use serde::Deserialize;
 
 use crate::duration::{pick, seconds_or_zero, Duration, Seconds};
@@ -13,7 +14,7 @@ use crate::verify::{Common, Direction};
 const AT: &str = "profile.spar";
 
 /// Which envelope the replies use (§6.9).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, JsonSchema)]
 pub enum Envelope {
     #[serde(rename = "spar-2")]
     Spar2,
@@ -24,13 +25,19 @@ pub enum Envelope {
 }
 
 /// `profile.spar` of `jws_verify`, as written.
-#[derive(Clone, Debug, Default, Deserialize)]
+#[derive(Clone, Debug, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(rename = "spar_verify")]
 pub struct VerifySection {
+    /// Header carrying the signature (default `signature`).
     pub signature_header: Option<String>,
+    /// The envelope the replies use (default `spar-2`).
     pub envelope: Option<Envelope>,
+    /// Require the envelope's sender to be the TLS peer's partner (default on).
     pub bind_sender_to_peer: Option<bool>,
+    /// The envelope timestamp window, both sides (default 0s, off).
     pub timestamp_window: Option<Duration>,
+    /// Alias of `timestamp_window` in seconds.
     pub timestamp_window_s: Option<Seconds>,
     /// SPAR's own Keymanager application id: accepted so that a SPAR configuration can be
     /// copied over; Signet's keys come from the registry.
@@ -81,9 +88,11 @@ impl VerifySettings for Verify {
 }
 
 /// `profile.spar` of `jws_sign`, as written.
-#[derive(Clone, Debug, Default, Deserialize)]
+#[derive(Clone, Debug, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(rename = "spar_sign")]
 pub struct SignSection {
+    /// Header the signature is written to (default `signature`).
     pub signature_header: Option<String>,
 }
 
