@@ -561,10 +561,7 @@ impl JwsVerify {
                     .unwrap_or_default()
             ),
         );
-        let request_id = msg
-            .header("x-request-id")
-            .map(str::to_string)
-            .unwrap_or_else(|| format!("{:08x}", ctx.now_ms as u32));
+        let request_id = signet_core::reply::request_id(msg.header("x-request-id"), ctx.now_ms);
         let reply = self
             .cfg
             .reply(rej, msg, ctx, &request_id, self.response_mode());

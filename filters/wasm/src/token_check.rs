@@ -41,7 +41,6 @@ use signet_core::json::{ecmascript, JsonValue, KeyOrder};
 use signet_core::reason::Reason;
 use signet_core::token::audit;
 use signet_core::token::config::ErrorFormat;
-use signet_core::token::reply::{reply, ReplyContext};
 use signet_core::token::struct_pb::payload_from_metadata;
 use signet_core::token::{
     check, Decision, Rejection, RequestFacts, TokenConfig, TokenError, TokenState,
@@ -437,20 +436,14 @@ impl TokenCheck {
                     .unwrap_or_default()
             ),
         );
-        let r = reply(
+        let request_id = signet_core::reply::request_id(request_id, now as i64);
+        host::send(&signet_core::token::reply(
             &rej.error,
             &self.cfg,
-            &ReplyContext {
-                now_ms: now,
-                route: &rej.findings.route,
-                request_id,
-            },
-        );
-        host::send(&signet_core::reply::Reply {
-            status: r.status,
-            headers: r.headers,
-            body: r.body,
-        });
+            &rej.findings.route,
+            now,
+            &request_id,
+        ));
     }
 }
 

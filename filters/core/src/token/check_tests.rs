@@ -6,7 +6,6 @@
 )]
 
 use super::audit;
-use super::reply::{reply, ReplyContext};
 use super::*;
 use crate::crypto::RustCrypto;
 use crate::jose::alg::Alg;
@@ -550,10 +549,9 @@ fn audit_record_has_no_secret_in_clear() {
 #[test]
 fn replies() {
     let cfg = config(json!({"realm": "api"}));
-    let ctx = ReplyContext {
-        now_ms: 1_710_410_400_000,
-        route: "/v4/x",
-        request_id: Some("1a2b3c4d"),
+    let ctx = (1_710_410_400_000, "/v4/x", "1a2b3c4d");
+    let reply = |e: &TokenError, cfg: &TokenConfig, (now, route, id): &(u64, &str, &str)| {
+        reply(e, cfg, route, *now, id)
     };
     let r = reply(&TokenError::Missing, &cfg, &ctx);
     assert_eq!(r.status, 401);
@@ -665,15 +663,7 @@ fn a_path_with_two_readings_is_refused_before_route_policy() {
             .skipped
     );
     // The reply is a plain 400 without a token challenge.
-    let r = reply(
-        &err(&cfg, &Req::new("/health/..")),
-        &cfg,
-        &ReplyContext {
-            now_ms: NOW,
-            route: "/x",
-            request_id: None,
-        },
-    );
+    let r = reply(&err(&cfg, &Req::new("/health/..")), &cfg, "/x", NOW, "0");
     assert_eq!(r.status, 400);
     assert!(r
         .headers

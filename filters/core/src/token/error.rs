@@ -6,6 +6,7 @@
 
 use std::fmt;
 
+pub use crate::reason::Inactive;
 use crate::reason::Reason;
 
 /// A claim rule that failed (all map to `token_invalid`, except `exp` which has its own code).
@@ -47,52 +48,6 @@ impl ClaimError {
             ClaimError::TimeClaimType => "time claim is not a NumericDate",
             ClaimError::Scope => "required scope missing",
             ClaimError::RequiredClaim => "required claim missing or different",
-        }
-    }
-}
-
-/// Which credential in an inactive/out-of-date state caused `partner_inactive`.
-/// The MOSIP reply maps each to its own IDA code (`profiles.md` §5.10).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Inactive {
-    /// The partner is not active.
-    Partner,
-    /// The API key is revoked or blocked.
-    ApiKey,
-    /// The API key is outside its validity dates.
-    ApiKeyDates,
-    /// The policy is not active or outside its dates.
-    Policy,
-    /// The policy does not allow this method and path.
-    Route,
-    /// The policy requires a scope the token does not carry.
-    PolicyScope,
-    /// The licence key is unknown, or its MISP is unknown / inactive.
-    LicenceUnknown,
-    /// The licence key is not yet valid (before its start date).
-    LicenceNotCommenced,
-    /// The licence key has expired.
-    LicenceExpired,
-    /// The licence key is blocked or revoked.
-    LicenceBlocked,
-    /// The licence's MISP may not serve this partner.
-    MispNotForPartner,
-}
-
-impl Inactive {
-    fn what(self) -> &'static str {
-        match self {
-            Inactive::Partner => "partner not active",
-            Inactive::ApiKey => "API key not active",
-            Inactive::ApiKeyDates => "API key outside its validity dates",
-            Inactive::Policy => "policy not active or not in date",
-            Inactive::Route => "route not allowed by the policy",
-            Inactive::PolicyScope => "policy scope missing from the token",
-            Inactive::LicenceUnknown => "licence key unknown",
-            Inactive::LicenceNotCommenced => "licence key not yet valid",
-            Inactive::LicenceExpired => "licence key expired",
-            Inactive::LicenceBlocked => "licence key blocked",
-            Inactive::MispNotForPartner => "MISP may not serve this partner",
         }
     }
 }
@@ -183,6 +138,14 @@ impl TokenError {
             TokenError::Inactive(_) => Reason::PartnerInactive,
             TokenError::PeerMismatch(..) => Reason::PeerMismatch,
             TokenError::PathNotCanonical(_) => Reason::PathNotCanonical,
+        }
+    }
+
+    /// Which credential a `partner_inactive` is about.
+    pub fn inactive(&self) -> Option<Inactive> {
+        match self {
+            TokenError::Inactive(i) => Some(*i),
+            _ => None,
         }
     }
 

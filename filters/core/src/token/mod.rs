@@ -4,7 +4,7 @@
 //!
 //! The glue reads the request facts and the clock, calls [`check`] once, and acts on the
 //! answer: forward (setting `forward_partner_header` and filter state from the [`Decision`]) or
-//! send the local reply of the [`Rejection`] ([`reply::reply`]). It also runs the JWKS callouts
+//! send the local reply of the [`Rejection`] ([`reply`]). It also runs the JWKS callouts
 //! that [`TokenState::due_fetches`] asks for and reports them back.
 
 pub mod apikey;
@@ -16,7 +16,6 @@ pub mod fetch;
 pub mod fetch_config;
 pub mod jwks;
 pub mod jwt;
-pub mod reply;
 pub mod struct_pb;
 
 #[cfg(test)]
@@ -28,6 +27,7 @@ pub use error::{ClaimError, Inactive, Source, TokenError};
 use crate::crypto::CryptoBackend;
 use crate::json::JsonValue;
 use crate::registry::SecretHash;
+use crate::reply::Reply;
 use apikey::strip_query;
 use config::{KeySource, Requirement, RoutePolicy};
 use jwks::{cache_control_max_age, JwksBodyError, JwksCache, JwksUpdate};
@@ -195,6 +195,28 @@ impl TokenState {
             cache.on_fetch_err(now_ms);
             None
         }
+    }
+}
+
+/// The local reply to `err` in the configured format (`crate::reply`); `route` as in
+/// [`Findings::route`], `request_id` as [`crate::reply::request_id`] makes it.
+pub fn reply(
+    err: &TokenError,
+    cfg: &TokenConfig,
+    route: &str,
+    now_ms: u64,
+    request_id: &str,
+) -> Reply {
+    let reason = err.reason();
+    match cfg.error_format {
+        config::ErrorFormat::Rfc6750 => crate::reply::rfc6750(reason, err.inactive(), &cfg.realm),
+        config::ErrorFormat::Ocen => crate::reply::spring(
+            reason,
+            route,
+            i64::try_from(now_ms).unwrap_or(i64::MAX),
+            request_id,
+            false,
+        ),
     }
 }
 

@@ -17,6 +17,7 @@ use crate::jose::header::{Header, HeaderError, HeaderRules};
 use crate::json::{parse_strict, JsonLimits, JsonValue};
 use crate::keys::PublicKey;
 use crate::message::{Context, Message};
+pub use crate::reason::Inactive;
 use crate::reason::Reason;
 use crate::registry::{Partner, RegisteredKey, Registry};
 use crate::route::Policy;
@@ -45,18 +46,6 @@ pub enum Outcome {
 pub enum Gate {
     Pass(Outcome),
     Verify(String),
-}
-
-/// Which MOSIP registry rule failed, for IDA's specific error codes (§5.10).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Inactive {
-    PartnerDeactivated,
-    ApiKeyDeactivated,
-    PolicyInactive,
-    ApiKeyDates,
-    LicenceUnknown,
-    LicenceExpired,
-    LicenceBlocked,
 }
 
 /// A rejected message.
@@ -621,7 +610,7 @@ impl Run<'_> {
                 partner,
                 "partner is not active".into(),
             );
-            r.inactive = Some(Inactive::PartnerDeactivated);
+            r.inactive = Some(Inactive::Partner);
             return Err(r);
         }
         self.trace.pass("partner_status", || "active".into());

@@ -405,24 +405,16 @@ fn registry_checks(
         ));
     };
     if !partner.active_at(now) {
-        return Err(inactive(
-            run,
-            Inactive::PartnerDeactivated,
-            "partner deactivated",
-        ));
+        return Err(inactive(run, Inactive::Partner, "partner deactivated"));
     }
     let registry = run.registry;
     // The registry guarantees a named policy exists; a missing one fails closed.
     let policy = key.policy.as_deref().or(partner.policy.as_deref());
     if policy.is_some_and(|id| !registry.policy(id).is_some_and(|p| p.in_force(now))) {
-        return Err(inactive(run, Inactive::PolicyInactive, "policy not active"));
+        return Err(inactive(run, Inactive::Policy, "policy not active"));
     }
     if key.status != Status::Active {
-        return Err(inactive(
-            run,
-            Inactive::ApiKeyDeactivated,
-            "API key deactivated",
-        ));
+        return Err(inactive(run, Inactive::ApiKey, "API key deactivated"));
     }
     if key.validity.at(now) != InDate::Yes {
         return Err(inactive(

@@ -6,7 +6,6 @@
 //! by the message (`kid` is ignored).
 
 pub mod registry;
-mod reply;
 mod settings;
 
 pub use settings::{RegistrySection, Sign, SignSection, Verify, VerifySection};
@@ -37,7 +36,13 @@ impl VerifyProfile for Verify {
         request_id: &str,
         client_side: bool,
     ) -> Reply {
-        reply::reply(rej.reason, msg, ctx, request_id, client_side)
+        crate::reply::spring(
+            rej.reason,
+            msg.path_only(),
+            ctx.now_ms,
+            request_id,
+            client_side,
+        )
     }
 
     fn segments(&self, msg: &Message) -> Option<(String, String)> {
