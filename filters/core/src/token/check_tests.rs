@@ -437,11 +437,19 @@ fn remote_jwks_flow() {
     .unwrap();
     let mut r2 = Req::new("/v4/x").bearer(&token(claims("p1")));
     r2.now = NOW + 11_000;
-    let rej = run(&cfg, &mut st, &r2).unwrap_err();
-    assert_eq!(rej.error, TokenError::KidUnknown);
-    assert!(rej.refetch_scheduled);
-    assert!(!run(&cfg, &mut st, &r2).unwrap_err().refetch_scheduled);
+    let wait = |st: &mut TokenState, r: &Req| check_or_wait(&cfg, st, &r.facts(), &RustCrypto);
+    assert!(!st.fetch_pending(r2.now));
+    // Not a refusal: the unknown kid asks for a refetch, and this request and the next wait.
+    assert!(matches!(wait(&mut st, &r2), Checked::NeedKeys));
+    assert!(st.fetch_pending(r2.now));
+    assert!(matches!(wait(&mut st, &r2), Checked::NeedKeys));
     assert_eq!(st.due_fetches(&cfg, NOW + 11_000).len(), 1);
+    assert!(matches!(wait(&mut st, &r2), Checked::NeedKeys));
+    // A request that already waited is decided: the kid is unknown.
+    assert_eq!(
+        run(&cfg, &mut st, &r2).unwrap_err().error,
+        TokenError::KidUnknown
+    );
     let both = testkeys::jwks(&[
         testkeys::jwk(&testkeys::p256(9), "k0", None),
         testkeys::jwk(&key(), "k1", None),
@@ -463,6 +471,8 @@ fn remote_jwks_flow() {
         run(&cfg, &mut st, &r3).unwrap_err().error,
         TokenError::KidUnknown
     );
+    // Inside the refetch interval and no fetch due: refused at once, nothing to wait for.
+    assert!(matches!(wait(&mut st, &r3), Checked::Decided(Err(_))));
 }
 
 #[test]

@@ -106,9 +106,18 @@ pub struct Rejection {
     pub error: TokenError,
     /// What was established before the refusal (boxed: keeps the `Err` variant small).
     pub findings: Box<Findings>,
-    /// An unknown `kid` scheduled an early JWKS refetch (the glue may run
-    /// [`TokenState::due_fetches`] now).
-    pub refetch_scheduled: bool,
+}
+
+/// What [`check_or_wait`] decided.
+// One per request, unpacked at once: boxing the common case would only add an allocation.
+#[allow(clippy::large_enum_variant)]
+#[derive(Debug)]
+pub enum Checked {
+    /// Accepted or refused.
+    Decided(Result<Decision, Rejection>),
+    /// The token's `kid` is in no loaded key set while a JWKS refetch is granted, due or under
+    /// way: not a refusal yet. The glue waits for the keys and decides again, with [`check`].
+    NeedKeys,
 }
 
 /// A JWKS callout the glue should make.
@@ -152,6 +161,14 @@ impl TokenState {
     /// The JWKS cache of provider `i` (`None` for inline keys).
     pub fn jwks(&self, i: usize) -> Option<&JwksCache> {
         self.jwks.get(i).and_then(Option::as_ref)
+    }
+
+    /// Whether a JWKS fetch is due or under way for any provider at `now_ms`.
+    pub fn fetch_pending(&self, now_ms: u64) -> bool {
+        self.jwks
+            .iter()
+            .flatten()
+            .any(|c| c.in_flight(now_ms) || c.needs_refresh(now_ms))
     }
 
     fn generation(&self, i: usize) -> u64 {
@@ -233,20 +250,34 @@ pub fn check(
         route: redacted_route(cfg, req.path),
         ..Findings::default()
     };
-    let mut refetch = false;
-    let reject = |error: TokenError, f: Findings, refetch: bool| Rejection {
-        error,
-        findings: Box::new(f),
-        refetch_scheduled: refetch,
-    };
-    match run(cfg, state, req, backend, &mut f, &mut refetch) {
+    match run(cfg, state, req, backend, &mut f) {
         Ok((claims, skipped, cache_hit)) => Ok(Decision {
             findings: f,
             claims,
             skipped,
             cache_hit,
         }),
-        Err(e) => Err(reject(e, f, refetch)),
+        Err(error) => Err(Rejection {
+            error,
+            findings: Box::new(f),
+        }),
+    }
+}
+
+/// As [`check`] for a request that may still wait for keys: an unknown `kid` (which asks for
+/// an early refetch) is [`Checked::NeedKeys`] while any JWKS fetch is due or under way — a
+/// refetch granted to an earlier request starts only on the root's next tick.
+pub fn check_or_wait(
+    cfg: &TokenConfig,
+    state: &mut TokenState,
+    req: &RequestFacts<'_>,
+    backend: &dyn CryptoBackend,
+) -> Checked {
+    match check(cfg, state, req, backend) {
+        Err(rej) if rej.error == TokenError::KidUnknown && state.fetch_pending(req.now_ms) => {
+            Checked::NeedKeys
+        }
+        result => Checked::Decided(result),
     }
 }
 
@@ -258,7 +289,6 @@ fn run(
     req: &RequestFacts<'_>,
     backend: &dyn CryptoBackend,
     f: &mut Findings,
-    refetch: &mut bool,
 ) -> Result<Outcome, TokenError> {
     // One reading of the path before any rule or template reads it (security.md rule 11).
     crate::path::check(req.path).map_err(TokenError::PathNotCanonical)?;
@@ -296,7 +326,7 @@ fn run(
             let found = if cfg.trust_jwt_authn.is_some() {
                 trusted_claims(cfg, req, f)?
             } else {
-                verified_claims(cfg, state, req, backend, f, refetch, &mut cache_hit)?
+                verified_claims(cfg, state, req, backend, f, &mut cache_hit)?
             };
             match found {
                 None if need == Requirement::Required => return Err(TokenError::Missing),
@@ -532,7 +562,6 @@ fn verified_claims(
     req: &RequestFacts<'_>,
     backend: &dyn CryptoBackend,
     f: &mut Findings,
-    refetch: &mut bool,
     cache_hit: &mut bool,
 ) -> Result<Option<(usize, Claims)>, TokenError> {
     let Some((token, carriers)) = extract_token(cfg, req)? else {
@@ -583,7 +612,8 @@ fn verified_claims(
         Ok(v) => v,
         Err(TokenError::KidUnknown) => {
             if let Some(Some(cache)) = state.jwks.get_mut(index) {
-                *refetch = cache.request_refetch(req.now_ms);
+                // Granted or not, `check_or_wait` sees it through `fetch_pending`.
+                cache.request_refetch(req.now_ms);
             }
             return Err(TokenError::KidUnknown);
         }

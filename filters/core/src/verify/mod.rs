@@ -27,9 +27,13 @@ pub use remote::{KeySource, Lookup};
 pub use replay::{MemoryReplay, ReplayStore, Seen};
 pub use settings::{Common, Direction, ErrorFormat};
 
-/// A message that may go on.
+/// What a verification decided short of a rejection: the message may go on, or it must wait.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Outcome {
+    /// The signer's keys are not here yet (nothing cached for a participant of a remote
+    /// [`KeySource`]): not a verdict. The glue fetches them and verifies again; where it cannot
+    /// wait, [`no_wait`] refuses it (`keys_unavailable`, fail closed).
+    NeedKeys { participant: String },
     /// The signature verified; `partner` signed it.
     Verified {
         partner: String,
@@ -58,9 +62,6 @@ pub struct Rejection {
     pub detail: String,
     /// MOSIP: which registry rule failed.
     pub inactive: Option<Inactive>,
-    /// `keys_unavailable` because nothing is cached yet for this participant: the glue may fetch
-    /// its registry entry and verify again (`ocen` with `registry_url`).
-    pub fetch: Option<String>,
 }
 
 impl Rejection {
@@ -70,7 +71,6 @@ impl Rejection {
             partner: None,
             detail: detail.into(),
             inactive: None,
-            fetch: None,
         }
     }
 
@@ -78,6 +78,25 @@ impl Rejection {
     pub fn partner(mut self, partner: Option<&str>) -> Rejection {
         self.partner = partner.map(str::to_string);
         self
+    }
+}
+
+impl Outcome {
+    /// Whether the message may go on (`NeedKeys` may not).
+    pub fn passes(&self) -> bool {
+        !matches!(self, Outcome::NeedKeys { .. })
+    }
+}
+
+/// The verdict where waiting for keys is not possible (the CLI, the conformance runner, or a
+/// request that already waited once): `NeedKeys` is refused as `keys_unavailable`.
+pub fn no_wait(result: Result<Outcome, Rejection>) -> Result<Outcome, Rejection> {
+    match result {
+        Ok(Outcome::NeedKeys { participant }) => Err(Rejection::new(
+            Reason::KeysUnavailable,
+            format!("participant {participant}: keys not fetched yet"),
+        )),
+        other => other,
     }
 }
 
@@ -111,6 +130,9 @@ pub fn verify(run: &mut Run<'_>) -> Result<Outcome, Rejection> {
             profile.verify(run)
         });
     match &result {
+        Ok(Outcome::NeedKeys { participant }) => run.trace.fail("verdict", || {
+            format!("waiting for the keys of {participant}")
+        }),
         Ok(o) => run.trace.pass("verdict", || format!("{o:?}")),
         Err(r) => run
             .trace

@@ -165,13 +165,10 @@ pub fn verify(run: &mut Run<'_>, p: &Verify) -> Result<Outcome, Rejection> {
                     .partner(Some(&participant)));
             }
             Lookup::FetchNeeded => {
-                let mut r = run.reject(
-                    "registry",
-                    Reason::KeysUnavailable,
-                    format!("participant {participant}: OCEN registry entry not fetched yet"),
-                );
-                r.fetch = Some(participant);
-                return Err(r);
+                run.trace.fail("registry", || {
+                    format!("participant {participant}: OCEN registry entry not fetched yet")
+                });
+                return Ok(Outcome::NeedKeys { participant });
             }
             Lookup::Unavailable(why) => {
                 let why = why.to_string();
