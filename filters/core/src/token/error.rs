@@ -11,6 +11,7 @@ use crate::reason::Reason;
 
 /// A claim rule that failed (all map to `token_invalid`, except `exp` which has its own code).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum ClaimError {
     /// The payload is not a strict JSON object (duplicate members refused: a second `sub` would
     /// let two parsers disagree on who the caller is).
@@ -82,6 +83,7 @@ impl Source {
 
 /// Why `token_check` refused a request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum TokenError {
     /// `token_missing`: no bearer token (or API key) where one is required.
     Missing,
