@@ -111,11 +111,26 @@ pub enum Binding {
     NamedNotThePeer(String),
 }
 
-/// The signer's standing in the registry.
+/// Who signed, and with which key: the identity the message names, the registry's answer.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
-pub enum Standing {
+pub enum Selection {
+    /// The field that names the signer is absent; says which.
+    IdentityMissing(String),
+    /// No registered, approved, in-date key for the signer; says why.
+    NoKey(String),
+    /// The signer (or its key, policy, licence) is not active.
     Inactive(Inactive),
+}
+
+/// The certificate a message carries in `x5c`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum X5c {
+    /// Undecodable, out of date, or not chaining to a registered CA; says which.
+    Invalid(String),
+    /// Not the signer's (or its MISP's) registered certificate; says how.
+    NotRegistered(String),
 }
 
 /// A refusal by one of the shared steps.
@@ -129,7 +144,8 @@ pub enum StepError {
     Crypto(Crypto),
     Freshness(Freshness),
     Binding(Binding),
-    Standing(Standing),
+    Selection(Selection),
+    X5c(X5c),
 }
 
 impl StepError {
@@ -154,14 +170,18 @@ impl StepError {
             StepError::Binding(Binding::PathNotCanonical(_)) => Reason::PathNotCanonical,
             StepError::Binding(Binding::MethodOverride(_)) => Reason::BindingMismatch,
             StepError::Binding(_) => Reason::PeerMismatch,
-            StepError::Standing(Standing::Inactive(_)) => Reason::PartnerInactive,
+            StepError::Selection(Selection::IdentityMissing(_)) => Reason::IdentityMissing,
+            StepError::Selection(Selection::NoKey(_)) => Reason::KeyUnknown,
+            StepError::Selection(Selection::Inactive(_)) => Reason::PartnerInactive,
+            StepError::X5c(X5c::Invalid(_)) => Reason::CertInvalid,
+            StepError::X5c(X5c::NotRegistered(_)) => Reason::CertNotRegistered,
         }
     }
 
     /// Which credential a `partner_inactive` is about.
     pub fn inactive(&self) -> Option<Inactive> {
         match self {
-            StepError::Standing(Standing::Inactive(i)) => Some(*i),
+            StepError::Selection(Selection::Inactive(i)) => Some(*i),
             _ => None,
         }
     }
@@ -247,7 +267,11 @@ impl fmt::Display for StepError {
                     write!(f, "{what} is not the authenticated peer")
                 }
             },
-            StepError::Standing(Standing::Inactive(i)) => f.write_str(i.what()),
+            StepError::Selection(e) => match e {
+                Selection::IdentityMissing(what) | Selection::NoKey(what) => f.write_str(what),
+                Selection::Inactive(i) => f.write_str(i.what()),
+            },
+            StepError::X5c(X5c::Invalid(what) | X5c::NotRegistered(what)) => f.write_str(what),
         }
     }
 }
@@ -263,7 +287,7 @@ macro_rules! from_stage {
         })+
     };
 }
-from_stage!(Framing, Body, Protected, Algorithm, Crypto, Freshness, Binding, Standing);
+from_stage!(Framing, Body, Protected, Algorithm, Crypto, Freshness, Binding, Selection, X5c);
 
 #[cfg(test)]
 mod tests {
@@ -271,7 +295,7 @@ mod tests {
 
     #[test]
     fn reasons_are_derived_per_stage() {
-        let cases: [(StepError, Reason); 8] = [
+        let cases: [(StepError, Reason); 10] = [
             (Framing::Absent("sig".into()).into(), Reason::SigMissing),
             (Framing::ScalarRange.into(), Reason::SigMalformed),
             (
@@ -289,8 +313,13 @@ mod tests {
                 Reason::BindingMismatch,
             ),
             (
-                Standing::Inactive(Inactive::Partner).into(),
+                Selection::Inactive(Inactive::Partner).into(),
                 Reason::PartnerInactive,
+            ),
+            (Selection::NoKey("kid".into()).into(), Reason::KeyUnknown),
+            (
+                X5c::NotRegistered("pin".into()).into(),
+                Reason::CertNotRegistered,
             ),
         ];
         for (e, reason) in cases {

@@ -27,7 +27,7 @@ use crate::trace::Trace;
 pub use error::StepError;
 pub use remote::{KeySource, Lookup};
 
-use error::{Algorithm, Binding, Body, Crypto, Framing, Freshness, Protected, Standing};
+use error::{Algorithm, Binding, Body, Crypto, Framing, Freshness, Protected, Selection};
 pub use replay::{MemoryReplay, ReplayStore, Seen};
 pub use settings::{Common, Direction, ErrorFormat};
 
@@ -547,7 +547,7 @@ impl Run<'_> {
     /// The partner must be active.
     pub fn active(&mut self, partner: &Partner) -> Result<(), Rejection> {
         if !partner.active_at(self.ctx.now_ms) {
-            let inactive = Standing::Inactive(Inactive::Partner);
+            let inactive = Selection::Inactive(Inactive::Partner);
             return Err(self
                 .fail("partner_status", inactive)
                 .partner(Some(&partner.id)));

@@ -20,6 +20,7 @@ use crate::reason::Reason;
 use crate::reply::Reply;
 use crate::route::Policy;
 use crate::sign::{header_bytes, set_all, SignError, SignKey, SignOutcome};
+use crate::verify::error::Selection;
 use crate::verify::Direction;
 use crate::verify::{Lookup, Outcome, Rejection, Run};
 
@@ -129,10 +130,12 @@ pub fn verify(run: &mut Run<'_>, p: &Verify) -> Result<Outcome, Rejection> {
         match claims.get(&p.identity_claim).and_then(|v| v.as_str()) {
             Some(id) if !id.is_empty() => id.to_string(),
             _ => {
-                return Err(run.reject(
+                return Err(run.fail(
                     "identity",
-                    Reason::IdentityMissing,
-                    format!("token claim {} missing or not a string", p.identity_claim),
+                    Selection::IdentityMissing(format!(
+                        "token claim {} missing or not a string",
+                        p.identity_claim
+                    )),
                 ))
             }
         }
@@ -187,20 +190,19 @@ pub fn verify(run: &mut Run<'_>, p: &Verify) -> Result<Outcome, Rejection> {
             ))
         }
         (_, None, _) => {
-            return Err(run.reject(
+            return Err(run.fail(
                 "key",
-                Reason::KeyUnknown,
-                "participant not in the registry".into(),
+                Selection::NoKey("participant not in the registry".into()),
             ))
         }
     };
     if partner.keys.is_empty() || (p.require_approved && !partner.approved) {
-        return Err(run.reject_partner(
-            "key",
-            Reason::KeyUnknown,
-            partner,
-            "no approved key for the participant".into(),
-        ));
+        return Err(run
+            .fail(
+                "key",
+                Selection::NoKey("no approved key for the participant".into()),
+            )
+            .partner(Some(&partner.id)));
     }
     run.trace
         .pass("key", || format!("participant {participant}: approved key"));
