@@ -95,8 +95,8 @@ pub enum TokenError {
     /// `token_invalid`: `alg` absent, `none`, `HS*`, or not in the key's allowed set
     /// (RFC 8725 §3.1: the key decides the algorithm, never the token).
     AlgNotAllowed,
-    /// `token_invalid`: no key in the provider's JWKS has the token's `kid` (a refetch may
-    /// have been scheduled).
+    /// `token_invalid`: no key in the provider's JWKS has the token's `kid`; while a refetch is
+    /// pending the request waits instead ([`super::check_or_wait`]).
     KidUnknown,
     /// `token_invalid`: the signature does not verify with the selected key.
     SignatureInvalid,

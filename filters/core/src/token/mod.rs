@@ -2,9 +2,10 @@
 //! key, the mTLS certificate or a platform header — all bound to one registered partner
 //! (`architecture.md`, `profiles.md` §3.5, §4.5, §4.7, §5.5).
 //!
-//! The glue reads the request facts and the clock, calls [`check`] once, and acts on the
-//! answer: forward (setting `forward_partner_header` and filter state from the [`Decision`]) or
-//! send the local reply of the [`Rejection`] ([`reply`]). It also runs the JWKS callouts
+//! The glue reads the request facts and the clock, calls [`check_or_wait`] (or [`check`] once
+//! it has waited), and acts on the answer: forward (setting `forward_partner_header` and filter
+//! state from the [`Decision`]), send the local reply of the [`Rejection`] ([`reply`]), or wait
+//! for the keys ([`Checked::NeedKeys`]). It also runs the JWKS callouts
 //! that [`TokenState::due_fetches`] asks for and reports them back.
 
 pub mod apikey;
