@@ -8,7 +8,7 @@ use signet_core::httpmsg;
 use signet_core::message::{Context, Message};
 use signet_core::registry::Registry;
 use signet_core::trace::Trace;
-use signet_core::verify::{verify, MemoryReplay, Outcome, Run};
+use signet_core::verify::{no_wait, verify, MemoryReplay, Outcome, Run};
 
 use crate::Args;
 
@@ -72,7 +72,7 @@ pub fn run(args: &[String]) -> Result<ExitCode, String> {
     };
     let mut trace = Trace::recording();
     let mut replay = MemoryReplay::new(16);
-    let result = verify(&mut Run {
+    let result = no_wait(verify(&mut Run {
         common: &cfg.common,
         registry: &cfg.registry,
         profile: &cfg.profile,
@@ -82,7 +82,7 @@ pub fn run(args: &[String]) -> Result<ExitCode, String> {
         replay: Some(&mut replay),
         trace: &mut trace,
         keys: None,
-    });
+    }));
     out!("profile: {}", cfg.profile.name().name());
     for step in trace.steps() {
         out!(
@@ -112,6 +112,8 @@ pub fn run(args: &[String]) -> Result<ExitCode, String> {
             out!("ok");
             Ok(ExitCode::SUCCESS)
         }
+        // `no_wait` refused it already; never an acceptance.
+        Ok(Outcome::NeedKeys { participant }) => Err(format!("keys of {participant} not loaded")),
         Err(rej) => {
             let reply = cfg.reply(
                 &rej,

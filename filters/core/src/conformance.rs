@@ -16,7 +16,7 @@ use crate::crypto::CryptoBackend;
 use crate::message::{Context, Message};
 use crate::reply::Reply;
 use crate::trace::Trace;
-use crate::verify::{verify, MemoryReplay, Outcome, Rejection, Run};
+use crate::verify::{no_wait, verify, MemoryReplay, Outcome, Rejection, Run};
 
 /// One case file.
 #[derive(Clone, Debug, Deserialize)]
@@ -355,7 +355,7 @@ impl Case {
         let ctx = self.context(&msg)?;
         let mut trace = Trace::recording();
         let mut replay = MemoryReplay::new(cfg.common.replay_cache_entries);
-        let result = verify(&mut Run {
+        let result = no_wait(verify(&mut Run {
             common: &cfg.common,
             registry: &cfg.registry,
             profile: &cfg.profile,
@@ -365,7 +365,7 @@ impl Case {
             replay: Some(&mut replay),
             trace: &mut trace,
             keys: None,
-        });
+        }));
         Ok(self.compare(&cfg, &msg, &ctx, result, trace))
     }
 

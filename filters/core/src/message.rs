@@ -80,3 +80,23 @@ impl Context {
         self.now_ms.div_euclid(1000)
     }
 }
+
+/// Reads `max-age` from a `Cache-Control` header value (RFC 9111 §5.2.2.1). `no-store` /
+/// `no-cache` give `Some(0)`: refresh as soon as the minimum interval allows.
+pub fn cache_control_max_age(value: &str) -> Option<u64> {
+    let mut max_age = None;
+    for directive in value.split(',') {
+        let d = directive.trim();
+        let (name, arg) = match d.split_once('=') {
+            Some((n, a)) => (n.trim(), Some(a.trim().trim_matches('"'))),
+            None => (d, None),
+        };
+        if name.eq_ignore_ascii_case("no-store") || name.eq_ignore_ascii_case("no-cache") {
+            return Some(0);
+        }
+        if name.eq_ignore_ascii_case("max-age") {
+            max_age = arg.and_then(|a| a.parse::<u64>().ok());
+        }
+    }
+    max_age
+}

@@ -246,6 +246,55 @@ impl Reason {
     }
 }
 
+/// Which credential in an inactive or out-of-date state caused `partner_inactive`, for every
+/// filter: the MOSIP reply maps each to its own IDA code and RFC 6750 one of them to
+/// `insufficient_scope` (`crate::reply`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Inactive {
+    /// The partner is not active.
+    Partner,
+    /// The API key is revoked or blocked.
+    ApiKey,
+    /// The API key is outside its validity dates.
+    ApiKeyDates,
+    /// The policy is not active or outside its dates.
+    Policy,
+    /// The policy does not allow this method and path.
+    Route,
+    /// The policy requires a scope the token does not carry.
+    PolicyScope,
+    /// The licence key is unknown, or its MISP is unknown / inactive.
+    LicenceUnknown,
+    /// The licence key is not yet valid (before its start date).
+    LicenceNotCommenced,
+    /// The licence key has expired.
+    LicenceExpired,
+    /// The licence key is blocked or revoked.
+    LicenceBlocked,
+    /// The licence's MISP may not serve this partner.
+    MispNotForPartner,
+}
+
+impl Inactive {
+    /// What was not active, for logs.
+    pub fn what(self) -> &'static str {
+        match self {
+            Inactive::Partner => "partner not active",
+            Inactive::ApiKey => "API key not active",
+            Inactive::ApiKeyDates => "API key outside its validity dates",
+            Inactive::Policy => "policy not active or not in date",
+            Inactive::Route => "route not allowed by the policy",
+            Inactive::PolicyScope => "policy scope missing from the token",
+            Inactive::LicenceUnknown => "licence key unknown",
+            Inactive::LicenceNotCommenced => "licence key not yet valid",
+            Inactive::LicenceExpired => "licence key expired",
+            Inactive::LicenceBlocked => "licence key blocked",
+            Inactive::MispNotForPartner => "MISP may not serve this partner",
+        }
+    }
+}
+
 impl fmt::Display for Reason {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.code())

@@ -1,13 +1,15 @@
-//! Local replies: the shape every filter sends, with the stable reason code in
-//! `x-signet-reason`, and Signet's generic body (profiles.md §2.8). Each platform's own status
-//! and body (§3.11, §4.10, §5.10, §6.9) is its profile module's (`crate::profiles`).
+//! Local replies, for every filter that refuses: the shape every reply has (the stable reason
+//! code in `x-signet-reason`) and the wire forms more than one filter sends — Signet's generic
+//! body (profiles.md §2.8), RFC 6750's challenge (`token_check`) and Spring's error JSON (OCEN's
+//! `jws_verify` and `token_check`, §4.7, §4.10). Forms only one platform's `jws_verify` sends
+//! (§3.11, §5.10, §6.9) are its profile module's (`crate::profiles`), built on these.
 //!
 //! Bodies never carry key material, stack traces or other partners' names: only the fixed
 //! texts of the platform and fields echoed from the caller's own request.
 
 use serde::Serialize;
 
-use crate::reason::Reason;
+use crate::reason::{Inactive, Reason};
 
 /// A local reply for Envoy's `send_http_response`.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -49,6 +51,99 @@ pub fn generic(reason: Reason, status: Option<u16>) -> Reply {
     })
     .unwrap_or_default();
     Reply::json(status.unwrap_or(reason.generic_status()), reason, body)
+}
+
+/// Spring's `www-authenticate` challenge for a token refusal, or `None` when Spring's resource
+/// server would not have refused (§4.7).
+fn spring_challenge(reason: Reason) -> Option<&'static str> {
+    match reason {
+        Reason::TokenMissing => Some("Bearer"),
+        Reason::TokenInvalid | Reason::TokenExpired => Some("Bearer error=\"invalid_token\""),
+        _ => None,
+    }
+}
+
+/// OCEN's replies (§4.7, §4.10): token refusals as Spring Security's resource server (an empty
+/// 401 with a challenge), the rest in Spring WebFlux's default error JSON; `client_side`: the
+/// 502 that replaces an unverifiable response on a partner's egress. `path` is the request's,
+/// without its query.
+pub fn spring(
+    reason: Reason,
+    path: &str,
+    now_ms: i64,
+    request_id: &str,
+    client_side: bool,
+) -> Reply {
+    if let Some(challenge) = spring_challenge(reason).filter(|_| !client_side) {
+        let mut r = Reply::empty(401, reason);
+        r.headers
+            .push(("www-authenticate".into(), challenge.into()));
+        return r;
+    }
+    let (status, error) = if client_side {
+        (502, "Bad Gateway")
+    } else {
+        match reason {
+            Reason::SigInvalid | Reason::AlgNotAllowed => (401, "Unauthorized"),
+            Reason::PeerMismatch | Reason::PartnerInactive => (403, "Forbidden"),
+            Reason::BodyTooLarge => (413, "Payload Too Large"),
+            Reason::KeysUnavailable | Reason::ReplayCacheFull => (503, "Service Unavailable"),
+            Reason::Internal | Reason::SignFailed => (500, "Internal Server Error"),
+            Reason::BodyTimeout => (408, "Request Timeout"),
+            _ => (400, "Bad Request"),
+        }
+    };
+    #[derive(Serialize)]
+    #[serde(rename_all = "camelCase")]
+    struct Body<'a> {
+        timestamp: String,
+        path: &'a str,
+        status: u16,
+        error: &'a str,
+        request_id: &'a str,
+    }
+    let body = serde_json::to_vec(&Body {
+        timestamp: crate::time::format_millis_utc_offset(now_ms).unwrap_or_default(),
+        path,
+        status,
+        error,
+        request_id,
+    })
+    .unwrap_or_default();
+    Reply::json(status, reason, body)
+}
+
+/// The request id Spring's body echoes: the request's `x-request-id`, else one made of the
+/// clock (Spring makes one up too; it only has to tell replies apart in a log).
+pub fn request_id(header: Option<&str>, now_ms: i64) -> String {
+    header.map_or_else(|| format!("{:08x}", now_ms as u32), str::to_string)
+}
+
+/// The generic reply with RFC 6750's `www-authenticate` challenge (§3) in `realm`: no error
+/// code when no credential came (§3.1), `insufficient_scope` when the policy wants a scope the
+/// token lacks, and none for refusals that are not about the credential. `inactive` says which
+/// credential a `partner_inactive` is about.
+pub fn rfc6750(reason: Reason, inactive: Option<Inactive>, realm: &str) -> Reply {
+    let (error, description) = match (reason, inactive) {
+        (Reason::TokenMissing, _) => ("", ""),
+        (Reason::TokenExpired, _) => ("invalid_token", "token expired"),
+        (Reason::TokenInvalid, _) => ("invalid_token", "token not accepted"),
+        (Reason::KeyUnknown, _) => ("invalid_token", "credential not registered"),
+        (Reason::PartnerInactive, Some(Inactive::PolicyScope)) => {
+            ("insufficient_scope", "scope required by the policy")
+        }
+        (Reason::IdentityMissing, _) => ("invalid_request", "caller identity missing"),
+        (Reason::PathNotCanonical, _) => ("invalid_request", "path not canonical"),
+        _ => return generic(reason, None),
+    };
+    let challenge = if error.is_empty() {
+        format!("Bearer realm=\"{realm}\"")
+    } else {
+        format!("Bearer realm=\"{realm}\", error=\"{error}\", error_description=\"{description}\"")
+    };
+    let mut r = generic(reason, None);
+    r.headers.push(("www-authenticate".into(), challenge));
+    r
 }
 
 #[cfg(test)]

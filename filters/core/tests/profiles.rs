@@ -493,7 +493,7 @@ fn spec_vectors_dir() -> std::path::PathBuf {
 }
 
 /// `registry_url`: a participant not configured statically is looked up in the OCEN registry
-/// cache — nothing cached asks for a fetch (`keys_unavailable` with `fetch`), a fetched entry
+/// cache — nothing cached asks for a fetch (`Outcome::NeedKeys`, not a rejection), a fetched entry
 /// verifies, an unapproved one is `key_unknown`, and static partners never touch the registry.
 #[test]
 fn ocen_registry_key_source() {
@@ -548,20 +548,19 @@ fn ocen_registry_key_source() {
             keys: Some(cache),
         })
     };
-    let r = run(&cache, "3051").unwrap_err();
-    assert_eq!(
-        (r.reason, r.fetch.as_deref()),
-        (Reason::KeysUnavailable, Some("3051"))
-    );
+    let need = |who: &str| Outcome::NeedKeys {
+        participant: who.into(),
+    };
+    assert_eq!(run(&cache, "3051"), Ok(need("3051")));
+    assert!(!need("3051").passes());
+    // Where the caller cannot wait, it is refused (fail closed).
+    let r = signet_core::verify::no_wait(run(&cache, "3051")).unwrap_err();
+    assert_eq!(r.reason, Reason::KeysUnavailable);
     // A partner the shared registry lists without a key (TLS, tokens) gets it from the OCEN
     // registry like any participant not configured.
-    let r = run(&cache, "3053").unwrap_err();
-    assert_eq!(
-        (r.reason, r.fetch.as_deref()),
-        (Reason::KeysUnavailable, Some("3053"))
-    );
+    assert_eq!(run(&cache, "3053"), Ok(need("3053")));
     let r = run(&cache, "3054").unwrap_err();
-    assert_eq!((r.reason, r.fetch), (Reason::PartnerInactive, None));
+    assert_eq!(r.reason, Reason::PartnerInactive);
     let PublicKey::Rsa(pk) = k.public_key() else {
         panic!("rsa")
     };
@@ -585,10 +584,10 @@ fn ocen_registry_key_source() {
     assert_eq!(run(&cache, "3052").unwrap_err().reason, Reason::KeyUnknown);
     // The static partner is judged with its own key (another key here: sig_invalid), no fetch.
     let r = run(&cache, "static").unwrap_err();
-    assert_eq!((r.reason, r.fetch), (Reason::SigInvalid, None));
+    assert_eq!(r.reason, Reason::SigInvalid);
     // Without a key source (the CLI), registry participants are keys_unavailable, no fetch.
     let r = run_with_no_source(&cfg, &msg);
-    assert_eq!((r.reason, r.fetch), (Reason::KeysUnavailable, None));
+    assert_eq!(r.reason, Reason::KeysUnavailable);
 }
 
 fn run_with_no_source(

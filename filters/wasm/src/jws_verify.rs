@@ -38,7 +38,7 @@ use signet_core::profiles::ocen::registry::{
 use signet_core::reason::Reason;
 use signet_core::trace::Trace;
 use signet_core::verify::replay::{Layout, ReplayTable};
-use signet_core::verify::{verify, KeySource, Outcome, Rejection, ReplayStore, Run};
+use signet_core::verify::{no_wait, verify, KeySource, Outcome, Rejection, ReplayStore, Run};
 
 use crate::host::{self, events, Counters, Decisions, SharedKv};
 use crate::log;
@@ -440,30 +440,28 @@ impl JwsVerify {
                 keys: cache.as_deref().map(|c| c as &dyn KeySource),
             })
         };
-        if let Some(remote) = &self.remote {
-            // Nothing cached for this participant yet: fetch it and wait (once).
-            if let Err(Rejection {
-                fetch: Some(participant),
-                ..
-            }) = &result
-            {
-                if !pending.borrow().waited {
-                    self.want(remote, participant);
-                    {
-                        let mut p = pending.borrow_mut();
-                        p.waited = true;
-                        p.held = true;
-                    }
-                    remote
-                        .waiters
-                        .borrow_mut()
-                        .entry(participant.clone())
-                        .or_default()
-                        .add(context_id, host::now_ms(), pending);
-                    self.counters.inc(REGISTRY_WAIT);
-                    return Action::Pause;
+        // Nothing cached for this participant yet: fetch it and wait (once).
+        if let (Some(remote), Ok(Outcome::NeedKeys { participant })) = (&self.remote, &result) {
+            if !pending.borrow().waited {
+                self.want(remote, participant);
+                {
+                    let mut p = pending.borrow_mut();
+                    p.waited = true;
+                    p.held = true;
                 }
+                remote
+                    .waiters
+                    .borrow_mut()
+                    .entry(participant.clone())
+                    .or_default()
+                    .add(context_id, host::now_ms(), pending);
+                self.counters.inc(REGISTRY_WAIT);
+                return Action::Pause;
             }
+        }
+        // Waited once already, or nothing to wait on: refused (fail closed).
+        let result = no_wait(result);
+        if let Some(remote) = &self.remote {
             // A registry entry in use: refreshed in the background before it expires.
             let who = match &result {
                 Ok(Outcome::Verified { partner, .. }) => Some(partner),
@@ -479,11 +477,13 @@ impl JwsVerify {
             }
         }
         let action = match result {
-            Ok(outcome) => {
+            Ok(outcome) if outcome.passes() => {
                 self.accepted(&outcome, &pending.borrow().msg, ctx.now_ms);
                 pending.borrow_mut().held = false;
                 Action::Continue
             }
+            // `no_wait` left no `NeedKeys`; one here would be refused all the same.
+            Ok(_) => self.reject_now(pending, Reason::KeysUnavailable, "keys not fetched"),
             Err(rej) => {
                 // The reply may echo fields of the request body (ids), so it is built first.
                 self.rejected(&rej, &ctx, &pending.borrow().msg);
@@ -511,6 +511,7 @@ impl JwsVerify {
                 host::set_state("signet.signature", "skipped");
                 (Verdict::Skipped, None)
             }
+            Outcome::NeedKeys { .. } => return,
         };
         self.decisions.count(partner, verdict);
         if self.cfg.common.audit {
@@ -555,10 +556,7 @@ impl JwsVerify {
                     .unwrap_or_default()
             ),
         );
-        let request_id = msg
-            .header("x-request-id")
-            .map(str::to_string)
-            .unwrap_or_else(|| format!("{:08x}", ctx.now_ms as u32));
+        let request_id = signet_core::reply::request_id(msg.header("x-request-id"), ctx.now_ms);
         let reply = self
             .cfg
             .reply(rej, msg, ctx, &request_id, self.response_mode());

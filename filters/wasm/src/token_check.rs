@@ -41,10 +41,9 @@ use signet_core::json::{ecmascript, JsonValue, KeyOrder};
 use signet_core::reason::Reason;
 use signet_core::token::audit;
 use signet_core::token::config::ErrorFormat;
-use signet_core::token::reply::{reply, ReplyContext};
 use signet_core::token::struct_pb::payload_from_metadata;
 use signet_core::token::{
-    check, Decision, Rejection, RequestFacts, TokenConfig, TokenError, TokenState,
+    check, check_or_wait, Checked, Decision, Rejection, RequestFacts, TokenConfig, TokenState,
 };
 
 use crate::host::{self, events, Counters, Decisions};
@@ -284,7 +283,7 @@ impl TokenCheck {
     /// without a reply).
     fn decide(&self, context_id: u32, pending: &Rc<RefCell<Pending>>) -> Action {
         let now = Self::now();
-        let (outcome, record, request_id) = {
+        let (checked, record, request_id) = {
             let p = pending.borrow();
             let facts = RequestFacts {
                 method: &p.method,
@@ -295,27 +294,30 @@ impl TokenCheck {
                 now_ms: now,
                 jwt_authn_claims: p.jwt_authn_claims.as_ref(),
             };
-            let outcome = check(
-                &self.cfg,
-                &mut self.state.borrow_mut(),
-                &facts,
-                &self.backend,
-            );
+            let mut state = self.state.borrow_mut();
+            // Waits once at most: a request that waited is decided with the keys it got.
+            let checked = if p.waited {
+                Checked::Decided(check(&self.cfg, &mut state, &facts, &self.backend))
+            } else {
+                check_or_wait(&self.cfg, &mut state, &facts, &self.backend)
+            };
             // Built (and serialised, below) only when the access log is to carry it.
-            let record = self
-                .cfg
-                .audit
-                .then(|| audit::record(&facts, &outcome, self.profile));
+            let record = match (&checked, self.cfg.audit) {
+                (Checked::Decided(outcome), true) => {
+                    Some(audit::record(&facts, outcome, self.profile))
+                }
+                _ => None,
+            };
             let request_id = p
                 .headers
                 .iter()
                 .find(|(n, _)| n == "x-request-id")
                 .map(|(_, v)| v.clone());
-            (outcome, record, request_id)
+            (checked, record, request_id)
         };
-        if let Err(rej) = &outcome {
-            let waited = pending.borrow().waited;
-            if rej.error == TokenError::KidUnknown && !waited && self.refetch_pending(rej, now) {
+        let outcome = match checked {
+            Checked::Decided(outcome) => outcome,
+            Checked::NeedKeys => {
                 let mut p = pending.borrow_mut();
                 p.waited = true;
                 p.held = true;
@@ -327,7 +329,7 @@ impl TokenCheck {
                 waiters::kick_root();
                 return Action::Pause;
             }
-        }
+        };
         self.decisions
             .count(partner_of(&outcome), audit::verdict(&outcome));
         if let Some(record) = &record {
@@ -344,21 +346,6 @@ impl TokenCheck {
                 Action::Pause
             }
         }
-    }
-
-    /// An unknown `kid` is worth waiting for when a refetch was just granted, one is running,
-    /// or one is due but not yet started: a refetch granted to an earlier request is only
-    /// dispatched on the root's next tick, and a request arriving before that tick (several
-    /// requests read in one event-loop iteration) must wait for it too, not be refused.
-    fn refetch_pending(&self, rej: &Rejection, now: u64) -> bool {
-        if rej.refetch_scheduled {
-            return true;
-        }
-        let st = self.state.borrow();
-        (0..self.cfg.providers.len()).any(|i| {
-            st.jwks(i)
-                .is_some_and(|c| c.in_flight(now) || c.needs_refresh(now))
-        })
     }
 
     /// `trust_jwt_authn`: the payload jwt_authn put in the request's dynamic metadata. The
@@ -433,20 +420,14 @@ impl TokenCheck {
                     .unwrap_or_default()
             ),
         );
-        let r = reply(
+        let request_id = signet_core::reply::request_id(request_id, now as i64);
+        host::send(&signet_core::token::reply(
             &rej.error,
             &self.cfg,
-            &ReplyContext {
-                now_ms: now,
-                route: &rej.findings.route,
-                request_id,
-            },
-        );
-        host::send(&signet_core::reply::Reply {
-            status: r.status,
-            headers: r.headers,
-            body: r.body,
-        });
+            &rej.findings.route,
+            now,
+            &request_id,
+        ));
     }
 }
 

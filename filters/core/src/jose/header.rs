@@ -28,12 +28,17 @@ pub enum HeaderError {
 }
 
 impl HeaderError {
-    /// The stable reason code (`profiles.md` §2.8).
-    pub fn reason_code(&self) -> &'static str {
+    /// The stable reason (`profiles.md` §2.8).
+    pub fn reason(&self) -> crate::reason::Reason {
         match self {
-            HeaderError::Malformed(_) => "header_malformed",
-            HeaderError::CritUnsupported(_) => "crit_unsupported",
+            HeaderError::Malformed(_) => crate::reason::Reason::HeaderMalformed,
+            HeaderError::CritUnsupported(_) => crate::reason::Reason::CritUnsupported,
         }
+    }
+
+    /// The stable reason code, as in `x-signet-reason`.
+    pub fn reason_code(&self) -> &'static str {
+        self.reason().code()
     }
 }
 

@@ -6,7 +6,6 @@
 )]
 
 use super::audit;
-use super::reply::{reply, ReplyContext};
 use super::*;
 use crate::crypto::RustCrypto;
 use crate::jose::alg::Alg;
@@ -438,11 +437,19 @@ fn remote_jwks_flow() {
     .unwrap();
     let mut r2 = Req::new("/v4/x").bearer(&token(claims("p1")));
     r2.now = NOW + 11_000;
-    let rej = run(&cfg, &mut st, &r2).unwrap_err();
-    assert_eq!(rej.error, TokenError::KidUnknown);
-    assert!(rej.refetch_scheduled);
-    assert!(!run(&cfg, &mut st, &r2).unwrap_err().refetch_scheduled);
+    let wait = |st: &mut TokenState, r: &Req| check_or_wait(&cfg, st, &r.facts(), &RustCrypto);
+    assert!(!st.fetch_pending(r2.now));
+    // Not a refusal: the unknown kid asks for a refetch, and this request and the next wait.
+    assert!(matches!(wait(&mut st, &r2), Checked::NeedKeys));
+    assert!(st.fetch_pending(r2.now));
+    assert!(matches!(wait(&mut st, &r2), Checked::NeedKeys));
     assert_eq!(st.due_fetches(&cfg, NOW + 11_000).len(), 1);
+    assert!(matches!(wait(&mut st, &r2), Checked::NeedKeys));
+    // A request that already waited is decided: the kid is unknown.
+    assert_eq!(
+        run(&cfg, &mut st, &r2).unwrap_err().error,
+        TokenError::KidUnknown
+    );
     let both = testkeys::jwks(&[
         testkeys::jwk(&testkeys::p256(9), "k0", None),
         testkeys::jwk(&key(), "k1", None),
@@ -464,6 +471,8 @@ fn remote_jwks_flow() {
         run(&cfg, &mut st, &r3).unwrap_err().error,
         TokenError::KidUnknown
     );
+    // Inside the refetch interval and no fetch due: refused at once, nothing to wait for.
+    assert!(matches!(wait(&mut st, &r3), Checked::Decided(Err(_))));
 }
 
 #[test]
@@ -550,10 +559,9 @@ fn audit_record_has_no_secret_in_clear() {
 #[test]
 fn replies() {
     let cfg = config(json!({"realm": "api"}));
-    let ctx = ReplyContext {
-        now_ms: 1_710_410_400_000,
-        route: "/v4/x",
-        request_id: Some("1a2b3c4d"),
+    let ctx = (1_710_410_400_000, "/v4/x", "1a2b3c4d");
+    let reply = |e: &TokenError, cfg: &TokenConfig, (now, route, id): &(u64, &str, &str)| {
+        reply(e, cfg, route, *now, id)
     };
     let r = reply(&TokenError::Missing, &cfg, &ctx);
     assert_eq!(r.status, 401);
@@ -665,15 +673,7 @@ fn a_path_with_two_readings_is_refused_before_route_policy() {
             .skipped
     );
     // The reply is a plain 400 without a token challenge.
-    let r = reply(
-        &err(&cfg, &Req::new("/health/..")),
-        &cfg,
-        &ReplyContext {
-            now_ms: NOW,
-            route: "/x",
-            request_id: None,
-        },
-    );
+    let r = reply(&err(&cfg, &Req::new("/health/..")), &cfg, "/x", NOW, "0");
     assert_eq!(r.status, 400);
     assert!(r
         .headers

@@ -6,10 +6,12 @@
 
 use std::fmt;
 
+pub use crate::reason::Inactive;
 use crate::reason::Reason;
 
 /// A claim rule that failed (all map to `token_invalid`, except `exp` which has its own code).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum ClaimError {
     /// The payload is not a strict JSON object (duplicate members refused: a second `sub` would
     /// let two parsers disagree on who the caller is).
@@ -51,52 +53,6 @@ impl ClaimError {
     }
 }
 
-/// Which credential in an inactive/out-of-date state caused `partner_inactive`.
-/// The MOSIP reply maps each to its own IDA code (`profiles.md` §5.10).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Inactive {
-    /// The partner is not active.
-    Partner,
-    /// The API key is revoked or blocked.
-    ApiKey,
-    /// The API key is outside its validity dates.
-    ApiKeyDates,
-    /// The policy is not active or outside its dates.
-    Policy,
-    /// The policy does not allow this method and path.
-    Route,
-    /// The policy requires a scope the token does not carry.
-    PolicyScope,
-    /// The licence key is unknown, or its MISP is unknown / inactive.
-    LicenceUnknown,
-    /// The licence key is not yet valid (before its start date).
-    LicenceNotCommenced,
-    /// The licence key has expired.
-    LicenceExpired,
-    /// The licence key is blocked or revoked.
-    LicenceBlocked,
-    /// The licence's MISP may not serve this partner.
-    MispNotForPartner,
-}
-
-impl Inactive {
-    fn what(self) -> &'static str {
-        match self {
-            Inactive::Partner => "partner not active",
-            Inactive::ApiKey => "API key not active",
-            Inactive::ApiKeyDates => "API key outside its validity dates",
-            Inactive::Policy => "policy not active or not in date",
-            Inactive::Route => "route not allowed by the policy",
-            Inactive::PolicyScope => "policy scope missing from the token",
-            Inactive::LicenceUnknown => "licence key unknown",
-            Inactive::LicenceNotCommenced => "licence key not yet valid",
-            Inactive::LicenceExpired => "licence key expired",
-            Inactive::LicenceBlocked => "licence key blocked",
-            Inactive::MispNotForPartner => "MISP may not serve this partner",
-        }
-    }
-}
-
 /// A source that names the partner of a request ([`super::binding`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Source {
@@ -127,6 +83,7 @@ impl Source {
 
 /// Why `token_check` refused a request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum TokenError {
     /// `token_missing`: no bearer token (or API key) where one is required.
     Missing,
@@ -138,8 +95,8 @@ pub enum TokenError {
     /// `token_invalid`: `alg` absent, `none`, `HS*`, or not in the key's allowed set
     /// (RFC 8725 §3.1: the key decides the algorithm, never the token).
     AlgNotAllowed,
-    /// `token_invalid`: no key in the provider's JWKS has the token's `kid` (a refetch may
-    /// have been scheduled).
+    /// `token_invalid`: no key in the provider's JWKS has the token's `kid`; while a refetch is
+    /// pending the request waits instead ([`super::check_or_wait`]).
     KidUnknown,
     /// `token_invalid`: the signature does not verify with the selected key.
     SignatureInvalid,
@@ -183,6 +140,14 @@ impl TokenError {
             TokenError::Inactive(_) => Reason::PartnerInactive,
             TokenError::PeerMismatch(..) => Reason::PeerMismatch,
             TokenError::PathNotCanonical(_) => Reason::PathNotCanonical,
+        }
+    }
+
+    /// Which credential a `partner_inactive` is about.
+    pub fn inactive(&self) -> Option<Inactive> {
+        match self {
+            TokenError::Inactive(i) => Some(*i),
+            _ => None,
         }
     }
 

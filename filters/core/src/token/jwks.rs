@@ -20,6 +20,9 @@
 use crate::keys::{Jwk, Jwks, KeyError};
 use std::rc::Rc;
 
+/// Shared with the OCEN registry cache, which must not import `token` (`crate::message`).
+pub use crate::message::cache_control_max_age;
+
 use super::error::TokenError;
 
 /// Refresh at this share (in percent) of the key lifetime.
@@ -318,26 +321,6 @@ impl JwksCache {
     pub fn fetched_at_ms(&self) -> u64 {
         self.fetched_at_ms
     }
-}
-
-/// Reads `max-age` from a `Cache-Control` header value (RFC 9111 §5.2.2.1). `no-store` /
-/// `no-cache` give `Some(0)`: refresh as soon as the minimum interval allows.
-pub fn cache_control_max_age(value: &str) -> Option<u64> {
-    let mut max_age = None;
-    for directive in value.split(',') {
-        let d = directive.trim();
-        let (name, arg) = match d.split_once('=') {
-            Some((n, a)) => (n.trim(), Some(a.trim().trim_matches('"'))),
-            None => (d, None),
-        };
-        if name.eq_ignore_ascii_case("no-store") || name.eq_ignore_ascii_case("no-cache") {
-            return Some(0);
-        }
-        if name.eq_ignore_ascii_case("max-age") {
-            max_age = arg.and_then(|a| a.parse::<u64>().ok());
-        }
-    }
-    max_age
 }
 
 #[cfg(test)]

@@ -2,9 +2,10 @@
 //! key, the mTLS certificate or a platform header — all bound to one registered partner
 //! (`architecture.md`, `profiles.md` §3.5, §4.5, §4.7, §5.5).
 //!
-//! The glue reads the request facts and the clock, calls [`check`] once, and acts on the
-//! answer: forward (setting `forward_partner_header` and filter state from the [`Decision`]) or
-//! send the local reply of the [`Rejection`] ([`reply::reply`]). It also runs the JWKS callouts
+//! The glue reads the request facts and the clock, calls [`check_or_wait`] (or [`check`] once
+//! it has waited), and acts on the answer: forward (setting `forward_partner_header` and filter
+//! state from the [`Decision`]), send the local reply of the [`Rejection`] ([`reply`]), or wait
+//! for the keys ([`Checked::NeedKeys`]). It also runs the JWKS callouts
 //! that [`TokenState::due_fetches`] asks for and reports them back.
 
 pub mod apikey;
@@ -16,7 +17,6 @@ pub mod fetch;
 pub mod fetch_config;
 pub mod jwks;
 pub mod jwt;
-pub mod reply;
 pub mod struct_pb;
 
 #[cfg(test)]
@@ -28,6 +28,7 @@ pub use error::{ClaimError, Inactive, Source, TokenError};
 use crate::crypto::CryptoBackend;
 use crate::json::JsonValue;
 use crate::registry::SecretHash;
+use crate::reply::Reply;
 use apikey::strip_query;
 use config::{KeySource, Requirement, RoutePolicy};
 use jwks::{cache_control_max_age, JwksBodyError, JwksCache, JwksUpdate};
@@ -106,9 +107,18 @@ pub struct Rejection {
     pub error: TokenError,
     /// What was established before the refusal (boxed: keeps the `Err` variant small).
     pub findings: Box<Findings>,
-    /// An unknown `kid` scheduled an early JWKS refetch (the glue may run
-    /// [`TokenState::due_fetches`] now).
-    pub refetch_scheduled: bool,
+}
+
+/// What [`check_or_wait`] decided.
+// One per request, unpacked at once: boxing the common case would only add an allocation.
+#[allow(clippy::large_enum_variant)]
+#[derive(Debug)]
+pub enum Checked {
+    /// Accepted or refused.
+    Decided(Result<Decision, Rejection>),
+    /// The token's `kid` is in no loaded key set while a JWKS refetch is granted, due or under
+    /// way: not a refusal yet. The glue waits for the keys and decides again, with [`check`].
+    NeedKeys,
 }
 
 /// A JWKS callout the glue should make.
@@ -152,6 +162,14 @@ impl TokenState {
     /// The JWKS cache of provider `i` (`None` for inline keys).
     pub fn jwks(&self, i: usize) -> Option<&JwksCache> {
         self.jwks.get(i).and_then(Option::as_ref)
+    }
+
+    /// Whether a JWKS fetch is due or under way for any provider at `now_ms`.
+    pub fn fetch_pending(&self, now_ms: u64) -> bool {
+        self.jwks
+            .iter()
+            .flatten()
+            .any(|c| c.in_flight(now_ms) || c.needs_refresh(now_ms))
     }
 
     fn generation(&self, i: usize) -> u64 {
@@ -198,6 +216,28 @@ impl TokenState {
     }
 }
 
+/// The local reply to `err` in the configured format (`crate::reply`); `route` as in
+/// [`Findings::route`], `request_id` as [`crate::reply::request_id`] makes it.
+pub fn reply(
+    err: &TokenError,
+    cfg: &TokenConfig,
+    route: &str,
+    now_ms: u64,
+    request_id: &str,
+) -> Reply {
+    let reason = err.reason();
+    match cfg.error_format {
+        config::ErrorFormat::Rfc6750 => crate::reply::rfc6750(reason, err.inactive(), &cfg.realm),
+        config::ErrorFormat::Ocen => crate::reply::spring(
+            reason,
+            route,
+            i64::try_from(now_ms).unwrap_or(i64::MAX),
+            request_id,
+            false,
+        ),
+    }
+}
+
 /// Decides one request. See the module doc of each step; the order follows MOSIP's where it
 /// applies (§5.5.6): credentials present and valid, binding, partner, policy, API key status
 /// and dates, licence key.
@@ -211,20 +251,34 @@ pub fn check(
         route: redacted_route(cfg, req.path),
         ..Findings::default()
     };
-    let mut refetch = false;
-    let reject = |error: TokenError, f: Findings, refetch: bool| Rejection {
-        error,
-        findings: Box::new(f),
-        refetch_scheduled: refetch,
-    };
-    match run(cfg, state, req, backend, &mut f, &mut refetch) {
+    match run(cfg, state, req, backend, &mut f) {
         Ok((claims, skipped, cache_hit)) => Ok(Decision {
             findings: f,
             claims,
             skipped,
             cache_hit,
         }),
-        Err(e) => Err(reject(e, f, refetch)),
+        Err(error) => Err(Rejection {
+            error,
+            findings: Box::new(f),
+        }),
+    }
+}
+
+/// As [`check`] for a request that may still wait for keys: an unknown `kid` (which asks for
+/// an early refetch) is [`Checked::NeedKeys`] while any JWKS fetch is due or under way — a
+/// refetch granted to an earlier request starts only on the root's next tick.
+pub fn check_or_wait(
+    cfg: &TokenConfig,
+    state: &mut TokenState,
+    req: &RequestFacts<'_>,
+    backend: &dyn CryptoBackend,
+) -> Checked {
+    match check(cfg, state, req, backend) {
+        Err(rej) if rej.error == TokenError::KidUnknown && state.fetch_pending(req.now_ms) => {
+            Checked::NeedKeys
+        }
+        result => Checked::Decided(result),
     }
 }
 
@@ -236,7 +290,6 @@ fn run(
     req: &RequestFacts<'_>,
     backend: &dyn CryptoBackend,
     f: &mut Findings,
-    refetch: &mut bool,
 ) -> Result<Outcome, TokenError> {
     // One reading of the path before any rule or template reads it (security.md rule 11).
     crate::path::check(req.path).map_err(TokenError::PathNotCanonical)?;
@@ -274,7 +327,7 @@ fn run(
             let found = if cfg.trust_jwt_authn.is_some() {
                 trusted_claims(cfg, req, f)?
             } else {
-                verified_claims(cfg, state, req, backend, f, refetch, &mut cache_hit)?
+                verified_claims(cfg, state, req, backend, f, &mut cache_hit)?
             };
             match found {
                 None if need == Requirement::Required => return Err(TokenError::Missing),
@@ -510,7 +563,6 @@ fn verified_claims(
     req: &RequestFacts<'_>,
     backend: &dyn CryptoBackend,
     f: &mut Findings,
-    refetch: &mut bool,
     cache_hit: &mut bool,
 ) -> Result<Option<(usize, Claims)>, TokenError> {
     let Some((token, carriers)) = extract_token(cfg, req)? else {
@@ -561,7 +613,8 @@ fn verified_claims(
         Ok(v) => v,
         Err(TokenError::KidUnknown) => {
             if let Some(Some(cache)) = state.jwks.get_mut(index) {
-                *refetch = cache.request_refetch(req.now_ms);
+                // Granted or not, `check_or_wait` sees it through `fetch_pending`.
+                cache.request_refetch(req.now_ms);
             }
             return Err(TokenError::KidUnknown);
         }

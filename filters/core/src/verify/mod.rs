@@ -6,6 +6,7 @@
 //! kit names no profile: a profile reaches it through [`Steps`] and [`Run`].
 
 pub mod diagnose;
+pub mod error;
 pub mod remote;
 pub mod replay;
 pub mod settings;
@@ -13,22 +14,30 @@ pub mod settings;
 use crate::b64;
 use crate::crypto::{CryptoBackend, CryptoError};
 use crate::jose::alg::Alg;
-use crate::jose::header::{Header, HeaderError, HeaderRules};
+use crate::jose::header::{Header, HeaderRules};
 use crate::json::{parse_strict, JsonLimits, JsonValue};
 use crate::keys::PublicKey;
 use crate::message::{Context, Message};
+pub use crate::reason::Inactive;
 use crate::reason::Reason;
 use crate::registry::{Partner, RegisteredKey, Registry};
 use crate::route::Policy;
 use crate::trace::Trace;
 
+pub use error::StepError;
 pub use remote::{KeySource, Lookup};
+
+use error::{Algorithm, Binding, Body, Crypto, Framing, Freshness, Protected, Selection};
 pub use replay::{MemoryReplay, ReplayStore, Seen};
 pub use settings::{Common, Direction, ErrorFormat};
 
-/// A message that may go on.
+/// What a verification decided short of a rejection: the message may go on, or it must wait.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Outcome {
+    /// The signer's keys are not here yet (nothing cached for a participant of a remote
+    /// [`KeySource`]): not a verdict. The glue fetches them and verifies again; where it cannot
+    /// wait, [`no_wait`] refuses it (`keys_unavailable`, fail closed).
+    NeedKeys { participant: String },
     /// The signature verified; `partner` signed it.
     Verified {
         partner: String,
@@ -47,18 +56,6 @@ pub enum Gate {
     Verify(String),
 }
 
-/// Which MOSIP registry rule failed, for IDA's specific error codes (§5.10).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Inactive {
-    PartnerDeactivated,
-    ApiKeyDeactivated,
-    PolicyInactive,
-    ApiKeyDates,
-    LicenceUnknown,
-    LicenceExpired,
-    LicenceBlocked,
-}
-
 /// A rejected message.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Rejection {
@@ -69,9 +66,17 @@ pub struct Rejection {
     pub detail: String,
     /// MOSIP: which registry rule failed.
     pub inactive: Option<Inactive>,
-    /// `keys_unavailable` because nothing is cached yet for this participant: the glue may fetch
-    /// its registry entry and verify again (`ocen` with `registry_url`).
-    pub fetch: Option<String>,
+}
+
+impl From<StepError> for Rejection {
+    fn from(e: StepError) -> Rejection {
+        Rejection {
+            reason: e.reason(),
+            partner: None,
+            detail: e.to_string(),
+            inactive: e.inactive(),
+        }
+    }
 }
 
 impl Rejection {
@@ -81,7 +86,6 @@ impl Rejection {
             partner: None,
             detail: detail.into(),
             inactive: None,
-            fetch: None,
         }
     }
 
@@ -89,6 +93,25 @@ impl Rejection {
     pub fn partner(mut self, partner: Option<&str>) -> Rejection {
         self.partner = partner.map(str::to_string);
         self
+    }
+}
+
+impl Outcome {
+    /// Whether the message may go on (`NeedKeys` may not).
+    pub fn passes(&self) -> bool {
+        !matches!(self, Outcome::NeedKeys { .. })
+    }
+}
+
+/// The verdict where waiting for keys is not possible (the CLI, the conformance runner, or a
+/// request that already waited once): `NeedKeys` is refused as `keys_unavailable`.
+pub fn no_wait(result: Result<Outcome, Rejection>) -> Result<Outcome, Rejection> {
+    match result {
+        Ok(Outcome::NeedKeys { participant }) => Err(Rejection::new(
+            Reason::KeysUnavailable,
+            format!("participant {participant}: keys not fetched yet"),
+        )),
+        other => other,
     }
 }
 
@@ -122,6 +145,9 @@ pub fn verify(run: &mut Run<'_>) -> Result<Outcome, Rejection> {
             profile.verify(run)
         });
     match &result {
+        Ok(Outcome::NeedKeys { participant }) => run.trace.fail("verdict", || {
+            format!("waiting for the keys of {participant}")
+        }),
         Ok(o) => run.trace.pass("verdict", || format!("{o:?}")),
         Err(r) => run
             .trace
@@ -141,7 +167,7 @@ fn canonical_path(run: &mut Run<'_>) -> Result<(), Rejection> {
             run.trace.pass("path", || "one reading".into());
             Ok(())
         }
-        Err(d) => Err(run.reject("path", Reason::PathNotCanonical, format!("path {d}"))),
+        Err(d) => Err(run.fail("path", Binding::PathNotCanonical(d))),
     }
 }
 
@@ -165,11 +191,7 @@ fn one_method(run: &mut Run<'_>) -> Result<(), Rejection> {
         .find(|h| run.msg.header(h).is_some())
     {
         None => Ok(()),
-        Some(h) => Err(run.reject(
-            "method",
-            Reason::BindingMismatch,
-            format!("{h}: the upstream could run another method than the one verified"),
-        )),
+        Some(h) => Err(run.fail("method", Binding::MethodOverride(h))),
     }
 }
 
@@ -213,11 +235,7 @@ impl Run<'_> {
         self.body_bounds()?;
         match self.signature_header(header)? {
             Some(v) => Ok(Gate::Verify(v)),
-            None => Err(self.reject(
-                "signature_header",
-                Reason::SigMissing,
-                format!("{header} header absent"),
-            )),
+            None => Err(self.fail("signature_header", Framing::Absent(header.into()))),
         }
     }
 
@@ -225,11 +243,7 @@ impl Run<'_> {
     /// which copy an upstream would read is not ours to guess.
     pub fn signature_header(&mut self, name: &str) -> Result<Option<String>, Rejection> {
         if self.msg.header_count(name) > 1 {
-            return Err(self.reject(
-                "signature_header",
-                Reason::SigMalformed,
-                format!("{name} sent more than once"),
-            ));
+            return Err(self.fail("signature_header", Framing::Repeated(name.into())));
         }
         Ok(self.msg.header(name).map(str::to_string))
     }
@@ -250,19 +264,12 @@ impl Run<'_> {
             });
         if let Some(enc) = encoded {
             let enc: String = enc.chars().take(64).collect();
-            return Err(self.reject(
-                "body",
-                Reason::ContentEncoding,
-                format!("content-encoding {enc:?}: signed bodies are never compressed"),
-            ));
+            return Err(self.fail("body", Body::Encoded(enc)));
         }
         let max = self.common.max_body_bytes;
         if self.msg.body.len() > max {
-            return Err(self.reject(
-                "body",
-                Reason::BodyTooLarge,
-                format!("{} bytes, over max_body_bytes {max}", self.msg.body.len()),
-            ));
+            let len = self.msg.body.len();
+            return Err(self.fail("body", Body::TooLarge { len, max }));
         }
         self.trace.pass("body", || {
             format!("{} bytes, identity encoding", self.msg.body.len())
@@ -282,7 +289,7 @@ impl Run<'_> {
                 self.trace.pass("body_json", || "strict JSON".into());
                 Ok(v)
             }
-            Err(e) => Err(self.reject("body_json", Reason::BodyMalformed, format!("body: {e}"))),
+            Err(e) => Err(self.fail("body_json", Body::Json(e.to_string()))),
         }
     }
 
@@ -299,11 +306,9 @@ impl Run<'_> {
         null_kid: bool,
     ) -> Result<Header, Rejection> {
         match Header::parse(h, rules) {
-            Ok(hdr) if hdr.kid_is_null() && !null_kid => Err(self.reject(
-                "protected_header",
-                Reason::HeaderMalformed,
-                "protected header: kid must be a string".into(),
-            )),
+            Ok(hdr) if hdr.kid_is_null() && !null_kid => {
+                Err(self.fail("protected_header", Protected::KidNotString))
+            }
             Ok(hdr) => {
                 self.trace.pass("protected_header", || {
                     let names: Vec<&str> = hdr.members().iter().map(|(n, _)| n.as_str()).collect();
@@ -311,16 +316,7 @@ impl Run<'_> {
                 });
                 Ok(hdr)
             }
-            Err(HeaderError::Malformed(what)) => Err(self.reject(
-                "protected_header",
-                Reason::HeaderMalformed,
-                format!("protected header: {what}"),
-            )),
-            Err(HeaderError::CritUnsupported(what)) => Err(self.reject(
-                "protected_header",
-                Reason::CritUnsupported,
-                format!("protected header: {what}"),
-            )),
+            Err(e) => Err(self.fail("protected_header", Protected::Header(e))),
         }
     }
 
@@ -333,29 +329,17 @@ impl Run<'_> {
     ) -> Result<(Alg, Vec<&'k RegisteredKey>), Rejection> {
         let name = header.alg_name().unwrap_or_default();
         let Some(alg) = Alg::from_name(name) else {
-            return Err(self.reject(
-                "alg",
-                Reason::AlgNotAllowed,
-                format!("alg {name:?} is never accepted"),
-            ));
+            return Err(self.fail("alg", Algorithm::Never(name.into())));
         };
         if !self.common.algorithms.contains(&alg) {
-            return Err(self.reject(
-                "alg",
-                Reason::AlgNotAllowed,
-                format!("alg {name} is not in the profile's allowed set"),
-            ));
+            return Err(self.fail("alg", Algorithm::NotInProfile(name.into())));
         }
         let usable: Vec<&RegisteredKey> = keys
             .iter()
             .filter(|k| k.algorithms.contains(&alg) && alg.fits(&k.key))
             .collect();
         if usable.is_empty() {
-            return Err(self.reject(
-                "alg",
-                Reason::AlgNotAllowed,
-                format!("alg {name} is not allowed for the signer's registered key"),
-            ));
+            return Err(self.fail("alg", Algorithm::NotForKey(name.into())));
         }
         self.trace
             .pass("alg", || format!("{name} allowed for the key"));
@@ -370,16 +354,10 @@ impl Run<'_> {
                 self.trace.pass("alg", || format!("{name} allowed"));
                 Ok(alg)
             }
-            Some(alg) if self.common.algorithms.contains(&alg) => Err(self.reject(
-                "alg",
-                Reason::AlgNotAllowed,
-                format!("alg {name} does not fit the certificate's key type"),
-            )),
-            _ => Err(self.reject(
-                "alg",
-                Reason::AlgNotAllowed,
-                format!("alg {name:?} is not in the profile's allowed set"),
-            )),
+            Some(alg) if self.common.algorithms.contains(&alg) => {
+                Err(self.fail("alg", Algorithm::NotForCertificate(name.into())))
+            }
+            _ => Err(self.fail("alg", Algorithm::NotInProfile(name.into()))),
         }
     }
 
@@ -388,11 +366,7 @@ impl Run<'_> {
         let name = header.alg_name().unwrap_or_default();
         match Alg::from_name(name) {
             Some(alg) if self.common.algorithms.contains(&alg) => Ok(alg),
-            _ => Err(self.reject(
-                "alg",
-                Reason::AlgNotAllowed,
-                format!("alg {name:?} is not in the profile's allowed set"),
-            )),
+            _ => Err(self.fail("alg", Algorithm::NotInProfile(name.into()))),
         }
     }
 
@@ -403,13 +377,7 @@ impl Run<'_> {
         } else {
             b64::decode_url(s)
         };
-        decoded.map_err(|e| {
-            self.reject(
-                "signature_encoding",
-                Reason::SigMalformed,
-                format!("signature segment: {e}"),
-            )
-        })
+        decoded.map_err(|e| self.fail("signature_encoding", Framing::Encoding(e)))
     }
 
     /// Verifies `input` with each candidate key in turn (rotation: newest first).
@@ -428,11 +396,8 @@ impl Run<'_> {
             .collect();
         if fitting.is_empty() {
             let want = keys.first().map(|k| alg.signature_len(k)).unwrap_or(0);
-            return Err(self.reject(
-                "signature_length",
-                Reason::SigMalformed,
-                format!("{} signature bytes, {} needs {want}", sig.len(), alg.name()),
-            ));
+            let (got, alg) = (sig.len(), alg.name());
+            return Err(self.fail("signature_length", Framing::Length { got, alg, want }));
         }
         self.trace
             .pass("signature_length", || format!("{} bytes", sig.len()));
@@ -451,11 +416,7 @@ impl Run<'_> {
                     }
                     // r or s outside [1, n-1]: not a signature at all.
                     Err(CryptoError::BadLength) => {
-                        return Err(self.reject(
-                            "signature_length",
-                            Reason::SigMalformed,
-                            "ECDSA r or s outside [1, n-1]".into(),
-                        ))
+                        return Err(self.fail("signature_length", Framing::ScalarRange))
                     }
                     Err(_) => {}
                 }
@@ -464,10 +425,8 @@ impl Run<'_> {
                 format!("{} over {what}: does not verify", alg.name())
             });
         }
-        Err(Rejection::new(
-            Reason::SigInvalid,
-            "the signature does not verify with the signer's registered key",
-        ))
+        // Each input's failure is traced above.
+        Err(Rejection::from(StepError::from(Crypto::DoesNotVerify)))
     }
 
     /// Freshness, then replay: the time field `t_ms` must lie within `past_s` before and
@@ -496,24 +455,19 @@ impl Run<'_> {
     ) -> Result<(), Rejection> {
         let skew = self.common.clock_skew_s;
         let Some(t) = t_ms else {
-            return Err(self.reject(
-                "freshness",
-                Reason::Stale,
-                format!("{what} missing or unparseable while the window is on"),
-            ));
+            return Err(self.fail("freshness", Freshness::TimeMissing(what.into())));
         };
         let now = self.ctx.now_ms;
         let early = now - (past_s + skew) * 1000;
         let late = now + (future_s + skew) * 1000;
         if t < early || t > late {
-            return Err(self.reject(
-                "freshness",
-                Reason::Stale,
-                format!(
-                    "{what} is {} s from now, outside -{past_s}/+{future_s} s",
-                    (t - now) / 1000
-                ),
-            ));
+            let outside = Freshness::Outside {
+                what: what.into(),
+                offset_s: (t - now) / 1000,
+                past_s,
+                future_s,
+            };
+            return Err(self.fail("freshness", outside));
         }
         self.trace
             .pass("freshness", || format!("{what} within the window"));
@@ -529,11 +483,7 @@ impl Run<'_> {
         let key = format!("{partner}:{}", hex::encode(crate::registry::sha256(input)));
         let ttl_ms = (window_s + self.common.clock_skew_s).max(1) * 2000;
         let Some(store) = self.replay.as_deref_mut() else {
-            return Err(self.reject(
-                "replay",
-                Reason::Internal,
-                "replay cache unavailable".into(),
-            ));
+            return Err(self.fail("replay", Freshness::NoCache));
         };
         match store.check_and_insert(&key, self.ctx.now_ms, ttl_ms) {
             Ok(Seen::First) => {
@@ -541,19 +491,11 @@ impl Run<'_> {
                     .pass("replay", || "first use inside the window".into());
                 Ok(())
             }
-            Ok(Seen::Replay) => Err(self.reject(
-                "replay",
-                Reason::Replay,
-                "signing input already seen".into(),
-            )),
+            Ok(Seen::Replay) => Err(self.fail("replay", Freshness::Replay)),
             // Recording it would mean forgetting an unexpired entry, which would let that one
             // be replayed: refuse this (new) message instead (503, the partner may retry).
-            Ok(Seen::Full) => Err(self.reject(
-                "replay",
-                Reason::ReplayCacheFull,
-                "no room in the replay cache without evicting an unexpired entry".into(),
-            )),
-            Err(e) => Err(self.reject("replay", Reason::Internal, format!("replay cache: {e}"))),
+            Ok(Seen::Full) => Err(self.fail("replay", Freshness::CacheFull)),
+            Err(e) => Err(self.fail("replay", Freshness::Cache(e.to_string()))),
         }
     }
 
@@ -570,18 +512,12 @@ impl Run<'_> {
                     .pass("peer", || format!("peer {p} is a trusted forwarder"));
                 Ok(())
             }
-            Some(_) => Err(self.reject_partner(
-                "peer",
-                Reason::PeerMismatch,
-                partner,
-                "the signer is not the authenticated peer".into(),
-            )),
-            None => Err(self.reject_partner(
-                "peer",
-                Reason::PeerMismatch,
-                partner,
-                "no authenticated peer to bind the signer to".into(),
-            )),
+            Some(_) => Err(self
+                .fail("peer", Binding::NotThePeer)
+                .partner(Some(&partner.id))),
+            None => Err(self
+                .fail("peer", Binding::NoPeer)
+                .partner(Some(&partner.id))),
         }
     }
 
@@ -604,28 +540,27 @@ impl Run<'_> {
             return Ok(());
         }
         Err(self
-            .reject(
-                "peer",
-                Reason::PeerMismatch,
-                format!("{what} is not the authenticated peer"),
-            )
+            .fail("peer", Binding::NamedNotThePeer(what.into()))
             .partner(Some(peer)))
     }
 
     /// The partner must be active.
     pub fn active(&mut self, partner: &Partner) -> Result<(), Rejection> {
         if !partner.active_at(self.ctx.now_ms) {
-            let mut r = self.reject_partner(
-                "partner_status",
-                Reason::PartnerInactive,
-                partner,
-                "partner is not active".into(),
-            );
-            r.inactive = Some(Inactive::PartnerDeactivated);
-            return Err(r);
+            let inactive = Selection::Inactive(Inactive::Partner);
+            return Err(self
+                .fail("partner_status", inactive)
+                .partner(Some(&partner.id)));
         }
         self.trace.pass("partner_status", || "active".into());
         Ok(())
+    }
+
+    /// Records a failed shared step and builds its rejection; the reason is the error's.
+    pub fn fail(&mut self, check: &'static str, e: impl Into<StepError>) -> Rejection {
+        let e = e.into();
+        self.trace.fail(check, || format!("{}: {e}", e.reason()));
+        Rejection::from(e)
     }
 
     /// Records a failed check and builds its rejection.

@@ -18,6 +18,7 @@ use crate::registry::RegisteredKey;
 use crate::reply::Reply;
 use crate::route::Policy;
 use crate::sign::{header_bytes, SignError, SignKey, SignOutcome};
+use crate::verify::error::Selection;
 use crate::verify::{Gate, Outcome, Rejection, Run};
 
 impl VerifyProfile for Verify {
@@ -104,15 +105,14 @@ pub fn verify(run: &mut Run<'_>, p: &Verify) -> Result<Outcome, Rejection> {
     )?;
     // The peer's keys, then `kid`.
     let Some(peer) = run.ctx.peer.clone() else {
-        return Err(run.reject(
+        return Err(run.fail(
             "identity",
-            Reason::IdentityMissing,
-            "no authenticated peer".into(),
+            Selection::IdentityMissing("no authenticated peer".into()),
         ));
     };
     let registry = run.registry;
     let Some(partner) = registry.partner(&peer) else {
-        return Err(run.reject("key", Reason::KeyUnknown, "peer not in the registry".into()));
+        return Err(run.fail("key", Selection::NoKey("peer not in the registry".into())));
     };
     let with_partner = |r: Rejection| r.partner(Some(&partner.id));
     let candidates: Vec<RegisteredKey> = match header.kid() {
@@ -123,27 +123,21 @@ pub fn verify(run: &mut Run<'_>, p: &Verify) -> Result<Outcome, Rejection> {
             .cloned()
             .collect(),
         None if p.require_kid => {
-            return Err(with_partner(run.reject(
-                "key",
-                Reason::KeyUnknown,
-                "kid required".into(),
-            )))
+            return Err(with_partner(
+                run.fail("key", Selection::NoKey("kid required".into())),
+            ))
         }
         None if partner.keys.len() == 1 => partner.keys.clone(),
         None => {
-            return Err(with_partner(run.reject(
-                "key",
-                Reason::KeyUnknown,
-                "several keys and no kid".into(),
-            )))
+            return Err(with_partner(
+                run.fail("key", Selection::NoKey("several keys and no kid".into())),
+            ))
         }
     };
     if candidates.is_empty() {
-        return Err(with_partner(run.reject(
-            "key",
-            Reason::KeyUnknown,
-            "no key with that kid".into(),
-        )));
+        return Err(with_partner(
+            run.fail("key", Selection::NoKey("no key with that kid".into())),
+        ));
     }
     run.trace
         .pass("key", || format!("peer {peer}, kid {:?}", header.kid()));

@@ -24,6 +24,7 @@ use crate::reason::Reason;
 use crate::reply::Reply;
 use crate::route::{first_match, Policy, Rule};
 use crate::sign::{SignError, SignKey, SignOutcome};
+use crate::verify::error::Selection;
 use crate::verify::{Outcome, Rejection, Run};
 
 impl VerifyProfile for Verify {
@@ -156,28 +157,23 @@ pub fn verify(run: &mut Run<'_>, p: &Verify) -> Result<Outcome, Rejection> {
     let source = match run.msg.header("fspiop-source") {
         Some(s) if !s.is_empty() => s.to_string(),
         _ => {
-            return Err(run.reject(
+            return Err(run.fail(
                 "identity",
-                Reason::IdentityMissing,
-                "FSPIOP-Source absent or empty".into(),
+                Selection::IdentityMissing("FSPIOP-Source absent or empty".into()),
             ))
         }
     };
     let registry = run.registry;
     let Some(partner) = registry.partner(&source) else {
-        return Err(run.reject(
+        return Err(run.fail(
             "key",
-            Reason::KeyUnknown,
-            "no registered key for FSPIOP-Source".into(),
+            Selection::NoKey("no registered key for FSPIOP-Source".into()),
         ));
     };
     if partner.keys.is_empty() {
-        return Err(run.reject_partner(
-            "key",
-            Reason::KeyUnknown,
-            partner,
-            "partner has no key".into(),
-        ));
+        return Err(run
+            .fail("key", Selection::NoKey("partner has no key".into()))
+            .partner(Some(&partner.id)));
     }
     run.trace.pass("key", || {
         format!("FSPIOP-Source {source}: {} key(s)", partner.keys.len())

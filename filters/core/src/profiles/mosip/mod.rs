@@ -22,6 +22,7 @@ use crate::registry::{InDate, Partner, Status};
 use crate::reply::Reply;
 use crate::route::Policy;
 use crate::sign::{header_bytes, SignError, SignKey, SignOutcome};
+use crate::verify::error::{Selection, X5c};
 use crate::verify::Direction;
 use crate::verify::{Gate, Inactive, Outcome, Rejection, Run};
 use crate::x509::{validate_chain, Certificate};
@@ -183,15 +184,11 @@ pub fn verify(run: &mut Run<'_>, p: &Verify) -> Result<Outcome, Rejection> {
     let header = run.header(h, &rules)?;
     run.alg_name_allowed(&header)?;
     let cert = leaf_certificate(run, &header, p)?;
-    let key = cert.public_key().map_err(|e| {
-        run.reject(
-            "x5c",
-            Reason::CertInvalid,
-            format!("x5c[0] public key: {e}"),
-        )
-    })?;
+    let key = cert
+        .public_key()
+        .map_err(|e| run.fail("x5c", X5c::Invalid(format!("x5c[0] public key: {e}"))))?;
     if let Err(e) = key.check_strength(run.common.min_rsa_bits) {
-        return Err(run.reject("x5c", Reason::CertInvalid, format!("x5c[0] key: {e}")));
+        return Err(run.fail("x5c", X5c::Invalid(format!("x5c[0] key: {e}"))));
     }
     let alg = run.alg_for_key(&header, &key)?;
     if let Some(t) = header.x5t_s256() {
@@ -224,7 +221,7 @@ pub fn verify(run: &mut Run<'_>, p: &Verify) -> Result<Outcome, Rejection> {
     // 6. Dates and trust.
     let cas = run.registry.cas(&p.partner_domain);
     if let Err(e) = validate_chain(&cert, cas, now) {
-        return Err(run.reject("certificate", Reason::CertInvalid, format!("x5c[0]: {e}")));
+        return Err(run.fail("certificate", X5c::Invalid(format!("x5c[0]: {e}"))));
     }
     run.trace.pass("certificate", || {
         format!("in date and chains to a {} CA", p.partner_domain)
@@ -249,18 +246,16 @@ pub fn verify(run: &mut Run<'_>, p: &Verify) -> Result<Outcome, Rejection> {
         api_key,
     }) = ida_triple(&msg.path)
     else {
-        return Err(run.reject(
+        return Err(run.fail(
             "identity",
-            Reason::IdentityMissing,
-            "path lacks {MISP-LK}/{Partner-ID}/{API-Key}".into(),
+            Selection::IdentityMissing("path lacks {MISP-LK}/{Partner-ID}/{API-Key}".into()),
         ));
     };
     let registry = run.registry;
     let Some(partner) = registry.partner(partner_id) else {
-        return Err(run.reject(
+        return Err(run.fail(
             "registry",
-            Reason::KeyUnknown,
-            "partner not registered".into(),
+            Selection::NoKey("partner not registered".into()),
         ));
     };
     if p.partner_checks {
@@ -278,12 +273,14 @@ pub fn verify(run: &mut Run<'_>, p: &Verify) -> Result<Outcome, Rejection> {
             .and_then(|(_, m)| m.certificate_sha256.as_deref())
             == Some(thumb.as_str());
     if !partner_pin && !misp_pin {
-        return Err(run.reject_partner(
-            "pinning",
-            Reason::CertNotRegistered,
-            partner,
-            "x5c[0] is not the partner's (or its MISP's) registered certificate".into(),
-        ));
+        return Err(run
+            .fail(
+                "pinning",
+                X5c::NotRegistered(
+                    "x5c[0] is not the partner's (or its MISP's) registered certificate".into(),
+                ),
+            )
+            .partner(Some(&partner.id)));
     }
     run.trace.pass("pinning", || {
         format!(
@@ -340,15 +337,14 @@ fn leaf_certificate(
             match pem.map(|t| Certificate::from_pem(&t)) {
                 Some(Ok(c)) => c,
                 _ => {
-                    return Err(run.reject(
+                    return Err(run.fail(
                         "x5c",
-                        Reason::CertInvalid,
-                        format!("x5c[0] is neither B64(DER) nor B64(PEM): {e}"),
+                        X5c::Invalid(format!("x5c[0] is neither B64(DER) nor B64(PEM): {e}")),
                     ))
                 }
             }
         }
-        Err(e) => return Err(run.reject("x5c", Reason::CertInvalid, format!("x5c[0]: {e}"))),
+        Err(e) => return Err(run.fail("x5c", X5c::Invalid(format!("x5c[0]: {e}")))),
     };
     run.trace.pass("x5c", || {
         format!("x5c[0] SHA-256 {}", cert.sha256_hex_upper())
@@ -365,17 +361,15 @@ fn verify_ida_response(
 ) -> Result<(), Rejection> {
     let pin = p.ida_certificate_sha256.as_deref().unwrap_or_default();
     if cert.sha256_hex_upper() != pin {
-        return Err(run.reject(
+        return Err(run.fail(
             "pinning",
-            Reason::CertNotRegistered,
-            "x5c[0] is not the pinned IDA certificate".into(),
+            X5c::NotRegistered("x5c[0] is not the pinned IDA certificate".into()),
         ));
     }
     if !cert.in_validity(now) {
-        return Err(run.reject(
+        return Err(run.fail(
             "certificate",
-            Reason::CertInvalid,
-            "IDA certificate outside its validity period".into(),
+            X5c::Invalid("IDA certificate outside its validity period".into()),
         ));
     }
     run.trace
@@ -397,32 +391,24 @@ fn registry_checks(
         r
     };
     let Some(key) = partner.api_key(api_key) else {
-        return Err(run.reject_partner(
-            "registry",
-            Reason::KeyUnknown,
-            partner,
-            "API key not mapped to the partner".into(),
-        ));
+        return Err(run
+            .fail(
+                "registry",
+                Selection::NoKey("API key not mapped to the partner".into()),
+            )
+            .partner(Some(&partner.id)));
     };
     if !partner.active_at(now) {
-        return Err(inactive(
-            run,
-            Inactive::PartnerDeactivated,
-            "partner deactivated",
-        ));
+        return Err(inactive(run, Inactive::Partner, "partner deactivated"));
     }
     let registry = run.registry;
     // The registry guarantees a named policy exists; a missing one fails closed.
     let policy = key.policy.as_deref().or(partner.policy.as_deref());
     if policy.is_some_and(|id| !registry.policy(id).is_some_and(|p| p.in_force(now))) {
-        return Err(inactive(run, Inactive::PolicyInactive, "policy not active"));
+        return Err(inactive(run, Inactive::Policy, "policy not active"));
     }
     if key.status != Status::Active {
-        return Err(inactive(
-            run,
-            Inactive::ApiKeyDeactivated,
-            "API key deactivated",
-        ));
+        return Err(inactive(run, Inactive::ApiKey, "API key deactivated"));
     }
     if key.validity.at(now) != InDate::Yes {
         return Err(inactive(

@@ -51,7 +51,7 @@ pub fn reply(
             ),
             (Reason::IdentityMissing, _) => ("IDA-MPA-038", "Missing path parameters".into()),
             (Reason::KeyUnknown, _) => ("IDA-MPA-009", "Partner is not registered".into()),
-            (Reason::PartnerInactive, Some(Inactive::PolicyInactive)) => {
+            (Reason::PartnerInactive, Some(Inactive::Policy)) => {
                 ("IDA-MPA-019", "Partner policy is not active".into())
             }
             (Reason::PartnerInactive, Some(Inactive::ApiKeyDates)) => (

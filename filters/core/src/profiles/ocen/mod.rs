@@ -6,7 +6,6 @@
 //! by the message (`kid` is ignored).
 
 pub mod registry;
-mod reply;
 mod settings;
 
 pub use settings::{RegistrySection, Sign, SignSection, Verify, VerifySection};
@@ -21,6 +20,7 @@ use crate::reason::Reason;
 use crate::reply::Reply;
 use crate::route::Policy;
 use crate::sign::{header_bytes, set_all, SignError, SignKey, SignOutcome};
+use crate::verify::error::Selection;
 use crate::verify::Direction;
 use crate::verify::{Lookup, Outcome, Rejection, Run};
 
@@ -37,7 +37,13 @@ impl VerifyProfile for Verify {
         request_id: &str,
         client_side: bool,
     ) -> Reply {
-        reply::reply(rej.reason, msg, ctx, request_id, client_side)
+        crate::reply::spring(
+            rej.reason,
+            msg.path_only(),
+            ctx.now_ms,
+            request_id,
+            client_side,
+        )
     }
 
     fn segments(&self, msg: &Message) -> Option<(String, String)> {
@@ -124,10 +130,12 @@ pub fn verify(run: &mut Run<'_>, p: &Verify) -> Result<Outcome, Rejection> {
         match claims.get(&p.identity_claim).and_then(|v| v.as_str()) {
             Some(id) if !id.is_empty() => id.to_string(),
             _ => {
-                return Err(run.reject(
+                return Err(run.fail(
                     "identity",
-                    Reason::IdentityMissing,
-                    format!("token claim {} missing or not a string", p.identity_claim),
+                    Selection::IdentityMissing(format!(
+                        "token claim {} missing or not a string",
+                        p.identity_claim
+                    )),
                 ))
             }
         }
@@ -160,13 +168,10 @@ pub fn verify(run: &mut Run<'_>, p: &Verify) -> Result<Outcome, Rejection> {
                     .partner(Some(&participant)));
             }
             Lookup::FetchNeeded => {
-                let mut r = run.reject(
-                    "registry",
-                    Reason::KeysUnavailable,
-                    format!("participant {participant}: OCEN registry entry not fetched yet"),
-                );
-                r.fetch = Some(participant);
-                return Err(r);
+                run.trace.fail("registry", || {
+                    format!("participant {participant}: OCEN registry entry not fetched yet")
+                });
+                return Ok(Outcome::NeedKeys { participant });
             }
             Lookup::Unavailable(why) => {
                 let why = why.to_string();
@@ -185,20 +190,19 @@ pub fn verify(run: &mut Run<'_>, p: &Verify) -> Result<Outcome, Rejection> {
             ))
         }
         (_, None, _) => {
-            return Err(run.reject(
+            return Err(run.fail(
                 "key",
-                Reason::KeyUnknown,
-                "participant not in the registry".into(),
+                Selection::NoKey("participant not in the registry".into()),
             ))
         }
     };
     if partner.keys.is_empty() || (p.require_approved && !partner.approved) {
-        return Err(run.reject_partner(
-            "key",
-            Reason::KeyUnknown,
-            partner,
-            "no approved key for the participant".into(),
-        ));
+        return Err(run
+            .fail(
+                "key",
+                Selection::NoKey("no approved key for the participant".into()),
+            )
+            .partner(Some(&partner.id)));
     }
     run.trace
         .pass("key", || format!("participant {participant}: approved key"));

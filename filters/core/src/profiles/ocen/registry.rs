@@ -19,8 +19,8 @@ use serde_json::Value;
 
 use crate::jose::alg::Alg;
 use crate::keys::{strip_ascii_whitespace, Jwk};
+use crate::message::cache_control_max_age;
 use crate::registry::{Partner, RegisteredKey};
-use crate::token::jwks::cache_control_max_age;
 use crate::verify::remote::{KeySource, Lookup};
 
 /// How long a "no usable key" answer (404, not approved, bad or weak key) is kept, at most.

@@ -23,6 +23,7 @@ use crate::reason::Reason;
 use crate::reply::Reply;
 use crate::route::Policy;
 use crate::sign::{header_bytes, SignError, SignKey, SignOutcome};
+use crate::verify::error::{Selection, X5c};
 use crate::verify::{Gate, Outcome, Rejection, Run};
 use crate::x509::Certificate;
 
@@ -146,24 +147,22 @@ pub fn verify(run: &mut Run<'_>, p: &Verify) -> Result<Outcome, Rejection> {
         return Err(run.reject("body_json", Reason::BodyMalformed, format!("body: {e}")));
     }
     let Some(sender) = sender(&body).map(str::to_string) else {
-        return Err(run.reject(
+        return Err(run.fail(
             "identity",
-            Reason::IdentityMissing,
-            "no request_header.sender_app_mnemonic / header.sender_id".into(),
+            Selection::IdentityMissing(
+                "no request_header.sender_app_mnemonic / header.sender_id".into(),
+            ),
         ));
     };
     // 5. Key, certificate dates, peer, x5c.
     let registry = run.registry;
     let Some(partner) = registry.by_sender(&sender) else {
-        return Err(run.reject("key", Reason::KeyUnknown, "sender not registered".into()));
+        return Err(run.fail("key", Selection::NoKey("sender not registered".into())));
     };
     if partner.keys.is_empty() {
-        return Err(run.reject_partner(
-            "key",
-            Reason::KeyUnknown,
-            partner,
-            "sender has no key".into(),
-        ));
+        return Err(run
+            .fail("key", Selection::NoKey("sender has no key".into()))
+            .partner(Some(&partner.id)));
     }
     run.trace.pass("key", || {
         format!("sender {sender}: {} key(s)", partner.keys.len())
@@ -176,10 +175,9 @@ pub fn verify(run: &mut Run<'_>, p: &Verify) -> Result<Outcome, Rejection> {
         .filter_map(|k| k.certificate.as_ref())
         .any(|c| !c.in_validity(now))
     {
-        return Err(with_partner(run.reject(
+        return Err(with_partner(run.fail(
             "certificate",
-            Reason::CertInvalid,
-            "registered certificate outside its validity period".into(),
+            X5c::Invalid("registered certificate outside its validity period".into()),
         )));
     }
     run.active(partner)?;
@@ -199,10 +197,9 @@ pub fn verify(run: &mut Run<'_>, p: &Verify) -> Result<Outcome, Rejection> {
             .and_then(|der| Certificate::from_der(der).ok())
             .map(|c| c.sha256_hex_upper());
         if sent.is_none() || sent != registered {
-            return Err(with_partner(run.reject(
+            return Err(with_partner(run.fail(
                 "x5c",
-                Reason::CertNotRegistered,
-                "x5c[0] is not the registered certificate".into(),
+                X5c::NotRegistered("x5c[0] is not the registered certificate".into()),
             )));
         }
         run.trace
