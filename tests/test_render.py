@@ -238,3 +238,30 @@ def test_host_env_keys_reach_the_vm_config():
     assert f[0]["typed_config"]["config"]["vm_config"]["environment_variables"] == {"host_env_keys": ["SECRET"]}
     with pytest.raises(render.RenderError, match="host_env_keys"):
         render.derive_filters([{"root_id": "token_fetch", "host_env_keys": "SECRET"}], "/m.wasm")
+
+
+REMOTE = {"uri": "http://127.0.0.1:9/signet.wasm", "sha256": "a" * 64, "cluster": "m"}
+CLUSTERS = [{"name": "m", "host": "127.0.0.1", "port": 9}]
+
+
+@pytest.mark.parametrize("params, message", [
+    ({"wasm_path": "/m.wasm", "wasm_remote": REMOTE}, "exactly one of wasm_path, wasm_remote"),
+    ({}, "exactly one of wasm_path, wasm_remote"),
+    ({"wasm_remote": "http://x/signet.wasm"}, "wasm_remote: expected"),
+    ({"wasm_remote": {**REMOTE, "checksum": "x"}}, "unknown field 'checksum'"),
+    ({"wasm_remote": {**REMOTE, "uri": "ftp://x/signet.wasm"}}, "wasm_remote.uri"),
+    ({"wasm_remote": {**REMOTE, "sha256": "A" * 64}}, "wasm_remote.sha256"),
+    ({"wasm_remote": {**REMOTE, "cluster": "elsewhere"}}, "wasm_remote.cluster: 'elsewhere'"),
+    ({"wasm_remote": {**REMOTE, "timeout_ms": 50}}, "wasm_remote.timeout_ms"),
+])
+def test_module_source_is_refused_with_the_field_named(params, message):
+    with pytest.raises(render.RenderError, match=message):
+        render.wasm_code({"clusters": CLUSTERS, **params})
+
+
+def test_remote_module_carries_its_checksum_and_cluster():
+    code = render.wasm_code({"clusters": CLUSTERS, "wasm_remote": {**REMOTE, "timeout_ms": 2500}})
+    assert code == {"remote": {
+        "http_uri": {"uri": REMOTE["uri"], "cluster": "m", "timeout": "2.5s"},
+        "sha256": "a" * 64, "retry_policy": {"num_retries": 3}}}
+    assert render.wasm_code({"wasm_path": "/m.wasm"}) == {"local": {"filename": "/m.wasm"}}
