@@ -9,10 +9,11 @@
 use crate::crypto::CryptoBackend;
 use crate::jose::alg::Alg;
 use crate::jose::header::{Header, HeaderError, HeaderRules};
-use crate::json::{parse_strict_object, JsonLimits, JsonNumber, JsonValue};
+use crate::json::{ecmascript, parse_strict_object, JsonLimits, JsonNumber, JsonValue, KeyOrder};
 use crate::keys::Jwk;
 use crate::{b64, jose::jws};
 use sha2::{Digest, Sha256};
+use std::cell::OnceCell;
 use std::collections::{HashMap, VecDeque};
 use std::rc::Rc;
 
@@ -51,29 +52,57 @@ pub struct JwtRules {
     pub required_claims: Vec<(String, JsonValue)>,
 }
 
-/// The claims of a token: a strict JSON object (no duplicate names).
-#[derive(Debug, Clone, PartialEq)]
-pub struct Claims(JsonValue);
+/// The claims of a token: a strict JSON object (no duplicate names). Shared, not copied, by
+/// the verified-token cache and every request it answers, with their JSON text written once.
+#[derive(Debug, Clone)]
+pub struct Claims(Rc<SharedClaims>);
+
+#[derive(Debug)]
+struct SharedClaims {
+    value: JsonValue,
+    json: OnceCell<String>,
+}
+
+impl PartialEq for Claims {
+    fn eq(&self, other: &Claims) -> bool {
+        self.0.value == other.0.value
+    }
+}
 
 impl Claims {
+    fn new(value: JsonValue) -> Claims {
+        Claims(Rc::new(SharedClaims {
+            value,
+            json: OnceCell::new(),
+        }))
+    }
+
     /// Parses a payload as a strict JSON object.
     pub fn parse(payload: &[u8]) -> Result<Claims, TokenError> {
         parse_strict_object(payload, CLAIMS_LIMITS)
-            .map(Claims)
+            .map(Claims::new)
             .map_err(|_| TokenError::Claim(ClaimError::PayloadNotJson))
     }
 
     /// Wraps claims read elsewhere (Envoy jwt_authn's `payload_in_metadata`); must be an object.
     pub fn from_value(v: JsonValue) -> Result<Claims, TokenError> {
         match v {
-            JsonValue::Object(_) => Ok(Claims(v)),
+            JsonValue::Object(_) => Ok(Claims::new(v)),
             _ => Err(TokenError::Claim(ClaimError::PayloadNotJson)),
         }
     }
 
     /// A claim.
     pub fn get(&self, name: &str) -> Option<&JsonValue> {
-        self.0.get(name)
+        self.0.value.get(name)
+    }
+
+    /// The claims as compact JSON, members in their order in the token (for later filters);
+    /// serialised on first use, once per verified token.
+    pub fn json(&self) -> &str {
+        self.0.json.get_or_init(|| {
+            String::from_utf8_lossy(&ecmascript(&self.0.value, KeyOrder::Insertion)).into_owned()
+        })
     }
 
     /// A string claim.
@@ -83,7 +112,7 @@ impl Claims {
 
     /// The whole object.
     pub fn value(&self) -> &JsonValue {
-        &self.0
+        &self.0.value
     }
 
     /// Scopes from `scope` (space-separated string) and `scp` (array of strings, or a string).
@@ -346,6 +375,17 @@ struct Entry {
     token: CachedToken,
 }
 
+/// A token as the [`TokenCache`] knows it: its SHA-256, computed once per request (a miss is
+/// looked up and then inserted under the same key).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TokenKey([u8; 32]);
+
+impl From<&str> for TokenKey {
+    fn from(token: &str) -> TokenKey {
+        TokenKey(Sha256::digest(token.as_bytes()).into())
+    }
+}
+
 /// A bounded cache of verified tokens, keyed by SHA-256 of the token. An entry is served only
 /// before the token's `exp` and only while the provider's key set is the one that verified it
 /// (a key rotated out of the JWKS must stop its tokens at once). Oldest entries are evicted
@@ -369,6 +409,11 @@ impl TokenCache {
         }
     }
 
+    /// Whether it holds anything at all (a capacity of 0 disables it).
+    pub fn caches(&self) -> bool {
+        self.capacity > 0
+    }
+
     /// Entries held (expired ones included until touched or evicted).
     pub fn len(&self) -> usize {
         self.map.len()
@@ -379,19 +424,15 @@ impl TokenCache {
         self.map.is_empty()
     }
 
-    fn key(token: &str) -> [u8; 32] {
-        Sha256::digest(token.as_bytes()).into()
-    }
-
     /// A cached verification of `token`, if it is still before `exp` at `now_ms` and
     /// `generation_of(provider)` still equals the generation it was verified under.
     pub fn get(
         &mut self,
-        token: &str,
+        token: impl Into<TokenKey>,
         now_ms: u64,
         generation_of: impl Fn(usize) -> u64,
     ) -> Option<CachedToken> {
-        let key = Self::key(token);
+        let TokenKey(key) = token.into();
         let now = i64::try_from(now_ms).unwrap_or(i64::MAX);
         let entry = self.map.get(&key)?;
         if now < entry.expires_at_ms
@@ -404,14 +445,14 @@ impl TokenCache {
     }
 
     /// Caches a verification (no-op without `exp`, or when already past it).
-    pub fn insert(&mut self, token: &str, cached: CachedToken, now_ms: u64) {
+    pub fn insert(&mut self, token: impl Into<TokenKey>, cached: CachedToken, now_ms: u64) {
         let Some(exp) = cached.jwt.exp_ms else {
             return;
         };
         if self.capacity == 0 || exp <= i64::try_from(now_ms).unwrap_or(i64::MAX) {
             return;
         }
-        let key = Self::key(token);
+        let TokenKey(key) = token.into();
         let seq = self.next_seq;
         self.next_seq += 1;
         self.map.insert(

@@ -536,7 +536,7 @@ fn cache_evicts_oldest() {
     let mut c = TokenCache::new(3);
     for i in 0..3 {
         c.insert(
-            &format!("t{i}"),
+            format!("t{i}").as_str(),
             cached(verified(Some(NOW_S + 100)), 1),
             NOW,
         );
@@ -552,7 +552,7 @@ fn cache_evicts_oldest() {
     // Churn keeps the bookkeeping bounded.
     for i in 0..1000 {
         c.insert(
-            &format!("t{}", i % 5),
+            format!("t{}", i % 5).as_str(),
             cached(verified(Some(NOW_S + 100)), 1),
             NOW,
         );

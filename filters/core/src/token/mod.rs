@@ -32,7 +32,7 @@ use crate::reply::Reply;
 use apikey::strip_query;
 use config::{KeySource, Requirement, RoutePolicy};
 use jwks::{cache_control_max_age, JwksBodyError, JwksCache, JwksUpdate};
-use jwt::{CachedToken, Claims, TokenCache, UntrustedJwt};
+use jwt::{CachedToken, Claims, TokenCache, TokenKey, UntrustedJwt};
 use std::rc::Rc;
 
 /// What the glue knows about a request.
@@ -571,9 +571,14 @@ fn verified_claims(
     let generations: Vec<u64> = (0..cfg.providers.len())
         .map(|i| state.generation(i))
         .collect();
-    if let Some(hit) = state.tokens.get(token, req.now_ms, |i| {
-        generations.get(i).copied().unwrap_or(u64::MAX)
-    }) {
+    // Hashed once, and only when there is a cache to look in.
+    let key = state.tokens.caches().then(|| TokenKey::from(token));
+    let hit = key.and_then(|key| {
+        state.tokens.get(key, req.now_ms, |i| {
+            generations.get(i).copied().unwrap_or(u64::MAX)
+        })
+    });
+    if let Some(hit) = hit {
         if carriers.contains(&hit.provider) {
             // A verified token is only as good as its keys: past the stale bound of a remote
             // JWKS the cache must not answer for it (fail closed, as a fresh token would).
@@ -623,15 +628,17 @@ fn verified_claims(
     f.token_id = Some(verified.token_id.clone());
     f.token_verifier = Some("token_check");
     let claims = verified.claims.clone();
-    state.tokens.insert(
-        token,
-        CachedToken {
-            provider: index,
-            generation: state.generation(index),
-            jwt: Rc::new(verified),
-        },
-        req.now_ms,
-    );
+    if let Some(key) = key {
+        state.tokens.insert(
+            key,
+            CachedToken {
+                provider: index,
+                generation: state.generation(index),
+                jwt: Rc::new(verified),
+            },
+            req.now_ms,
+        );
+    }
     Ok(Some((index, claims)))
 }
 
