@@ -103,6 +103,25 @@ pub fn encode_url(bytes: &[u8]) -> String {
     URL_STRICT.encode(bytes)
 }
 
+/// Length of the unpadded base64url encoding of `n` bytes.
+pub fn url_len(n: usize) -> usize {
+    n / 3 * 4 + [0, 2, 3].get(n % 3).copied().unwrap_or(0)
+}
+
+/// Appends the unpadded base64url encoding of `bytes` to `out`, without an intermediate string.
+pub fn encode_url_into(bytes: &[u8], out: &mut Vec<u8>) {
+    let start = out.len();
+    out.resize(start + url_len(bytes.len()), 0);
+    let written = out
+        .get_mut(start..)
+        .and_then(|tail| URL_STRICT.encode_slice(bytes, tail).ok());
+    if written != Some(url_len(bytes.len())) {
+        // Unreachable (the room is exact); kept correct rather than trusted.
+        out.truncate(start);
+        out.extend_from_slice(encode_url(bytes).as_bytes());
+    }
+}
+
 /// Encodes bytes as base64url with `=` padding: what MOSIP's partner SDK writes
 /// (`base64.urlsafe_b64encode`) for the encrypted request fields and the thumbprint.
 pub fn encode_url_padded(bytes: &[u8]) -> String {
@@ -141,6 +160,11 @@ mod tests {
             let padded = encode_url_padded(part);
             assert_eq!(padded.len() % 4, 0);
             assert_eq!(decode_url_allow_padding(&padded).unwrap(), part);
+            // Appending in place gives the same text after what was there.
+            let mut out = b"H.".to_vec();
+            encode_url_into(part, &mut out);
+            assert_eq!(out, format!("H.{e}").into_bytes());
+            assert_eq!(url_len(n), e.len());
         }
     }
 

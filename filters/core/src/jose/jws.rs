@@ -29,12 +29,13 @@ impl fmt::Display for JwsError {
 impl std::error::Error for JwsError {}
 
 /// E-input: `ASCII(H) ‖ "." ‖ ASCII(BASE64URL(payload))` (RFC 7515 §5.1).
+/// The payload is encoded straight into the result: a large body is not encoded into a
+/// string of its own and copied again.
 pub fn signing_input_encoded(h: &str, payload: &[u8]) -> Vec<u8> {
-    let p = b64::encode_url(payload);
-    let mut out = Vec::with_capacity(h.len() + 1 + p.len());
+    let mut out = Vec::with_capacity(h.len() + 1 + b64::url_len(payload.len()));
     out.extend_from_slice(h.as_bytes());
     out.push(b'.');
-    out.extend_from_slice(p.as_bytes());
+    b64::encode_url_into(payload, &mut out);
     out
 }
 
