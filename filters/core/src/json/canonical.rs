@@ -8,6 +8,8 @@
 //!
 //! Recursion follows the value's nesting, which the strict parser bounds (§2.6.3).
 
+use std::io::Write;
+
 use super::numfmt::{changes_decimal_value, ecmascript_number, orjson_float};
 use super::strict::{float_tokens, JsonError, JsonLimits, JsonNumber, JsonValue};
 
@@ -229,8 +231,18 @@ pub fn ecmascript(v: &JsonValue, order: KeyOrder) -> Vec<u8> {
     out
 }
 
+/// Integers up to this magnitude are exact doubles, and ECMAScript prints an integral double
+/// below 10^21 as its plain digits: those need no shortest-digits search.
+const EXACT_INTEGER: u64 = 1 << 53;
+
 fn write_ecmascript(out: &mut Vec<u8>, v: &JsonValue, order: KeyOrder) {
     match v {
+        JsonValue::Number(JsonNumber::U64(u)) if *u <= EXACT_INTEGER => {
+            let _ = write!(out, "{u}");
+        }
+        JsonValue::Number(JsonNumber::I64(i)) if i.unsigned_abs() <= EXACT_INTEGER => {
+            let _ = write!(out, "{i}");
+        }
         JsonValue::Number(n) => out.extend_from_slice(ecmascript_number(n.as_f64()).as_bytes()),
         JsonValue::Array(items) => {
             write_array(out, items, |o, item| write_ecmascript(o, item, order));

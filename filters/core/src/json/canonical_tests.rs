@@ -440,3 +440,26 @@ fn deep_nesting_fits_a_small_stack() {
         .unwrap();
     handle.join().unwrap();
 }
+
+#[test]
+fn integers_print_as_ecmascript_prints_their_double() {
+    let edge: i64 = 1 << 53;
+    for i in [
+        0,
+        1,
+        -1,
+        1_700_000_000,
+        -1_700_000_000,
+        edge - 1,
+        edge,
+        -edge,
+        edge + 2,
+    ] {
+        let want = numfmt::ecmascript_number(i as f64);
+        assert_eq!(es(&i.to_string(), KeyOrder::Insertion), want, "{i}");
+    }
+    for u in [u64::MAX, (1 << 53) + 2, 10_u64.pow(19)] {
+        let want = numfmt::ecmascript_number(u as f64);
+        assert_eq!(es(&u.to_string(), KeyOrder::Insertion), want, "{u}");
+    }
+}
