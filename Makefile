@@ -6,11 +6,14 @@ PKI_DIR ?= .pki
 WASM := target/wasm32-wasip1/release/signet.wasm
 # Test-only build with the `test-trap` feature (tests/test_faults.py); never shipped.
 TRAP_DIR := target/trap
+# Measurement-only build with the `trace-calls` feature (filters/wasm/src/trace.rs) for
+# `scripts/bench --trace`; never shipped.
+TRACE_DIR := target/trace
 PYTEST_TIMEOUT ?= 900
 # ENVOY=/path/to/envoy (your own binary) is passed through to every step.
 export ENVOY
 
-.PHONY: setup build wasm wasm-trap cli pki run test lint unit integration clean bench fuzz dist k8s soak docs
+.PHONY: setup build wasm wasm-trap wasm-trace cli pki run test lint unit integration clean bench fuzz dist k8s soak docs
 
 setup:
 	scripts/setup
@@ -24,6 +27,9 @@ wasm: setup
 # target dir so it never overwrites the shipped $(WASM); cargo makes it a no-op when warm.
 wasm-trap: setup
 	cargo build --release --target wasm32-wasip1 -p signet-wasm --features test-trap --target-dir $(TRAP_DIR)
+
+wasm-trace: setup
+	cargo build --release --target wasm32-wasip1 -p signet-wasm --features trace-calls --target-dir $(TRACE_DIR)
 
 cli:
 	cargo build --release -p signet-cli

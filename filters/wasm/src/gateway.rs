@@ -8,7 +8,6 @@
 
 use std::rc::Rc;
 
-use proxy_wasm::hostcalls;
 use proxy_wasm::traits::{Context, HttpContext};
 use proxy_wasm::types::{Action, LogLevel, MapType};
 use signet_core::audit::{AuditRecord, Verdict};
@@ -16,6 +15,7 @@ pub use signet_core::config::gateway::{GatewayConfig, SIGNET_HEADER_PREFIX};
 use signet_core::reason::Reason;
 
 use crate::host::{self, events, Counters, Decisions};
+use crate::hostcalls;
 use crate::log;
 
 /// The `root_id` that selects this filter.

@@ -7,12 +7,12 @@ use std::cell::RefCell;
 use std::collections::HashMap;
 use std::num::NonZeroU32;
 
-use proxy_wasm::hostcalls;
 use proxy_wasm::types::{LogLevel, MapType, MetricType, Status};
 use signet_core::audit::{AuditRecord, Verdict};
 use signet_core::reply::Reply;
 use signet_core::verify::replay::{random_salt, CasError, CasKv, Layout};
 
+use crate::hostcalls;
 use crate::log;
 
 /// Now in milliseconds since the Unix epoch (the host's clock).

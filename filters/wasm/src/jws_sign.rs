@@ -16,7 +16,6 @@ use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 use std::time::Duration;
 
-use proxy_wasm::hostcalls;
 use proxy_wasm::traits::{Context, HttpContext};
 use proxy_wasm::types::{Action, BufferType, LogLevel, MapType};
 use signet_core::audit::{AuditRecord, Verdict};
@@ -27,6 +26,7 @@ use signet_core::reason::Reason;
 use signet_core::sign::{SignOutcome, SignResponses};
 
 use crate::host::{self, events, Counters, Decisions};
+use crate::hostcalls;
 use crate::log;
 use crate::native_crypto::{Backend, NativeSupport};
 use crate::waiters::OpenMessages;

@@ -26,7 +26,6 @@ use std::collections::HashMap;
 use std::rc::Rc;
 use std::time::Duration;
 
-use proxy_wasm::hostcalls;
 use proxy_wasm::traits::{Context, HttpContext};
 use proxy_wasm::types::{Action, BufferType, LogLevel, MapType};
 use signet_core::audit::{AuditRecord, Verdict};
@@ -41,6 +40,7 @@ use signet_core::verify::replay::{Layout, ReplayTable};
 use signet_core::verify::{no_wait, verify, KeySource, Outcome, Rejection, ReplayStore, Run};
 
 use crate::host::{self, events, Counters, Decisions, SharedKv};
+use crate::hostcalls;
 use crate::log;
 use crate::native_crypto::{Backend, NativeSupport};
 use crate::waiters::{self, OpenMessages, Waiters};

@@ -13,7 +13,6 @@
 use std::cell::RefCell;
 use std::rc::Rc;
 
-use proxy_wasm::hostcalls;
 use proxy_wasm::traits::{Context, HttpContext, RootContext};
 use proxy_wasm::types::{Action, ContextType, LogLevel};
 use signet_core::check::{self, Checked};
@@ -21,6 +20,7 @@ use signet_core::registry::Registry;
 
 pub mod gateway;
 pub mod host;
+pub mod hostcalls;
 pub mod jws_sign;
 pub mod jws_verify;
 pub mod memstat;
@@ -28,6 +28,8 @@ pub mod mosip_seal;
 pub mod native_crypto;
 pub mod token_check;
 pub mod token_fetch;
+#[cfg(feature = "trace-calls")]
+pub mod trace;
 pub mod trap;
 pub mod waiters;
 
@@ -53,6 +55,24 @@ enum Filter {
     TokenCheck(Rc<token_check::TokenCheck>),
     TokenFetch(Rc<token_fetch::TokenFetch>),
     MosipSeal(Rc<mosip_seal::MosipSeal>),
+    /// `trace-calls` builds: a filter that does nothing (the cost of any Wasm filter).
+    #[cfg(feature = "trace-calls")]
+    Noop,
+}
+
+#[cfg(feature = "trace-calls")]
+impl Filter {
+    fn root_id(&self) -> &'static str {
+        match self {
+            Filter::Gateway(_) => gateway::ROOT_ID,
+            Filter::JwsVerify(_) => jws_verify::ROOT_ID,
+            Filter::JwsSign(_) => jws_sign::ROOT_ID,
+            Filter::TokenCheck(_) => token_check::ROOT_ID,
+            Filter::TokenFetch(_) => token_fetch::ROOT_ID,
+            Filter::MosipSeal(_) => mosip_seal::ROOT_ID,
+            Filter::Noop => trace::NOOP,
+        }
+    }
 }
 
 /// The root context: unconfigured until `on_configure` succeeds.
@@ -139,6 +159,10 @@ fn configure(root_id: &str, raw: &[u8]) -> Result<Filter, String> {
         now_s: host::now_ms() / 1000,
     };
     let bad = |e: &dyn std::fmt::Display| format!("root_id \"{root_id}\": bad configuration: {e}");
+    #[cfg(feature = "trace-calls")]
+    if root_id == trace::NOOP {
+        return Ok(Filter::Noop);
+    }
     let live = match check::filter(root_id, raw, shared.as_deref(), &at).map_err(|e| bad(&e))? {
         Checked::Gateway(cfg) => gateway::Gateway::new(cfg).map(|f| Filter::Gateway(Rc::new(f))),
         Checked::JwsVerify(cfg) => {
@@ -219,6 +243,8 @@ impl RootContext for SignetRoot {
                     Filter::JwsVerify(f) => f.start(self.context_id),
                     Filter::JwsSign(f) => f.start(self.context_id),
                     Filter::Gateway(_) | Filter::MosipSeal(_) => {}
+                    #[cfg(feature = "trace-calls")]
+                    Filter::Noop => {}
                 }
                 self.filter = Some(filter);
                 true
@@ -244,33 +270,33 @@ impl RootContext for SignetRoot {
 
     fn create_http_context(&self, context_id: u32) -> Option<Box<dyn HttpContext>> {
         memstat::record();
-        match &self.filter {
-            Some(Filter::Gateway(gw)) => {
-                Some(Box::new(gateway::GatewayRequest::new(Rc::clone(gw))))
+        let context: Box<dyn HttpContext> = match &self.filter {
+            Some(Filter::Gateway(gw)) => Box::new(gateway::GatewayRequest::new(Rc::clone(gw))),
+            Some(Filter::JwsVerify(f)) => {
+                Box::new(jws_verify::JwsVerifyRequest::new(Rc::clone(f), context_id))
             }
-            Some(Filter::JwsVerify(f)) => Some(Box::new(jws_verify::JwsVerifyRequest::new(
-                Rc::clone(f),
-                context_id,
-            ))),
-            Some(Filter::JwsSign(f)) => Some(Box::new(jws_sign::JwsSignRequest::new(
-                Rc::clone(f),
-                context_id,
-            ))),
-            Some(Filter::TokenCheck(f)) => Some(Box::new(token_check::TokenCheckRequest::new(
-                Rc::clone(f),
-                context_id,
-            ))),
-            Some(Filter::TokenFetch(f)) => Some(Box::new(token_fetch::TokenFetchRequest::new(
-                Rc::clone(f),
-                context_id,
-            ))),
-            Some(Filter::MosipSeal(f)) => {
-                Some(Box::new(mosip_seal::MosipSealStream::new(Rc::clone(f))))
+            Some(Filter::JwsSign(f)) => {
+                Box::new(jws_sign::JwsSignRequest::new(Rc::clone(f), context_id))
             }
+            Some(Filter::TokenCheck(f)) => Box::new(token_check::TokenCheckRequest::new(
+                Rc::clone(f),
+                context_id,
+            )),
+            Some(Filter::TokenFetch(f)) => Box::new(token_fetch::TokenFetchRequest::new(
+                Rc::clone(f),
+                context_id,
+            )),
+            Some(Filter::MosipSeal(f)) => Box::new(mosip_seal::MosipSealStream::new(Rc::clone(f))),
+            #[cfg(feature = "trace-calls")]
+            Some(Filter::Noop) => Box::new(trace::Noop),
             // Envoy does not run a plugin whose on_configure failed; should it ever ask anyway,
             // answer 503 rather than let the request through unchecked (fail closed).
-            None => Some(Box::new(Unconfigured)),
-        }
+            None => Box::new(Unconfigured),
+        };
+        #[cfg(feature = "trace-calls")]
+        let context =
+            trace::Traced::wrap(self.filter.as_ref().map_or("", Filter::root_id), context);
+        Some(context)
     }
 
     fn get_type(&self) -> Option<ContextType> {

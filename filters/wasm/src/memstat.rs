@@ -14,8 +14,9 @@ use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use proxy_wasm::hostcalls;
 use proxy_wasm::types::MetricType;
+
+use crate::hostcalls;
 
 /// The system allocator, counting the bytes it has handed out and not yet got back.
 pub struct CountingAlloc;
@@ -28,6 +29,7 @@ unsafe impl GlobalAlloc for CountingAlloc {
         let p = System.alloc(layout);
         if !p.is_null() {
             LIVE.fetch_add(layout.size(), Ordering::Relaxed);
+            traced(layout.size());
         }
         p
     }
@@ -36,6 +38,7 @@ unsafe impl GlobalAlloc for CountingAlloc {
         let p = System.alloc_zeroed(layout);
         if !p.is_null() {
             LIVE.fetch_add(layout.size(), Ordering::Relaxed);
+            traced(layout.size());
         }
         p
     }
@@ -50,9 +53,22 @@ unsafe impl GlobalAlloc for CountingAlloc {
         if !p.is_null() {
             LIVE.fetch_sub(layout.size(), Ordering::Relaxed);
             LIVE.fetch_add(new_size, Ordering::Relaxed);
+            traced(new_size);
         }
         p
     }
+}
+
+/// `trace-calls` builds: one allocation of `bytes` (a reallocation counts as one).
+#[inline(always)]
+fn traced(bytes: usize) {
+    #[cfg(feature = "trace-calls")]
+    {
+        crate::trace::ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        crate::trace::ALLOCATED.fetch_add(bytes as u64, Ordering::Relaxed);
+    }
+    #[cfg(not(feature = "trace-calls"))]
+    let _ = bytes;
 }
 
 /// Bytes currently allocated through [`CountingAlloc`].

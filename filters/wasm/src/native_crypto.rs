@@ -9,12 +9,13 @@
 //! {verify_signature,sign}.proto`); they are encoded here by hand: every argument field is
 //! length-delimited, and the results hold one varint and one or two length-delimited fields.
 
-use proxy_wasm::hostcalls;
 use proxy_wasm::types::Status;
 use signet_core::crypto::{ecdsa_der, CryptoBackend, CryptoError, RustCrypto};
 use signet_core::jose::alg::Alg;
 use signet_core::keys::{PrivateKey, PublicKey};
 use signet_core::pb::{self, put_bytes, Field};
+
+use crate::hostcalls;
 
 /// Which foreign functions the host offers, probed once at configure time.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]

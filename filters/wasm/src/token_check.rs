@@ -33,7 +33,6 @@ use std::collections::HashMap;
 use std::rc::Rc;
 use std::time::Duration;
 
-use proxy_wasm::hostcalls;
 use proxy_wasm::traits::{Context, HttpContext};
 use proxy_wasm::types::{Action, LogLevel, MapType};
 use signet_core::audit::{AuditRecord, Verdict};
@@ -47,6 +46,7 @@ use signet_core::token::{
 };
 
 use crate::host::{self, events, Counters, Decisions};
+use crate::hostcalls;
 use crate::log;
 use crate::native_crypto::{Backend, NativeSupport};
 use crate::waiters::{self, Waiters};

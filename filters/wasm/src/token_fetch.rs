@@ -16,7 +16,6 @@ use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 use std::time::Duration;
 
-use proxy_wasm::hostcalls;
 use proxy_wasm::traits::{Context, HttpContext};
 use proxy_wasm::types::{Action, BufferType, LogLevel, MapType};
 use signet_core::reason::Reason;
@@ -24,6 +23,7 @@ use signet_core::token::fetch::{Acquire, ClientCredentials, FetchState, TokenFet
 use signet_core::token::fetch_config::FetchConfig;
 
 use crate::host::{self, events, Counters};
+use crate::hostcalls;
 use crate::log;
 use crate::waiters::{self, Waiters};
 

@@ -15,8 +15,9 @@ use std::cell::RefCell;
 use std::rc::{Rc, Weak};
 use std::time::Duration;
 
-use proxy_wasm::hostcalls;
 use proxy_wasm::types::Action;
+
+use crate::hostcalls;
 
 /// One paused request.
 struct Waiter<T> {
