@@ -235,6 +235,13 @@ impl RoutePolicy {
         Ok(RoutePolicy { rules })
     }
 
+    /// Whether a rule matches on Envoy's route name (else the glue need not read it).
+    pub fn names_routes(&self) -> bool {
+        self.rules
+            .iter()
+            .any(|r| matches!(r.matcher, Matcher::RouteName(_)))
+    }
+
     /// The first configured rule that matches, if any.
     pub fn configured(&self, method: &str, path: &str, route_name: Option<&str>) -> Option<Policy> {
         let path = path.split('?').next().unwrap_or_default();

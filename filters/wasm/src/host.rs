@@ -30,32 +30,41 @@ pub fn now_ms_u64() -> u64 {
 }
 
 /// All headers of a map, names lower case as Envoy gives them; values decoded lossily (a
-/// non-UTF-8 value cannot equal any string Signet compares it with).
+/// non-UTF-8 value cannot equal any string Signet compares it with). A UTF-8 value is taken
+/// as the host handed it, without a copy.
 pub fn headers(map: MapType) -> Result<Vec<(String, String)>, String> {
     hostcalls::get_map_bytes(map)
         .map(|pairs| {
             pairs
                 .into_iter()
-                .map(|(n, v)| (n, String::from_utf8_lossy(&v).into_owned()))
+                .map(|(n, v)| {
+                    let v = String::from_utf8(v)
+                        .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned());
+                    (n, v)
+                })
                 .collect()
         })
         .map_err(|s| format!("cannot read headers: {s:?}"))
 }
 
-/// Removes every header starting with `prefix` (a client or upstream could forge them).
-pub fn strip_prefixed(
+/// Whether a header name starts with `prefix` (ASCII case-insensitive).
+fn has_prefix(name: &str, prefix: &str) -> bool {
+    name.get(..prefix.len())
+        .is_some_and(|h| h.eq_ignore_ascii_case(prefix))
+}
+
+/// Removes every header of `names` starting with `prefix` (a client or upstream could forge
+/// them).
+pub fn strip_prefixed<'a>(
     map: MapType,
-    headers: &[(String, String)],
+    names: impl IntoIterator<Item = &'a str>,
     prefix: &str,
 ) -> Result<(), String> {
-    let mut doomed: Vec<&str> = headers
-        .iter()
-        .map(|(n, _)| n.as_str())
-        .filter(|n| {
-            n.get(..prefix.len())
-                .is_some_and(|h| h.eq_ignore_ascii_case(prefix))
-        })
+    let mut doomed: Vec<&str> = names
+        .into_iter()
+        .filter(|n| has_prefix(n, prefix))
         .collect();
+    // A repeated header appears once per value; one removal takes all of them.
     doomed.sort_unstable();
     doomed.dedup();
     for name in doomed {
@@ -63,6 +72,19 @@ pub fn strip_prefixed(
             .map_err(|s| format!("cannot remove {name}: {s:?}"))?;
     }
     Ok(())
+}
+
+/// The names of a map's headers (values are read but not decoded).
+fn header_names(map: MapType) -> Result<Vec<String>, String> {
+    hostcalls::get_map_bytes(map)
+        .map(|pairs| pairs.into_iter().map(|(n, _)| n).collect())
+        .map_err(|s| format!("cannot read headers: {s:?}"))
+}
+
+/// Removes every `x-signet-*` header of a map, reading only what it needs for that.
+pub fn strip_signet(map: MapType) -> Result<(), String> {
+    let names = header_names(map)?;
+    strip_prefixed(map, names.iter().map(String::as_str), "x-signet-")
 }
 
 /// A string property, if the host has it.
@@ -73,29 +95,46 @@ pub fn property(path: &[&str]) -> Option<String> {
     }
 }
 
-/// The request's method and path (`:method`, `:path`). A host that cannot give either is an
-/// error, never an empty string: an empty method or path would fall to a route policy's default
-/// (often `skip`), so the caller refuses the request (`internal`, fail closed).
+/// The request's method and path (`:method`, `:path`, as Envoy's `request.method` and
+/// `request.path` attributes read them). A host that cannot give either is an error, never an
+/// empty string: an empty method or path would fall to a route policy's default (often
+/// `skip`), so the caller refuses the request (`internal`, fail closed).
 pub fn request_line() -> Result<(String, String), String> {
-    let read = |name: &str| match hostcalls::get_property(vec!["request", name]) {
-        Ok(Some(bytes)) if !bytes.is_empty() => {
-            String::from_utf8(bytes).map_err(|_| format!("request.{name} is not UTF-8"))
-        }
-        Ok(_) => Err(format!("request.{name} is absent")),
-        Err(s) => Err(format!("cannot read request.{name}: {s:?}")),
+    let read = |name: &str| match hostcalls::get_map_value(MapType::HttpRequestHeaders, name) {
+        Ok(Some(v)) if !v.is_empty() => Ok(v),
+        Ok(_) => Err(format!("{name} is absent")),
+        Err(s) => Err(format!("cannot read {name}: {s:?}")),
     };
-    Ok((read("method")?, read("path")?))
+    Ok((read(":method")?, read(":path")?))
+}
+
+/// As [`request_line`], from request headers already read.
+pub fn request_line_of(headers: &[(String, String)]) -> Result<(String, String), String> {
+    let read = |name: &str| {
+        headers
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.clone())
+            .filter(|v| !v.is_empty())
+            .ok_or_else(|| format!("{name} is absent"))
+    };
+    Ok((read(":method")?, read(":path")?))
 }
 
 /// Removes every `x-signet-*` header from a response that came from the upstream: only
 /// Signet speaks for Signet (an upstream's forged `x-signet-reason` would otherwise reach the
-/// client and the access log). A local reply of Signet's keeps its own.
+/// client and the access log). A local reply of Signet's keeps its own. The names are looked
+/// at first: whether the reply is local is asked only when there is something to strip.
 pub fn strip_signet_from_upstream_response() -> Result<(), String> {
-    if is_local_reply() {
+    let names = header_names(MapType::HttpResponseHeaders)?;
+    if !names.iter().any(|n| has_prefix(n, "x-signet-")) || is_local_reply() {
         return Ok(());
     }
-    let h = headers(MapType::HttpResponseHeaders)?;
-    strip_prefixed(MapType::HttpResponseHeaders, &h, "x-signet-")
+    strip_prefixed(
+        MapType::HttpResponseHeaders,
+        names.iter().map(String::as_str),
+        "x-signet-",
+    )
 }
 
 /// The names the downstream client certificate carries: URI SAN, DNS SAN, subject. A name the

@@ -215,10 +215,9 @@ impl JwsSignRequest {
 
     /// Whether this response is one the configuration signs (§2.10.3).
     fn wants_response(&self) -> bool {
-        let local = host::is_local_reply();
         match self.filter.cfg.sign_responses {
             SignResponses::All => true,
-            SignResponses::Local => local,
+            SignResponses::Local => host::is_local_reply(),
             SignResponses::Off => false,
         }
     }
@@ -234,11 +233,24 @@ impl JwsSignRequest {
         };
         {
             let mut st = self.stream.borrow_mut();
-            let status = headers
-                .iter()
-                .find(|(n, _)| n == ":status")
-                .and_then(|(_, v)| v.parse().ok());
-            st.msg.status = if self.response_mode() { status } else { None };
+            if self.response_mode() {
+                st.msg.status = headers
+                    .iter()
+                    .find(|(n, _)| n == ":status")
+                    .and_then(|(_, v)| v.parse().ok());
+            } else {
+                // An empty method or path would sign (or skip) the wrong thing: fail closed.
+                match host::request_line_of(&headers) {
+                    Ok((method, path)) => {
+                        st.msg.method = method;
+                        st.msg.path = path;
+                    }
+                    Err(e) => {
+                        drop(st);
+                        return self.fail(Reason::Internal, &e);
+                    }
+                }
+            }
             st.msg.headers = headers
                 .into_iter()
                 .filter(|(n, _)| !n.starts_with(':'))
@@ -309,7 +321,9 @@ impl JwsSignRequest {
         let f = Rc::clone(&self.filter);
         let (before, result) = {
             let mut st = self.stream.borrow_mut();
-            let before = st.msg.clone();
+            // The headers as they were, to write back only what the signer changed (the body,
+            // possibly large, is not copied: `body_rewritten` says whether it changed).
+            let before = st.msg.headers.clone();
             let result = f.cfg.sign(&mut st.msg, host::now_ms(), &f.backend);
             (before, result)
         };
@@ -352,14 +366,18 @@ impl JwsSignRequest {
 
     fn write_back(
         &self,
-        before: &Message,
+        before: &[(String, String)],
         buffer: Option<(BufferType, usize)>,
         body_rewritten: bool,
     ) -> Result<(), String> {
         let map = self.map();
         let st = self.stream.borrow();
         for (name, value) in &st.msg.headers {
-            if before.header(name) != Some(value.as_str()) {
+            let was = before
+                .iter()
+                .find(|(n, _)| n.eq_ignore_ascii_case(name))
+                .map(|(_, v)| v.as_str());
+            if was != Some(value.as_str()) {
                 hostcalls::set_map_value(map, name, Some(value))
                     .map_err(|s| format!("cannot set header {name}: {s:?}"))?;
             }
@@ -377,19 +395,20 @@ impl Context for JwsSignRequest {}
 
 impl HttpContext for JwsSignRequest {
     fn on_http_request_headers(&mut self, _num_headers: usize, end_of_stream: bool) -> Action {
-        // An empty method or path would sign (or skip) the wrong thing: fail closed instead.
+        if !self.response_mode() {
+            return self.start(end_of_stream);
+        }
+        // The response's signature and verdict name the request it answers: an empty method or
+        // path would sign (or skip) the wrong thing, so fail closed instead.
         match host::request_line() {
             Ok((method, path)) => {
                 let mut st = self.stream.borrow_mut();
                 st.msg.method = method;
                 st.msg.path = path;
+                Action::Continue
             }
-            Err(e) => return self.fail(Reason::Internal, &e),
+            Err(e) => self.fail(Reason::Internal, &e),
         }
-        if self.response_mode() {
-            return Action::Continue;
-        }
-        self.start(end_of_stream)
     }
 
     fn on_http_request_body(&mut self, body_size: usize, end_of_stream: bool) -> Action {

@@ -84,6 +84,19 @@ pub struct JwsVerify {
     root_id: Cell<u32>,
     /// Messages held until they end, checked against `body_timeout` on every tick.
     open: OpenMessages<Pending>,
+    /// What the verdict may depend on besides the message, known from the configuration: only
+    /// these are read from the host per message.
+    reads: Reads,
+}
+
+/// The host facts a configuration needs.
+struct Reads {
+    /// A partner is bound to certificate names.
+    cert_names: bool,
+    /// The profile takes the signer from `token_check`'s claims (OCEN requests).
+    token_claims: bool,
+    /// A route rule matches on Envoy's route name.
+    route_name: bool,
 }
 
 impl JwsVerify {
@@ -132,7 +145,18 @@ impl JwsVerify {
             None
         };
         let body_timeout_ms = cfg.common.body_timeout_ms;
+        let reads = Reads {
+            cert_names: cfg
+                .registry
+                .partners()
+                .iter()
+                .any(|p| !p.tls_names.is_empty()),
+            token_claims: matches!(cfg.profile, signet_core::config::Verifier::Ocen(_))
+                && cfg.common.direction == Direction::Request,
+            route_name: cfg.common.route_policy.names_routes(),
+        };
         Ok(JwsVerify {
+            reads,
             cfg,
             backend,
             counters,
@@ -378,8 +402,11 @@ impl JwsVerify {
     fn peer(&self) -> Result<Option<String>, (Reason, String)> {
         let registry = &self.cfg.registry;
         // Requests: the partner's client certificate. Responses (a partner's egress): the
-        // platform's server certificate, authenticated by the upstream TLS handshake.
-        let names = if self.response_mode() {
+        // platform's server certificate, authenticated by the upstream TLS handshake. A
+        // registry that binds no partner to a certificate name finds none in any certificate.
+        let names = if !self.reads.cert_names {
+            Ok(Vec::new())
+        } else if self.response_mode() {
             host::upstream_certificate_names()
         } else {
             host::peer_certificate_names()
@@ -406,9 +433,17 @@ impl JwsVerify {
         VerifyContext {
             now_ms: host::now_ms(),
             peer,
-            token_claims: host::property(&["signet.token_claims"])
+            token_claims: self
+                .reads
+                .token_claims
+                .then(|| host::property(&["signet.token_claims"]))
+                .flatten()
                 .and_then(|s| serde_json::from_str(&s).ok()),
-            route_name: host::property(&["xds", "route_name"]),
+            route_name: self
+                .reads
+                .route_name
+                .then(|| host::property(&["xds", "route_name"]))
+                .flatten(),
         }
     }
 
@@ -613,8 +648,22 @@ impl JwsVerifyRequest {
             Err(e) => return self.internal(&e),
         };
         // `x-signet-reason` (and every other x-signet-* header) is ours: drop forged ones.
-        if let Err(e) = host::strip_prefixed(map, &headers, "x-signet-") {
+        if let Err(e) =
+            host::strip_prefixed(map, headers.iter().map(|(n, _)| n.as_str()), "x-signet-")
+        {
             return self.internal(&e);
+        }
+        // A host that cannot say what the request is gets no verdict but `internal`: an empty
+        // method or path would otherwise fall to a route policy's default.
+        if map == MapType::HttpRequestHeaders {
+            match host::request_line_of(&headers) {
+                Ok((method, path)) => {
+                    let mut p = self.pending.borrow_mut();
+                    p.msg.method = method;
+                    p.msg.path = path;
+                }
+                Err(e) => return self.internal(&e),
+            }
         }
         let declared = {
             let mut p = self.pending.borrow_mut();
@@ -709,8 +758,10 @@ impl HttpContext for JwsVerifyRequest {
         // Test-trap builds only (tests/test_faults.py; a chain without `gateway` in front, which
         // strips the header first); a no-op in the shipped module.
         crate::trap::check();
-        // A host that cannot say what the request is gets no verdict but `internal`: an empty
-        // method or path would otherwise fall to a route policy's default.
+        if !self.response_mode() {
+            return self.start(MapType::HttpRequestHeaders, end_of_stream);
+        }
+        // The response's verdict names the request it answers (fail closed as in `start`).
         match host::request_line() {
             Ok((method, path)) => {
                 let mut p = self.pending.borrow_mut();
@@ -719,16 +770,11 @@ impl HttpContext for JwsVerifyRequest {
             }
             Err(e) => return self.internal(&e),
         }
-        if self.response_mode() {
-            // Only forged x-signet-* headers go; the request itself is not ours to hold.
-            return match host::headers(MapType::HttpRequestHeaders)
-                .and_then(|h| host::strip_prefixed(MapType::HttpRequestHeaders, &h, "x-signet-"))
-            {
-                Ok(()) => Action::Continue,
-                Err(e) => self.internal(&e),
-            };
+        // Only forged x-signet-* headers go; the request itself is not ours to hold.
+        match host::strip_signet(MapType::HttpRequestHeaders) {
+            Ok(()) => Action::Continue,
+            Err(e) => self.internal(&e),
         }
-        self.start(MapType::HttpRequestHeaders, end_of_stream)
     }
 
     fn on_http_request_body(&mut self, body_size: usize, end_of_stream: bool) -> Action {

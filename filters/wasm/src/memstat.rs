@@ -7,8 +7,9 @@
 //! - `wasmcustom.signet.vm.linear_memory_bytes`: the size of the VM's linear memory (its
 //!   high-water mark; grows only when the allocator needs more).
 //!
-//! Both are recorded when an HTTP context is created, i.e. at the start of each stream, before
-//! that stream allocates anything: a leak shows as a `heap_bytes` that keeps climbing.
+//! Both are read when an HTTP context is created, i.e. at the start of each stream, before
+//! that stream allocates anything, and recorded when they changed: a leak shows as a
+//! `heap_bytes` that keeps climbing.
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
@@ -94,6 +95,8 @@ const LINEAR: &str = "signet.vm.linear_memory_bytes";
 thread_local! {
     /// The gauges' ids, once defined (`None` until the host accepted both).
     static IDS: Cell<Option<(u32, u32)>> = const { Cell::new(None) };
+    /// The values last recorded: a stream that finds them unchanged records nothing.
+    static LAST: Cell<(usize, usize)> = const { Cell::new((usize::MAX, usize::MAX)) };
 }
 
 fn gauge_ids() -> Option<(u32, u32)> {
@@ -109,11 +112,20 @@ fn gauge_ids() -> Option<(u32, u32)> {
     })
 }
 
-/// Records both gauges now; a host that refuses the stats is ignored.
+/// Records the gauges that changed since last time; a host that refuses the stats is ignored.
 pub fn record() {
+    let now = (heap_bytes(), linear_memory_bytes());
+    let last = LAST.with(|l| l.replace(now));
+    if now == last {
+        return;
+    }
     if let Some((heap, linear)) = gauge_ids() {
         let to_u64 = |n: usize| u64::try_from(n).unwrap_or(u64::MAX);
-        let _ = hostcalls::record_metric(heap, to_u64(heap_bytes()));
-        let _ = hostcalls::record_metric(linear, to_u64(linear_memory_bytes()));
+        if now.0 != last.0 {
+            let _ = hostcalls::record_metric(heap, to_u64(now.0));
+        }
+        if now.1 != last.1 {
+            let _ = hostcalls::record_metric(linear, to_u64(now.1));
+        }
     }
 }

@@ -9,6 +9,10 @@
 //! {verify_signature,sign}.proto`); they are encoded here by hand: every argument field is
 //! length-delimited, and the results hold one varint and one or two length-delimited fields.
 
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::rc::Rc;
+
 use proxy_wasm::types::Status;
 use signet_core::crypto::{ecdsa_der, CryptoBackend, CryptoError, RustCrypto};
 use signet_core::jose::alg::Alg;
@@ -42,13 +46,47 @@ impl NativeSupport {
 }
 
 /// The backend the filters use: native where the host and algorithm allow, pure Rust otherwise.
-#[derive(Clone, Debug)]
+#[derive(Debug)]
 pub struct Backend {
     pub native: NativeSupport,
     /// A signer's key as PKCS#8 DER, encoded once at configure time: encoding it per call
     /// costs ~1 ms for P-256 in V8 (the public point is recomputed), ten times the host's
     /// own signing time. Empty for verifiers (then `sign` encodes the key it is given).
     signing_der: Vec<u8>,
+    /// Verification keys as SPKI DER (what `verify_signature` takes), encoded on first use.
+    spki: SpkiCache,
+}
+
+/// SPKI DER of the keys verified with: encoding an RSA key (its modulus converted limb by
+/// limb) cost more than the rest of a request's glue, so each key is encoded once per worker.
+/// Keys live in the registry or a JWKS for many requests; they are found by address and
+/// checked by value, so a key built later at a freed key's address is encoded anew, never
+/// taken for the old one.
+#[derive(Debug, Default)]
+struct SpkiCache(RefCell<HashMap<usize, Encoded>>);
+
+/// A key and its SPKI DER.
+type Encoded = (PublicKey, Rc<[u8]>);
+
+/// Keys remembered; past this (JWKS rotations leave old keys behind) the cache starts over.
+const SPKI_CACHE_KEYS: usize = 256;
+
+impl SpkiCache {
+    fn der(&self, key: &PublicKey) -> Rc<[u8]> {
+        let at = std::ptr::from_ref(key) as usize;
+        let mut cache = self.0.borrow_mut();
+        if let Some((known, der)) = cache.get(&at) {
+            if known == key {
+                return Rc::clone(der);
+            }
+        }
+        if cache.len() >= SPKI_CACHE_KEYS {
+            cache.clear();
+        }
+        let der: Rc<[u8]> = key.to_spki_der().into();
+        cache.insert(at, (key.clone(), Rc::clone(&der)));
+        der
+    }
 }
 
 impl Backend {
@@ -57,6 +95,7 @@ impl Backend {
         Backend {
             native,
             signing_der: Vec::new(),
+            spki: SpkiCache::default(),
         }
     }
 
@@ -71,6 +110,7 @@ impl Backend {
         Ok(Backend {
             native,
             signing_der,
+            spki: SpkiCache::default(),
         })
     }
 }
@@ -104,9 +144,10 @@ impl CryptoBackend for Backend {
             Alg::ES256 | Alg::ES384 => ecdsa_der::p1363_to_der(alg, sig)?,
             _ => sig.to_vec(),
         };
-        let mut args = Vec::with_capacity(input.len() + signature.len() + 600);
+        let der = self.spki.der(key);
+        let mut args = Vec::with_capacity(input.len() + signature.len() + der.len() + 32);
         put_bytes(&mut args, 1, hash.as_bytes());
-        put_bytes(&mut args, 2, &key.to_spki_der());
+        put_bytes(&mut args, 2, &der);
         put_bytes(&mut args, 3, &signature);
         put_bytes(&mut args, 4, input);
         match hostcalls::call_foreign_function("verify_signature", Some(&args)) {

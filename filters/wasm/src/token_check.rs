@@ -36,7 +36,7 @@ use std::time::Duration;
 use proxy_wasm::traits::{Context, HttpContext};
 use proxy_wasm::types::{Action, LogLevel, MapType};
 use signet_core::audit::{AuditRecord, Verdict};
-use signet_core::json::{ecmascript, JsonValue, KeyOrder};
+use signet_core::json::JsonValue;
 use signet_core::reason::Reason;
 use signet_core::token::audit;
 use signet_core::token::config::ErrorFormat;
@@ -94,6 +94,8 @@ pub struct TokenCheck {
     calls: RefCell<HashMap<u32, usize>>,
     waiters: RefCell<Waiters<Pending>>,
     root_id: Cell<u32>,
+    /// A partner is bound to certificate names (else they are not read).
+    cert_names: bool,
 }
 
 impl TokenCheck {
@@ -121,7 +123,13 @@ impl TokenCheck {
             ),
         );
         let state = RefCell::new(TokenState::new(&cfg));
+        let cert_names = cfg
+            .registry
+            .partners()
+            .iter()
+            .any(|p| !p.tls_names.is_empty());
         Ok(TokenCheck {
+            cert_names,
             cfg,
             backend,
             counters,
@@ -397,8 +405,7 @@ impl TokenCheck {
             }
         }
         if let Some(claims) = &d.claims {
-            let json = ecmascript(claims.value(), KeyOrder::Insertion);
-            host::set_state("signet.token_claims", &String::from_utf8_lossy(&json));
+            host::set_state("signet.token_claims", claims.json());
         }
     }
 
@@ -490,13 +497,19 @@ impl HttpContext for TokenCheckRequest {
             }
             headers.retain(|(n, _)| n != h);
         }
-        let (method, path) = match host::request_line() {
+        let (method, path) = match host::request_line_of(&headers) {
             Ok(line) => line,
             Err(e) => return self.internal(&e),
         };
-        let tls_names = match host::peer_certificate_names() {
-            Ok(names) => names,
-            Err(e) => return self.internal(&e),
+        let f = &self.filter;
+        // A registry that binds no partner to a certificate name finds none in any certificate.
+        let tls_names = if f.cert_names {
+            match host::peer_certificate_names() {
+                Ok(names) => names,
+                Err(e) => return self.internal(&e),
+            }
+        } else {
+            Vec::new()
         };
         {
             let mut p = self.pending.borrow_mut();
@@ -507,8 +520,11 @@ impl HttpContext for TokenCheckRequest {
                 .filter(|(n, _)| !n.starts_with(':'))
                 .collect();
             p.tls_names = tls_names;
-            p.cert_sha256 = host::property(&["connection", "sha256_peer_certificate_digest"]);
-            p.jwt_authn_claims = self.filter.jwt_authn_claims();
+            // Only the audit record shows the certificate's fingerprint.
+            if f.cfg.audit {
+                p.cert_sha256 = host::property(&["connection", "sha256_peer_certificate_digest"]);
+            }
+            p.jwt_authn_claims = f.jwt_authn_claims();
         }
         self.filter.decide(self.context_id, &self.pending)
     }
