@@ -13,7 +13,7 @@ PYTEST_TIMEOUT ?= 900
 # ENVOY=/path/to/envoy (your own binary) is passed through to every step.
 export ENVOY
 
-.PHONY: setup build wasm wasm-trap wasm-trace cli pki run test lint unit integration clean bench fuzz dist k8s soak docs
+.PHONY: setup build wasm wasm-trap wasm-trace cli pki run test lint unit integration clean bench bench-trace fuzz dist k8s soak docs
 
 setup:
 	scripts/setup
@@ -75,12 +75,17 @@ integration: wasm wasm-trap cli
 
 test: setup lint unit wasm integration
 
-# Envoy CPU µs per request of each Signet filter beside Envoy's jwt_authn and bare Envoy, in one
-# Envoy (scripts/bench; a benchmark, not part of `make test`): table on stdout, chart and figures
-# in .work/bench.{svg,json}.
-bench: wasm cli pki
+# Envoy CPU µs per request of each Signet filter beside Envoy's jwt_authn, a no-op Wasm filter
+# (from the trace build) and bare Envoy, in one Envoy (scripts/bench; a benchmark, not part of
+# `make test`): table on stdout, chart and figures in .work/bench.{svg,json}.
+bench: wasm wasm-trace cli pki
 	mkdir -p .work
 	.venv/bin/python scripts/bench --svg .work/bench.svg --json .work/bench.json
+
+# Where each filter's time goes: host calls by kind, allocations and callback time per request,
+# from the trace build (filters/wasm/src/trace.rs); counts, no timing table.
+bench-trace: wasm-trace cli pki
+	.venv/bin/python scripts/bench --trace
 
 # Not part of `make test`: every parser and each profile's whole verification pipeline, fed
 # random input for FUZZ_SECS seconds per target (filters/core/tests/fuzz_long.rs; 24 targets,

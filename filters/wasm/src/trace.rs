@@ -20,6 +20,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use proxy_wasm::hostcalls as raw;
 use proxy_wasm::traits::{Context, HttpContext};
 use proxy_wasm::types::{Action, LogLevel, MapType, MetricType};
+// A row is kept for each filter (streams of the no-op root are not traced).
+use signet_core::check::ROOT_IDS as FILTERS;
 
 /// The `root_id` of a filter that does nothing: what any Wasm filter costs Envoy.
 pub const NOOP: &str = "noop";
@@ -79,16 +81,6 @@ const FIRST_KIND: usize = 5;
 const PER_KIND: usize = 3;
 const FIELDS: usize = FIRST_KIND + PER_KIND * KINDS.len();
 type Row = [u64; FIELDS];
-
-/// The filters a row is kept for (a stream of another is not traced).
-const FILTERS: [&str; 6] = [
-    "gateway",
-    "jws_verify",
-    "jws_sign",
-    "token_check",
-    "token_fetch",
-    "mosip_seal",
-];
 
 /// Allocations and their bytes since the VM started (kept by `memstat::CountingAlloc`).
 pub static ALLOCATIONS: AtomicU64 = AtomicU64::new(0);
