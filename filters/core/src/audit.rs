@@ -98,7 +98,30 @@ pub struct AuditRecord {
     pub kid: Option<String>,
     /// `token_check`: how the caller proved who it is.
     #[serde(flatten, skip_serializing_if = "Option::is_none")]
-    pub token: Option<crate::token::audit::TokenAudit>,
+    pub token: Option<TokenAudit>,
+}
+
+/// The fields only `token_check` fills, flattened into the record.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TokenAudit {
+    /// Sources that named the partner.
+    pub sources: Vec<&'static str>,
+    /// Hex SHA-256 of the client certificate.
+    pub cert_sha256: Option<String>,
+    /// Token provider.
+    pub provider: Option<String>,
+    /// `jti:…` or `sha256:…` of the token.
+    pub token_id: Option<String>,
+    /// Who verified the token: `token_check`, or Envoy's `jwt_authn` (`trust_jwt_authn`).
+    pub token_verifier: Option<&'static str>,
+    /// Short hash of the API key.
+    pub api_key: Option<String>,
+    /// MISP of the licence key.
+    pub misp: Option<String>,
+    /// Short hash of the licence key.
+    pub licence_key: Option<String>,
+    /// Policy applied.
+    pub policy: Option<String>,
 }
 
 impl AuditRecord {

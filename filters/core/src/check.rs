@@ -1,11 +1,14 @@
 //! The one host-free check of a filter's configuration: Envoy's `on_configure` (the Wasm
 //! adapter) and `signet config check` both run it, so the CLI's verdict and text are Envoy's.
 
+use schemars::schema::RootSchema;
+
 use crate::config::gateway::GatewayConfig;
 use crate::config::sign::SignConfig;
 use crate::config::VerifyConfig;
 use crate::config_error::ConfigError;
 use crate::registry::Registry;
+use crate::schema::root_of;
 use crate::seal::SealSettings;
 use crate::token::config::TokenConfig;
 use crate::token::fetch_config::FetchConfig;
@@ -19,6 +22,24 @@ pub const ROOT_IDS: &[&str] = &[
     "token_fetch",
     "mosip_seal",
 ];
+
+/// Every schema of the configuration reference (`docs/config/<name>.schema.json`, checked by
+/// `filters/core/tests/config_reference.rs`): `(name, schema)`, the name a `root_id` or
+/// `registry`.
+pub fn documents() -> Vec<(&'static str, RootSchema)> {
+    vec![
+        (
+            "gateway",
+            root_of::<crate::config::gateway::RawGatewayConfig>(),
+        ),
+        ("jws_verify", root_of::<crate::config::RawVerifyConfig>()),
+        ("jws_sign", root_of::<crate::config::sign::RawSignConfig>()),
+        ("token_check", crate::token::config::schema()),
+        ("token_fetch", crate::token::fetch_config::schema()),
+        ("mosip_seal", crate::seal::settings_schema()),
+        ("registry", root_of::<crate::registry::RawRegistry>()),
+    ]
+}
 
 /// How Envoy's log and `signet config check` name the VM's partner registry.
 pub const REGISTRY: &str = "partner registry (vm_config.configuration)";

@@ -11,7 +11,7 @@
 //! values (equivalent to DER equality).
 
 use crate::b64;
-use crate::keys::{pem_blocks, KeyError, PublicKey};
+use crate::keys::{pem_blocks, pem_single, KeyError, PublicKey};
 use der::asn1::ObjectIdentifier as Oid;
 use der::{Decode, Encode, Reader, SliceReader};
 use sha2::{Digest, Sha256, Sha384, Sha512};
@@ -44,6 +44,25 @@ mod sig_oid {
     pub const SHA256: Oid = Oid::new_unwrap("2.16.840.1.101.3.4.2.1");
     pub const SHA384: Oid = Oid::new_unwrap("2.16.840.1.101.3.4.2.2");
     pub const SHA512: Oid = Oid::new_unwrap("2.16.840.1.101.3.4.2.3");
+}
+
+/// Reading a public key from PEM, which may be a certificate: here rather than in `keys`, so
+/// that `keys` sits below `x509` in the import graph.
+impl PublicKey {
+    /// Reads a PEM `PUBLIC KEY` (SPKI), `RSA PUBLIC KEY` (PKCS#1) or `CERTIFICATE` (only its
+    /// public key is used; dates are not checked here). Surrounding whitespace and text outside
+    /// the block are ignored; exactly one block is expected.
+    pub fn from_pem(pem: &str) -> Result<PublicKey, KeyError> {
+        let block = pem_single(pem)?;
+        match block.label.as_str() {
+            "PUBLIC KEY" => PublicKey::from_spki_der(&block.der),
+            "RSA PUBLIC KEY" => PublicKey::from_pkcs1_der(&block.der),
+            "CERTIFICATE" => Certificate::from_der(block.der)
+                .map_err(|_| KeyError::Der("Certificate"))?
+                .public_key(),
+            _ => Err(KeyError::PemLabel(block.label)),
+        }
+    }
 }
 
 /// Why a certificate could not be read or a chain was refused. `depth` counts from the leaf

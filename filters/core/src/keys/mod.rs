@@ -11,6 +11,7 @@ mod private;
 mod public;
 
 pub use jwk::{strip_ascii_whitespace, Jwk, Jwks};
+pub(crate) use pem::pem_single;
 pub use pem::{pem_blocks, PemBlock};
 pub use private::PrivateKey;
 pub use public::PublicKey;

@@ -16,6 +16,7 @@ use crate::jose::header::{CritB64, Header, HeaderRules};
 use crate::jose::jws::{signing_input_encoded, split_three};
 use crate::json::JsonValue;
 use crate::message::{Context, Message};
+use crate::path::{ida_triple, IdaTriple};
 use crate::profiles::{SignProfile, VerifyProfile};
 use crate::reason::Reason;
 use crate::registry::{InDate, Partner, Status};
@@ -77,20 +78,6 @@ impl SignProfile for Sign {
     }
 }
 
-/// IDA's partner operations (the controllers' `@PostMapping`s under the context path
-/// `/idauthentication/v1`), and whether the path variables follow a `delegated` segment:
-/// `/auth/{MISP-LK}/{Partner-ID}/{API-Key}`, `/kyc-auth/delegated/{IdP-LK}/{Auth-Partner-ID}/
-/// {OIDC-Client-Id}`.
-const OPERATIONS: [(&str, bool); 7] = [
-    ("auth", false),
-    ("kyc", false),
-    ("otp", false),
-    ("kyc-auth", true),
-    ("kyc-exchange", true),
-    ("identity-key-binding", true),
-    ("vci-exchange", true),
-];
-
 /// Methods that never carry a partner request: the only ones the default policy skips.
 const SAFE_METHODS: [&str; 3] = ["GET", "HEAD", "OPTIONS"];
 
@@ -104,54 +91,6 @@ fn default_policy(method: &str, path: &str) -> Policy {
     } else {
         Policy::Skip
     }
-}
-
-/// The path variables of an IDA partner request (§5.5.1).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct IdaTriple<'a> {
-    /// `{MISP-LK}` / `{IdP-LK}`.
-    pub licence: &'a str,
-    /// `{Partner-ID}` / `{Auth-Partner-ID}`.
-    pub partner: &'a str,
-    /// `{API-Key}` / `{OIDC-Client-Id}`.
-    pub api_key: &'a str,
-}
-
-/// The triple as IDA's Spring controllers bind it: the three segments right after the first
-/// operation segment (and its `delegated`), and nothing after them. Anything else — fewer or
-/// more segments, an empty one, a `%` escape that Spring would decode — is `None`: refused,
-/// not guessed. `jws_verify`'s `mosip` profile and `token_check`'s `ida` path template both
-/// read it here.
-pub fn ida_triple(path: &str) -> Option<IdaTriple<'_>> {
-    let path = path.split_once('?').map_or(path, |(p, _)| p);
-    let segments: Vec<&str> = path.strip_prefix('/')?.split('/').collect();
-    let start = ida_variables_at(&segments)?;
-    let usable = |s: &str| !s.is_empty() && !s.contains('%');
-    match segments.get(start..)? {
-        &[licence, partner, api_key] if [licence, partner, api_key].into_iter().all(usable) => {
-            Some(IdaTriple {
-                licence,
-                partner,
-                api_key,
-            })
-        }
-        _ => None,
-    }
-}
-
-/// Index of the first path variable in `segments` (the path after its leading `/`, split on
-/// `/`): right after the first operation segment, and after its `delegated`.
-pub fn ida_variables_at(segments: &[&str]) -> Option<usize> {
-    let (at, delegated) = segments.iter().enumerate().find_map(|(i, s)| {
-        OPERATIONS
-            .iter()
-            .find(|(op, _)| op == s)
-            .map(|(_, d)| (i, *d))
-    })?;
-    if !delegated {
-        return Some(at + 1);
-    }
-    (segments.get(at + 1) == Some(&"delegated")).then_some(at + 2)
 }
 
 pub fn verify(run: &mut Run<'_>, p: &Verify) -> Result<Outcome, Rejection> {
@@ -464,52 +403,6 @@ fn registry_checks(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn triple(l: &'static str, p: &'static str, k: &'static str) -> Option<IdaTriple<'static>> {
-        Some(IdaTriple {
-            licence: l,
-            partner: p,
-            api_key: k,
-        })
-    }
-
-    #[test]
-    fn ida_triple_is_what_the_controllers_bind() {
-        assert_eq!(
-            ida_triple("/idauthentication/v1/auth/lk/p/k"),
-            triple("lk", "p", "k")
-        );
-        assert_eq!(
-            ida_triple("/idauthentication/v1/otp/lk/p/k?x=/a/b"),
-            triple("lk", "p", "k")
-        );
-        assert_eq!(
-            ida_triple("/idauthentication/v1/kyc-exchange/delegated/lk/p/k?x=1"),
-            triple("lk", "p", "k")
-        );
-        assert_eq!(
-            ida_triple("/idauthentication/v1/identity-key-binding/delegated/lk/p/c"),
-            triple("lk", "p", "c")
-        );
-        // The first operation segment decides: a licence key may be called "auth".
-        assert_eq!(
-            ida_triple("/idauthentication/v1/otp/auth/p/k"),
-            triple("auth", "p", "k")
-        );
-        // Delegated operations without `delegated` are not IDA's.
-        assert_eq!(ida_triple("/idauthentication/v1/kyc-auth/lk/p/k"), None);
-        // Fewer, more (a trailing slash too), empty or escaped segments: refused, not guessed.
-        assert_eq!(ida_triple("/idauthentication/v1/auth/lk/p"), None);
-        assert_eq!(ida_triple("/idauthentication/v1/auth/lk/p/k/x"), None);
-        assert_eq!(ida_triple("/idauthentication/v1/auth/lk/p/k/"), None);
-        assert_eq!(ida_triple("/idauthentication/v1/auth/x/lk/p/k"), None);
-        assert_eq!(ida_triple("/idauthentication/v1/auth/lk//k"), None);
-        assert_eq!(ida_triple("/idauthentication/v1/auth/lk/p%40x/k"), None);
-        // No operation: no triple (the last three segments of any path are nobody's).
-        assert_eq!(ida_triple("/a/b/c/d"), None);
-        assert_eq!(ida_triple("/a"), None);
-        assert_eq!(ida_triple(""), None);
-    }
 
     #[test]
     fn default_policy_covers_partner_apis_only() {
