@@ -46,7 +46,7 @@ pub const REGISTRY: &str = "partner registry (vm_config.configuration)";
 
 /// A filter's checked configuration, ready for its adapter.
 #[derive(Debug)]
-pub enum Checked {
+pub enum FilterConfig {
     Gateway(GatewayConfig),
     JwsVerify(Box<VerifyConfig>),
     JwsSign(Box<SignConfig>),
@@ -77,25 +77,25 @@ pub fn filter(
     configuration: &[u8],
     registry: Option<&Registry>,
     host: &Host<'_>,
-) -> Result<Checked, ConfigError> {
+) -> Result<FilterConfig, ConfigError> {
     let text = || {
         std::str::from_utf8(configuration)
             .map_err(|_| ConfigError::new("(root)", "configuration is not UTF-8"))
     };
     Ok(match root_id {
-        "gateway" => Checked::Gateway(GatewayConfig::parse(configuration)?),
+        "gateway" => FilterConfig::Gateway(GatewayConfig::parse(configuration)?),
         "jws_verify" => {
-            Checked::JwsVerify(Box::new(VerifyConfig::from_json_with(text()?, registry)?))
+            FilterConfig::JwsVerify(Box::new(VerifyConfig::from_json_with(text()?, registry)?))
         }
-        "jws_sign" => Checked::JwsSign(Box::new(SignConfig::from_json(text()?, host.env)?)),
-        "token_check" => Checked::TokenCheck(Box::new(TokenConfig::from_json_with(
+        "jws_sign" => FilterConfig::JwsSign(Box::new(SignConfig::from_json(text()?, host.env)?)),
+        "token_check" => FilterConfig::TokenCheck(Box::new(TokenConfig::from_json_with(
             configuration,
             registry,
         )?)),
         "token_fetch" => {
-            Checked::TokenFetch(Box::new(FetchConfig::from_json(configuration, host.env)?))
+            FilterConfig::TokenFetch(Box::new(FetchConfig::from_json(configuration, host.env)?))
         }
-        "mosip_seal" => Checked::MosipSeal(Box::new(SealSettings::from_json(
+        "mosip_seal" => FilterConfig::MosipSeal(Box::new(SealSettings::from_json(
             text()?,
             host.env,
             host.now_s,

@@ -56,7 +56,7 @@ pub enum StartLine {
 
 /// One header line. `name` keeps its original spelling; lookups ignore ASCII case.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Header {
+pub struct HttpHeader {
     /// Field name as written.
     pub name: String,
     /// Field value without surrounding spaces/tabs.
@@ -69,7 +69,7 @@ pub struct HttpMessage {
     /// Request or status line.
     pub start: StartLine,
     /// Headers in received order, repeats kept.
-    pub headers: Vec<Header>,
+    pub headers: Vec<HttpHeader>,
     /// The body bytes (de-chunked).
     pub body: Vec<u8>,
 }
@@ -248,7 +248,7 @@ fn parse_start_line(line: &str) -> Option<StartLine> {
     })
 }
 
-fn parse_header(number: usize, line: &str) -> Result<Header, HttpMsgError> {
+fn parse_header(number: usize, line: &str) -> Result<HttpHeader, HttpMsgError> {
     if line.starts_with([' ', '\t']) {
         return Err(err(number, HttpMsgErrorKind::ObsoleteFolding));
     }
@@ -260,7 +260,7 @@ fn parse_header(number: usize, line: &str) -> Result<Header, HttpMsgError> {
     if !is_token(name) || value.bytes().any(|b| b.is_ascii_control() && b != b'\t') {
         return Err(err(number, HttpMsgErrorKind::BadHeader));
     }
-    Ok(Header {
+    Ok(HttpHeader {
         name: name.to_owned(),
         value: value.to_owned(),
     })
@@ -470,7 +470,7 @@ impl HttpMessage {
             true
         });
         if !seen {
-            self.headers.push(Header {
+            self.headers.push(HttpHeader {
                 name: name.to_owned(),
                 value: value.to_owned(),
             });
@@ -766,10 +766,10 @@ mod tests {
         assert_eq!(chunked.render(), b"POST / HTTP/1.1\r\n\r\n");
     }
 
-    fn header_strategy() -> impl proptest::strategy::Strategy<Value = Header> {
+    fn header_strategy() -> impl proptest::strategy::Strategy<Value = HttpHeader> {
         use proptest::strategy::Strategy as _;
         ("[A-Za-z][A-Za-z0-9-]{0,12}", "[!-~]([ -~]{0,20}[!-~])?")
-            .prop_map(|(name, value)| Header { name, value })
+            .prop_map(|(name, value)| HttpHeader { name, value })
     }
 
     proptest::proptest! {
@@ -796,15 +796,15 @@ mod tests {
             body in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..64),
             chunked in proptest::prelude::any::<bool>(),
         ) {
-            let mut headers: Vec<Header> = headers
+            let mut headers: Vec<HttpHeader> = headers
                 .into_iter()
                 .filter(|h| !h.name.eq_ignore_ascii_case("content-length")
                     && !h.name.eq_ignore_ascii_case("transfer-encoding"))
                 .collect();
             headers.push(if chunked {
-                Header { name: "Transfer-Encoding".into(), value: "chunked".into() }
+                HttpHeader { name: "Transfer-Encoding".into(), value: "chunked".into() }
             } else {
-                Header { name: "Content-Length".into(), value: body.len().to_string() }
+                HttpHeader { name: "Content-Length".into(), value: body.len().to_string() }
             });
             let start = if request {
                 StartLine::Request { method: "PUT".into(), target: "/a/b?c=d".into(), version: "HTTP/1.1".into() }

@@ -43,10 +43,10 @@ impl Reply {
 /// `{"error":"<code>"}` with the generic status (`error_format: signet`, profile `generic`).
 pub fn generic(reason: Reason, status: Option<u16>) -> Reply {
     #[derive(Serialize)]
-    struct E<'a> {
+    struct GenericError<'a> {
         error: &'a str,
     }
-    let body = serde_json::to_vec(&E {
+    let body = serde_json::to_vec(&GenericError {
         error: reason.code(),
     })
     .unwrap_or_default();
@@ -95,14 +95,14 @@ pub fn spring(
     };
     #[derive(Serialize)]
     #[serde(rename_all = "camelCase")]
-    struct Body<'a> {
+    struct SpringError<'a> {
         timestamp: String,
         path: &'a str,
         status: u16,
         error: &'a str,
         request_id: &'a str,
     }
-    let body = serde_json::to_vec(&Body {
+    let body = serde_json::to_vec(&SpringError {
         timestamp: crate::time::format_millis_utc_offset(now_ms).unwrap_or_default(),
         path,
         status,

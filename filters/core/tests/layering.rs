@@ -1,10 +1,10 @@
 //! The core's structure, checked from its source: the top-level modules form layers, each
 //! importing only from its own layer or those below it, and the import graph has no cycle (so
 //! the step kits name no profile and a new profile is its own module plus one registration
-//! line; docs/development.md describes the layers).
+//! line; docs/development.md describes the layers); and no type name is defined twice.
 //!
-//! The graph is read from `src/` as text: every `crate::` path outside comments and string
-//! literals is an edge from the file's top-level module to the module the path names.
+//! `src/` is read as text: every `crate::` path outside comments and string literals is an
+//! edge from the file's top-level module to the module the path names.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -299,6 +299,90 @@ fn cycles(g: &Graph) -> Vec<String> {
     out
 }
 
+/// The names of the structs, enums, unions, traits and type aliases `code` defines; the
+/// associated types of traits and impls are not counted (they name a role, not a type).
+fn type_definitions(code: &str) -> Vec<String> {
+    let mut words = Vec::new();
+    let mut rest = code;
+    while let Some(c) = rest.chars().next() {
+        if c.is_ascii_alphabetic() || c == '_' {
+            let w = ident(rest);
+            words.push(w);
+            rest = &rest[w.len()..];
+        } else {
+            if matches!(c, '{' | '}' | ';' | '#' | '[' | ']') {
+                words.push(&rest[..1]);
+            }
+            rest = &rest[c.len_utf8()..];
+        }
+    }
+    // Whether each open block is an impl or trait body; `header` is the item being read.
+    let mut blocks: Vec<bool> = Vec::new();
+    let mut header: Vec<&str> = Vec::new();
+    let mut out = Vec::new();
+    for (i, w) in words.iter().enumerate() {
+        match *w {
+            "{" => {
+                let mut attribute = 0;
+                let first = header.iter().find(|w| {
+                    match **w {
+                        "[" => attribute += 1,
+                        "]" => attribute -= 1,
+                        _ => {}
+                    }
+                    attribute == 0
+                        && !matches!(**w, "#" | "]" | "pub" | "crate" | "super" | "in" | "unsafe")
+                });
+                blocks.push(matches!(first, Some(&"impl" | &"trait")));
+                header.clear();
+            }
+            "}" => {
+                blocks.pop();
+                header.clear();
+            }
+            ";" => header.clear(),
+            _ => header.push(w),
+        }
+        let defines = matches!(*w, "struct" | "enum" | "union" | "trait" | "type");
+        let associated = *w == "type" && blocks.last() == Some(&true);
+        if let (true, false, Some(name)) = (defines, associated, words.get(i + 1)) {
+            if name.starts_with(|c: char| c.is_ascii_uppercase()) {
+                out.push(name.to_string());
+            }
+        }
+    }
+    out
+}
+
+/// Type name → the files that define it.
+fn definitions() -> BTreeMap<String, Vec<String>> {
+    let src = src();
+    let mut files = Vec::new();
+    rust_files(&src, &mut files);
+    let mut defined: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for f in files {
+        let code = code_only(&std::fs::read_to_string(&f).unwrap());
+        for name in type_definitions(&code) {
+            let at = format!("src/{}", f.strip_prefix(&src).unwrap().display());
+            defined.entry(name).or_default().push(at);
+        }
+    }
+    defined
+}
+
+#[test]
+fn no_type_name_is_defined_twice() {
+    let defined = definitions();
+    assert!(defined.len() > 100, "{}", defined.len());
+    let twice: Vec<String> = defined
+        .iter()
+        // `jws_verify`'s and `token_check`'s rejections become one type with the typed errors.
+        .filter(|(name, at)| at.len() > 1 && name.as_str() != "Rejection")
+        .map(|(name, at)| format!("{name}: {}", at.join(", ")))
+        .collect();
+    assert!(twice.is_empty(), "\n{}", twice.join("\n"));
+}
+
 #[test]
 fn the_import_graph_has_no_cycle() {
     let g = graph();
@@ -368,4 +452,12 @@ fn the_checks_see_imports_and_cycles() {
     );
     g.get_mut("c").unwrap().remove("a");
     assert!(cycles(&g).is_empty());
+    let code = code_only(
+        "pub(crate) struct A<T> { t: T }\n#[derive(Debug)] enum B { X }\n\
+         type C = u8; trait D { type Item; }\n\
+         impl<T> Iterator for A<T> { type Item = u8; fn f() { struct E; } }\n\
+         // struct F;\nlet s = \"struct G\";\n\
+         macro_rules! m { () => { pub struct H; } }\n",
+    );
+    assert_eq!(type_definitions(&code), ["A", "B", "C", "D", "E", "H"]);
 }

@@ -16,7 +16,7 @@ use std::rc::Rc;
 use proxy_wasm::hostcalls;
 use proxy_wasm::traits::{Context, HttpContext, RootContext};
 use proxy_wasm::types::{Action, ContextType, LogLevel};
-use signet_core::check::{self, Checked};
+use signet_core::check::{self, FilterConfig};
 use signet_core::registry::Registry;
 
 pub mod gateway;
@@ -140,20 +140,22 @@ fn configure(root_id: &str, raw: &[u8]) -> Result<Filter, String> {
     };
     let bad = |e: &dyn std::fmt::Display| format!("root_id \"{root_id}\": bad configuration: {e}");
     let live = match check::filter(root_id, raw, shared.as_deref(), &at).map_err(|e| bad(&e))? {
-        Checked::Gateway(cfg) => gateway::Gateway::new(cfg).map(|f| Filter::Gateway(Rc::new(f))),
-        Checked::JwsVerify(cfg) => {
+        FilterConfig::Gateway(cfg) => {
+            gateway::Gateway::new(cfg).map(|f| Filter::Gateway(Rc::new(f)))
+        }
+        FilterConfig::JwsVerify(cfg) => {
             jws_verify::JwsVerify::configure(*cfg).map(|f| Filter::JwsVerify(Rc::new(f)))
         }
-        Checked::JwsSign(cfg) => {
+        FilterConfig::JwsSign(cfg) => {
             jws_sign::JwsSign::configure(*cfg).map(|f| Filter::JwsSign(Rc::new(f)))
         }
-        Checked::TokenCheck(cfg) => {
+        FilterConfig::TokenCheck(cfg) => {
             token_check::TokenCheck::configure(*cfg).map(|f| Filter::TokenCheck(Rc::new(f)))
         }
-        Checked::TokenFetch(cfg) => {
+        FilterConfig::TokenFetch(cfg) => {
             token_fetch::TokenFetch::configure(*cfg).map(|f| Filter::TokenFetch(Rc::new(f)))
         }
-        Checked::MosipSeal(cfg) => {
+        FilterConfig::MosipSeal(cfg) => {
             mosip_seal::MosipSeal::configure(*cfg).map(|f| Filter::MosipSeal(Rc::new(f)))
         }
     };

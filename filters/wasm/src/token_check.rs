@@ -40,7 +40,7 @@ use signet_core::audit::{AuditRecord, Verdict};
 use signet_core::json::{ecmascript, JsonValue, KeyOrder};
 use signet_core::reason::Reason;
 use signet_core::token::audit;
-use signet_core::token::config::ErrorFormat;
+use signet_core::token::config::TokenErrorFormat;
 use signet_core::token::struct_pb::payload_from_metadata;
 use signet_core::token::{
     check, check_or_wait, Checked, Decision, Rejection, RequestFacts, TokenConfig, TokenState,
@@ -102,8 +102,8 @@ impl TokenCheck {
     pub fn configure(cfg: TokenConfig) -> Result<TokenCheck, String> {
         let counters = Counters::define(ROOT_ID, EVENTS)?;
         let profile = match cfg.error_format {
-            ErrorFormat::Ocen => "ocen",
-            ErrorFormat::Rfc6750 => "generic",
+            TokenErrorFormat::Ocen => "ocen",
+            TokenErrorFormat::Rfc6750 => "generic",
         };
         let decisions = Decisions::new(
             ROOT_ID,

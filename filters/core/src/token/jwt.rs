@@ -340,7 +340,7 @@ pub struct CachedToken {
 }
 
 #[derive(Debug)]
-struct Entry {
+struct TokenEntry {
     seq: u64,
     expires_at_ms: i64,
     token: CachedToken,
@@ -353,7 +353,7 @@ struct Entry {
 #[derive(Debug)]
 pub struct TokenCache {
     capacity: usize,
-    map: HashMap<[u8; 32], Entry>,
+    map: HashMap<[u8; 32], TokenEntry>,
     order: VecDeque<([u8; 32], u64)>,
     next_seq: u64,
 }
@@ -416,7 +416,7 @@ impl TokenCache {
         self.next_seq += 1;
         self.map.insert(
             key,
-            Entry {
+            TokenEntry {
                 seq,
                 expires_at_ms: exp,
                 token: cached,

@@ -29,8 +29,9 @@ use crate::crypto::CryptoBackend;
 use crate::json::JsonValue;
 use crate::registry::SecretHash;
 use crate::reply::Reply;
+use crate::route::Policy;
 use apikey::strip_query;
-use config::{KeySource, Requirement, RoutePolicy};
+use config::{JwksSource, Requirement};
 use jwks::{cache_control_max_age, JwksBodyError, JwksCache, JwksUpdate};
 use jwt::{CachedToken, Claims, TokenCache, UntrustedJwt};
 use std::rc::Rc;
@@ -151,8 +152,8 @@ impl TokenState {
                 .providers
                 .iter()
                 .map(|p| match &p.keys {
-                    KeySource::Remote(r) => Some(JwksCache::new(r.settings)),
-                    KeySource::Static(_) => None,
+                    JwksSource::Remote(r) => Some(JwksCache::new(r.settings)),
+                    JwksSource::Static(_) => None,
                 })
                 .collect(),
             tokens: TokenCache::new(cfg.token_cache_entries),
@@ -180,7 +181,7 @@ impl TokenState {
     pub fn due_fetches(&mut self, cfg: &TokenConfig, now_ms: u64) -> Vec<JwksFetch> {
         let mut out = Vec::new();
         for (i, (slot, p)) in self.jwks.iter_mut().zip(&cfg.providers).enumerate() {
-            let (Some(cache), KeySource::Remote(r)) = (slot.as_mut(), &p.keys) else {
+            let (Some(cache), JwksSource::Remote(r)) = (slot.as_mut(), &p.keys) else {
                 continue;
             };
             if cache.needs_refresh(now_ms) && cache.start_fetch(now_ms) {
@@ -227,8 +228,10 @@ pub fn reply(
 ) -> Reply {
     let reason = err.reason();
     match cfg.error_format {
-        config::ErrorFormat::Rfc6750 => crate::reply::rfc6750(reason, err.inactive(), &cfg.realm),
-        config::ErrorFormat::Ocen => crate::reply::spring(
+        config::TokenErrorFormat::Rfc6750 => {
+            crate::reply::rfc6750(reason, err.inactive(), &cfg.realm)
+        }
+        config::TokenErrorFormat::Ocen => crate::reply::spring(
             reason,
             route,
             i64::try_from(now_ms).unwrap_or(i64::MAX),
@@ -282,15 +285,13 @@ pub fn check_or_wait(
     }
 }
 
-type Outcome = (Option<Claims>, bool, bool);
-
 fn run(
     cfg: &TokenConfig,
     state: &mut TokenState,
     req: &RequestFacts<'_>,
     backend: &dyn CryptoBackend,
     f: &mut Findings,
-) -> Result<Outcome, TokenError> {
+) -> Result<(Option<Claims>, bool, bool), TokenError> {
     // One reading of the path before any rule or template reads it (security.md rule 11).
     crate::path::check(req.path).map_err(TokenError::PathNotCanonical)?;
     let path = strip_query(req.path);
@@ -298,8 +299,8 @@ fn run(
         .route_policy
         .iter()
         .find(|(r, _)| r.matches(req.method, path))
-        .map_or(RoutePolicy::Required, |(_, p)| *p);
-    if route == RoutePolicy::Skip {
+        .map_or(Policy::Required, |(_, p)| *p);
+    if route == Policy::Skip {
         // Identity before policy (security.md rule 12): a route that needs no credential still
         // may not name, in the platform header or the path, another partner than the peer's
         // certificate.
@@ -314,7 +315,7 @@ fn run(
         return Ok((None, true, false));
     }
     let relax = |r: Requirement| match (route, r) {
-        (RoutePolicy::IfPresent, Requirement::Required) => Requirement::Optional,
+        (Policy::IfPresent, Requirement::Required) => Requirement::Optional,
         (_, r) => r,
     };
 
@@ -409,7 +410,7 @@ fn run(
     let anonymous = claims.is_none() && api_key.is_none();
     if partner.is_none() && cfg.binding.require_partner {
         // An if-present route with no credential at all passes anonymously.
-        if !(route == RoutePolicy::IfPresent && anonymous) {
+        if !(route == Policy::IfPresent && anonymous) {
             return Err(TokenError::IdentityMissing("no source names a partner"));
         }
     }
@@ -577,7 +578,7 @@ fn verified_claims(
         if carriers.contains(&hit.provider) {
             // A verified token is only as good as its keys: past the stale bound of a remote
             // JWKS the cache must not answer for it (fail closed, as a fresh token would).
-            if let Some(KeySource::Remote(_)) = cfg.providers.get(hit.provider).map(|p| &p.keys) {
+            if let Some(JwksSource::Remote(_)) = cfg.providers.get(hit.provider).map(|p| &p.keys) {
                 state
                     .jwks(hit.provider)
                     .ok_or(TokenError::KeysUnavailable)?
@@ -603,8 +604,8 @@ fn verified_claims(
         .ok_or(TokenError::Claim(ClaimError::Issuer))?;
     f.provider = Some(provider.name.clone());
     let keys = match &provider.keys {
-        KeySource::Static(k) => Rc::clone(k),
-        KeySource::Remote(_) => state
+        JwksSource::Static(k) => Rc::clone(k),
+        JwksSource::Remote(_) => state
             .jwks(index)
             .ok_or(TokenError::KeysUnavailable)?
             .keys(req.now_ms)?,

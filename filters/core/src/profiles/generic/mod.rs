@@ -5,7 +5,7 @@
 
 mod settings;
 
-pub use settings::{Sign, SignSection, Verify, VerifySection};
+pub use settings::{GenericSign, GenericSignSection, GenericVerify, GenericVerifySection};
 
 use crate::crypto::CryptoBackend;
 use crate::jose::header::{CritB64, HeaderRules};
@@ -21,7 +21,7 @@ use crate::sign::{header_bytes, SignError, SignKey, SignOutcome};
 use crate::verify::error::Selection;
 use crate::verify::{Gate, Outcome, Rejection, Run};
 
-impl VerifyProfile for Verify {
+impl VerifyProfile for GenericVerify {
     fn verify(&self, run: &mut Run<'_>) -> Result<Outcome, Rejection> {
         verify(run, self)
     }
@@ -44,7 +44,7 @@ impl VerifyProfile for Verify {
     }
 }
 
-impl SignProfile for Sign {
+impl SignProfile for GenericSign {
     /// `H..S` over the body, RFC 7797 unencoded when configured (§7.7).
     fn sign(
         &self,
@@ -77,7 +77,7 @@ impl SignProfile for Sign {
     }
 }
 
-pub fn verify(run: &mut Run<'_>, p: &Verify) -> Result<Outcome, Rejection> {
+pub fn verify(run: &mut Run<'_>, p: &GenericVerify) -> Result<Outcome, Rejection> {
     // §7.8, failing closed: only the bodyless methods, spelled exactly, are skipped; `post`
     // or an unknown method is `required` like POST.
     let default = match run.msg.method.as_str() {

@@ -10,7 +10,8 @@ mod sign;
 
 pub use reply::reply;
 pub use settings::{
-    BodyForm, PayloadMode, Sign, SignSection, SourceBinding, Verify, VerifySection,
+    BodyForm, MojaloopSign, MojaloopSignSection, MojaloopVerify, MojaloopVerifySection,
+    PayloadMode, SourceBinding,
 };
 
 use crate::crypto::CryptoBackend;
@@ -27,7 +28,7 @@ use crate::sign::{SignError, SignKey, SignOutcome};
 use crate::verify::error::Selection;
 use crate::verify::{Outcome, Rejection, Run};
 
-impl VerifyProfile for Verify {
+impl VerifyProfile for MojaloopVerify {
     fn verify(&self, run: &mut Run<'_>) -> Result<Outcome, Rejection> {
         verify(run, self)
     }
@@ -51,7 +52,7 @@ impl VerifyProfile for Verify {
     }
 }
 
-impl SignProfile for Sign {
+impl SignProfile for MojaloopSign {
     fn sign(
         &self,
         key: &SignKey,
@@ -109,7 +110,7 @@ pub fn stripped_path<'a>(path: &'a str, prefix: &str) -> &'a str {
     }
 }
 
-pub fn verify(run: &mut Run<'_>, p: &Verify) -> Result<Outcome, Rejection> {
+pub fn verify(run: &mut Run<'_>, p: &MojaloopVerify) -> Result<Outcome, Rejection> {
     let path = stripped_path(&run.msg.path, &p.uri_strip_prefix).to_string();
     let policy = run.policy(&path, default_policy(&run.msg.method, &path));
     let present = run.msg.header(&p.signature_header).is_some();
@@ -274,7 +275,7 @@ pub fn verify(run: &mut Run<'_>, p: &Verify) -> Result<Outcome, Rejection> {
 /// is still one header naming the authenticated peer (§3.5.3) — else peer A could send
 /// `DELETE /participants/…` as B. Absent or empty names nobody; a verified route binds later,
 /// in §3.6's order.
-fn unverified_source(run: &mut Run<'_>, p: &Verify) -> Result<(), Rejection> {
+fn unverified_source(run: &mut Run<'_>, p: &MojaloopVerify) -> Result<(), Rejection> {
     if run.msg.header_count("fspiop-source") > 1 {
         return Err(run.reject(
             "headers",

@@ -1,7 +1,7 @@
 //! The FSPIOP signer (§3.10): the `FSPIOP-*` headers it binds, the `Date`, and the body in the
 //! form the hub and the SDKs re-serialize to.
 
-use super::settings::{BodyForm, Sign};
+use super::settings::{BodyForm, MojaloopSign};
 use super::stripped_path;
 use crate::crypto::CryptoBackend;
 use crate::jose::jws::signing_input_encoded;
@@ -13,7 +13,7 @@ use crate::sign::{header_bytes, SignError, SignKey, SignOutcome};
 
 /// The FSPIOP signer (§3.10).
 pub(super) fn sign(
-    cfg: &Sign,
+    cfg: &MojaloopSign,
     key: &SignKey,
     msg: &mut Message,
     now_ms: i64,

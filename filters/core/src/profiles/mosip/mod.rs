@@ -8,7 +8,9 @@
 mod reply;
 mod settings;
 
-pub use settings::{ErrorStatus, OnOff, Sign, SignSection, Verify, VerifySection};
+pub use settings::{
+    ErrorStatus, MosipSign, MosipSignSection, MosipVerify, MosipVerifySection, OnOff,
+};
 
 use crate::b64;
 use crate::crypto::CryptoBackend;
@@ -28,7 +30,7 @@ use crate::verify::Direction;
 use crate::verify::{Gate, Inactive, Outcome, Rejection, Run};
 use crate::x509::{validate_chain, Certificate};
 
-impl VerifyProfile for Verify {
+impl VerifyProfile for MosipVerify {
     fn verify(&self, run: &mut Run<'_>) -> Result<Outcome, Rejection> {
         verify(run, self)
     }
@@ -51,7 +53,7 @@ impl VerifyProfile for Verify {
     }
 }
 
-impl SignProfile for Sign {
+impl SignProfile for MosipSign {
     /// `H..S` over the body with the certificate in `x5c` (§5.4).
     fn sign(
         &self,
@@ -93,7 +95,7 @@ fn default_policy(method: &str, path: &str) -> Policy {
     }
 }
 
-pub fn verify(run: &mut Run<'_>, p: &Verify) -> Result<Outcome, Rejection> {
+pub fn verify(run: &mut Run<'_>, p: &MosipVerify) -> Result<Outcome, Rejection> {
     let response = p.direction == Direction::Response;
     let path = run.msg.path_only().to_string();
     let default = (!response).then(|| default_policy(&run.msg.method, &path));
@@ -254,7 +256,7 @@ pub fn verify(run: &mut Run<'_>, p: &Verify) -> Result<Outcome, Rejection> {
 fn leaf_certificate(
     run: &mut Run<'_>,
     header: &Header,
-    p: &Verify,
+    p: &MosipVerify,
 ) -> Result<Certificate, Rejection> {
     let Some(first) = header.x5c().and_then(|c| c.first()) else {
         return Err(run.reject(
@@ -294,7 +296,7 @@ fn leaf_certificate(
 /// Client side: IDA's `response-signature` must come from the pinned, in-date IDA certificate.
 fn verify_ida_response(
     run: &mut Run<'_>,
-    p: &Verify,
+    p: &MosipVerify,
     cert: &Certificate,
     now: i64,
 ) -> Result<(), Rejection> {

@@ -3,7 +3,7 @@
 use serde::Serialize;
 use serde_json::Value;
 
-use super::Verify;
+use super::MosipVerify;
 use crate::message::{Context, Message};
 use crate::reason::Reason;
 use crate::reply::Reply;
@@ -11,7 +11,7 @@ use crate::verify::{Inactive, Rejection};
 
 /// IDA's error envelope, HTTP 200 by default (§5.10).
 pub fn reply(
-    m: &Verify,
+    m: &MosipVerify,
     rej: &Rejection,
     msg: &Message,
     ctx: &Context,
@@ -106,12 +106,12 @@ pub fn reply(
     };
     #[derive(Serialize)]
     #[serde(rename_all = "camelCase")]
-    struct Error<'a> {
+    struct IdaError<'a> {
         error_code: &'a str,
         error_message: String,
     }
     #[derive(Serialize)]
-    struct Body<'a> {
+    struct IdaReply<'a> {
         id: Value,
         version: Value,
         #[serde(rename = "transactionID")]
@@ -119,15 +119,15 @@ pub fn reply(
         #[serde(rename = "responseTime")]
         response_time: String,
         response: Value,
-        errors: [Error<'a>; 1],
+        errors: [IdaError<'a>; 1],
     }
-    let body = serde_json::to_vec(&Body {
+    let body = serde_json::to_vec(&IdaReply {
         id: field("id").unwrap_or_else(|| Value::String("mosip.identity.auth".into())),
         version: field("version").unwrap_or_else(|| Value::String("1.0".into())),
         transaction_id: field("transactionID").unwrap_or(Value::Null),
         response_time: crate::time::format_millis_z(ctx.now_ms).unwrap_or_default(),
         response,
-        errors: [Error {
+        errors: [IdaError {
             error_code: code,
             error_message: text,
         }],

@@ -35,7 +35,7 @@ pub enum ErrorStatus {
 #[derive(Clone, Debug, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 #[schemars(rename = "mosip_verify")]
-pub struct VerifySection {
+pub struct MosipVerifySection {
     /// Header carrying a request's signature (default `signature`).
     pub signature_header: Option<String>,
     /// Header carrying a response's signature (default `response-signature`).
@@ -68,7 +68,7 @@ pub struct VerifySection {
 
 /// `jws_verify` with profile `mosip`, resolved.
 #[derive(Clone, Debug)]
-pub struct Verify {
+pub struct MosipVerify {
     pub signature_header: String,
     pub partner_domain: String,
     pub accept_misp_certificate: bool,
@@ -85,8 +85,8 @@ pub struct Verify {
     pub direction: Direction,
 }
 
-impl VerifySettings for Verify {
-    type Section = VerifySection;
+impl VerifySettings for MosipVerify {
+    type Section = MosipVerifySection;
     const ALGORITHMS: &'static [Alg] = &[Alg::RS256, Alg::ES256];
     const OPTIONAL_ALGORITHMS: &'static [Alg] = &[
         Alg::RS384,
@@ -99,7 +99,7 @@ impl VerifySettings for Verify {
     ];
     const WINDOW: &'static str = "request_time_window";
 
-    fn build(s: VerifySection, common: &Common) -> Result<Verify, String> {
+    fn build(s: MosipVerifySection, common: &Common) -> Result<MosipVerify, String> {
         let response = common.direction == Direction::Response;
         let header_default = if response {
             s.response_signature_header
@@ -141,7 +141,7 @@ impl VerifySettings for Verify {
             }
             None => None,
         };
-        Ok(Verify {
+        Ok(MosipVerify {
             signature_header: header_name(
                 s.signature_header.as_deref().unwrap_or(header_default),
                 &format!("{AT}.signature_header"),
@@ -181,7 +181,7 @@ impl VerifySettings for Verify {
 #[derive(Clone, Debug, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 #[schemars(rename = "mosip_sign")]
-pub struct SignSection {
+pub struct MosipSignSection {
     /// Header a request's signature is written to (default `signature`).
     pub signature_header: Option<String>,
     /// Header a response's signature is written to (default `response-signature`).
@@ -197,17 +197,17 @@ pub struct SignSection {
 
 /// `jws_sign` with profile `mosip`, resolved.
 #[derive(Clone, Debug)]
-pub struct Sign {
+pub struct MosipSign {
     pub header: String,
     /// Boxed: a parsed certificate is several times the size of any other signer.
     pub certificate: Box<Certificate>,
     pub sign_responses: SignResponses,
 }
 
-impl SignSettings for Sign {
-    type Section = SignSection;
+impl SignSettings for MosipSign {
+    type Section = MosipSignSection;
 
-    fn build(s: SignSection, at: &SignSetup<'_>) -> Result<Sign, String> {
+    fn build(s: MosipSignSection, at: &SignSetup<'_>) -> Result<MosipSign, String> {
         let pem = match (s.signing_certificate, &s.signing_certificate_env) {
             (Some(c), None) => c,
             (None, Some(var)) => (at.env)(var)
@@ -237,7 +237,7 @@ impl SignSettings for Sign {
                 .unwrap_or("response-signature"),
             Direction::Request => s.signature_header.as_deref().unwrap_or("signature"),
         };
-        Ok(Sign {
+        Ok(MosipSign {
             header: header_name(header, &format!("{AT}.signature_header"))?,
             certificate: Box::new(certificate),
             sign_responses,

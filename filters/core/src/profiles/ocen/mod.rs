@@ -8,7 +8,7 @@
 pub mod registry;
 mod settings;
 
-pub use settings::{RegistrySection, Sign, SignSection, Verify, VerifySection};
+pub use settings::{OcenSign, OcenSignSection, OcenVerify, OcenVerifySection, RegistrySection};
 
 use crate::crypto::CryptoBackend;
 use crate::jose::header::{CritB64, HeaderRules};
@@ -24,7 +24,7 @@ use crate::verify::error::Selection;
 use crate::verify::Direction;
 use crate::verify::{Lookup, Outcome, Rejection, Run};
 
-impl VerifyProfile for Verify {
+impl VerifyProfile for OcenVerify {
     fn verify(&self, run: &mut Run<'_>) -> Result<Outcome, Rejection> {
         verify(run, self)
     }
@@ -52,7 +52,7 @@ impl VerifyProfile for Verify {
     }
 }
 
-impl SignProfile for Sign {
+impl SignProfile for OcenSign {
     /// `H..S` with `b64: false` over the raw body (§4.4); jose4j writes `kid: null` when unset.
     fn sign(
         &self,
@@ -87,7 +87,7 @@ impl SignProfile for Sign {
     }
 }
 
-pub fn verify(run: &mut Run<'_>, p: &Verify) -> Result<Outcome, Rejection> {
+pub fn verify(run: &mut Run<'_>, p: &OcenVerify) -> Result<Outcome, Rejection> {
     let response = run.msg.status.is_some();
     let path = run.msg.path_only().to_string();
     // 1. Route policy: skip_paths, then bodyless → if-present, with a body → required.
@@ -298,7 +298,7 @@ pub fn verify(run: &mut Run<'_>, p: &Verify) -> Result<Outcome, Rejection> {
 }
 
 /// The signature from the configured headers; two different values → `sig_malformed` (§4.2).
-fn signature_values(run: &mut Run<'_>, p: &Verify) -> Result<Option<String>, Rejection> {
+fn signature_values(run: &mut Run<'_>, p: &OcenVerify) -> Result<Option<String>, Rejection> {
     let mut found: Option<&str> = None;
     for name in &p.signature_headers {
         for (n, v) in &run.msg.headers {

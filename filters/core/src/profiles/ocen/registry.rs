@@ -186,7 +186,7 @@ pub fn parse_participant(
 
 /// One participant's cache entry.
 #[derive(Debug)]
-struct Entry {
+struct ParticipantEntry {
     known: Option<Known>,
     fetched_ms: i64,
     fresh_until_ms: i64,
@@ -216,7 +216,7 @@ pub struct RegistryCache {
     timeout_ms: i64,
     max_entries: usize,
     rules: KeyRules,
-    entries: HashMap<String, Entry>,
+    entries: HashMap<String, ParticipantEntry>,
 }
 
 fn ms(s: u64) -> i64 {
@@ -253,7 +253,7 @@ impl RegistryCache {
             self.evict_for_one();
             self.entries.insert(
                 participant.to_string(),
-                Entry {
+                ParticipantEntry {
                     known: None,
                     fetched_ms: 0,
                     fresh_until_ms: 0,
@@ -370,7 +370,7 @@ impl RegistryCache {
     }
 }
 
-fn recently_failed(e: &Entry, now_ms: i64) -> bool {
+fn recently_failed(e: &ParticipantEntry, now_ms: i64) -> bool {
     e.failed_ms
         .is_some_and(|f| now_ms.saturating_sub(f) < RETRY_MS)
 }

@@ -8,7 +8,7 @@
 mod reply;
 mod settings;
 
-pub use settings::{Envelope, Sign, SignSection, Verify, VerifySection};
+pub use settings::{Envelope, SparSign, SparSignSection, SparVerify, SparVerifySection};
 
 use crate::crypto::CryptoBackend;
 use crate::jose::header::{CritB64, HeaderRules};
@@ -27,7 +27,7 @@ use crate::verify::error::{Selection, X5c};
 use crate::verify::{Gate, Outcome, Rejection, Run};
 use crate::x509::Certificate;
 
-impl VerifyProfile for Verify {
+impl VerifyProfile for SparVerify {
     fn verify(&self, run: &mut Run<'_>) -> Result<Outcome, Rejection> {
         verify(run, self)
     }
@@ -53,7 +53,7 @@ impl VerifyProfile for Verify {
     }
 }
 
-impl SignProfile for Sign {
+impl SignProfile for SparSign {
     /// `H..S` over the body's canonical JSON (orjson, sorted keys; §6.4).
     fn sign(
         &self,
@@ -112,7 +112,7 @@ fn timestamp(body: &JsonValue) -> Option<&str> {
     .and_then(JsonValue::as_str)
 }
 
-pub fn verify(run: &mut Run<'_>, p: &Verify) -> Result<Outcome, Rejection> {
+pub fn verify(run: &mut Run<'_>, p: &SparVerify) -> Result<Outcome, Rejection> {
     // §6.6.1, failing closed: only the safe methods, spelled exactly, are skipped; `post` or
     // an unknown method is `required` like POST.
     let default = if matches!(run.msg.method.as_str(), "GET" | "HEAD" | "OPTIONS") {
