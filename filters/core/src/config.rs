@@ -17,10 +17,10 @@ use crate::config_error::ConfigError;
 use crate::duration::{pick, seconds_or_zero, Duration, Millis, Seconds};
 use crate::jose::alg::Alg;
 use crate::message::{Context, Message};
+use crate::reason::Refusal;
 use crate::registry::{InlineMembers, RawMisp, RawPartner, RawPolicy, Registry};
 use crate::reply::Reply;
 use crate::route::{RawRule, RoutePolicy};
-use crate::verify::Rejection;
 
 pub use crate::profiles::{ProfileName, Verifier, VerifySection};
 pub use crate::verify::{Common, Direction, ErrorFormat};
@@ -272,20 +272,21 @@ pub fn body_timeout(new: Option<Duration>, old: Option<Millis>) -> Result<u64, S
 }
 
 impl VerifyConfig {
-    /// The reply for a rejected request (provider side) or, with `client_side`, the 502 that
-    /// replaces an unverifiable response on a partner's egress (§2.9): the platform's own, or
-    /// Signet's generic one with `error_format: signet`.
+    /// The reply to a refusal (a rejection's error) of a request (provider side) or, with
+    /// `client_side`, the 502 that replaces an unverifiable response on a partner's egress
+    /// (§2.9): the platform's own, or Signet's generic one with `error_format: signet`.
     pub fn reply(
         &self,
-        rej: &Rejection,
+        refusal: &dyn Refusal,
         msg: &Message,
         ctx: &Context,
         request_id: &str,
         client_side: bool,
     ) -> Reply {
         if self.common.error_format == ErrorFormat::Signet {
-            return crate::reply::generic(rej.reason, client_side.then_some(502));
+            return crate::reply::generic(refusal.reason(), client_side.then_some(502));
         }
-        self.profile.reply(rej, msg, ctx, request_id, client_side)
+        self.profile
+            .reply(refusal, msg, ctx, request_id, client_side)
     }
 }

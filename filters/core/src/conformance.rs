@@ -14,9 +14,10 @@ use crate::b64;
 use crate::config::{ProfileName, RawVerifyConfig, VerifyConfig, TOP_LEVEL};
 use crate::crypto::CryptoBackend;
 use crate::message::{Context, Message};
+use crate::reason::Rejection;
 use crate::reply::Reply;
 use crate::trace::Trace;
-use crate::verify::{no_wait, verify, MemoryReplay, Outcome, Rejection, Run};
+use crate::verify::{no_wait, verify, MemoryReplay, Outcome, Run, StepError};
 
 /// One case file.
 #[derive(Clone, Debug, Deserialize)]
@@ -374,15 +375,15 @@ impl Case {
         cfg: &VerifyConfig,
         msg: &Message,
         ctx: &Context,
-        result: Result<Outcome, Rejection>,
+        result: Result<Outcome, Rejection<StepError>>,
         trace: Trace,
     ) -> CaseResult {
         let mut problems = Vec::new();
         let (got, reason, reply) = match &result {
             Ok(_) => (Expect::Accept, "ok".to_string(), None),
             Err(r) => {
-                let reply = cfg.reply(r, msg, ctx, "00000000", false);
-                (Expect::Reject, r.reason.code().to_string(), Some(reply))
+                let reply = cfg.reply(&r.error, msg, ctx, "00000000", false);
+                (Expect::Reject, r.reason().code().to_string(), Some(reply))
             }
         };
         if got != self.expect {

@@ -1,8 +1,9 @@
-//! The stable reason codes of every rejection (profiles.md §2.8).
+//! The stable reason codes of every rejection (profiles.md §2.8), and the rejection itself.
 //!
 //! A code names *what* failed; the HTTP status and body a partner sees are the platform's own and
 //! are chosen by the profile (`crate::reply`). The code itself travels in `x-signet-reason`, the
-//! stats and the logs.
+//! stats and the logs. A [`Rejection`] carries the typed error its code is derived from
+//! ([`Refusal`]).
 
 use std::fmt;
 
@@ -292,6 +293,60 @@ impl Inactive {
             Inactive::LicenceBlocked => "licence key blocked",
             Inactive::MispNotForPartner => "MISP may not serve this partner",
         }
+    }
+}
+
+/// A typed refusal: each stage's error enum (`crate::verify::error::StepError`,
+/// `crate::token::TokenError`) derives its stable reason from the variant, so no call site
+/// chooses a code and none can pair an error with the wrong one.
+pub trait Refusal: fmt::Display {
+    /// The stable reason code.
+    fn reason(&self) -> Reason;
+    /// Which credential a `partner_inactive` is about.
+    fn inactive(&self) -> Option<Inactive> {
+        None
+    }
+}
+
+/// A refused message: the typed error `E` and what was established before the refusal — the
+/// partner (`jws_verify`, the default), or `token_check`'s findings — for logs, stats and the
+/// audit record, never for the client.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Rejection<E, F = Option<String>> {
+    pub error: E,
+    pub findings: F,
+}
+
+impl<E: Refusal, F> Rejection<E, F> {
+    /// The stable reason code, the error's.
+    pub fn reason(&self) -> Reason {
+        self.error.reason()
+    }
+
+    /// Which credential a `partner_inactive` is about.
+    pub fn inactive(&self) -> Option<Inactive> {
+        self.error.inactive()
+    }
+}
+
+impl<E> Rejection<E> {
+    /// A rejection that names no partner yet.
+    pub fn new(error: E) -> Rejection<E> {
+        Rejection {
+            error,
+            findings: None,
+        }
+    }
+
+    /// The partner the rejection concerns, when it was identified.
+    pub fn partner(&self) -> Option<&str> {
+        self.findings.as_deref()
+    }
+
+    /// Names the partner the rejection concerns.
+    pub fn with_partner(mut self, partner: Option<&str>) -> Rejection<E> {
+        self.findings = partner.map(str::to_string);
+        self
     }
 }
 

@@ -419,7 +419,7 @@ fn freshness_and_replay_when_enabled() {
         &signet_core::crypto::RustCrypto,
         &mut replay,
     );
-    assert_eq!(again.unwrap_err().reason, Reason::Replay);
+    assert_eq!(again.unwrap_err().reason(), Reason::Replay);
     let mut late = c.clone();
     late.now_ms += 301_000;
     rejects(&cfg, &msg, &late, Reason::Stale);
@@ -444,10 +444,10 @@ fn full_replay_cache_refuses_instead_of_evicting() {
     let crypto = signet_core::crypto::RustCrypto;
     assert!(run_with(&cfg, &first, &c, &crypto, &mut replay).is_ok());
     let full = run_with(&cfg, &other, &c, &crypto, &mut replay).unwrap_err();
-    assert_eq!(full.reason, Reason::ReplayCacheFull);
-    assert_eq!(full.reason.code(), "replay_cache_full");
+    assert_eq!(full.reason(), Reason::ReplayCacheFull);
+    assert_eq!(full.reason().code(), "replay_cache_full");
     let again = run_with(&cfg, &first, &c, &crypto, &mut replay).unwrap_err();
-    assert_eq!(again.reason, Reason::Replay);
+    assert_eq!(again.reason(), Reason::Replay);
 }
 
 #[test]

@@ -67,7 +67,7 @@ fn generic() -> VerifyConfig {
 }
 
 fn outcome(cfg: &VerifyConfig, msg: &Message, c: &Context) -> Result<Outcome, Reason> {
-    run(cfg, msg, c).map_err(|r| r.reason)
+    run(cfg, msg, c).map_err(|r| r.reason())
 }
 
 /// The forms of security.md rule 11 a review used against the defaults and `skip` rules.

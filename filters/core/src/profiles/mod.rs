@@ -18,11 +18,11 @@ use serde::Deserialize;
 use crate::jose::alg::Alg;
 use crate::keys::PublicKey;
 use crate::message::{Context, Message};
-use crate::reason::Reason;
+use crate::reason::{Reason, Refusal, Rejection};
 use crate::registry::Registry;
 use crate::reply::Reply;
 use crate::sign::{SignError, SignKey, SignOutcome, SignResponses};
-use crate::verify::{Common, Direction, Outcome, Rejection, Run, Steps};
+use crate::verify::{Common, Direction, Outcome, Run, StepError, Steps};
 
 pub mod generic;
 pub mod mojaloop;
@@ -54,12 +54,13 @@ pub trait VerifySettings: Sized {
 
 /// What `jws_verify` does with a profile: its steps and its replies.
 pub trait VerifyProfile: VerifySettings {
-    fn verify(&self, run: &mut Run<'_>) -> Result<Outcome, Rejection>;
-    /// The platform's own reply to a rejection; `client_side`: the 502 that replaces an
-    /// unverifiable response on a partner's egress (§2.9).
+    fn verify(&self, run: &mut Run<'_>) -> Result<Outcome, Rejection<StepError>>;
+    /// The platform's own reply to a refusal (its reason, and which credential a
+    /// `partner_inactive` is about); `client_side`: the 502 that replaces an unverifiable
+    /// response on a partner's egress (§2.9).
     fn reply(
         &self,
-        rej: &Rejection,
+        refusal: &dyn Refusal,
         msg: &Message,
         ctx: &Context,
         request_id: &str,
@@ -176,7 +177,7 @@ impl<'de> Deserialize<'de> for SignSection {
 }
 
 impl Steps for Verifier {
-    fn verify(&self, run: &mut Run<'_>) -> Result<Outcome, Rejection> {
+    fn verify(&self, run: &mut Run<'_>) -> Result<Outcome, Rejection<StepError>> {
         self.run(run)
     }
 }
@@ -339,23 +340,23 @@ macro_rules! registered {
                 }
             }
 
-            fn run(&self, run: &mut Run<'_>) -> Result<Outcome, Rejection> {
+            fn run(&self, run: &mut Run<'_>) -> Result<Outcome, Rejection<StepError>> {
                 match self {
                     $(Verifier::$variant(p) => p.verify(run)),+
                 }
             }
 
-            /// The platform's reply to a rejection; `client_side` on a partner's egress.
+            /// The platform's reply to a refusal; `client_side` on a partner's egress.
             pub fn reply(
                 &self,
-                rej: &Rejection,
+                refusal: &dyn Refusal,
                 msg: &Message,
                 ctx: &Context,
                 request_id: &str,
                 client_side: bool,
             ) -> Reply {
                 match self {
-                    $(Verifier::$variant(p) => p.reply(rej, msg, ctx, request_id, client_side)),+
+                    $(Verifier::$variant(p) => p.reply(refusal, msg, ctx, request_id, client_side)),+
                 }
             }
 

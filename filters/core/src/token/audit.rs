@@ -4,22 +4,23 @@
 //! Built only from [`Findings`], which never hold a secret in clear: tokens appear as `jti` or
 //! a short hash, keys as short hashes, and the route has its licence / API-key segments hashed.
 
-use super::{Decision, Findings, Rejection, RequestFacts};
+use super::{Decision, Findings, RequestFacts, TokenError};
 use crate::audit::{AuditRecord, TokenAudit, Verdict};
+use crate::reason::Rejection;
 
 /// The verdict of an outcome of [`super::check`].
-pub fn verdict(outcome: &Result<Decision, Rejection>) -> Verdict {
+pub fn verdict(outcome: &Result<Decision, Rejection<TokenError, Box<Findings>>>) -> Verdict {
     match outcome {
         Ok(d) if d.skipped => Verdict::Skipped,
         Ok(_) => Verdict::Ok,
-        Err(r) => Verdict::Refused(r.error.reason()),
+        Err(r) => Verdict::Refused(r.reason()),
     }
 }
 
 /// The record for an outcome of [`super::check`].
 pub fn record(
     req: &RequestFacts<'_>,
-    outcome: &Result<Decision, Rejection>,
+    outcome: &Result<Decision, Rejection<TokenError, Box<Findings>>>,
     profile: &'static str,
 ) -> AuditRecord {
     let f: &Findings = match outcome {

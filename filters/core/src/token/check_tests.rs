@@ -118,7 +118,11 @@ impl Req {
     }
 }
 
-fn run(cfg: &TokenConfig, state: &mut TokenState, r: &Req) -> Result<Decision, Rejection> {
+fn run(
+    cfg: &TokenConfig,
+    state: &mut TokenState,
+    r: &Req,
+) -> Result<Decision, Rejection<TokenError, Box<Findings>>> {
     check(cfg, state, &r.facts(), &RustCrypto)
 }
 

@@ -7,7 +7,7 @@
 use std::fmt;
 
 pub use crate::reason::Inactive;
-use crate::reason::Reason;
+use crate::reason::{Reason, Refusal};
 
 /// A claim rule that failed (all map to `token_invalid`, except `exp` which has its own code).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -121,10 +121,10 @@ pub enum TokenError {
     PathNotCanonical(crate::path::Defect),
 }
 
-impl TokenError {
+impl Refusal for TokenError {
     /// The project-wide reason (`profiles.md` §2.8): one enum for every filter's stats,
     /// `x-signet-reason` and logs.
-    pub fn reason(&self) -> Reason {
+    fn reason(&self) -> Reason {
         match self {
             TokenError::Missing => Reason::TokenMissing,
             TokenError::Malformed(_)
@@ -143,14 +143,15 @@ impl TokenError {
         }
     }
 
-    /// Which credential a `partner_inactive` is about.
-    pub fn inactive(&self) -> Option<Inactive> {
+    fn inactive(&self) -> Option<Inactive> {
         match self {
             TokenError::Inactive(i) => Some(*i),
             _ => None,
         }
     }
+}
 
+impl TokenError {
     /// The stable reason code (`profiles.md` §2.8), as in `x-signet-reason`.
     pub fn reason_code(&self) -> &'static str {
         self.reason().code()

@@ -27,6 +27,7 @@ pub use error::{ClaimError, Inactive, Source, TokenError};
 
 use crate::crypto::CryptoBackend;
 use crate::json::JsonValue;
+use crate::reason::{Refusal, Rejection};
 use crate::registry::SecretHash;
 use crate::reply::Reply;
 use crate::route::Policy;
@@ -101,22 +102,13 @@ impl Decision {
     }
 }
 
-/// A refused request.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Rejection {
-    /// Why.
-    pub error: TokenError,
-    /// What was established before the refusal (boxed: keeps the `Err` variant small).
-    pub findings: Box<Findings>,
-}
-
 /// What [`check_or_wait`] decided.
 // One per request, unpacked at once: boxing the common case would only add an allocation.
 #[allow(clippy::large_enum_variant)]
 #[derive(Debug)]
 pub enum Checked {
     /// Accepted or refused.
-    Decided(Result<Decision, Rejection>),
+    Decided(Result<Decision, Rejection<TokenError, Box<Findings>>>),
     /// The token's `kid` is in no loaded key set while a JWKS refetch is granted, due or under
     /// way: not a refusal yet. The glue waits for the keys and decides again, with [`check`].
     NeedKeys,
@@ -249,7 +241,7 @@ pub fn check(
     state: &mut TokenState,
     req: &RequestFacts<'_>,
     backend: &dyn CryptoBackend,
-) -> Result<Decision, Rejection> {
+) -> Result<Decision, Rejection<TokenError, Box<Findings>>> {
     let mut f = Findings {
         route: redacted_route(cfg, req.path),
         ..Findings::default()

@@ -20,30 +20,29 @@ use crate::json::JsonValue;
 use crate::message::{Context, Message};
 use crate::path::{ida_triple, IdaTriple};
 use crate::profiles::{SignProfile, VerifyProfile};
-use crate::reason::Reason;
+use crate::reason::{Refusal, Rejection};
 use crate::registry::{InDate, Partner, Status};
 use crate::reply::Reply;
 use crate::route::Policy;
 use crate::sign::{header_bytes, SignError, SignKey, SignOutcome};
-use crate::verify::error::{Selection, X5c};
-use crate::verify::Direction;
-use crate::verify::{Gate, Inactive, Outcome, Rejection, Run};
+use crate::verify::error::{Credential, Framing, Protected, Selection, X5c};
+use crate::verify::{Direction, Gate, Inactive, Outcome, Run, StepError};
 use crate::x509::{validate_chain, Certificate};
 
 impl VerifyProfile for MosipVerify {
-    fn verify(&self, run: &mut Run<'_>) -> Result<Outcome, Rejection> {
+    fn verify(&self, run: &mut Run<'_>) -> Result<Outcome, Rejection<StepError>> {
         verify(run, self)
     }
 
     fn reply(
         &self,
-        rej: &Rejection,
+        refusal: &dyn Refusal,
         msg: &Message,
         ctx: &Context,
         _request_id: &str,
         client_side: bool,
     ) -> Reply {
-        reply::reply(self, rej, msg, ctx, client_side)
+        reply::reply(self, refusal, msg, ctx, client_side)
     }
 
     fn segments(&self, msg: &Message) -> Option<(String, String)> {
@@ -95,7 +94,7 @@ fn default_policy(method: &str, path: &str) -> Policy {
     }
 }
 
-pub fn verify(run: &mut Run<'_>, p: &MosipVerify) -> Result<Outcome, Rejection> {
+pub fn verify(run: &mut Run<'_>, p: &MosipVerify) -> Result<Outcome, Rejection<StepError>> {
     let response = p.direction == Direction::Response;
     let path = run.msg.path_only().to_string();
     let default = (!response).then(|| default_policy(&run.msg.method, &path));
@@ -112,10 +111,13 @@ pub fn verify(run: &mut Run<'_>, p: &MosipVerify) -> Result<Outcome, Rejection> 
         Gate::Verify(v) => v,
     };
     let (h, _ignored, s) = split_three(&value).map_err(|e| {
-        run.reject(
+        let problem = e.to_string();
+        run.fail(
             "serialization",
-            Reason::SigMalformed,
-            format!("expected H.X.S: {e}"),
+            Framing::Serialization {
+                expected: "H.X.S",
+                problem,
+            },
         )
     })?;
     let rules = HeaderRules {
@@ -134,11 +136,7 @@ pub fn verify(run: &mut Run<'_>, p: &MosipVerify) -> Result<Outcome, Rejection> 
     let alg = run.alg_for_key(&header, &key)?;
     if let Some(t) = header.x5t_s256() {
         if t != cert.x5t_s256() {
-            return Err(run.reject(
-                "x5t#S256",
-                Reason::HeaderMalformed,
-                "x5t#S256 is not the thumbprint of x5c[0]".into(),
-            ));
+            return Err(run.fail("x5t#S256", Protected::Thumbprint));
         }
         run.trace.pass("x5t#S256", || "matches x5c[0]".into());
     }
@@ -173,11 +171,7 @@ pub fn verify(run: &mut Run<'_>, p: &MosipVerify) -> Result<Outcome, Rejection> 
         .header("authorization")
         .is_none_or(|a| a.trim().is_empty())
     {
-        return Err(run.reject(
-            "authorization",
-            Reason::TokenMissing,
-            "Authorization header absent".into(),
-        ));
+        return Err(run.fail("authorization", Credential::NoAuthorization));
     }
     // 8–9. Path identity and registry.
     let msg = run.msg;
@@ -221,7 +215,7 @@ pub fn verify(run: &mut Run<'_>, p: &MosipVerify) -> Result<Outcome, Rejection> 
                     "x5c[0] is not the partner's (or its MISP's) registered certificate".into(),
                 ),
             )
-            .partner(Some(&partner.id)));
+            .with_partner(Some(&partner.id)));
     }
     run.trace.pass("pinning", || {
         format!(
@@ -231,7 +225,9 @@ pub fn verify(run: &mut Run<'_>, p: &MosipVerify) -> Result<Outcome, Rejection> 
     });
     // 11. requestTime window, then replay.
     if p.request_time_window {
-        let body = run.body_json().map_err(|r| r.partner(Some(&partner.id)))?;
+        let body = run
+            .body_json()
+            .map_err(|r| r.with_partner(Some(&partner.id)))?;
         let t = body
             .get("requestTime")
             .and_then(JsonValue::as_str)
@@ -257,13 +253,9 @@ fn leaf_certificate(
     run: &mut Run<'_>,
     header: &Header,
     p: &MosipVerify,
-) -> Result<Certificate, Rejection> {
+) -> Result<Certificate, Rejection<StepError>> {
     let Some(first) = header.x5c().and_then(|c| c.first()) else {
-        return Err(run.reject(
-            "x5c",
-            Reason::SigInvalid,
-            "x5c missing: IDA cannot verify without it".into(),
-        ));
+        return Err(run.fail("x5c", X5c::Missing));
     };
     let strict = b64::decode_std(first)
         .map_err(|e| e.to_string())
@@ -299,7 +291,7 @@ fn verify_ida_response(
     p: &MosipVerify,
     cert: &Certificate,
     now: i64,
-) -> Result<(), Rejection> {
+) -> Result<(), Rejection<StepError>> {
     let pin = p.ida_certificate_sha256.as_deref().unwrap_or_default();
     if cert.sha256_hex_upper() != pin {
         return Err(run.fail(
@@ -324,12 +316,11 @@ fn registry_checks(
     partner: &Partner,
     license: &str,
     api_key: &str,
-) -> Result<(), Rejection> {
+) -> Result<(), Rejection<StepError>> {
     let now = run.ctx.now_ms;
-    let inactive = |run: &mut Run<'_>, which: Inactive, detail: &str| {
-        let mut r = run.reject_partner("registry", Reason::PartnerInactive, partner, detail.into());
-        r.inactive = Some(which);
-        r
+    let inactive = |run: &mut Run<'_>, which: Inactive| {
+        run.fail("registry", Selection::Inactive(which))
+            .with_partner(Some(&partner.id))
     };
     let Some(key) = partner.api_key(api_key) else {
         return Err(run
@@ -337,63 +328,39 @@ fn registry_checks(
                 "registry",
                 Selection::NoKey("API key not mapped to the partner".into()),
             )
-            .partner(Some(&partner.id)));
+            .with_partner(Some(&partner.id)));
     };
     if !partner.active_at(now) {
-        return Err(inactive(run, Inactive::Partner, "partner deactivated"));
+        return Err(inactive(run, Inactive::Partner));
     }
     let registry = run.registry;
     // The registry guarantees a named policy exists; a missing one fails closed.
     let policy = key.policy.as_deref().or(partner.policy.as_deref());
     if policy.is_some_and(|id| !registry.policy(id).is_some_and(|p| p.in_force(now))) {
-        return Err(inactive(run, Inactive::Policy, "policy not active"));
+        return Err(inactive(run, Inactive::Policy));
     }
     if key.status != Status::Active {
-        return Err(inactive(run, Inactive::ApiKey, "API key deactivated"));
+        return Err(inactive(run, Inactive::ApiKey));
     }
     if key.validity.at(now) != InDate::Yes {
-        return Err(inactive(
-            run,
-            Inactive::ApiKeyDates,
-            "API key expired or not yet commenced",
-        ));
+        return Err(inactive(run, Inactive::ApiKeyDates));
     }
     let Some((lk, misp)) = registry.licence(license) else {
-        return Err(inactive(
-            run,
-            Inactive::LicenceUnknown,
-            "licence key does not belong to a registered MISP",
-        ));
+        return Err(inactive(run, Inactive::LicenceUnknown));
     };
     let blocked = |s: Status| s == Status::Blocked || s == Status::Revoked;
     let dates = lk.validity.at(now);
     if !misp.serves(&partner.id) {
-        Err(inactive(
-            run,
-            Inactive::LicenceUnknown,
-            "licence key not registered for this partner",
-        ))
+        Err(inactive(run, Inactive::LicenceUnknown))
     } else if blocked(lk.status) || blocked(misp.status) {
-        Err(inactive(
-            run,
-            Inactive::LicenceBlocked,
-            "licence key blocked",
-        ))
+        Err(inactive(run, Inactive::LicenceBlocked))
     } else if lk.status != Status::Active
         || misp.status != Status::Active
         || dates == InDate::NotYet
     {
-        Err(inactive(
-            run,
-            Inactive::LicenceUnknown,
-            "licence key not active or not commenced",
-        ))
+        Err(inactive(run, Inactive::LicenceUnknown))
     } else if dates == InDate::Expired {
-        Err(inactive(
-            run,
-            Inactive::LicenceExpired,
-            "licence key expired",
-        ))
+        Err(inactive(run, Inactive::LicenceExpired))
     } else {
         run.trace.pass("registry", || {
             "partner, API key, policy and licence active and in date".into()

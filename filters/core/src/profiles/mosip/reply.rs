@@ -5,26 +5,25 @@ use serde_json::Value;
 
 use super::MosipVerify;
 use crate::message::{Context, Message};
-use crate::reason::Reason;
+use crate::reason::{Inactive, Reason, Refusal};
 use crate::reply::Reply;
-use crate::verify::{Inactive, Rejection};
 
 /// IDA's error envelope, HTTP 200 by default (§5.10).
 pub fn reply(
     m: &MosipVerify,
-    rej: &Rejection,
+    refusal: &dyn Refusal,
     msg: &Message,
     ctx: &Context,
     client_side: bool,
 ) -> Reply {
-    let reason = rej.reason;
+    let reason = refusal.reason();
     let (code, text): (&str, String) = if client_side {
         (
             "IDA-MPA-001",
             "Digital signature verification failed for response-signature header".into(),
         )
     } else {
-        match (reason, rej.inactive) {
+        match (reason, refusal.inactive()) {
             (Reason::SigMissing, _) => (
                 "IDA-MLC-006",
                 "Missing Input Parameter - signature header".into(),

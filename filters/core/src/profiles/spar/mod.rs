@@ -19,31 +19,31 @@ use crate::json::JsonValue;
 use crate::json::{parse_strict, JsonLimits};
 use crate::message::{Context, Message};
 use crate::profiles::{SignProfile, VerifyProfile};
-use crate::reason::Reason;
+use crate::reason::{Refusal, Rejection};
 use crate::reply::Reply;
 use crate::route::Policy;
 use crate::sign::{header_bytes, SignError, SignKey, SignOutcome};
-use crate::verify::error::{Selection, X5c};
-use crate::verify::{Gate, Outcome, Rejection, Run};
+use crate::verify::error::{Body, Framing, Selection, X5c};
+use crate::verify::{Gate, Outcome, Run, StepError};
 use crate::x509::Certificate;
 
 impl VerifyProfile for SparVerify {
-    fn verify(&self, run: &mut Run<'_>) -> Result<Outcome, Rejection> {
+    fn verify(&self, run: &mut Run<'_>) -> Result<Outcome, Rejection<StepError>> {
         verify(run, self)
     }
 
     fn reply(
         &self,
-        rej: &Rejection,
+        refusal: &dyn Refusal,
         msg: &Message,
         ctx: &Context,
         _request_id: &str,
         client_side: bool,
     ) -> Reply {
         if client_side {
-            return crate::reply::generic(rej.reason, Some(502));
+            return crate::reply::generic(refusal.reason(), Some(502));
         }
-        reply::reply(self, rej.reason, msg, ctx)
+        reply::reply(self, refusal.reason(), msg, ctx)
     }
 
     fn segments(&self, msg: &Message) -> Option<(String, String)> {
@@ -112,7 +112,7 @@ fn timestamp(body: &JsonValue) -> Option<&str> {
     .and_then(JsonValue::as_str)
 }
 
-pub fn verify(run: &mut Run<'_>, p: &SparVerify) -> Result<Outcome, Rejection> {
+pub fn verify(run: &mut Run<'_>, p: &SparVerify) -> Result<Outcome, Rejection<StepError>> {
     // §6.6.1, failing closed: only the safe methods, spelled exactly, are skipped; `post` or
     // an unknown method is `required` like POST.
     let default = if matches!(run.msg.method.as_str(), "GET" | "HEAD" | "OPTIONS") {
@@ -126,10 +126,13 @@ pub fn verify(run: &mut Run<'_>, p: &SparVerify) -> Result<Outcome, Rejection> {
         Gate::Verify(v) => v,
     };
     let (h, _ignored, s) = split_three(&value).map_err(|e| {
-        run.reject(
+        let problem = e.to_string();
+        run.fail(
             "serialization",
-            Reason::SigMalformed,
-            format!("expected H.X.S: {e}"),
+            Framing::Serialization {
+                expected: "H.X.S",
+                problem,
+            },
         )
     })?;
     let header = run.header(
@@ -144,7 +147,7 @@ pub fn verify(run: &mut Run<'_>, p: &SparVerify) -> Result<Outcome, Rejection> {
     // What orjson cannot write as received (an integer beyond 64 bits) has no canonical form:
     // refused before the key is looked up (§6.3.1).
     if let Err(e) = orjson_integers_fit(&run.msg.body, &body) {
-        return Err(run.reject("body_json", Reason::BodyMalformed, format!("body: {e}")));
+        return Err(run.fail("body_json", Body::Json(e.to_string())));
     }
     let Some(sender) = sender(&body).map(str::to_string) else {
         return Err(run.fail(
@@ -162,12 +165,12 @@ pub fn verify(run: &mut Run<'_>, p: &SparVerify) -> Result<Outcome, Rejection> {
     if partner.keys.is_empty() {
         return Err(run
             .fail("key", Selection::NoKey("sender has no key".into()))
-            .partner(Some(&partner.id)));
+            .with_partner(Some(&partner.id)));
     }
     run.trace.pass("key", || {
         format!("sender {sender}: {} key(s)", partner.keys.len())
     });
-    let with_partner = |r: Rejection| r.partner(Some(&partner.id));
+    let with_partner = |r: Rejection<StepError>| r.with_partner(Some(&partner.id));
     let now = run.ctx.now_s();
     if partner
         .keys
