@@ -278,6 +278,21 @@ pub enum Inactive {
 }
 
 impl Inactive {
+    /// Every variant, in declaration order (tested), for the reason-code reference.
+    pub const ALL: [Inactive; 11] = [
+        Inactive::Partner,
+        Inactive::ApiKey,
+        Inactive::ApiKeyDates,
+        Inactive::Policy,
+        Inactive::Route,
+        Inactive::PolicyScope,
+        Inactive::LicenceUnknown,
+        Inactive::LicenceNotCommenced,
+        Inactive::LicenceExpired,
+        Inactive::LicenceBlocked,
+        Inactive::MispNotForPartner,
+    ];
+
     /// What was not active, for logs.
     pub fn what(self) -> &'static str {
         match self {
@@ -368,6 +383,13 @@ mod tests {
             assert_eq!(Reason::from_code(r.code()), Some(r));
         }
         assert_eq!(Reason::from_code("ok"), None);
+    }
+
+    #[test]
+    fn inactive_all_follows_declaration_order() {
+        for (n, i) in Inactive::ALL.iter().enumerate() {
+            assert_eq!(*i as usize, n, "{}", i.what());
+        }
     }
 
     #[test]
