@@ -1,8 +1,8 @@
 //! The `jws_verify` configuration: JSON in, a validated [`VerifyConfig`] out.
 //!
 //! Parsed once (Envoy's `on_configure`, or the CLI); every error names the field. The settings
-//! every profile shares (profiles.md §2.11) are at the top level; a profile's own are its
-//! section, `"profile": {"mojaloop": {...}}` (or `"profile": "mojaloop"` for its defaults),
+//! every profile shares (docs/configuration.md#jws_verify) are at the top level; a profile's own
+//! are its section, `"profile": {"mojaloop": {...}}` (or `"profile": "mojaloop"` for its defaults),
 //! typed by the profile module, so a setting of another profile cannot be written.
 
 use std::collections::BTreeMap;
@@ -64,7 +64,7 @@ pub struct RawVerifyConfig {
     pub body_timeout_ms: Option<Millis>,
     /// Deepest JSON nesting accepted in a body (default 64, 1 to 128).
     pub max_json_depth: Option<usize>,
-    /// Most JSON values accepted in a body (default 1000000).
+    /// Most JSON values accepted in a body (default 100000).
     pub max_json_elements: Option<usize>,
     /// Which routes need a signature: first matching rule wins (default: all do).
     #[serde(default)]
@@ -274,7 +274,8 @@ pub fn body_timeout(new: Option<Duration>, old: Option<Millis>) -> Result<u64, S
 impl VerifyConfig {
     /// The reply to a refusal (a rejection's error) of a request (provider side) or, with
     /// `client_side`, the 502 that replaces an unverifiable response on a partner's egress
-    /// (§2.9): the platform's own, or Signet's generic one with `error_format: signet`.
+    /// (docs/profiles.md#replies): the platform's own, or Signet's generic one with `error_format:
+    /// signet`.
     pub fn reply(
         &self,
         refusal: &dyn Refusal,

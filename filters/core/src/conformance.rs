@@ -1,4 +1,4 @@
-//! Conformance cases: the vector format of `shared/spec/vectors/README.md`, turned into a filter
+//! Conformance cases: the case files of docs/cli.md#case-files, each turned into a filter
 //! configuration, a message and a context, run through the verifier, and compared with the
 //! expected verdict, reason and reply.
 //!
@@ -129,8 +129,7 @@ impl Case {
     }
 
     /// The filter configuration this case describes. Vectors write every setting flat
-    /// (`shared/spec/vectors/README.md`); a profile's own settings are filed under its section
-    /// here.
+    /// (docs/cli.md#case-files); a profile's own settings are filed under its section here.
     pub fn config_json(&self) -> Result<Value, String> {
         let (mut cfg, section): (Map<String, Value>, Map<String, Value>) = self
             .settings

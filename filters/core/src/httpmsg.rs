@@ -1,11 +1,12 @@
 //! Raw HTTP/1.1 message files for the CLI (`signet sign|verify|explain`): parsing and rendering.
 //!
 //! Accepted input: a request line (`POST /path HTTP/1.1`) or a status line (`HTTP/1.1 200 OK`),
-//! header lines (`name: value`, order, repeats and original spelling kept), an empty line, then
-//! the body as the exact remaining bytes. CRLF and bare LF line endings are both accepted (files
-//! are often edited by hand). `Content-Length` trims the body (a longer declaration is an
-//! error); `Transfer-Encoding: chunked` is de-chunked, as Envoy does before the filters see a
-//! body (§2.6.1). Input is bounded by [`HttpLimits`]; every error names the offending line.
+//! header lines (`name: value`, order, repeats and original spelling kept), an empty line, then the
+//! body as the exact remaining bytes. CRLF and bare LF line endings are both accepted (files are
+//! often edited by hand). `Content-Length` trims the body (a longer declaration is an error);
+//! `Transfer-Encoding: chunked` is de-chunked, as Envoy does before the filters see a body
+//! (docs/profiles.md#bodies). Input is bounded by [`HttpLimits`]; every error names the offending
+//! line.
 
 use core::fmt;
 
@@ -14,8 +15,8 @@ use core::fmt;
 pub struct HttpLimits {
     /// Maximum number of header lines.
     pub max_headers: usize,
-    /// Maximum length of the start line, a header line or a chunk-size line, in bytes, without
-    /// its line ending (an `FSPIOP-Signature` value may be 65 536 bytes, §3.3).
+    /// Maximum length of the start line, a header line or a chunk-size line, in bytes, without its
+    /// line ending (an `FSPIOP-Signature` value may be 65 536 bytes, docs/profiles.md#mojaloop).
     pub max_line_bytes: usize,
     /// Maximum body size after de-chunking.
     pub max_body_bytes: usize,

@@ -1,4 +1,4 @@
-//! One reading of the path (security.md rule 11).
+//! One reading of the path (docs/data-path.md rule 11).
 //!
 //! Route policy, path-derived identities (MOSIP's licence / partner / API key) and the upstream
 //! must read the same path. Envoy normalises in front of us (`normalize_path`, `merge_slashes`,
@@ -115,7 +115,7 @@ const OPERATIONS: [(&str, bool); 7] = [
     ("vci-exchange", true),
 ];
 
-/// The path variables of an IDA partner request (§5.5.1).
+/// The path variables of an IDA partner request (docs/profiles.md#mosip).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct IdaTriple<'a> {
     /// `{MISP-LK}` / `{IdP-LK}`.

@@ -1,4 +1,4 @@
-//! The stable reason codes of every rejection (profiles.md §2.8), and the rejection itself.
+//! The stable reason codes of every rejection (docs/reason-codes.md), and the rejection itself.
 //!
 //! A code names *what* failed; the HTTP status and body a partner sees are the platform's own and
 //! are chosen by the profile (`crate::reply`). The code itself travels in `x-signet-reason`, the
@@ -214,7 +214,8 @@ impl Reason {
         }
     }
 
-    /// The status of the generic column of §2.8 (`error_format: signet`, profile `generic`).
+    /// The status of the generic column of docs/reason-codes.md (`error_format: signet`, profile
+    /// `generic`).
     pub fn generic_status(self) -> u16 {
         match self {
             Reason::SigMissing

@@ -1,11 +1,12 @@
-//! Local replies, for every filter that refuses: the shape every reply has (the stable reason
-//! code in `x-signet-reason`) and the wire forms more than one filter sends — Signet's generic
-//! body (profiles.md §2.8), RFC 6750's challenge (`token_check`) and Spring's error JSON (OCEN's
-//! `jws_verify` and `token_check`, §4.7, §4.10). Forms only one platform's `jws_verify` sends
-//! (§3.11, §5.10, §6.9) are its profile module's (`crate::profiles`), built on these.
+//! Local replies, for every filter that refuses: the shape every reply has (the stable reason code
+//! in `x-signet-reason`) and the wire forms more than one filter sends — Signet's generic body
+//! (docs/reason-codes.md), RFC 6750's challenge (`token_check`) and Spring's error JSON (OCEN's
+//! `jws_verify` and `token_check`, docs/profiles.md#ocen). Forms only one platform's `jws_verify`
+//! sends (docs/profiles.md#mojaloop, #mosip, #spar) are its profile module's (`crate::profiles`),
+//! built on these.
 //!
-//! Bodies never carry key material, stack traces or other partners' names: only the fixed
-//! texts of the platform and fields echoed from the caller's own request.
+//! Bodies never carry key material, stack traces or other partners' names: only the fixed texts of
+//! the platform and fields echoed from the caller's own request.
 
 use serde::Serialize;
 
@@ -54,7 +55,7 @@ pub fn generic(reason: Reason, status: Option<u16>) -> Reply {
 }
 
 /// Spring's `www-authenticate` challenge for a token refusal, or `None` when Spring's resource
-/// server would not have refused (§4.7).
+/// server would not have refused (docs/profiles.md#ocen).
 fn spring_challenge(reason: Reason) -> Option<&'static str> {
     match reason {
         Reason::TokenMissing => Some("Bearer"),
@@ -63,8 +64,8 @@ fn spring_challenge(reason: Reason) -> Option<&'static str> {
     }
 }
 
-/// OCEN's replies (§4.7, §4.10): token refusals as Spring Security's resource server (an empty
-/// 401 with a challenge), the rest in Spring WebFlux's default error JSON; `client_side`: the
+/// OCEN's replies (docs/profiles.md#ocen): token refusals as Spring Security's resource server (an
+/// empty 401 with a challenge), the rest in Spring WebFlux's default error JSON; `client_side`: the
 /// 502 that replaces an unverifiable response on a partner's egress. `path` is the request's,
 /// without its query.
 pub fn spring(

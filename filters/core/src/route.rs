@@ -1,4 +1,4 @@
-//! Route policy: which requests must carry a signature (profiles.md §2.7).
+//! Route policy: which requests must carry a signature (docs/profiles.md#route-policy).
 //!
 //! Envoy has no per-route configuration for Wasm filters, so the rules are matched here, on the
 //! method and the path (query excluded) or on Envoy's `xds.route_name`. Configured rules are

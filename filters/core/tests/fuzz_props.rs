@@ -1,5 +1,5 @@
-//! Property tests: arbitrary input to every parser reachable from a request or a registry
-//! value never panics (`security.md` §6), and the base64 codecs round-trip. ~1000 cases each.
+//! Property tests: arbitrary input to every parser reachable from a request or a registry value
+//! never panics (docs/data-path.md rule 6), and the base64 codecs round-trip. ~1000 cases each.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,

@@ -1,5 +1,5 @@
 //! `mojaloop` through the whole pipeline: the Signet signer's output verifies, and every
-//! rejection of security.md's list gives its exact reason code.
+//! rejection gives its exact reason code (docs/reason-codes.md).
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,

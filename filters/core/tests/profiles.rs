@@ -1,5 +1,5 @@
 //! `ocen`, `spar`, `generic` and `mosip` through the whole pipeline: signer output verifies, and
-//! each rejection path of security.md gives its exact reason code.
+//! each rejection path gives its exact reason code (docs/reason-codes.md).
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,

@@ -1,4 +1,4 @@
-//! JWS algorithms Signet accepts (`profiles.md` §2.4) and the key types each one needs.
+//! JWS algorithms Signet accepts (docs/profiles.md#algorithms) and the key types each one needs.
 //!
 //! The enum holds only asymmetric algorithms: `none` and `HS*` have no variant, so no
 //! configuration or message can select them (RFC 8725 §3.1, §3.2: the RS256 → HS256 confusion

@@ -1,5 +1,6 @@
 //! Verification keys: RSA, ECDSA P-256 / P-384 and Ed25519, read from SPKI, PKCS#1 or (in
-//! `crate::x509`) a certificate (`profiles.md` §2.5), with the strength rule of §2.4.4.
+//! `crate::x509`) a certificate (docs/profiles.md#keys), with the strength rule of
+//! docs/profiles.md#algorithms.
 
 use super::{oid, KeyError};
 use crate::jose::alg::{Alg, AlgFamily};
@@ -12,7 +13,7 @@ use rsa::traits::PublicKeyParts;
 /// What an algorithm needs of a key. It lives here, beside the key types, so that `jose`
 /// (the algorithm names) sits below `keys` in the import graph.
 impl Alg {
-    /// Whether the key type (and curve) fits the algorithm (§2.4.3).
+    /// Whether the key type (and curve) fits the algorithm (docs/profiles.md#algorithms).
     pub fn fits(self, key: &PublicKey) -> bool {
         matches!(
             (self, key),
@@ -25,8 +26,9 @@ impl Alg {
         )
     }
 
-    /// The exact signature length this algorithm produces with this key (§2.4): RSA the
-    /// modulus length in bytes (0 if the key is not RSA), ES256 64, ES384 96, EdDSA 64.
+    /// The exact signature length this algorithm produces with this key
+    /// (docs/profiles.md#algorithms): RSA the modulus length in bytes (0 if the key is not RSA),
+    /// ES256 64, ES384 96, EdDSA 64.
     pub fn signature_len(self, key: &PublicKey) -> usize {
         match self.family() {
             AlgFamily::RsaPkcs1 | AlgFamily::RsaPss => key.rsa_modulus_len().unwrap_or(0),
@@ -38,7 +40,7 @@ impl Alg {
         }
     }
 
-    /// Default algorithm set for a key without its own list (`profiles.md` §7.4):
+    /// Default algorithm set for a key without its own list (docs/profiles.md#generic):
     /// RSA → RS256, PS256; P-256 → ES256; P-384 → ES384; Ed25519 → EdDSA.
     pub fn defaults_for(key: &PublicKey) -> &'static [Alg] {
         match key {
@@ -156,8 +158,8 @@ impl PublicKey {
         }
     }
 
-    /// The strength rule of §2.4.4: RSA modulus ≥ `min_rsa_bits`, public exponent odd and > 1;
-    /// Ed25519 not of small order. EC keys are validated when parsed.
+    /// The strength rule of docs/profiles.md#algorithms: RSA modulus ≥ `min_rsa_bits`, public
+    /// exponent odd and > 1; Ed25519 not of small order. EC keys are validated when parsed.
     pub fn check_strength(&self, min_rsa_bits: usize) -> Result<(), KeyError> {
         match self {
             PublicKey::Rsa(k) => {

@@ -1,13 +1,13 @@
-//! The profiles: one module per platform wire format (profiles.md §3–§7). Each module holds
-//! its settings (its own section of the `jws_verify` and `jws_sign` configurations), its verify
-//! steps (run on the shared kit, `crate::verify`), its signer and its error replies, behind
-//! [`VerifySettings`]/[`VerifyProfile`] and [`SignSettings`]/[`SignProfile`].
+//! The profiles: one module per platform wire format (docs/profiles.md, a section each). Each
+//! module holds its settings (its own section of the `jws_verify` and `jws_sign` configurations),
+//! its verify steps (run on the shared kit, `crate::verify`), its signer and its error replies,
+//! behind [`VerifySettings`]/[`VerifyProfile`] and [`SignSettings`]/[`SignProfile`].
 //!
 //! A configuration names its profile as `"profile": "mojaloop"` (the profile's defaults) or
-//! `"profile": {"mojaloop": {...}}`; the section is the profile's own serde type, so a setting
-//! of another profile cannot be written. Adding a profile is its module (`<name>/mod.rs` with
-//! its `<Name>Verify` and `<Name>Sign`, usually a `settings.rs` beside it), its `pub mod` line
-//! and one line in `registered!` at the end of this file.
+//! `"profile": {"mojaloop": {...}}`; the section is the profile's own serde type, so a setting of
+//! another profile cannot be written. Adding a profile is its module (`<name>/mod.rs` with its
+//! `<Name>Verify` and `<Name>Sign`, usually a `settings.rs` beside it), its `pub mod` line and one
+//! line in `registered!` at the end of this file.
 
 use std::fmt;
 use std::marker::PhantomData;
@@ -57,7 +57,7 @@ pub trait VerifyProfile: VerifySettings {
     fn verify(&self, run: &mut Run<'_>) -> Result<Outcome, Rejection<StepError>>;
     /// The platform's own reply to a refusal (its reason, and which credential a
     /// `partner_inactive` is about); `client_side`: the 502 that replaces an unverifiable
-    /// response on a partner's egress (§2.9).
+    /// response on a partner's egress (docs/profiles.md#replies).
     fn reply(
         &self,
         refusal: &dyn Refusal,

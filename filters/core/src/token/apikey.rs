@@ -1,6 +1,6 @@
-//! API keys, MISP licence keys and policies as `token_check` reads them (`profiles.md` §5.5,
-//! §5.10): where the secrets arrive ([`PathTemplate`]) and the checks in MOSIP's order over the
-//! partner registry ([`crate::registry`]), which holds the keys, licences and policies hashed.
+//! API keys, MISP licence keys and policies as `token_check` reads them (docs/profiles.md#mosip):
+//! where the secrets arrive ([`PathTemplate`]) and the checks in MOSIP's order over the partner
+//! registry ([`crate::registry`]), which holds the keys, licences and policies hashed.
 //! Logs carry the first 12 hex characters of a secret's hash, never the secret.
 
 use super::error::{Inactive, TokenError};

@@ -301,7 +301,7 @@ pub enum Requirement {
     Off,
 }
 
-/// The reply format (`profiles.md` §2.8, §4.7).
+/// The reply format (docs/reason-codes.md, docs/profiles.md#ocen).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum TokenErrorFormat {
@@ -752,7 +752,8 @@ fn parse_inline_jwks(v: &Value, min_rsa_bits: usize, f: &str) -> Result<Vec<Jwk>
     if keys.is_empty() {
         return Err(err(f, "no signature key in the set"));
     }
-    // Static keys: a weak one is a configuration error (§2.4.4), not silently dropped.
+    // Static keys: a weak one is a configuration error (docs/profiles.md#algorithms), not silently
+    // dropped.
     for k in &keys {
         k.key
             .check_strength(min_rsa_bits)

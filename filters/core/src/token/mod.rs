@@ -1,6 +1,6 @@
 //! `token_check`, host-free: who is calling, proven by a bearer JWT, an API key / MISP licence
 //! key, the mTLS certificate or a platform header — all bound to one registered partner
-//! (`architecture.md`, `profiles.md` §3.5, §4.5, §4.7, §5.5).
+//! (docs/filters.md#token_check-provider-side; docs/profiles.md#mojaloop, #ocen, #mosip).
 //!
 //! The glue reads the request facts and the clock, calls [`check_or_wait`] (or [`check`] once
 //! it has waited), and acts on the answer: forward (setting `forward_partner_header` and filter
@@ -233,9 +233,9 @@ pub fn reply(
     }
 }
 
-/// Decides one request. See the module doc of each step; the order follows MOSIP's where it
-/// applies (§5.5.6): credentials present and valid, binding, partner, policy, API key status
-/// and dates, licence key.
+/// Decides one request. See the module doc of each step; the order follows MOSIP's where it applies
+/// (docs/profiles.md#mosip): credentials present and valid, binding, partner, policy, API key
+/// status and dates, licence key.
 pub fn check(
     cfg: &TokenConfig,
     state: &mut TokenState,
@@ -284,7 +284,7 @@ fn run(
     backend: &dyn CryptoBackend,
     f: &mut Findings,
 ) -> Result<(Option<Claims>, bool, bool), TokenError> {
-    // One reading of the path before any rule or template reads it (security.md rule 11).
+    // One reading of the path before any rule or template reads it (docs/data-path.md rule 11).
     crate::path::check(req.path).map_err(TokenError::PathNotCanonical)?;
     let path = strip_query(req.path);
     let route = cfg
@@ -293,8 +293,8 @@ fn run(
         .find(|(r, _)| r.matches(req.method, path))
         .map_or(Policy::Required, |(_, p)| *p);
     if route == Policy::Skip {
-        // Identity before policy (security.md rule 12): a route that needs no credential still
-        // may not name, in the platform header or the path, another partner than the peer's
+        // Identity before policy (docs/data-path.md rule 12): a route that needs no credential
+        // still may not name, in the platform header or the path, another partner than the peer's
         // certificate.
         let path_partner = cfg
             .api_key

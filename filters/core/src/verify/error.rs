@@ -75,7 +75,7 @@ pub enum Protected {
     EncodedPayload,
 }
 
-/// The algorithm the header names, against the profile and the key (security.md rule 1).
+/// The algorithm the header names, against the profile and the key (docs/data-path.md rule 1).
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Algorithm {

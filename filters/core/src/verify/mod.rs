@@ -117,8 +117,8 @@ pub fn verify(run: &mut Run<'_>) -> Result<Outcome, Rejection<StepError>> {
     result
 }
 
-/// A request path that could be read two ways is refused before any route policy or path
-/// identity is read (security.md rule 11). Responses carry the request's path, already checked.
+/// A request path that could be read two ways is refused before any route policy or path identity
+/// is read (docs/data-path.md rule 11). Responses carry the request's path, already checked.
 fn canonical_path(run: &mut Run<'_>) -> Result<(), Rejection<StepError>> {
     if run.common.direction != Direction::Request {
         return Ok(());
@@ -142,7 +142,7 @@ const METHOD_OVERRIDES: [&str; 3] = [
 
 /// Route policy is decided on the request's method; an upstream that honoured a method
 /// override would run another one (an unsigned `GET`, skipped, executed as a `PUT`). A request
-/// carrying one is refused whatever its route (security.md rules 11 and 12: one reading).
+/// carrying one is refused whatever its route (docs/data-path.md rules 11 and 12: one reading).
 fn one_method(run: &mut Run<'_>) -> Result<(), Rejection<StepError>> {
     if run.common.direction != Direction::Request {
         return Ok(());
@@ -213,7 +213,7 @@ impl Run<'_> {
         Ok(self.msg.header(name).map(str::to_string))
     }
 
-    /// `content-encoding` and the size bound (§2.6.1–2).
+    /// `content-encoding` and the size bound (docs/profiles.md#bodies).
     pub fn body_bounds(&mut self) -> Result<(), Rejection<StepError>> {
         // Every `content-encoding` header and every coding in its list: an upstream may apply
         // the second header or the last coding of a list, so the first alone proves nothing.
@@ -242,7 +242,7 @@ impl Run<'_> {
         Ok(())
     }
 
-    /// Parses the body as strict JSON (§2.6.3).
+    /// Parses the body as strict JSON (docs/profiles.md#bodies).
     pub fn body_json(&mut self) -> Result<JsonValue, Rejection<StepError>> {
         let limits = JsonLimits {
             max_depth: self.common.max_json_depth,
@@ -258,7 +258,8 @@ impl Run<'_> {
         }
     }
 
-    /// Decodes and checks the protected header (§2.2, §2.3); `kid` must be a string (§2.2.5).
+    /// Decodes and checks the protected header (docs/profiles.md#protected-header, #crit-and-b64);
+    /// `kid` must be a string.
     pub fn header(&mut self, h: &str, rules: &HeaderRules) -> Result<Header, Rejection<StepError>> {
         self.header_kid_null(h, rules, false)
     }
@@ -286,7 +287,7 @@ impl Run<'_> {
     }
 
     /// The algorithm of the header, if allowed for at least one candidate key: returns it with
-    /// the keys that may use it (security.md rule 1: the key decides, before any crypto).
+    /// the keys that may use it (docs/data-path.md rule 1: the key decides, before any crypto).
     pub fn alg<'k>(
         &mut self,
         header: &Header,
@@ -339,7 +340,8 @@ impl Run<'_> {
         }
     }
 
-    /// Decodes the signature segment (§2.1) — length is checked per key by [`Run::crypto`].
+    /// Decodes the signature segment (docs/profiles.md#signing-inputs-and-segments) — length is
+    /// checked per key by [`Run::crypto`].
     pub fn signature_bytes(
         &mut self,
         s: &str,

@@ -1,5 +1,5 @@
 //! `generic`: strict RFC 7515 detached JWS (Appendix F) and RFC 7797, for partners without a
-//! platform format (profiles.md §7).
+//! platform format (docs/profiles.md#generic).
 //!
 //! The key belongs to the authenticated peer; `kid` only chooses among that peer's keys.
 
@@ -45,7 +45,7 @@ impl VerifyProfile for GenericVerify {
 }
 
 impl SignProfile for GenericSign {
-    /// `H..S` over the body, RFC 7797 unencoded when configured (§7.7).
+    /// `H..S` over the body, RFC 7797 unencoded when configured (docs/profiles.md#generic).
     fn sign(
         &self,
         key: &SignKey,
@@ -78,8 +78,8 @@ impl SignProfile for GenericSign {
 }
 
 pub fn verify(run: &mut Run<'_>, p: &GenericVerify) -> Result<Outcome, Rejection<StepError>> {
-    // §7.8, failing closed: only the bodyless methods, spelled exactly, are skipped; `post`
-    // or an unknown method is `required` like POST.
+    // docs/profiles.md#generic, failing closed: only the bodyless methods, spelled exactly, are
+    // skipped; `post` or an unknown method is `required` like POST.
     let default = match run.msg.method.as_str() {
         _ if run.msg.status.is_some() => None,
         "GET" | "HEAD" | "OPTIONS" | "DELETE" => Some(Policy::Skip),

@@ -1,5 +1,5 @@
-//! The `generic` sections of the `jws_verify` and `jws_sign` configurations (profiles.md
-//! §7.9): as written, with their defaults, and resolved.
+//! The `generic` sections of the `jws_verify` and `jws_sign` configurations
+//! (docs/profiles.md#generic): as written, with their defaults, and resolved.
 
 use schemars::JsonSchema;
 use serde::Deserialize;

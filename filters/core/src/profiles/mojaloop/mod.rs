@@ -1,4 +1,4 @@
-//! `mojaloop`: the FSPIOP `FSPIOP-Signature` header (profiles.md §3).
+//! `mojaloop`: the FSPIOP `FSPIOP-Signature` header (docs/profiles.md#mojaloop).
 //!
 //! The header value is JSON `{"protectedHeader":H,"signature":S}`; the signing input is the
 //! ordinary E-input over the raw body; the key is that of the FSP named by `FSPIOP-Source`, and
@@ -68,20 +68,20 @@ impl SignProfile for MojaloopSign {
     }
 }
 
-/// Longest `FSPIOP-Signature` value accepted (§3.3.1).
+/// Longest `FSPIOP-Signature` value accepted (docs/profiles.md#mojaloop).
 const MAX_VALUE: usize = 65_536;
-/// Longest protected header (§2.2.1).
+/// Longest protected header (docs/profiles.md#protected-header).
 const MAX_PROTECTED: usize = 32_768;
-/// Longest encoded signature (§3.3.1).
+/// Longest encoded signature (docs/profiles.md#mojaloop).
 const MAX_SIGNATURE: usize = 512;
 
-/// JOSE member names that are never compared with HTTP headers (§3.4).
+/// JOSE member names that are never compared with HTTP headers (docs/profiles.md#mojaloop).
 const JOSE_NAMES: [&str; 12] = [
     "alg", "kid", "typ", "cty", "crit", "b64", "jku", "jwk", "x5u", "x5c", "x5t", "x5t#S256",
 ];
 
-/// The default route policy (§3.6.1). Methods match exactly: `get`, `Put` or an unknown
-/// method fall through to `required`.
+/// The default route policy (docs/profiles.md#mojaloop). Methods match exactly: `get`, `Put` or an
+/// unknown method fall through to `required`.
 fn default_policy(method: &str, path: &str) -> Policy {
     // `/parties` and below, segment-wise: `/partiesX` is not a party resource. A glob that
     // failed to parse would only drop the rule, leaving `required`.
@@ -267,10 +267,10 @@ pub fn verify(run: &mut Run<'_>, p: &MojaloopVerify) -> Result<Outcome, Rejectio
     })
 }
 
-/// Rule 12 on a route that is not verified (`skip`, unsigned `if-present`): `FSPIOP-Source`
-/// is still one header naming the authenticated peer (§3.5.3) — else peer A could send
-/// `DELETE /participants/…` as B. Absent or empty names nobody; a verified route binds later,
-/// in §3.6's order.
+/// Rule 12 on a route that is not verified (`skip`, unsigned `if-present`): `FSPIOP-Source` is
+/// still one header naming the authenticated peer (docs/profiles.md#mojaloop) — else peer A could
+/// send `DELETE /participants/…` as B. Absent or empty names nobody; a verified route binds later,
+/// in the order of its checks.
 fn unverified_source(run: &mut Run<'_>, p: &MojaloopVerify) -> Result<(), Rejection<StepError>> {
     if run.msg.header_count("fspiop-source") > 1 {
         return Err(run.fail("headers", Binding::Repeated("fspiop-source".into())));
@@ -287,7 +287,7 @@ fn unverified_source(run: &mut Run<'_>, p: &MojaloopVerify) -> Result<(), Reject
     }
 }
 
-/// Parses the `FSPIOP-Signature` JSON (§3.3.1): `(protectedHeader, signature)`.
+/// Parses the `FSPIOP-Signature` JSON (docs/profiles.md#mojaloop): `(protectedHeader, signature)`.
 pub fn parse_envelope(value: &str) -> Result<(String, String), String> {
     if value.len() > MAX_VALUE {
         return Err(format!(
@@ -323,7 +323,7 @@ pub fn parse_envelope(value: &str) -> Result<(String, String), String> {
     ))
 }
 
-/// Mandatory members present and strings (§3.4): missing → `header_malformed`.
+/// Mandatory members present and strings (docs/profiles.md#mojaloop): missing → `header_malformed`.
 fn mandatory_members(run: &mut Run<'_>, header: &Header) -> Result<(), Rejection<StepError>> {
     let mut required = vec!["FSPIOP-URI", "FSPIOP-HTTP-Method", "FSPIOP-Source"];
     if run
@@ -348,7 +348,8 @@ fn mandatory_members(run: &mut Run<'_>, header: &Header) -> Result<(), Rejection
     Ok(())
 }
 
-/// Every protected member that names a received HTTP header must equal it (§3.4).
+/// Every protected member that names a received HTTP header must equal it
+/// (docs/profiles.md#mojaloop).
 fn bindings(run: &mut Run<'_>, header: &Header) -> Result<(), Rejection<StepError>> {
     let mut checked = Vec::new();
     for (name, value) in header.members() {
@@ -364,7 +365,7 @@ fn bindings(run: &mut Run<'_>, header: &Header) -> Result<(), Rejection<StepErro
             (Some(h), JsonValue::String(p)) if h == p => checked.push(name.clone()),
             (Some(_), _) => return Err(run.fail("binding", Binding::Differs(name.clone()))),
             (None, _) if special => {
-                // A protected Date / Destination demands the header (§3.4).
+                // A protected Date / Destination demands the header (docs/profiles.md#mojaloop).
                 return Err(run.fail("binding", Binding::HeaderAbsent(name.clone())));
             }
             (None, _) => {}
@@ -382,7 +383,7 @@ fn bindings(run: &mut Run<'_>, header: &Header) -> Result<(), Rejection<StepErro
     Ok(())
 }
 
-/// `check_request_line` (§3.6.12).
+/// `check_request_line` (docs/profiles.md#mojaloop).
 fn request_line(
     run: &mut Run<'_>,
     header: &Header,

@@ -1,11 +1,11 @@
-//! Mojaloop's `errorInformation` replies (§3.11).
+//! Mojaloop's `errorInformation` replies (docs/profiles.md#mojaloop).
 
 use serde::Serialize;
 
 use crate::reason::Reason;
 use crate::reply::Reply;
 
-/// Mojaloop `errorInformation` (§3.11).
+/// Mojaloop `errorInformation` (docs/profiles.md#mojaloop).
 pub fn reply(reason: Reason) -> Reply {
     let (status, code, text) = match reason {
         Reason::BodyTooLarge => (400, "3104", "Too large payload"),

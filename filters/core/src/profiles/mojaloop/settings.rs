@@ -1,5 +1,5 @@
-//! The `mojaloop` sections of the `jws_verify` and `jws_sign` configurations (profiles.md
-//! §3.12): as written, with their defaults, and resolved.
+//! The `mojaloop` sections of the `jws_verify` and `jws_sign` configurations
+//! (docs/profiles.md#mojaloop): as written, with their defaults, and resolved.
 
 use schemars::JsonSchema;
 use serde::Deserialize;
@@ -25,7 +25,7 @@ pub enum SourceBinding {
     None,
 }
 
-/// Body handling before signing (§3.10.5).
+/// Body handling before signing (docs/profiles.md#mojaloop).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Default, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum BodyForm {

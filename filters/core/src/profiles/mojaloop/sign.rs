@@ -1,5 +1,5 @@
-//! The FSPIOP signer (§3.10): the `FSPIOP-*` headers it binds, the `Date`, and the body in the
-//! form the hub and the SDKs re-serialize to.
+//! The FSPIOP signer (docs/profiles.md#mojaloop): the `FSPIOP-*` headers it binds, the `Date`, and
+//! the body in the form the hub and the SDKs re-serialize to.
 
 use super::settings::{BodyForm, MojaloopSign};
 use super::stripped_path;
@@ -11,7 +11,7 @@ use crate::json::{
 use crate::message::Message;
 use crate::sign::{header_bytes, SignError, SignKey, SignOutcome};
 
-/// The FSPIOP signer (§3.10).
+/// The FSPIOP signer (docs/profiles.md#mojaloop).
 pub(super) fn sign(
     cfg: &MojaloopSign,
     key: &SignKey,

@@ -1,5 +1,5 @@
 //! `mosip`: IDA partner requests signed with the partner's certificate in `x5c`
-//! (profiles.md §5), and IDA's `response-signature` on the partner's egress.
+//! (docs/profiles.md#mosip), and IDA's `response-signature` on the partner's egress.
 //!
 //! The `x5c[0]` key verifies the signature, but only a certificate that chains to the partner
 //! domain's CA, is in date and is pinned to the partner (or its MISP) in the registry is
@@ -53,7 +53,7 @@ impl VerifyProfile for MosipVerify {
 }
 
 impl SignProfile for MosipSign {
-    /// `H..S` over the body with the certificate in `x5c` (§5.4).
+    /// `H..S` over the body with the certificate in `x5c` (docs/profiles.md#mosip).
     fn sign(
         &self,
         key: &SignKey,
@@ -82,8 +82,9 @@ impl SignProfile for MosipSign {
 /// Methods that never carry a partner request: the only ones the default policy skips.
 const SAFE_METHODS: [&str; 3] = ["GET", "HEAD", "OPTIONS"];
 
-/// Default route policy (§5.6.1): IDA's partner APIs need a signature on every method but the
-/// safe ones — matched exactly, so `post` or an unknown method is `required`, never `skip`.
+/// Default route policy (docs/profiles.md#mosip): IDA's partner APIs need a signature on every
+/// method but the safe ones — matched exactly, so `post` or an unknown method is `required`, never
+/// `skip`.
 fn default_policy(method: &str, path: &str) -> Policy {
     let partner_api = path.starts_with("/idauthentication/v1/")
         && !path.starts_with("/idauthentication/v1/internal/");
@@ -248,7 +249,8 @@ pub fn verify(run: &mut Run<'_>, p: &MosipVerify) -> Result<Outcome, Rejection<S
     })
 }
 
-/// Decodes `x5c[0]` (§5.4, §5.5.2): missing → `sig_invalid`, undecodable → `cert_invalid`.
+/// Decodes `x5c[0]` (docs/profiles.md#mosip): missing → `sig_invalid`, undecodable →
+/// `cert_invalid`.
 fn leaf_certificate(
     run: &mut Run<'_>,
     header: &Header,
@@ -310,7 +312,7 @@ fn verify_ida_response(
     Ok(())
 }
 
-/// IDA's partner, API key, policy and licence checks (§5.5.6).
+/// IDA's partner, API key, policy and licence checks (docs/profiles.md#mosip).
 fn registry_checks(
     run: &mut Run<'_>,
     partner: &Partner,

@@ -1,4 +1,4 @@
-//! IDA's error envelope, HTTP 200 by default (§5.10).
+//! IDA's error envelope, HTTP 200 by default (docs/profiles.md#mosip).
 
 use serde::Serialize;
 use serde_json::Value;
@@ -8,7 +8,7 @@ use crate::message::{Context, Message};
 use crate::reason::{Inactive, Reason, Refusal};
 use crate::reply::Reply;
 
-/// IDA's error envelope, HTTP 200 by default (§5.10).
+/// IDA's error envelope, HTTP 200 by default (docs/profiles.md#mosip).
 pub fn reply(
     m: &MosipVerify,
     refusal: &dyn Refusal,

@@ -1,4 +1,4 @@
-//! The `mosip` sections of the `jws_verify` and `jws_sign` configurations (profiles.md §5.11):
+//! The `mosip` sections of the `jws_verify` and `jws_sign` configurations (docs/profiles.md#mosip):
 //! as written, with their defaults, and resolved.
 
 use schemars::JsonSchema;

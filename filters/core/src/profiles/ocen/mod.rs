@@ -1,5 +1,5 @@
 //! `ocen`: detached JWS with unencoded payload, `H..S` in `x-jws-signature` / `Signature`
-//! (profiles.md §4).
+//! (docs/profiles.md#ocen).
 //!
 //! OCEN signers send `b64:false` without `crit` (jose4j); the signing input is then the
 //! U-input over the raw body. The key is chosen by the verified token's `participantId`, never
@@ -52,7 +52,8 @@ impl VerifyProfile for OcenVerify {
 }
 
 impl SignProfile for OcenSign {
-    /// `H..S` with `b64: false` over the raw body (§4.4); jose4j writes `kid: null` when unset.
+    /// `H..S` with `b64: false` over the raw body (docs/profiles.md#ocen); jose4j writes `kid:
+    /// null` when unset.
     fn sign(
         &self,
         key: &SignKey,
@@ -74,7 +75,7 @@ impl SignProfile for OcenSign {
                 w.string_array("crit", &["b64"]);
             }
         });
-        // §4.9: a bodyless request signs its path.
+        // docs/profiles.md#ocen: a bodyless request signs its path.
         let payload = if msg.body.is_empty() {
             msg.path.clone().into_bytes()
         } else {
@@ -222,7 +223,7 @@ pub fn verify(run: &mut Run<'_>, p: &OcenVerify) -> Result<Outcome, Rejection<St
     // 7. Signature over the U-input (or E-input for b64 absent/true).
     let sig = run.signature_bytes(s, false).map_err(with_partner)?;
     let payload: &[u8] = if run.msg.body.is_empty() && !response {
-        run.msg.path.as_bytes() // §4.9: a bodyless request signs its path
+        run.msg.path.as_bytes() // docs/profiles.md#ocen: a bodyless request signs its path
     } else {
         &run.msg.body
     };
@@ -272,7 +273,8 @@ pub fn verify(run: &mut Run<'_>, p: &OcenVerify) -> Result<Outcome, Rejection<St
     })
 }
 
-/// The signature from the configured headers; two different values → `sig_malformed` (§4.2).
+/// The signature from the configured headers; two different values → `sig_malformed`
+/// (docs/profiles.md#ocen).
 fn signature_values(
     run: &mut Run<'_>,
     p: &OcenVerify,

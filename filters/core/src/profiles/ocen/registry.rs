@@ -1,5 +1,7 @@
-//! The OCEN registry as a remote key source for the `ocen` profile (profiles.md §4.5 step 2,
-//! §4.6 step 4, §4.11 `registry_url`, §2.5; architecture.md "Remote material").
+//! The OCEN registry as a remote key source for the `ocen` profile (docs/profiles.md#ocen: the
+//! participant's key, step 4; its `registry` setting): fetched by callout, cached, refreshed
+//! before it expires and served stale within a bound while the registry is down
+//! (docs/filters.md).
 //!
 //! `GET {url}/participant-roles/{participantId}` answers a `ParticipantRole`
 //! (iSPIRT/OCEN-Documentation `apis/ocen-registry.json`): `publicKey` (a string holding a JWK,

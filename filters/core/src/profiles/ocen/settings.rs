@@ -1,4 +1,4 @@
-//! The `ocen` sections of the `jws_verify` and `jws_sign` configurations (profiles.md §4.11):
+//! The `ocen` sections of the `jws_verify` and `jws_sign` configurations (docs/profiles.md#ocen):
 //! as written, with their defaults, and resolved.
 
 use schemars::JsonSchema;

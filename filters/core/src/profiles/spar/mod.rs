@@ -1,5 +1,5 @@
 //! `spar`: OpenG2P SPAR / G2P Connect detached JWS over the canonical JSON of the body
-//! (profiles.md §6).
+//! (docs/profiles.md#spar).
 //!
 //! The signature covers `orjson.dumps(body, OPT_SORT_KEYS)`, not the received bytes; the
 //! received bytes are forwarded unchanged. The signer is named in the body and must be the
@@ -54,7 +54,7 @@ impl VerifyProfile for SparVerify {
 }
 
 impl SignProfile for SparSign {
-    /// `H..S` over the body's canonical JSON (orjson, sorted keys; §6.4).
+    /// `H..S` over the body's canonical JSON (orjson, sorted keys; docs/profiles.md#spar).
     fn sign(
         &self,
         key: &SignKey,
@@ -93,7 +93,7 @@ impl SignProfile for SparSign {
     }
 }
 
-/// The body's sender id (§6.5.1): 2.x `request_header.sender_app_mnemonic`, else 1.x
+/// The body's sender id (docs/profiles.md#spar): 2.x `request_header.sender_app_mnemonic`, else 1.x
 /// `header.sender_id`.
 pub fn sender(body: &JsonValue) -> Option<&str> {
     let s = match body.get("request_header") {
@@ -103,7 +103,7 @@ pub fn sender(body: &JsonValue) -> Option<&str> {
     s.and_then(JsonValue::as_str).filter(|s| !s.is_empty())
 }
 
-/// The body's request timestamp (§6.8).
+/// The body's request timestamp (docs/profiles.md#spar).
 fn timestamp(body: &JsonValue) -> Option<&str> {
     match body.get("request_header") {
         Some(h) => h.get("request_timestamp"),
@@ -113,8 +113,8 @@ fn timestamp(body: &JsonValue) -> Option<&str> {
 }
 
 pub fn verify(run: &mut Run<'_>, p: &SparVerify) -> Result<Outcome, Rejection<StepError>> {
-    // §6.6.1, failing closed: only the safe methods, spelled exactly, are skipped; `post` or
-    // an unknown method is `required` like POST.
+    // docs/profiles.md#spar, failing closed: only the safe methods, spelled exactly, are skipped;
+    // `post` or an unknown method is `required` like POST.
     let default = if matches!(run.msg.method.as_str(), "GET" | "HEAD" | "OPTIONS") {
         Policy::Skip
     } else {
@@ -145,7 +145,7 @@ pub fn verify(run: &mut Run<'_>, p: &SparVerify) -> Result<Outcome, Rejection<St
     // 4. Body and sender.
     let body = run.body_json()?;
     // What orjson cannot write as received (an integer beyond 64 bits) has no canonical form:
-    // refused before the key is looked up (§6.3.1).
+    // refused before the key is looked up (docs/profiles.md#spar).
     if let Err(e) = orjson_integers_fit(&run.msg.body, &body) {
         return Err(run.fail("body_json", Body::Json(e.to_string())));
     }

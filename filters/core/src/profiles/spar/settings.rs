@@ -1,4 +1,4 @@
-//! The `spar` sections of the `jws_verify` and `jws_sign` configurations (profiles.md §6.10):
+//! The `spar` sections of the `jws_verify` and `jws_sign` configurations (docs/profiles.md#spar):
 //! as written, with their defaults, and resolved.
 
 use schemars::JsonSchema;
@@ -13,7 +13,7 @@ use crate::verify::{Common, Direction};
 
 const AT: &str = "profile.spar";
 
-/// Which envelope the replies use (§6.9).
+/// Which envelope the replies use (docs/profiles.md#spar).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, JsonSchema)]
 pub enum Envelope {
     #[serde(rename = "spar-2")]
