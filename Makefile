@@ -10,7 +10,7 @@ PYTEST_TIMEOUT ?= 900
 # ENVOY=/path/to/envoy (your own binary) is passed through to every step.
 export ENVOY
 
-.PHONY: setup build wasm wasm-trap cli pki run test lint unit integration clean bench fuzz dist k8s soak docs
+.PHONY: setup build wasm wasm-trap cli pki run test lint unit integration clean bench fuzz dist k8s soak docs examples
 
 setup:
 	scripts/setup
@@ -41,6 +41,11 @@ k8s: setup
 	.venv/bin/python scripts/render-k8s --target istio $(K8S_PARAMS) --out deploy/istio/platform.yaml
 	.venv/bin/python scripts/render-k8s --target envoy-gateway $(K8S_PARAMS) \
 		--out deploy/envoy-gateway/platform.yaml
+
+# envoy/examples/<platform>/<side>.yaml: each shipped example as plain Envoy YAML, rendered from
+# its <side>.params.json (docs/examples.md; tests/test_examples.py fails while one is stale).
+examples:
+	for p in envoy/examples/*/*.params.json; do scripts/render --params "$$p" --out "$${p%.params.json}.yaml"; done
 
 pki: setup
 	scripts/pki demo $(PKI_DIR) >/dev/null
