@@ -406,3 +406,11 @@ def test_remote_module_without_checksum_is_refused(tmp_path):
         "socket_address"]["address"] = "10.0.0.5"
     out = check(tmp_path, filters, clusters=[away])
     assert out.returncode == 1 and "module_server" in out.stderr
+
+
+def test_chain_not_led_by_gateway_is_a_warning(tmp_path):
+    # Only `gateway` strips forged x-signet-* request headers (docs/filters.md).
+    out = check(tmp_path, chain(VERIFIER))
+    assert out.returncode == 0 and "not gateway" in out.stderr
+    out = check(tmp_path, chain({"root_id": "gateway"}, VERIFIER))
+    assert out.returncode == 0 and "not gateway" not in out.stderr
