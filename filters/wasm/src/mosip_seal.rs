@@ -168,7 +168,12 @@ impl MosipSealStream {
             body_size,
             |body| {
                 let sealed = sealer
-                    .seal(body, host::now_ms() / 1000, &mut OsRng)
+                    .seal(
+                        body,
+                        host::now_ms() / 1000,
+                        &mut OsRng,
+                        &signet_core::crypto::RustCrypto,
+                    )
                     .map_err(|e| (e.reason(), e.to_string()))?;
                 counters.inc(SEALED);
                 Ok(Some(sealed))
