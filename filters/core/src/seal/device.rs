@@ -28,9 +28,11 @@
 //! encrypted to IDA's key: the partner never sees it in clear), `sessionKey`, `thumbprint`.
 
 use std::fmt;
+use std::sync::Mutex;
 
 use schemars::JsonSchema;
 use serde::Deserialize;
+use sha2::{Digest, Sha256};
 
 use crate::crypto::{CryptoBackend, CryptoError};
 use crate::duration::Duration;
@@ -302,11 +304,33 @@ struct Model {
     model: String,
 }
 
+/// Most certificates remembered as chained (devices and chips in use); past it the memory
+/// starts again empty.
+const CHAINED_MAX: usize = 1024;
+
+/// Certificates whose path to their set was validated, by part and SHA-256. A clone starts
+/// empty (it only saves work).
+#[derive(Debug, Default)]
+struct Chained(Mutex<Vec<(Part, [u8; 32])>>);
+
+impl Clone for Chained {
+    fn clone(&self) -> Chained {
+        Chained::default()
+    }
+}
+
 /// The checked `device_trust`: the CA sets, the models and IDA's time rule.
 #[derive(Debug, Clone)]
 pub struct DeviceTrust {
     device_cas: Vec<Certificate>,
     ftm_cas: Vec<Certificate>,
+    /// The earliest `notAfter` of each set (device, FTM): until then every CA in it is in date
+    /// (all were at configure time), so a path once validated stays valid but for its leaf's
+    /// own dates.
+    cas_expire: (i64, i64),
+    /// Paths already validated: a device signs every capture with the same certificate, and a
+    /// chain costs one RSA verification per CA (pure Rust, milliseconds inside the VM).
+    chained: Chained,
     /// Empty: any model.
     models: Vec<Model>,
     allowed_s: i64,
@@ -374,9 +398,17 @@ impl DeviceTrust {
                 })
             })
             .collect::<Result<Vec<_>, String>>()?;
+        let device_cas = cas("device_ca_certificates", &raw.device_ca_certificates)?;
+        let ftm_cas = cas("ftm_ca_certificates", &raw.ftm_ca_certificates)?;
+        let expire = |set: &[Certificate]| set.iter().map(Certificate::not_after).min();
         Ok(DeviceTrust {
-            device_cas: cas("device_ca_certificates", &raw.device_ca_certificates)?,
-            ftm_cas: cas("ftm_ca_certificates", &raw.ftm_ca_certificates)?,
+            cas_expire: (
+                expire(&device_cas).unwrap_or(i64::MIN),
+                expire(&ftm_cas).unwrap_or(i64::MIN),
+            ),
+            device_cas,
+            ftm_cas,
+            chained: Chained::default(),
             models,
             allowed_s: seconds(raw.capture_time_allowed, 30, "capture_time_allowed")?,
             adjustment_s: seconds(raw.capture_time_adjustment, 30, "capture_time_adjustment")?,
@@ -404,10 +436,6 @@ impl DeviceTrust {
             Some(JsonValue::Array(items)) => items,
             Some(_) => return Err(DeviceError::NotRecords),
         };
-        // Certificates already chained in this request, with the part (the CA set) they were
-        // chained for: a capture of ten fingers carries the same device and chip certificate
-        // ten times, but a device certificate is no chip certificate.
-        let mut chained: Vec<(Part, Vec<u8>)> = Vec::new();
         let mut previous: Option<(i64, i64)> = None;
         let last = records.len().saturating_sub(1);
         for (index, record) in records.iter().enumerate() {
@@ -415,13 +443,12 @@ impl DeviceTrust {
                 return Err(DeviceError::NotRecords);
             }
             let jws = required(record, "data", index, "data")?;
-            let data = self.verify_part(jws, Part::Data, index, now_s, crypto, &mut chained)?;
+            let data = self.verify_part(jws, Part::Data, index, now_s, crypto)?;
             for (name, field) in DATA_MEMBERS {
                 required(&data, name, index, field)?;
             }
             let jws = required(&data, "digitalId", index, "data/digitalId")?;
-            let digital_id =
-                self.verify_part(jws, Part::DigitalId, index, now_s, crypto, &mut chained)?;
+            let digital_id = self.verify_part(jws, Part::DigitalId, index, now_s, crypto)?;
             for (name, field) in DIGITAL_ID_MEMBERS {
                 required(&digital_id, name, index, field)?;
             }
@@ -457,7 +484,6 @@ impl DeviceTrust {
         index: usize,
         now_s: i64,
         crypto: &dyn CryptoBackend,
-        chained: &mut Vec<(Part, Vec<u8>)>,
     ) -> Result<JsonValue, DeviceError> {
         let sig = |what| DeviceError::Signature { index, part, what };
         let (h, p, s) = split_three(jws).map_err(|_| sig("not a compact JWS (H.P.S)"))?;
@@ -487,24 +513,41 @@ impl DeviceTrust {
                 CryptoError::BadLength => sig("signature length wrong for alg and key"),
                 _ => sig("signature does not verify"),
             })?;
-        if !chained
-            .iter()
-            .any(|(p, d)| *p == part && d.as_slice() == cert.der())
-        {
-            let anchors = match part {
-                Part::Data => &self.device_cas,
-                Part::DigitalId => &self.ftm_cas,
-            };
-            validate_chain(&cert, anchors, now_s).map_err(|error| DeviceError::Certificate {
-                index,
-                part,
-                error,
-            })?;
-            chained.push((part, cert.der().to_vec()));
-        }
+        self.chain(&cert, part, now_s)
+            .map_err(|error| DeviceError::Certificate { index, part, error })?;
         let payload = decode_segment(p, false).map_err(|_| sig("payload not base64url"))?;
         parse_strict_object(&payload, JsonLimits::BODY)
             .map_err(|_| sig("payload not one strict JSON object"))
+    }
+
+    /// Validates the path of a part's certificate to the part's CA set (a device certificate
+    /// is no chip certificate), or, for one already validated while the set is in date, only
+    /// its own dates.
+    fn chain(&self, cert: &Certificate, part: Part, now_s: i64) -> Result<(), CertError> {
+        let (anchors, expire) = match part {
+            Part::Data => (&self.device_cas, self.cas_expire.0),
+            Part::DigitalId => (&self.ftm_cas, self.cas_expire.1),
+        };
+        let key = (part, <[u8; 32]>::from(Sha256::digest(cert.der())));
+        let remembered = self.chained.0.lock().is_ok_and(|c| c.contains(&key));
+        if now_s <= expire && remembered {
+            return if now_s < cert.not_before() {
+                Err(CertError::NotYetValid { depth: 0 })
+            } else if now_s > cert.not_after() {
+                Err(CertError::Expired { depth: 0 })
+            } else {
+                Ok(())
+            };
+        }
+        validate_chain(cert, anchors, now_s)?;
+        // A poisoned lock (a panic elsewhere) only means nothing is remembered.
+        if let Ok(mut chained) = self.chained.0.lock() {
+            if chained.len() >= CHAINED_MAX {
+                chained.clear();
+            }
+            chained.push(key);
+        }
+        Ok(())
     }
 
     fn check_model(&self, digital_id: &JsonValue, index: usize) -> Result<(), DeviceError> {

@@ -531,3 +531,29 @@ fn device_trust_is_checked_at_configure_time_and_names_the_field() {
         (1, 1, 1)
     );
 }
+
+#[test]
+fn a_remembered_chain_still_has_its_leaf_dates_checked() {
+    let s = sealer();
+    let body = envelope(vec![record(T1)]);
+    let seal_at = |now| s.seal(&body, now, &mut ChaCha20Rng::seed_from_u64(1), &RustCrypto);
+    assert!(seal_at(NOW).is_ok());
+    // 2036-07-01: the device certificate (to 2036-06-01) has expired, its CAs (to 2046) not.
+    assert_eq!(
+        seal_at(2_098_569_600).unwrap_err(),
+        SealError::Device(DeviceError::Certificate {
+            index: 0,
+            part: Part::Data,
+            error: CertError::Expired { depth: 0 }
+        })
+    );
+    // 2026-05-01: not valid yet.
+    assert_eq!(
+        seal_at(1_777_593_600).unwrap_err(),
+        SealError::Device(DeviceError::Certificate {
+            index: 0,
+            part: Part::Data,
+            error: CertError::NotYetValid { depth: 0 }
+        })
+    );
+}
