@@ -29,8 +29,9 @@
 //! [`device`]. A request that fails is refused and never sealed.
 //!
 //! Randomness is injected: the caller passes a CSPRNG (the Wasm glue: the host's, WASI
-//! `random_get`; tests: a seeded one). Only a 32-byte seed is read from it, through the
-//! fallible `try_fill_bytes`, so a host without randomness is an error, not a panic.
+//! `random_get`; tests: a seeded one). Only the session key and a 32-byte seed are read from
+//! it, through the fallible `try_fill_bytes`, so a host without randomness is an error, not a
+//! panic. The session key is wiped when sealing or opening returns.
 
 mod cipher;
 pub mod device;

@@ -12,8 +12,8 @@
 //!
 //! `ida_encryption_certificate` enables sealing, the partner pair enables opening; at least one
 //! half is required. `device_trust` (with sealing only) checks the biometric records before a
-//! request is sealed (`super::device`); without it they are sealed unchecked. The partner's private key is read only from the environment (never from
-//! the YAML or `/config_dump`). Both certificates must hold an RSA key of at least
+//! request is sealed (`super::device`); without it they are sealed unchecked. The partner's
+//! private key is read only from the environment (never from the YAML or `/config_dump`). Both certificates must hold an RSA key of at least
 //! `min_rsa_bits` and be in date now; the partner key must be the certificate's.
 
 use schemars::JsonSchema;
