@@ -8,6 +8,7 @@
 mod reply;
 mod settings;
 
+pub use reply::{error_envelope, error_status};
 pub use settings::{ErrorStatus, OnOff, Sign, SignSection, Verify, VerifySection};
 
 use crate::b64;

@@ -85,18 +85,43 @@ pub fn reply(
             ),
         }
     };
-    let status = if client_side {
+    error_envelope(
+        reason,
+        error_status(reason, client_side, m.error_status_4xx),
+        (code, text),
+        &msg.body,
+        msg.path_only(),
+        ctx.now_ms,
+    )
+}
+
+/// The status of IDA's error answer: 502 for an answer refused on the partner's egress, 413 for
+/// a body over the bound, else IDA's 200 (or, with `generic_4xx`, the generic status).
+pub fn error_status(reason: Reason, client_side: bool, generic_4xx: bool) -> u16 {
+    if client_side {
         502
     } else if reason == Reason::BodyTooLarge {
         413
-    } else if m.error_status_4xx {
+    } else if generic_4xx {
         reason.generic_status()
     } else {
         200
-    };
-    let request: Value = serde_json::from_slice(&msg.body).unwrap_or(Value::Null);
+    }
+}
+
+/// IDA's error answer: the request's `id`, `version` and `transactionID` echoed, the
+/// `authStatus` / `kycStatus` false of the path's API, and one error `(code, text)`. Also what
+/// `mosip_seal` refuses a request with on the partner's egress.
+pub fn error_envelope(
+    reason: Reason,
+    status: u16,
+    (code, text): (&str, String),
+    request_body: &[u8],
+    path: &str,
+    now_ms: i64,
+) -> Reply {
+    let request: Value = serde_json::from_slice(request_body).unwrap_or(Value::Null);
     let field = |name: &str| request.get(name).cloned();
-    let path = msg.path_only();
     let response = if path.contains("/auth/") {
         serde_json::from_str(r#"{"authStatus":false,"authToken":null}"#).unwrap_or(Value::Null)
     } else if path.contains("/kyc/") || path.contains("/kyc-") {
@@ -125,7 +150,7 @@ pub fn reply(
         id: field("id").unwrap_or_else(|| Value::String("mosip.identity.auth".into())),
         version: field("version").unwrap_or_else(|| Value::String("1.0".into())),
         transaction_id: field("transactionID").unwrap_or(Value::Null),
-        response_time: crate::time::format_millis_z(ctx.now_ms).unwrap_or_default(),
+        response_time: crate::time::format_millis_z(now_ms).unwrap_or_default(),
         response,
         errors: [Error {
             error_code: code,
