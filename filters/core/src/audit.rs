@@ -1,6 +1,6 @@
-//! What a deciding filter (`gateway`, `token_check`, `jws_verify`, `jws_sign`) concluded about
-//! one message: the [`Verdict`] its stats count and the [`AuditRecord`] its access-log line
-//! carries (`docs/stats.md` lists both).
+//! What a deciding filter (`gateway`, `token_check`, `jws_verify`, `jws_sign`, `mosip_seal`)
+//! concluded about one message: the [`Verdict`] its stats count and the [`AuditRecord`] its
+//! access-log line carries (`docs/stats.md` lists both).
 //!
 //! A record never holds a secret in clear: tokens appear as `jti` or a short hash, keys as
 //! short hashes, and the route loses its query and the path segments that may carry keys.

@@ -14,7 +14,7 @@ pub mod gateway;
 pub mod sign;
 
 use crate::config_error::ConfigError;
-use crate::duration::{pick, seconds_or_zero, Duration, Millis, Seconds};
+use crate::duration::{body_timeout, pick, seconds_or_zero, Duration, Millis, Seconds};
 use crate::jose::alg::Alg;
 use crate::message::{Context, Message};
 use crate::reason::Refusal;
@@ -254,21 +254,6 @@ impl VerifyConfig {
             registry,
         })
     }
-}
-
-/// Default bound on a held message: generous for a 5 MiB body on a slow link, short enough that
-/// a client cannot park streams in the gateway.
-pub const DEFAULT_BODY_TIMEOUT_MS: u64 = 30_000;
-
-/// Validates `body_timeout` (or its alias `body_timeout_ms`; shared by the verifier and the
-/// signer).
-pub fn body_timeout(new: Option<Duration>, old: Option<Millis>) -> Result<u64, String> {
-    let ms = pick("body_timeout", new, "body_timeout_ms", old)?
-        .map_or(DEFAULT_BODY_TIMEOUT_MS, Duration::ms);
-    if !(100..=600_000).contains(&ms) {
-        return Err("body_timeout: must be between 100ms and 600s".into());
-    }
-    Ok(ms)
 }
 
 impl VerifyConfig {

@@ -71,11 +71,21 @@ pub enum Reason {
     /// An encrypted payload (MOSIP e-KYC identity) does not open with the partner's key: the
     /// wrapped key does not unwrap, or the AES-GCM tag does not verify.
     DecryptFailed,
+    /// A biometric record's device-signed `data`, or the digital id inside it, is not a JWS
+    /// that verifies with the key of its `x5c[0]` certificate (malformed, no `x5c`, an
+    /// algorithm that does not fit the key, or a bad signature).
+    DeviceSigInvalid,
+    /// The device or chip certificate of a biometric record is undecodable, weak, outside its
+    /// validity, or does not chain to a configured device-provider / FTM CA.
+    DeviceCertInvalid,
+    /// The digital id names a device provider, make and model that is not among the
+    /// configured models.
+    DeviceUnregistered,
 }
 
 impl Reason {
     /// Every code, for stats definitions and exhaustive tests.
-    pub const ALL: [Reason; 29] = [
+    pub const ALL: [Reason; 32] = [
         Reason::SigMissing,
         Reason::SigMalformed,
         Reason::HeaderMalformed,
@@ -105,6 +115,9 @@ impl Reason {
         Reason::BodyTimeout,
         Reason::ReplayCacheFull,
         Reason::DecryptFailed,
+        Reason::DeviceSigInvalid,
+        Reason::DeviceCertInvalid,
+        Reason::DeviceUnregistered,
     ];
 
     /// The wire form, as in `x-signet-reason`.
@@ -139,6 +152,9 @@ impl Reason {
             Reason::BodyTimeout => "body_timeout",
             Reason::ReplayCacheFull => "replay_cache_full",
             Reason::DecryptFailed => "decrypt_failed",
+            Reason::DeviceSigInvalid => "device_sig_invalid",
+            Reason::DeviceCertInvalid => "device_cert_invalid",
+            Reason::DeviceUnregistered => "device_unregistered",
         }
     }
 
@@ -179,6 +195,9 @@ impl Reason {
             Reason::BodyTimeout => "The message did not end within `body_timeout`.",
             Reason::ReplayCacheFull => "The replay cache has no room left inside the window; refused rather than forget a message it protects.",
             Reason::DecryptFailed => "An encrypted payload (a MOSIP e-KYC identity) does not open with the partner's key: the wrapped key does not unwrap or the AES-GCM tag does not verify.",
+            Reason::DeviceSigInvalid => "A biometric record's device-signed `data`, or the digital id inside it, is not a JWS that verifies with its `x5c[0]` certificate.",
+            Reason::DeviceCertInvalid => "A biometric record's device or FTM chip certificate is undecodable, weak, outside its validity, or does not chain to a configured device-provider / FTM CA (`device_trust`).",
+            Reason::DeviceUnregistered => "The digital id names a device provider, make and model that is not among `device_trust.models`.",
         }
     }
 
@@ -211,6 +230,9 @@ impl Reason {
             Reason::PathNotCanonical => "Send the path in its one plain form: no `%2F`, `//`, `.`/`..` segments or `;` parameters.",
             Reason::BodyTimeout => "Send the whole body promptly; do not hold a request open.",
             Reason::DecryptFailed => "Register with MOSIP the encryption certificate whose key the gateway holds (`partner_encryption_certificate`, `partner_encryption_key_env`); an altered answer stays refused.",
+            Reason::DeviceSigInvalid => "Send each biometric record exactly as the device (SBI) returned it; an altered record stays refused.",
+            Reason::DeviceCertInvalid => "Capture with a device whose certificates are in date and issued under the CAs configured in `device_trust`, or add its provider's CA there.",
+            Reason::DeviceUnregistered => "Capture with a registered device model, or add the model to `device_trust.models`.",
         }
     }
 
@@ -230,7 +252,9 @@ impl Reason {
             | Reason::TokenMissing
             | Reason::TokenInvalid
             | Reason::TokenExpired
-            | Reason::DecryptFailed => 401,
+            | Reason::DecryptFailed
+            | Reason::DeviceSigInvalid
+            | Reason::DeviceCertInvalid => 401,
             Reason::SigMalformed
             | Reason::HeaderMalformed
             | Reason::CritUnsupported
@@ -241,7 +265,7 @@ impl Reason {
             Reason::BodyTimeout => 408,
             Reason::BodyTooLarge => 413,
             Reason::ContentEncoding => 415,
-            Reason::PeerMismatch | Reason::PartnerInactive => 403,
+            Reason::PeerMismatch | Reason::PartnerInactive | Reason::DeviceUnregistered => 403,
             Reason::KeysUnavailable | Reason::ReplayCacheFull => 503,
             Reason::Internal | Reason::SignFailed => 500,
         }

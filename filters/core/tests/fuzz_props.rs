@@ -217,6 +217,9 @@ proptest! {
 
     #[test]
     fn mosip_open_refuses_every_edit_of_the_sealed_identity(input in t::seal::open_input()) { t::seal::check_open(input)?; }
+
+    #[test]
+    fn mosip_seal_refuses_every_edit_of_a_device_signed_record(input in t::seal::device_input()) { t::seal::check_device(input)?; }
 }
 
 // --- regressions: inputs `make fuzz` found, kept as they were minimised ---------------------------

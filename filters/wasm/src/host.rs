@@ -460,6 +460,7 @@ pub fn set_audit(record: &AuditRecord) {
         "gateway" => "signet.audit.gateway",
         "token_check" => "signet.audit.token_check",
         "jws_verify" => "signet.audit.jws_verify",
+        "mosip_seal" => "signet.audit.mosip_seal",
         _ => "signet.audit.jws_sign",
     };
     set_state(key, &record.to_json());

@@ -607,9 +607,14 @@ impl JwsVerifyRequest {
             Ok(h) => h,
             Err(e) => return self.internal(&e),
         };
-        // `x-signet-reason` (and every other x-signet-* header) is ours: drop forged ones.
-        if let Err(e) = host::strip_prefixed(map, &headers, "x-signet-") {
-            return self.internal(&e);
+        // On a response, an upstream's x-signet-* headers would pass for Signet's verdict at the
+        // client: drop them. On a request `gateway` strips forged ones at the front of the chain,
+        // and what an earlier Signet filter set since (token_check's `forward_partner_header`)
+        // must reach the upstream.
+        if map == MapType::HttpResponseHeaders {
+            if let Err(e) = host::strip_prefixed(map, &headers, "x-signet-") {
+                return self.internal(&e);
+            }
         }
         let declared = {
             let mut p = self.pending.borrow_mut();
@@ -724,13 +729,8 @@ impl HttpContext for JwsVerifyRequest {
             Err(e) => return self.internal(&e),
         }
         if self.response_mode() {
-            // Only forged x-signet-* headers go; the request itself is not ours to hold.
-            return match host::headers(MapType::HttpRequestHeaders)
-                .and_then(|h| host::strip_prefixed(MapType::HttpRequestHeaders, &h, "x-signet-"))
-            {
-                Ok(()) => Action::Continue,
-                Err(e) => self.internal(&e),
-            };
+            // The request is not ours to hold (forged x-signet-* headers are `gateway`'s).
+            return Action::Continue;
         }
         self.start(MapType::HttpRequestHeaders, end_of_stream)
     }

@@ -220,7 +220,8 @@ impl RootContext for SignetRoot {
                     Filter::TokenFetch(f) => f.start(self.context_id),
                     Filter::JwsVerify(f) => f.start(self.context_id),
                     Filter::JwsSign(f) => f.start(self.context_id),
-                    Filter::Gateway(_) | Filter::MosipSeal(_) => {}
+                    Filter::MosipSeal(f) => f.start(self.context_id),
+                    Filter::Gateway(_) => {}
                 }
                 self.filter = Some(filter);
                 true
@@ -240,6 +241,7 @@ impl RootContext for SignetRoot {
             Some(Filter::TokenFetch(f)) => f.on_tick(),
             Some(Filter::JwsVerify(f)) => f.on_tick(),
             Some(Filter::JwsSign(f)) => f.on_tick(),
+            Some(Filter::MosipSeal(f)) => f.on_tick(),
             _ => {}
         }
     }
@@ -266,9 +268,10 @@ impl RootContext for SignetRoot {
                 Rc::clone(f),
                 context_id,
             ))),
-            Some(Filter::MosipSeal(f)) => {
-                Some(Box::new(mosip_seal::MosipSealStream::new(Rc::clone(f))))
-            }
+            Some(Filter::MosipSeal(f)) => Some(Box::new(mosip_seal::MosipSealStream::new(
+                Rc::clone(f),
+                context_id,
+            ))),
             // Envoy does not run a plugin whose on_configure failed; should it ever ask anyway,
             // answer 503 rather than let the request through unchecked (fail closed).
             None => Some(Box::new(Unconfigured)),

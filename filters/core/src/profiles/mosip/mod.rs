@@ -8,9 +8,7 @@
 mod reply;
 mod settings;
 
-pub use settings::{
-    ErrorStatus, MosipSign, MosipSignSection, MosipVerify, MosipVerifySection, OnOff,
-};
+pub use settings::{MosipSign, MosipSignSection, MosipVerify, MosipVerifySection, OnOff};
 
 use crate::b64;
 use crate::crypto::CryptoBackend;

@@ -9,6 +9,7 @@ use crate::jose::alg::Alg;
 use crate::keys::PublicKey;
 use crate::profiles::{header_name, SignSettings, SignSetup, VerifySettings};
 use crate::registry::Registry;
+use crate::reply::ErrorStatus;
 use crate::sign::SignResponses;
 use crate::verify::{Common, Direction};
 use crate::x509::Certificate;
@@ -20,15 +21,6 @@ const AT: &str = "profile.mosip";
 pub enum OnOff {
     On,
     Off,
-}
-
-/// IDA's error status: its own 200, or the generic 4xx.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, JsonSchema)]
-pub enum ErrorStatus {
-    #[serde(rename = "200")]
-    Ok200,
-    #[serde(rename = "4xx")]
-    Generic4xx,
 }
 
 /// `profile.mosip` of `jws_verify`, as written.
