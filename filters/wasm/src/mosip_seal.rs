@@ -228,27 +228,28 @@ impl HttpContext for MosipSealStream {
     }
 
     // A message ending with trailers: the body buffered so far is all there is. Without these,
-    // Envoy would release the held body as it is — in clear.
+    // Envoy would release the held body as it is — in clear. The trailers themselves are
+    // nothing IDA reads and would travel unsealed: they are emptied.
     fn on_http_request_trailers(&mut self, _num_trailers: usize) -> Action {
         if self.request_refused.get() {
             return Action::Pause;
         }
-        match self.filter.settings.sealer.as_ref() {
-            Some(sealer) => self.seal_body(sealer, usize::MAX),
-            None => Action::Continue,
+        let Some(sealer) = self.filter.settings.sealer.as_ref() else {
+            return Action::Continue;
+        };
+        if let Err(s) = hostcalls::set_map(MapType::HttpRequestTrailers, vec![]) {
+            return self.refuse(Reason::Internal, &format!("cannot drop trailers: {s:?}"));
         }
+        self.seal_body(sealer, usize::MAX)
     }
 
     fn on_http_response_headers(&mut self, _num_headers: usize, end_of_stream: bool) -> Action {
         if self.request_refused.get() || self.settings().opener.is_none() || end_of_stream {
             return Action::Continue;
         }
-        // Only IDA's JSON answers carry an identity; Envoy's own replies pass as they are.
-        let json = hostcalls::get_map_value(MapType::HttpResponseHeaders, "content-type")
-            .ok()
-            .flatten()
-            .is_some_and(|t| t.to_ascii_lowercase().contains("json"));
-        if !json || host::is_envoy_reply() {
+        // Envoy's own replies pass as they are. Every upstream answer is held whatever its
+        // content-type says: an e-KYC identity is never handed over still sealed.
+        if host::is_envoy_reply() {
             return Action::Continue;
         }
         self.opening = true;
