@@ -115,11 +115,12 @@ pub fn verify(run: &mut Run<'_>, p: &Verify) -> Result<Outcome, Rejection> {
     let present = run.msg.header(&p.signature_header).is_some();
     match policy {
         Policy::Skip => {
-            unverified_source(run, p)?;
+            unverified_source(run, p, false)?;
             return Ok(Outcome::Skipped);
         }
         Policy::IfPresent if !present => {
-            unverified_source(run, p)?;
+            let carries_body = !run.msg.body.is_empty();
+            unverified_source(run, p, carries_body)?;
             run.trace.pass("signature_header", || {
                 "absent, if-present: forwarded unsigned".into()
             });
@@ -127,7 +128,8 @@ pub fn verify(run: &mut Run<'_>, p: &Verify) -> Result<Outcome, Rejection> {
         }
         _ => {}
     }
-    // A header sent twice could be read one way here and another way upstream.
+    // A header sent twice (or also as `fspiop_source`…) could be read one way here and another
+    // way upstream.
     for name in [
         p.signature_header.as_str(),
         "fspiop-source",
@@ -136,7 +138,7 @@ pub fn verify(run: &mut Run<'_>, p: &Verify) -> Result<Outcome, Rejection> {
         "fspiop-http-method",
         "date",
     ] {
-        if run.msg.header_count(name) > 1 {
+        if run.msg.header_repeated(name) {
             let reason = if name == p.signature_header {
                 Reason::SigMalformed
             } else {
@@ -272,14 +274,16 @@ pub fn verify(run: &mut Run<'_>, p: &Verify) -> Result<Outcome, Rejection> {
 
 /// Rule 12 on a route that is not verified (`skip`, unsigned `if-present`): `FSPIOP-Source`
 /// is still one header naming the authenticated peer (§3.5.3) — else peer A could send
-/// `DELETE /participants/…` as B. Absent or empty names nobody; a verified route binds later,
-/// in §3.6's order.
-fn unverified_source(run: &mut Run<'_>, p: &Verify) -> Result<(), Rejection> {
-    if run.msg.header_count("fspiop-source") > 1 {
+/// `DELETE /participants/…` as B. Absent or empty names nobody, which is refused only for an
+/// unsigned message with a body (`carries_body`): a signer downstream (the hub's outbound)
+/// signs a message that names no source as its own, so peer A's unsigned `PUT /parties` would
+/// reach the payer as the hub's. A verified route binds later, in §3.6's order.
+fn unverified_source(run: &mut Run<'_>, p: &Verify, carries_body: bool) -> Result<(), Rejection> {
+    if run.msg.header_repeated("fspiop-source") {
         return Err(run.reject(
             "headers",
             Reason::BindingMismatch,
-            "fspiop-source sent more than once".into(),
+            "fspiop-source sent more than once or under another spelling".into(),
         ));
     }
     if p.source_binding != SourceBinding::Peer {
@@ -290,6 +294,10 @@ fn unverified_source(run: &mut Run<'_>, p: &Verify) -> Result<(), Rejection> {
         Some(source) if !source.is_empty() => {
             run.bind_named("FSPIOP-Source", source, &p.trusted_forwarders)
         }
+        _ if carries_body => Err(run.fail(
+            "identity",
+            Selection::IdentityMissing("unsigned body without FSPIOP-Source".into()),
+        )),
         _ => Ok(()),
     }
 }
@@ -422,7 +430,10 @@ fn request_line(run: &mut Run<'_>, header: &Header, path: &str) -> Result<(), Re
         .member("FSPIOP-URI")
         .and_then(JsonValue::as_str)
         .unwrap_or_default();
-    if run.msg.method != method || !path.ends_with(uri) {
+    // Equal, not a suffix: `/authorizations/{ID}` signed for the FSPIOP API must not run as
+    // `/thirdpartyRequests/authorizations/{ID}`, and an empty URI would fit every path. A hub
+    // mount point is what `uri_strip_prefix` removes.
+    if run.msg.method != method || path != uri {
         return Err(run.reject(
             "request_line",
             Reason::BindingMismatch,
