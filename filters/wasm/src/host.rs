@@ -42,7 +42,8 @@ pub fn headers(map: MapType) -> Result<Vec<(String, String)>, String> {
         .map_err(|s| format!("cannot read headers: {s:?}"))
 }
 
-/// Removes every header starting with `prefix` (a client or upstream could forge them).
+/// Removes every header starting with `prefix` (a client or upstream could forge them), also
+/// spelled with `_` for `-` (CGI and WSGI read both as one).
 pub fn strip_prefixed(
     map: MapType,
     headers: &[(String, String)],
@@ -51,10 +52,7 @@ pub fn strip_prefixed(
     let mut doomed: Vec<&str> = headers
         .iter()
         .map(|(n, _)| n.as_str())
-        .filter(|n| {
-            n.get(..prefix.len())
-                .is_some_and(|h| h.eq_ignore_ascii_case(prefix))
-        })
+        .filter(|n| signet_core::message::header_name_starts_with(n, prefix))
         .collect();
     doomed.sort_unstable();
     doomed.dedup();

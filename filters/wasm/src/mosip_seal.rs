@@ -303,10 +303,22 @@ impl MosipSealStream {
     /// The message ends with trailers: the body buffered so far is all there is. Without this,
     /// Envoy would release the held body as it is — in clear.
     fn trailers(&self, response: bool) -> Action {
-        match self.settled(response) {
-            Some(action) => action,
-            None => self.finish(response, usize::MAX),
+        if let Some(action) = self.settled(response) {
+            return action;
         }
+        // A request's trailers are nothing IDA reads and would travel unsealed beside the
+        // sealed body: they are emptied.
+        if !response {
+            if let Err(s) = hostcalls::set_map(MapType::HttpRequestTrailers, vec![]) {
+                return self.refuse(
+                    Reason::Internal,
+                    None,
+                    &[],
+                    &format!("cannot drop trailers: {s:?}"),
+                );
+            }
+        }
+        self.finish(response, usize::MAX)
     }
 
     /// Reads the whole held body, seals or opens it, writes it back with its new length.
@@ -428,12 +440,9 @@ impl HttpContext for MosipSealStream {
         {
             return Action::Continue;
         }
-        // Only IDA's JSON answers carry an identity; Envoy's own replies pass as they are.
-        let json = hostcalls::get_map_value(MapType::HttpResponseHeaders, "content-type")
-            .ok()
-            .flatten()
-            .is_some_and(|t| t.to_ascii_lowercase().contains("json"));
-        if !json || host::is_envoy_reply() {
+        // Envoy's own replies pass as they are. Every upstream answer is held whatever its
+        // content-type says: an e-KYC identity is never handed over still sealed.
+        if host::is_envoy_reply() {
             return Action::Continue;
         }
         self.hold(true)

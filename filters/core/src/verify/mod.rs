@@ -204,10 +204,10 @@ impl Run<'_> {
         }
     }
 
-    /// The value of the signature header, refusing one sent several times (`sig_malformed`):
-    /// which copy an upstream would read is not ours to guess.
+    /// The value of the signature header, refusing one sent several times or under a look-alike
+    /// name (`sig_malformed`): which copy an upstream would read is not ours to guess.
     pub fn signature_header(&mut self, name: &str) -> Result<Option<String>, Rejection<StepError>> {
-        if self.msg.header_count(name) > 1 {
+        if self.msg.header_repeated(name) {
             return Err(self.fail("signature_header", Framing::Repeated(name.into())));
         }
         Ok(self.msg.header(name).map(str::to_string))

@@ -116,11 +116,12 @@ pub fn verify(run: &mut Run<'_>, p: &MojaloopVerify) -> Result<Outcome, Rejectio
     let present = run.msg.header(&p.signature_header).is_some();
     match policy {
         Policy::Skip => {
-            unverified_source(run, p)?;
+            unverified_source(run, p, false)?;
             return Ok(Outcome::Skipped);
         }
         Policy::IfPresent if !present => {
-            unverified_source(run, p)?;
+            let carries_body = !run.msg.body.is_empty();
+            unverified_source(run, p, carries_body)?;
             run.trace.pass("signature_header", || {
                 "absent, if-present: forwarded unsigned".into()
             });
@@ -128,7 +129,8 @@ pub fn verify(run: &mut Run<'_>, p: &MojaloopVerify) -> Result<Outcome, Rejectio
         }
         _ => {}
     }
-    // A header sent twice could be read one way here and another way upstream.
+    // A header sent twice (or also as `fspiop_source`…) could be read one way here and another
+    // way upstream.
     for name in [
         p.signature_header.as_str(),
         "fspiop-source",
@@ -137,7 +139,7 @@ pub fn verify(run: &mut Run<'_>, p: &MojaloopVerify) -> Result<Outcome, Rejectio
         "fspiop-http-method",
         "date",
     ] {
-        if run.msg.header_count(name) > 1 {
+        if run.msg.header_repeated(name) {
             let e: StepError = if name == p.signature_header {
                 Framing::Repeated(name.into()).into()
             } else {
@@ -269,10 +271,16 @@ pub fn verify(run: &mut Run<'_>, p: &MojaloopVerify) -> Result<Outcome, Rejectio
 
 /// Rule 12 on a route that is not verified (`skip`, unsigned `if-present`): `FSPIOP-Source` is
 /// still one header naming the authenticated peer (docs/profiles.md#mojaloop) — else peer A could
-/// send `DELETE /participants/…` as B. Absent or empty names nobody; a verified route binds later,
-/// in the order of its checks.
-fn unverified_source(run: &mut Run<'_>, p: &MojaloopVerify) -> Result<(), Rejection<StepError>> {
-    if run.msg.header_count("fspiop-source") > 1 {
+/// send `DELETE /participants/…` as B. Absent or empty names nobody, which is refused only for an
+/// unsigned message with a body (`carries_body`): a signer downstream (the hub's outbound) signs a
+/// message that names no source as its own, so peer A's unsigned `PUT /parties` would reach the
+/// payer as the hub's. A verified route binds later, in the order of its checks.
+fn unverified_source(
+    run: &mut Run<'_>,
+    p: &MojaloopVerify,
+    carries_body: bool,
+) -> Result<(), Rejection<StepError>> {
+    if run.msg.header_repeated("fspiop-source") {
         return Err(run.fail("headers", Binding::Repeated("fspiop-source".into())));
     }
     if p.source_binding != SourceBinding::Peer {
@@ -283,6 +291,10 @@ fn unverified_source(run: &mut Run<'_>, p: &MojaloopVerify) -> Result<(), Reject
         Some(source) if !source.is_empty() => {
             run.bind_named("FSPIOP-Source", source, &p.trusted_forwarders)
         }
+        _ if carries_body => Err(run.fail(
+            "identity",
+            Selection::IdentityMissing("unsigned body without FSPIOP-Source".into()),
+        )),
         _ => Ok(()),
     }
 }
@@ -397,7 +409,10 @@ fn request_line(
         .member("FSPIOP-URI")
         .and_then(JsonValue::as_str)
         .unwrap_or_default();
-    if run.msg.method != method || !path.ends_with(uri) {
+    // Equal, not a suffix: `/authorizations/{ID}` signed for the FSPIOP API must not run as
+    // `/thirdpartyRequests/authorizations/{ID}`, and an empty URI would fit every path. A hub
+    // mount point is what `uri_strip_prefix` removes.
+    if run.msg.method != method || path != uri {
         let line = Binding::RequestLine {
             method: run.msg.method.clone(),
             path: path.into(),
