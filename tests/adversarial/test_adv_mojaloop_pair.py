@@ -141,16 +141,17 @@ def test_hub_inbound_never_passes_another_dfsps_identity(pair, route, spelling):
 
 
 def test_look_alike_signet_headers_never_reach_the_hub(pair):
-    """Rules 9 and 12: `x_signet_partner` is `x-signet-partner` to a CGI / WSGI upstream, so it is
-    stripped like the header it imitates."""
+    """Rules 9 and 12: `x_signet_partner` is `x-signet-partner` to a CGI / WSGI upstream. The
+    templates refuse every header with an underscore (`headers_with_underscores_action`); where
+    an operator allows them, `gateway` strips these like the header they imitate."""
     hub = pair[0]
     before = hub.count()
-    forged = [("x_signet_partner", "hub"), ("X_Signet-Verified", "true"), ("x-signet_reason", "ok")]
-    out = to_hub(pair, "dfsp-a", "GET", "/parties/MSISDN/27713803912",
-                 [("fspiop-source", "dfsp-a")] + forged, None)
-    assert out.status == 200 and hub.count() == before + 1, (out.status, reason(out))
-    seen = hub.requests[before]
-    assert not [n for n, _ in seen.headers if n.lower().replace("_", "-").startswith("x-signet-")], seen.headers
+    for forged in [("x_signet_partner", "hub"), ("X_Signet-Verified", "true"), ("x-signet_reason", "ok")]:
+        out = to_hub(pair, "dfsp-a", "GET", "/parties/MSISDN/27713803912",
+                     [("fspiop-source", "dfsp-a"), forged], None)
+        assert out.status == 400, (forged, out.status, reason(out))
+    time.sleep(SETTLE)
+    assert hub.count() == before
 
 
 @pytest.mark.parametrize("signer", ["dfsp-b", "hub"])
