@@ -112,12 +112,14 @@ class Proc:
     """A child in its own process group, output to a log file."""
 
     def __init__(
-        self, cmd: list[str], log_path: Path, stdout_pipe: bool = False, env: dict | None = None
+        self, cmd: list[str], log_path: Path, stdout_pipe: bool = False, env: dict | None = None,
+        cwd: Path | None = None,
     ):
         self.log_path = log_path
         self._log = open(log_path, "wb")
         self.popen = subprocess.Popen(
             cmd,
+            cwd=cwd,
             env={**os.environ, **env} if env else None,
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE if stdout_pipe else self._log,
@@ -358,12 +360,12 @@ def demo_env(params: dict, pki: Pki) -> dict:
     return {var: (pki.root / rel).read_text() for var, rel in params.get("demo_env", {}).items()}
 
 
-def validate(config: Path, env: dict | None = None) -> subprocess.CompletedProcess:
+def validate(config: Path, env: dict | None = None, cwd: Path | None = None) -> subprocess.CompletedProcess:
     """`envoy --mode validate` (it also loads the Wasm module and runs on_configure)."""
     proc = subprocess.run(
         [str(envoy_path()), "--mode", "validate", "-c", str(config), "--disable-hot-restart"],
         capture_output=True, text=True, timeout=60, start_new_session=True,
-        env={**os.environ, **env} if env else None,
+        env={**os.environ, **env} if env else None, cwd=cwd,
     )
     return proc
 
@@ -459,40 +461,54 @@ def start_gateway(
             patch(doc)
             config.write_text(yaml.safe_dump(doc, sort_keys=False))
             run([sys.executable, str(REPO / "scripts" / "check-config"), str(config)], timeout=30)
-        admin_file = workdir / "admin-address"
-        admin_file.unlink(missing_ok=True)
-        proc = Proc(
-            [
-                str(envoy_path()),
-                "-c",
-                str(config),
-                "--disable-hot-restart",
-                "--concurrency",
-                str(concurrency),
-                "--admin-address-path",
-                str(admin_file),
-                "--file-flush-interval-msec",
-                "200",
-                "--log-level",
-                "info",
-                *(envoy_args or []),
-            ],
-            workdir / "envoy.log",
-            env=env,
-        )
-        stack.callback(proc.stop)
-        admin_port = _wait_ready(proc, admin_file)
-        gw = Gateway(
-            proc=proc,
-            admin_port=admin_port,
-            port=_listener_port(admin_port, listener),
-            upstream=upstream,
-            config=config,
-            params=all_params,
-            live_dir=workdir / "live" if dynamic else None,
-            listener=listener,
-        )
+        gw = stack.enter_context(run_envoy(config, workdir, listener=listener, env=env,
+                                           concurrency=concurrency, envoy_args=envoy_args))
+        gw.upstream, gw.params = upstream, all_params
+        gw.live_dir = workdir / "live" if dynamic else None
         yield gw
+
+
+@contextlib.contextmanager
+def run_envoy(
+    config: Path,
+    workdir: Path,
+    *,
+    listener: str = "platform",
+    env: dict | None = None,
+    concurrency: int = 1,
+    envoy_args: list | None = None,
+    cwd: Path | None = None,
+) -> Iterator[Gateway]:
+    """Envoy on a rendered config (admin and listener ports read back from it), stopped on exit.
+    cwd: the directory its relative paths are taken from (an example's: the repository root)."""
+    admin_file = workdir / "admin-address"
+    admin_file.unlink(missing_ok=True)
+    proc = Proc(
+        [
+            str(envoy_path()),
+            "-c",
+            str(config),
+            "--disable-hot-restart",
+            "--concurrency",
+            str(concurrency),
+            "--admin-address-path",
+            str(admin_file),
+            "--file-flush-interval-msec",
+            "200",
+            "--log-level",
+            "info",
+            *(envoy_args or []),
+        ],
+        workdir / "envoy.log",
+        env=env,
+        cwd=cwd,
+    )
+    try:
+        admin_port = _wait_ready(proc, admin_file)
+        yield Gateway(proc=proc, admin_port=admin_port, port=_listener_port(admin_port, listener),
+                      upstream=None, config=config, listener=listener)
+    finally:
+        proc.stop()
 
 
 # --- a TLS client that tells refusals apart ----------------------------------------------------

@@ -292,16 +292,13 @@ def test_jwt_authn_keys_are_checked_when_token_check_trusts_them(tmp_path):
 
 def test_shipped_callout_configs_pass(pki, tmp_path):
     """Every envoy/ parameter file with callout clusters renders into a config check-config
-    accepts (harness.render runs it)."""
+    accepts (harness.render runs it); the examples' are tests/test_examples.py's."""
     from harness import render as render_template
 
     base = json.loads((REPO / "envoy" / "platform.demo.json").read_text())
     for overlay in sorted((REPO / "envoy" / "profiles").glob("*.json")):
         params = {**base, **json.loads(overlay.read_text()), "pki_dir": str(pki.root), "wasm_path": str(WASM)}
         render_template("platform.yaml", params, tmp_path / f"{overlay.stem}.yaml")
-    example = json.loads((REPO / "envoy" / "examples" / "ocen-provider.params.json").read_text())
-    example.update(pki_dir=str(pki.root), wasm_path=str(WASM))
-    render_template("platform.yaml", example, tmp_path / "ocen-provider.yaml")
 
 
 def test_token_fetch_routes_only_to_authenticated_clusters(tmp_path):
@@ -409,3 +406,11 @@ def test_remote_module_without_checksum_is_refused(tmp_path):
         "socket_address"]["address"] = "10.0.0.5"
     out = check(tmp_path, filters, clusters=[away])
     assert out.returncode == 1 and "module_server" in out.stderr
+
+
+def test_chain_not_led_by_gateway_is_a_warning(tmp_path):
+    # Only `gateway` strips forged x-signet-* request headers (docs/filters.md).
+    out = check(tmp_path, chain(VERIFIER))
+    assert out.returncode == 0 and "not gateway" in out.stderr
+    out = check(tmp_path, chain({"root_id": "gateway"}, VERIFIER))
+    assert out.returncode == 0 and "not gateway" not in out.stderr

@@ -277,7 +277,10 @@ def test_envoy_refuses_what_it_cannot_seal_or_open(egress, keys, sdk, pki):
     n = len(ida.received)
     out = send(gw, pki, ("POST", "/idauthentication/v1/kyc/misp1/dfsp-a/ak1",
                          [("content-type", "application/json")], b'{"request":"c2VhbGVk"}'))
-    assert (out.status, reason(out)) == (400, "body_malformed")
+    # Refused as IDA refuses a request it cannot read: its envelope, HTTP 200.
+    assert (out.status, reason(out)) == (200, "body_malformed")
+    assert out.json()["errors"][0]["errorCode"] == "IDA-MLC-009"
+    assert out.json()["response"] == {"kycStatus": False}
     assert len(ida.received) == n, "a request Signet did not seal never leaves"
     answer = kyc_answer(sdk, keys)
     answer["response"]["identity"] = flip(answer["response"]["identity"], 8)

@@ -298,7 +298,8 @@ def test_istio_manifests_are_the_rendered_chain(pki, image, tmp_path):
     assert without_code(http) == without_code(ref_hcm["http_filters"][:-1])
     for key, value in hcm.items():
         assert ref_hcm[key] == value
-    assert set(hcm) == {"normalize_path", "merge_slashes", "path_with_escaped_slashes_action"}
+    assert set(hcm) == {"normalize_path", "merge_slashes", "path_with_escaped_slashes_action",
+                        "common_http_protocol_options"}
     (ref_chain,) = reference["static_resources"]["listeners"][0]["filter_chains"]
     assert network == ref_chain["filters"][:1], "the partner SAN + source range allowlist"
     gateway = find(docs, "Gateway")["spec"]["servers"][0]["tls"]

@@ -34,6 +34,8 @@ def platform_filters(svc):
         {"root_id": "token_check", "configuration": {
             "providers": [provider(svc, claim_to_partner="participantId", required_scopes=[], audiences=[])],
             "partners": [{"id": "dfsp-a", "tls_names": [SAN_A]}],
+            # An x-signet-* name: jws_verify, after token_check, must leave it to the upstream.
+            "forward_partner_header": "x-signet-partner",
             "error_format": "ocen"}},
         {"root_id": "jws_verify", "configuration": {
             "profile": {"ocen": {"bind_originator": True}},
@@ -91,6 +93,7 @@ def test_ocen_journey_token_signature_and_signed_response(pki, tmp_path_factory)
         assert got == BODY
         # The lender saw the fetched bearer token and the agent's unencoded detached JWS.
         assert header(seen, "authorization").startswith("Bearer ey")
+        assert [v for n, v in seen if n.lower() == "x-signet-partner"] == ["dfsp-a"]
         h, s = split(header(seen, "x-jws-signature"))
         verify_independently(h, s, got, pem(pki, "dfsp-a/jws/rsa.pub"))
         # The app got the lender's signed response, checked by the agent's egress.

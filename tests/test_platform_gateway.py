@@ -166,3 +166,14 @@ def test_bad_filter_configuration_stops_envoy(gateway_factory, filters, message)
     with pytest.raises(GatewayStartError) as failed:
         gateway_factory(filters=filters)
     assert message in failed.value.log
+
+
+def test_header_with_underscore_is_refused_before_any_filter(gateway, pki):
+    # `fspiop_source` beside `FSPIOP-Source` would read as the same header to a server that maps
+    # '_' to '-' (CGI, WSGI): the templates refuse every such header (400), nothing reaches the
+    # upstream.
+    before = gateway.upstream.hits()
+    out = partner_request(gateway, pki, headers=[("x_signet_partner", "dfsp-b")])
+    assert out.status == 400, out
+    assert gateway.upstream.hits() == before
+    assert partner_request(gateway, pki, headers=[("x-signet-ok", "1")]).status == 200

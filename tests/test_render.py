@@ -265,3 +265,45 @@ def test_remote_module_carries_its_checksum_and_cluster():
         "http_uri": {"uri": REMOTE["uri"], "cluster": "m", "timeout": "2.5s"},
         "sha256": "a" * 64, "retry_policy": {"num_retries": 3}}}
     assert render.wasm_code({"wasm_path": "/m.wasm"}) == {"local": {"filename": "/m.wasm"}}
+
+
+# --- the example form: params that name their template -------------------------------------
+
+EXAMPLE = json.loads((REPO / "envoy/examples/mojaloop/hub-outbound.params.json").read_text())
+PKI = "envoy/examples/mojaloop/pki"
+
+
+def render_main(tmp_path, params: dict, *template: str) -> tuple[int, str]:
+    (tmp_path / "side.params.json").write_text(json.dumps(params))
+    code = render.main([*template, "--params", str(tmp_path / "side.params.json"),
+                        "--out", str(tmp_path / "side.yaml")])
+    return code, (tmp_path / "side.yaml").read_text() if code == 0 else ""
+
+
+def test_example_params_name_their_template_and_keep_paths_relative(tmp_path):
+    code, text = render_main(tmp_path, {**EXAMPLE, "comment": ["A hub's egress."]})
+    assert code == 0
+    assert str(REPO) not in text, "an example's YAML is checked in: no path of this checkout"
+    assert f'{{"filename": "{PKI}/hub/tls/client-for-dfsp-a.crt"}}' in text
+    assert '{"filename": "target/wasm32-wasip1/release/signet.wasm"}' in text
+    head = text.split("\n# Partner-side", 1)[0]
+    assert "(template envoy/egress.yaml)" in head and "# A hub's egress." in head
+    assert f'#   SIGNET_HUB_JWS_KEY="$(cat {PKI}/hub/jws/rsa.key)" \\' in head
+    assert f"#   envoy -c {tmp_path / 'side.yaml'}" in head
+    # Without a template name the paths are made absolute, as before.
+    plain = {k: v for k, v in EXAMPLE.items() if k != "template"}
+    code, text = render_main(tmp_path, plain, str(REPO / "envoy" / "egress.yaml"))
+    assert code == 0 and f'"{REPO}/{PKI}/hub/tls/client-for-dfsp-a.crt"' in text
+
+
+@pytest.mark.parametrize("params, template, message", [
+    ({"template": None}, [], "no template: give one"),
+    ({"template": "../platform"}, [], "template: expected a template's name"),
+    ({}, ["envoy/platform.yaml"], "the params name envoy/egress.yaml"),
+    ({"demo_env": {"OTHER": "x.key"}}, [], "demo_env.OTHER: no filter reads"),
+    ({"comment": "one line"}, [], "comment: expected a list of lines"),
+])
+def test_example_form_mistakes_are_named(tmp_path, capsys, params, template, message):
+    params = {k: v for k, v in {**EXAMPLE, **params}.items() if v is not None}
+    code, _ = render_main(tmp_path, params, *template)
+    assert code == 1 and message in capsys.readouterr().err

@@ -521,22 +521,3 @@ def test_auth_service_down_is_a_clear_503(pki, tmp_path):
             assert call(g, pki, None).status == 200
     finally:
         svc.stop()
-
-
-# --- the README's provider-side example -------------------------------------------------------
-
-
-def test_readme_provider_example_validates(pki, tmp_path):
-    from harness import REPO, WASM, render, validate
-
-    params = json.loads((REPO / "envoy/examples/ocen-provider.params.json").read_text())
-    params.update(pki_dir=str(pki.root), wasm_path=str(WASM), admin_port=0, listen_port=0)
-    # The auth service's CA file is the operator's; the demo PKI has none, so its CA stands in.
-    assert params["clusters"][0]["tls"]["san"] == "DNS:auth.ocen.example"
-    params["clusters"][0]["tls"]["ca"] = str(pki.platform_ca)
-    os.environ["SIGNET_PLATFORM_JWS_KEY"] = (pki.root / "platform/jws/rsa.key").read_text()
-    config = render("platform.yaml", params, tmp_path / "provider.yaml")
-    text = config.read_text()
-    assert "BEGIN PRIVATE KEY" not in text, "the signing key must come from the environment"
-    result = validate(config)
-    assert result.returncode == 0, result.stdout + result.stderr

@@ -59,8 +59,11 @@ def forge(value: str) -> str:
 
 
 class H2Upstream:
-    def __init__(self, pki, *, tls: bool, sig_header: str = "x-jws-signature", kid: str = "platform-ec"):
-        self.sig_header, self.kid = sig_header, kid
+    def __init__(self, pki, *, tls: bool, sig_header: str = "x-jws-signature", kid: str = "platform-ec",
+                 responder=None):
+        """responder(conn, stream_id, request): answers instead of the `/resp/<mode>` table
+        (`request` as recorded in `seen`); it may send nothing (a stall) or reset the stream."""
+        self.sig_header, self.kid, self.responder = sig_header, kid, responder
         self.key_pem = (pki.root / "platform" / "jws" / "ec.key").read_bytes()
         self.ctx = None
         if tls:
@@ -75,6 +78,9 @@ class H2Upstream:
         self.port = self.sock.getsockname()[1]
         self._hits = 0
         self.seen: list[dict] = []  # every request: {"path", "headers", "body", "trailers"}
+        # Everything any request carried (header and trailer fields, DATA), also of requests that
+        # never ended: what a leak would be found in.
+        self.wire: list[bytes] = []
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._accept, daemon=True)
@@ -83,6 +89,15 @@ class H2Upstream:
     def hits(self) -> int:
         with self._lock:
             return self._hits
+
+    def _record(self, fields) -> None:
+        with self._lock:
+            self.wire.extend(f"{n}: {v}".encode() for n, v in fields)
+
+    def received(self) -> bytes:
+        """Every byte of every request so far (see `wire`)."""
+        with self._lock:
+            return b"\n".join(self.wire)
 
     def stop(self) -> None:
         self._stop.set()
@@ -122,18 +137,29 @@ class H2Upstream:
                         paths[ev.stream_id] = dict(ev.headers).get(":path", "/")
                         reqs[ev.stream_id] = {"path": paths[ev.stream_id], "headers": list(ev.headers),
                                               "body": b"", "trailers": []}
+                        self._record(ev.headers)
                     elif isinstance(ev, h2.events.DataReceived):
                         conn.acknowledge_received_data(ev.flow_controlled_length, ev.stream_id)
                         if ev.stream_id in reqs:
                             reqs[ev.stream_id]["body"] += ev.data
+                        with self._lock:
+                            self.wire.append(ev.data)
                     elif isinstance(ev, h2.events.TrailersReceived):
                         if ev.stream_id in reqs:
                             reqs[ev.stream_id]["trailers"] = list(ev.headers)
+                        self._record(ev.headers)
                     elif isinstance(ev, h2.events.StreamEnded):
                         if ev.stream_id in paths:
+                            req = reqs.pop(ev.stream_id, {})
                             with self._lock:
-                                self.seen.append(reqs.pop(ev.stream_id, {}))
-                            self._respond(conn, ev.stream_id, paths.pop(ev.stream_id))
+                                self.seen.append(req)
+                            if self.responder is None:
+                                self._respond(conn, ev.stream_id, paths.pop(ev.stream_id))
+                            else:
+                                paths.pop(ev.stream_id)
+                                with self._lock:
+                                    self._hits += 1
+                                self.responder(conn, ev.stream_id, req)
                     elif isinstance(ev, h2.events.ConnectionTerminated):
                         return
                 sock.sendall(conn.data_to_send())

@@ -40,7 +40,7 @@ config check  runs the check Envoy's on_configure runs on a filter configuration
          names: prints `ok <filter>` or `error <filter>: <field>: <message>` (the text of
          Envoy's log) per filter; exit 0 all valid, 1 any error, 2 usage error. `*_env`
          settings read the VM's environment as Envoy would give it (key_values, host_env_keys).
-conformance  runs every *.json case file in <dir> (format: shared/spec/vectors/README.md);
+conformance  runs every *.json case file in <dir> (format: docs/cli.md#case-files);
          exit 0 only when every case gets its expected verdict. --export writes, per case,
          the jws_verify configuration (<id>.config.json) and the request (<id>.http) it
          implies; --tls-name registers NAME as the signer's mTLS identity in those configs.

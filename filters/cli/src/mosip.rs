@@ -6,6 +6,7 @@ use std::io::Write as _;
 use std::process::ExitCode;
 
 use rand_core::OsRng;
+use signet_core::crypto::RustCrypto;
 use signet_core::seal::{Opened, SealSettings};
 
 use crate::Args;
@@ -34,7 +35,7 @@ pub fn run(args: &[String]) -> Result<ExitCode, String> {
                 .sealer
                 .ok_or("seal needs ida_encryption_certificate in the configuration")?;
             sealer
-                .seal(&body, now_s, &mut OsRng)
+                .seal(&body, now_s, &mut OsRng, &RustCrypto)
                 .map_err(|e| (e.reason(), e.to_string()))
         }
         "open" => {

@@ -116,15 +116,15 @@ pub fn run(args: &[String]) -> Result<ExitCode, String> {
         Ok(Outcome::NeedKeys { participant }) => Err(format!("keys of {participant} not loaded")),
         Err(rej) => {
             let reply = cfg.reply(
-                &rej,
+                &rej.error,
                 &msg,
                 &ctx,
                 "cli",
                 cfg.common.direction == Direction::Response,
             );
-            out!("verdict: rejected — {}", rej.detail);
-            out!("fix: {}", rej.reason.fix());
-            if rej.reason == signet_core::reason::Reason::SigInvalid {
+            out!("verdict: rejected — {}", rej.error);
+            out!("fix: {}", rej.reason().fix());
+            if rej.reason() == signet_core::reason::Reason::SigInvalid {
                 let hints = signet_core::verify::diagnose::diagnose(
                     &cfg.registry,
                     cfg.profile.segments(&msg),
@@ -138,7 +138,7 @@ pub fn run(args: &[String]) -> Result<ExitCode, String> {
                     out!("hint: {h}");
                 }
             }
-            if let Some(p) = &rej.partner {
+            if let Some(p) = rej.partner() {
                 out!("partner: {p}");
             }
             out!(
@@ -146,7 +146,7 @@ pub fn run(args: &[String]) -> Result<ExitCode, String> {
                 reply.status,
                 String::from_utf8_lossy(&reply.body)
             );
-            out!("{}", rej.reason);
+            out!("{}", rej.reason());
             Ok(ExitCode::FAILURE)
         }
     }

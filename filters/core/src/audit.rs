@@ -1,6 +1,6 @@
-//! What a deciding filter (`gateway`, `token_check`, `jws_verify`, `jws_sign`) concluded about
-//! one message: the [`Verdict`] its stats count and the [`AuditRecord`] its access-log line
-//! carries (`docs/stats.md` lists both).
+//! What a deciding filter (`gateway`, `token_check`, `jws_verify`, `jws_sign`, `mosip_seal`)
+//! concluded about one message: the [`Verdict`] its stats count and the [`AuditRecord`] its
+//! access-log line carries (`docs/stats.md` lists both).
 //!
 //! A record never holds a secret in clear: tokens appear as `jti` or a short hash, keys as
 //! short hashes, and the route loses its query and the path segments that may carry keys.
@@ -98,7 +98,30 @@ pub struct AuditRecord {
     pub kid: Option<String>,
     /// `token_check`: how the caller proved who it is.
     #[serde(flatten, skip_serializing_if = "Option::is_none")]
-    pub token: Option<crate::token::audit::TokenAudit>,
+    pub token: Option<TokenAudit>,
+}
+
+/// The fields only `token_check` fills, flattened into the record.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TokenAudit {
+    /// Sources that named the partner.
+    pub sources: Vec<&'static str>,
+    /// Hex SHA-256 of the client certificate.
+    pub cert_sha256: Option<String>,
+    /// Token provider.
+    pub provider: Option<String>,
+    /// `jti:…` or `sha256:…` of the token.
+    pub token_id: Option<String>,
+    /// Who verified the token: `token_check`, or Envoy's `jwt_authn` (`trust_jwt_authn`).
+    pub token_verifier: Option<&'static str>,
+    /// Short hash of the API key.
+    pub api_key: Option<String>,
+    /// MISP of the licence key.
+    pub misp: Option<String>,
+    /// Short hash of the licence key.
+    pub licence_key: Option<String>,
+    /// Policy applied.
+    pub policy: Option<String>,
 }
 
 impl AuditRecord {

@@ -1,10 +1,11 @@
-//! Strict base64 for JWS segments (`profiles.md` §2.1) and `x5c` elements (§2.1.6).
+//! Strict base64 for JWS segments and `x5c` elements
+//! (docs/profiles.md#signing-inputs-and-segments).
 //!
-//! Every decoder here accepts exactly one spelling of a byte string: the canonical one. A
-//! lenient decoder lets an attacker mint many header values for one signature (padding,
-//! whitespace, `+`/`/`, non-zero trailing bits), which breaks replay keys, logs and the
-//! "`H` exactly as received" rule. All work is done by the `base64` crate's engines; this module
-//! only picks their configuration and names the errors.
+//! Every decoder here accepts exactly one spelling of a byte string: the canonical one. A lenient
+//! decoder lets an attacker mint many header values for one signature (padding, whitespace,
+//! `+`/`/`, non-zero trailing bits), which breaks replay keys, logs and the "`H` exactly as
+//! received" rule. All work is done by the `base64` crate's engines; this module only picks their
+//! configuration and names the errors.
 
 use base64::alphabet;
 use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig};
@@ -82,14 +83,15 @@ impl From<DecodeError> for B64Error {
 }
 
 /// Decodes a base64url segment: alphabet `A–Z a–z 0–9 - _` only, no padding, length mod 4 ≠ 1,
-/// unused trailing bits zero (§2.1.1–3). The empty string decodes to no bytes; whether an
-/// empty segment is allowed is the caller's rule (§2.1.4).
+/// unused trailing bits zero (docs/profiles.md#signing-inputs-and-segments). The empty string
+/// decodes to no bytes; whether an empty segment is allowed is the caller's rule.
 pub fn decode_url(s: &str) -> Result<Vec<u8>, B64Error> {
     Ok(URL_STRICT.decode(s)?)
 }
 
 /// As [`decode_url`], but also accepts the correct `=` padding (`mosip.allow_padded_segments`,
-/// §2.1.5). Wrong padding (too much, too little, inside the data) is still refused.
+/// docs/profiles.md#signing-inputs-and-segments). Wrong padding (too much, too little, inside the
+/// data) is still refused.
 pub fn decode_url_allow_padding(s: &str) -> Result<Vec<u8>, B64Error> {
     if s.ends_with('=') {
         Ok(URL_PADDED.decode(s)?)
@@ -128,7 +130,8 @@ pub fn encode_url_padded(bytes: &[u8]) -> String {
     URL_PADDED.encode(bytes)
 }
 
-/// Decodes standard base64 with canonical padding and no whitespace (`x5c` elements, §2.1.6).
+/// Decodes standard base64 with canonical padding and no whitespace (`x5c` elements,
+/// docs/profiles.md#signing-inputs-and-segments).
 pub fn decode_std(s: &str) -> Result<Vec<u8>, B64Error> {
     Ok(STD_STRICT.decode(s)?)
 }

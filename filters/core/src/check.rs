@@ -1,11 +1,14 @@
 //! The one host-free check of a filter's configuration: Envoy's `on_configure` (the Wasm
 //! adapter) and `signet config check` both run it, so the CLI's verdict and text are Envoy's.
 
+use schemars::schema::RootSchema;
+
 use crate::config::gateway::GatewayConfig;
 use crate::config::sign::SignConfig;
 use crate::config::VerifyConfig;
 use crate::config_error::ConfigError;
 use crate::registry::Registry;
+use crate::schema::root_of;
 use crate::seal::SealSettings;
 use crate::token::config::TokenConfig;
 use crate::token::fetch_config::FetchConfig;
@@ -20,12 +23,30 @@ pub const ROOT_IDS: &[&str] = &[
     "mosip_seal",
 ];
 
+/// Every schema of the configuration reference (`docs/config/<name>.schema.json`, checked by
+/// `filters/core/tests/config_reference.rs`): `(name, schema)`, the name a `root_id` or
+/// `registry`.
+pub fn documents() -> Vec<(&'static str, RootSchema)> {
+    vec![
+        (
+            "gateway",
+            root_of::<crate::config::gateway::RawGatewayConfig>(),
+        ),
+        ("jws_verify", root_of::<crate::config::RawVerifyConfig>()),
+        ("jws_sign", root_of::<crate::config::sign::RawSignConfig>()),
+        ("token_check", crate::token::config::schema()),
+        ("token_fetch", crate::token::fetch_config::schema()),
+        ("mosip_seal", crate::seal::settings_schema()),
+        ("registry", root_of::<crate::registry::RawRegistry>()),
+    ]
+}
+
 /// How Envoy's log and `signet config check` name the VM's partner registry.
 pub const REGISTRY: &str = "partner registry (vm_config.configuration)";
 
 /// A filter's checked configuration, ready for its adapter.
 #[derive(Debug)]
-pub enum Checked {
+pub enum FilterConfig {
     Gateway(GatewayConfig),
     JwsVerify(Box<VerifyConfig>),
     JwsSign(Box<SignConfig>),
@@ -56,25 +77,25 @@ pub fn filter(
     configuration: &[u8],
     registry: Option<&Registry>,
     host: &Host<'_>,
-) -> Result<Checked, ConfigError> {
+) -> Result<FilterConfig, ConfigError> {
     let text = || {
         std::str::from_utf8(configuration)
             .map_err(|_| ConfigError::new("(root)", "configuration is not UTF-8"))
     };
     Ok(match root_id {
-        "gateway" => Checked::Gateway(GatewayConfig::parse(configuration)?),
+        "gateway" => FilterConfig::Gateway(GatewayConfig::parse(configuration)?),
         "jws_verify" => {
-            Checked::JwsVerify(Box::new(VerifyConfig::from_json_with(text()?, registry)?))
+            FilterConfig::JwsVerify(Box::new(VerifyConfig::from_json_with(text()?, registry)?))
         }
-        "jws_sign" => Checked::JwsSign(Box::new(SignConfig::from_json(text()?, host.env)?)),
-        "token_check" => Checked::TokenCheck(Box::new(TokenConfig::from_json_with(
+        "jws_sign" => FilterConfig::JwsSign(Box::new(SignConfig::from_json(text()?, host.env)?)),
+        "token_check" => FilterConfig::TokenCheck(Box::new(TokenConfig::from_json_with(
             configuration,
             registry,
         )?)),
         "token_fetch" => {
-            Checked::TokenFetch(Box::new(FetchConfig::from_json(configuration, host.env)?))
+            FilterConfig::TokenFetch(Box::new(FetchConfig::from_json(configuration, host.env)?))
         }
-        "mosip_seal" => Checked::MosipSeal(Box::new(SealSettings::from_json(
+        "mosip_seal" => FilterConfig::MosipSeal(Box::new(SealSettings::from_json(
             text()?,
             host.env,
             host.now_s,

@@ -1,8 +1,8 @@
 //! The `jws_verify` configuration: JSON in, a validated [`VerifyConfig`] out.
 //!
 //! Parsed once (Envoy's `on_configure`, or the CLI); every error names the field. The settings
-//! every profile shares (profiles.md §2.11) are at the top level; a profile's own are its
-//! section, `"profile": {"mojaloop": {...}}` (or `"profile": "mojaloop"` for its defaults),
+//! every profile shares (docs/configuration.md#jws_verify) are at the top level; a profile's own
+//! are its section, `"profile": {"mojaloop": {...}}` (or `"profile": "mojaloop"` for its defaults),
 //! typed by the profile module, so a setting of another profile cannot be written.
 
 use std::collections::BTreeMap;
@@ -14,13 +14,13 @@ pub mod gateway;
 pub mod sign;
 
 use crate::config_error::ConfigError;
-use crate::duration::{pick, seconds_or_zero, Duration, Millis, Seconds};
+use crate::duration::{body_timeout, pick, seconds_or_zero, Duration, Millis, Seconds};
 use crate::jose::alg::Alg;
 use crate::message::{Context, Message};
+use crate::reason::Refusal;
 use crate::registry::{InlineMembers, RawMisp, RawPartner, RawPolicy, Registry};
 use crate::reply::Reply;
 use crate::route::{RawRule, RoutePolicy};
-use crate::verify::Rejection;
 
 pub use crate::profiles::{ProfileName, Verifier, VerifySection};
 pub use crate::verify::{Common, Direction, ErrorFormat};
@@ -64,7 +64,7 @@ pub struct RawVerifyConfig {
     pub body_timeout_ms: Option<Millis>,
     /// Deepest JSON nesting accepted in a body (default 64, 1 to 128).
     pub max_json_depth: Option<usize>,
-    /// Most JSON values accepted in a body (default 1000000).
+    /// Most JSON values accepted in a body (default 100000).
     pub max_json_elements: Option<usize>,
     /// Which routes need a signature: first matching rule wins (default: all do).
     #[serde(default)]
@@ -256,36 +256,23 @@ impl VerifyConfig {
     }
 }
 
-/// Default bound on a held message: generous for a 5 MiB body on a slow link, short enough that
-/// a client cannot park streams in the gateway.
-pub const DEFAULT_BODY_TIMEOUT_MS: u64 = 30_000;
-
-/// Validates `body_timeout` (or its alias `body_timeout_ms`; shared by the verifier and the
-/// signer).
-pub fn body_timeout(new: Option<Duration>, old: Option<Millis>) -> Result<u64, String> {
-    let ms = pick("body_timeout", new, "body_timeout_ms", old)?
-        .map_or(DEFAULT_BODY_TIMEOUT_MS, Duration::ms);
-    if !(100..=600_000).contains(&ms) {
-        return Err("body_timeout: must be between 100ms and 600s".into());
-    }
-    Ok(ms)
-}
-
 impl VerifyConfig {
-    /// The reply for a rejected request (provider side) or, with `client_side`, the 502 that
-    /// replaces an unverifiable response on a partner's egress (§2.9): the platform's own, or
-    /// Signet's generic one with `error_format: signet`.
+    /// The reply to a refusal (a rejection's error) of a request (provider side) or, with
+    /// `client_side`, the 502 that replaces an unverifiable response on a partner's egress
+    /// (docs/profiles.md#replies): the platform's own, or Signet's generic one with `error_format:
+    /// signet`.
     pub fn reply(
         &self,
-        rej: &Rejection,
+        refusal: &dyn Refusal,
         msg: &Message,
         ctx: &Context,
         request_id: &str,
         client_side: bool,
     ) -> Reply {
         if self.common.error_format == ErrorFormat::Signet {
-            return crate::reply::generic(rej.reason, client_side.then_some(502));
+            return crate::reply::generic(refusal.reason(), client_side.then_some(502));
         }
-        self.profile.reply(rej, msg, ctx, request_id, client_side)
+        self.profile
+            .reply(refusal, msg, ctx, request_id, client_side)
     }
 }

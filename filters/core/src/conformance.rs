@@ -1,4 +1,4 @@
-//! Conformance cases: the vector format of `shared/spec/vectors/README.md`, turned into a filter
+//! Conformance cases: the case files of docs/cli.md#case-files, each turned into a filter
 //! configuration, a message and a context, run through the verifier, and compared with the
 //! expected verdict, reason and reply.
 //!
@@ -14,9 +14,10 @@ use crate::b64;
 use crate::config::{ProfileName, RawVerifyConfig, VerifyConfig, TOP_LEVEL};
 use crate::crypto::CryptoBackend;
 use crate::message::{Context, Message};
+use crate::reason::Rejection;
 use crate::reply::Reply;
 use crate::trace::Trace;
-use crate::verify::{no_wait, verify, MemoryReplay, Outcome, Rejection, Run};
+use crate::verify::{no_wait, verify, MemoryReplay, Outcome, Run, StepError};
 
 /// One case file.
 #[derive(Clone, Debug, Deserialize)]
@@ -128,8 +129,7 @@ impl Case {
     }
 
     /// The filter configuration this case describes. Vectors write every setting flat
-    /// (`shared/spec/vectors/README.md`); a profile's own settings are filed under its section
-    /// here.
+    /// (docs/cli.md#case-files); a profile's own settings are filed under its section here.
     pub fn config_json(&self) -> Result<Value, String> {
         let (mut cfg, section): (Map<String, Value>, Map<String, Value>) = self
             .settings
@@ -374,15 +374,15 @@ impl Case {
         cfg: &VerifyConfig,
         msg: &Message,
         ctx: &Context,
-        result: Result<Outcome, Rejection>,
+        result: Result<Outcome, Rejection<StepError>>,
         trace: Trace,
     ) -> CaseResult {
         let mut problems = Vec::new();
         let (got, reason, reply) = match &result {
             Ok(_) => (Expect::Accept, "ok".to_string(), None),
             Err(r) => {
-                let reply = cfg.reply(r, msg, ctx, "00000000", false);
-                (Expect::Reject, r.reason.code().to_string(), Some(reply))
+                let reply = cfg.reply(&r.error, msg, ctx, "00000000", false);
+                (Expect::Reject, r.reason().code().to_string(), Some(reply))
             }
         };
         if got != self.expect {

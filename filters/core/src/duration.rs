@@ -188,6 +188,21 @@ pub fn seconds_or_zero(d: Option<Duration>, field: &str) -> Result<i64, String> 
     i64::try_from(s).map_err(|_| format!("{field}: too long"))
 }
 
+/// Default bound on a held message: generous for a 5 MiB body on a slow link, short enough that
+/// a client cannot park streams in the gateway.
+pub const DEFAULT_BODY_TIMEOUT_MS: u64 = 30_000;
+
+/// Validates `body_timeout` (or its alias `body_timeout_ms`): the bound every filter that holds a
+/// message shares.
+pub fn body_timeout(new: Option<Duration>, old: Option<Millis>) -> Result<u64, String> {
+    let ms = pick("body_timeout", new, "body_timeout_ms", old)?
+        .map_or(DEFAULT_BODY_TIMEOUT_MS, Duration::ms);
+    if !(100..=600_000).contains(&ms) {
+        return Err("body_timeout: must be between 100ms and 600s".into());
+    }
+    Ok(ms)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,11 +1,12 @@
 //! Raw HTTP/1.1 message files for the CLI (`signet sign|verify|explain`): parsing and rendering.
 //!
 //! Accepted input: a request line (`POST /path HTTP/1.1`) or a status line (`HTTP/1.1 200 OK`),
-//! header lines (`name: value`, order, repeats and original spelling kept), an empty line, then
-//! the body as the exact remaining bytes. CRLF and bare LF line endings are both accepted (files
-//! are often edited by hand). `Content-Length` trims the body (a longer declaration is an
-//! error); `Transfer-Encoding: chunked` is de-chunked, as Envoy does before the filters see a
-//! body (§2.6.1). Input is bounded by [`HttpLimits`]; every error names the offending line.
+//! header lines (`name: value`, order, repeats and original spelling kept), an empty line, then the
+//! body as the exact remaining bytes. CRLF and bare LF line endings are both accepted (files are
+//! often edited by hand). `Content-Length` trims the body (a longer declaration is an error);
+//! `Transfer-Encoding: chunked` is de-chunked, as Envoy does before the filters see a body
+//! (docs/profiles.md#bodies). Input is bounded by [`HttpLimits`]; every error names the offending
+//! line.
 
 use core::fmt;
 
@@ -14,8 +15,8 @@ use core::fmt;
 pub struct HttpLimits {
     /// Maximum number of header lines.
     pub max_headers: usize,
-    /// Maximum length of the start line, a header line or a chunk-size line, in bytes, without
-    /// its line ending (an `FSPIOP-Signature` value may be 65 536 bytes, §3.3).
+    /// Maximum length of the start line, a header line or a chunk-size line, in bytes, without its
+    /// line ending (an `FSPIOP-Signature` value may be 65 536 bytes, docs/profiles.md#mojaloop).
     pub max_line_bytes: usize,
     /// Maximum body size after de-chunking.
     pub max_body_bytes: usize,
@@ -56,7 +57,7 @@ pub enum StartLine {
 
 /// One header line. `name` keeps its original spelling; lookups ignore ASCII case.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Header {
+pub struct HttpHeader {
     /// Field name as written.
     pub name: String,
     /// Field value without surrounding spaces/tabs.
@@ -69,7 +70,7 @@ pub struct HttpMessage {
     /// Request or status line.
     pub start: StartLine,
     /// Headers in received order, repeats kept.
-    pub headers: Vec<Header>,
+    pub headers: Vec<HttpHeader>,
     /// The body bytes (de-chunked).
     pub body: Vec<u8>,
 }
@@ -248,7 +249,7 @@ fn parse_start_line(line: &str) -> Option<StartLine> {
     })
 }
 
-fn parse_header(number: usize, line: &str) -> Result<Header, HttpMsgError> {
+fn parse_header(number: usize, line: &str) -> Result<HttpHeader, HttpMsgError> {
     if line.starts_with([' ', '\t']) {
         return Err(err(number, HttpMsgErrorKind::ObsoleteFolding));
     }
@@ -260,7 +261,7 @@ fn parse_header(number: usize, line: &str) -> Result<Header, HttpMsgError> {
     if !is_token(name) || value.bytes().any(|b| b.is_ascii_control() && b != b'\t') {
         return Err(err(number, HttpMsgErrorKind::BadHeader));
     }
-    Ok(Header {
+    Ok(HttpHeader {
         name: name.to_owned(),
         value: value.to_owned(),
     })
@@ -470,7 +471,7 @@ impl HttpMessage {
             true
         });
         if !seen {
-            self.headers.push(Header {
+            self.headers.push(HttpHeader {
                 name: name.to_owned(),
                 value: value.to_owned(),
             });
@@ -766,10 +767,10 @@ mod tests {
         assert_eq!(chunked.render(), b"POST / HTTP/1.1\r\n\r\n");
     }
 
-    fn header_strategy() -> impl proptest::strategy::Strategy<Value = Header> {
+    fn header_strategy() -> impl proptest::strategy::Strategy<Value = HttpHeader> {
         use proptest::strategy::Strategy as _;
         ("[A-Za-z][A-Za-z0-9-]{0,12}", "[!-~]([ -~]{0,20}[!-~])?")
-            .prop_map(|(name, value)| Header { name, value })
+            .prop_map(|(name, value)| HttpHeader { name, value })
     }
 
     proptest::proptest! {
@@ -796,15 +797,15 @@ mod tests {
             body in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..64),
             chunked in proptest::prelude::any::<bool>(),
         ) {
-            let mut headers: Vec<Header> = headers
+            let mut headers: Vec<HttpHeader> = headers
                 .into_iter()
                 .filter(|h| !h.name.eq_ignore_ascii_case("content-length")
                     && !h.name.eq_ignore_ascii_case("transfer-encoding"))
                 .collect();
             headers.push(if chunked {
-                Header { name: "Transfer-Encoding".into(), value: "chunked".into() }
+                HttpHeader { name: "Transfer-Encoding".into(), value: "chunked".into() }
             } else {
-                Header { name: "Content-Length".into(), value: body.len().to_string() }
+                HttpHeader { name: "Content-Length".into(), value: body.len().to_string() }
             });
             let start = if request {
                 StartLine::Request { method: "PUT".into(), target: "/a/b?c=d".into(), version: "HTTP/1.1".into() }

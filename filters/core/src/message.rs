@@ -3,6 +3,28 @@
 //! Header names are lower case (Envoy hands them over that way); values are the raw strings.
 //! The same types serve the request path and the response path.
 
+/// Whether two header names are one to a server that folds case and reads `_` as `-` (CGI
+/// and WSGI servers give `FSPIOP_Source` and `FSPIOP-Source` one variable).
+pub fn same_header_name(a: &str, b: &str) -> bool {
+    a.len() == b.len() && header_name_starts_with(a, b)
+}
+
+/// Whether `name` begins with `prefix`, compared as [`same_header_name`] compares.
+pub fn header_name_starts_with(name: &str, prefix: &str) -> bool {
+    let fold = |b: u8| {
+        if b == b'_' {
+            b'-'
+        } else {
+            b.to_ascii_lowercase()
+        }
+    };
+    name.len() >= prefix.len()
+        && name
+            .bytes()
+            .zip(prefix.bytes())
+            .all(|(x, y)| fold(x) == fold(y))
+}
+
 /// One HTTP message as the verifier sees it.
 #[derive(Clone, Debug, Default)]
 pub struct Message {
@@ -33,6 +55,17 @@ impl Message {
             .iter()
             .filter(|(n, _)| n.eq_ignore_ascii_case(name))
             .count()
+    }
+
+    /// Whether a header was sent more than once, or under a look-alike spelling (see
+    /// [`same_header_name`]): which copy a server reads is then not ours to guess.
+    pub fn header_repeated(&self, name: &str) -> bool {
+        let alike = self
+            .headers
+            .iter()
+            .filter(|(n, _)| same_header_name(n, name))
+            .count();
+        alike > usize::from(self.header(name).is_some())
     }
 
     /// `:path` without the query string.

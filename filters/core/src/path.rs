@@ -1,4 +1,4 @@
-//! One reading of the path (security.md rule 11).
+//! One reading of the path (docs/data-path.md rule 11).
 //!
 //! Route policy, path-derived identities (MOSIP's licence / partner / API key) and the upstream
 //! must read the same path. Envoy normalises in front of us (`normalize_path`, `merge_slashes`,
@@ -6,6 +6,9 @@
 //! or resolves differently (Spring strips `;` parameters, Node resolves `..`), would make a
 //! prefix rule such as `skip /health` cover `/health/../admin`. So the verifiers refuse any path
 //! that a normalising reader could turn into another one: defence in depth, fail closed.
+//!
+//! The same goes for the identities a path carries: MOSIP IDA's `{MISP-LK}/{Partner-ID}/
+//! {API-Key}` is read here ([`ida_triple`]), once, for every filter.
 
 use std::fmt;
 
@@ -94,6 +97,72 @@ pub fn check(path: &str) -> Result<(), Defect> {
     Ok(())
 }
 
+// ---------------------------------------------------------------------------------------------
+// MOSIP IDA's path variables: `jws_verify`'s `mosip` profile and `token_check`'s `ida` path
+// template read them here, the one way IDA's controllers do.
+
+/// IDA's partner operations (the controllers' `@PostMapping`s under the context path
+/// `/idauthentication/v1`), and whether the path variables follow a `delegated` segment:
+/// `/auth/{MISP-LK}/{Partner-ID}/{API-Key}`, `/kyc-auth/delegated/{IdP-LK}/{Auth-Partner-ID}/
+/// {OIDC-Client-Id}`.
+const OPERATIONS: [(&str, bool); 7] = [
+    ("auth", false),
+    ("kyc", false),
+    ("otp", false),
+    ("kyc-auth", true),
+    ("kyc-exchange", true),
+    ("identity-key-binding", true),
+    ("vci-exchange", true),
+];
+
+/// The path variables of an IDA partner request (docs/profiles.md#mosip).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct IdaTriple<'a> {
+    /// `{MISP-LK}` / `{IdP-LK}`.
+    pub licence: &'a str,
+    /// `{Partner-ID}` / `{Auth-Partner-ID}`.
+    pub partner: &'a str,
+    /// `{API-Key}` / `{OIDC-Client-Id}`.
+    pub api_key: &'a str,
+}
+
+/// The triple as IDA's Spring controllers bind it: the three segments right after the first
+/// operation segment (and its `delegated`), and nothing after them. Anything else — fewer or
+/// more segments, an empty one, a `%` escape that Spring would decode — is `None`: refused,
+/// not guessed. `jws_verify`'s `mosip` profile and `token_check`'s `ida` path template both
+/// read it here.
+pub fn ida_triple(path: &str) -> Option<IdaTriple<'_>> {
+    let path = path.split_once('?').map_or(path, |(p, _)| p);
+    let segments: Vec<&str> = path.strip_prefix('/')?.split('/').collect();
+    let start = ida_variables_at(&segments)?;
+    let usable = |s: &str| !s.is_empty() && !s.contains('%');
+    match segments.get(start..)? {
+        &[licence, partner, api_key] if [licence, partner, api_key].into_iter().all(usable) => {
+            Some(IdaTriple {
+                licence,
+                partner,
+                api_key,
+            })
+        }
+        _ => None,
+    }
+}
+
+/// Index of the first path variable in `segments` (the path after its leading `/`, split on
+/// `/`): right after the first operation segment, and after its `delegated`.
+pub fn ida_variables_at(segments: &[&str]) -> Option<usize> {
+    let (at, delegated) = segments.iter().enumerate().find_map(|(i, s)| {
+        OPERATIONS
+            .iter()
+            .find(|(op, _)| op == s)
+            .map(|(_, d)| (i, *d))
+    })?;
+    if !delegated {
+        return Some(at + 1);
+    }
+    (segments.get(at + 1) == Some(&"delegated")).then_some(at + 2)
+}
+
 /// RFC 3986 §2.3.
 fn is_unreserved(b: u8) -> bool {
     b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~')
@@ -111,6 +180,52 @@ fn hex(b: u8) -> Option<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn triple(l: &'static str, p: &'static str, k: &'static str) -> Option<IdaTriple<'static>> {
+        Some(IdaTriple {
+            licence: l,
+            partner: p,
+            api_key: k,
+        })
+    }
+
+    #[test]
+    fn ida_triple_is_what_the_controllers_bind() {
+        assert_eq!(
+            ida_triple("/idauthentication/v1/auth/lk/p/k"),
+            triple("lk", "p", "k")
+        );
+        assert_eq!(
+            ida_triple("/idauthentication/v1/otp/lk/p/k?x=/a/b"),
+            triple("lk", "p", "k")
+        );
+        assert_eq!(
+            ida_triple("/idauthentication/v1/kyc-exchange/delegated/lk/p/k?x=1"),
+            triple("lk", "p", "k")
+        );
+        assert_eq!(
+            ida_triple("/idauthentication/v1/identity-key-binding/delegated/lk/p/c"),
+            triple("lk", "p", "c")
+        );
+        // The first operation segment decides: a licence key may be called "auth".
+        assert_eq!(
+            ida_triple("/idauthentication/v1/otp/auth/p/k"),
+            triple("auth", "p", "k")
+        );
+        // Delegated operations without `delegated` are not IDA's.
+        assert_eq!(ida_triple("/idauthentication/v1/kyc-auth/lk/p/k"), None);
+        // Fewer, more (a trailing slash too), empty or escaped segments: refused, not guessed.
+        assert_eq!(ida_triple("/idauthentication/v1/auth/lk/p"), None);
+        assert_eq!(ida_triple("/idauthentication/v1/auth/lk/p/k/x"), None);
+        assert_eq!(ida_triple("/idauthentication/v1/auth/lk/p/k/"), None);
+        assert_eq!(ida_triple("/idauthentication/v1/auth/x/lk/p/k"), None);
+        assert_eq!(ida_triple("/idauthentication/v1/auth/lk//k"), None);
+        assert_eq!(ida_triple("/idauthentication/v1/auth/lk/p%40x/k"), None);
+        // No operation: no triple (the last three segments of any path are nobody's).
+        assert_eq!(ida_triple("/a/b/c/d"), None);
+        assert_eq!(ida_triple("/a"), None);
+        assert_eq!(ida_triple(""), None);
+    }
 
     #[test]
     fn refused_forms() {

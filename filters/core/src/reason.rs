@@ -1,8 +1,9 @@
-//! The stable reason codes of every rejection (profiles.md §2.8).
+//! The stable reason codes of every rejection (docs/reason-codes.md), and the rejection itself.
 //!
 //! A code names *what* failed; the HTTP status and body a partner sees are the platform's own and
 //! are chosen by the profile (`crate::reply`). The code itself travels in `x-signet-reason`, the
-//! stats and the logs.
+//! stats and the logs. A [`Rejection`] carries the typed error its code is derived from
+//! ([`Refusal`]).
 
 use std::fmt;
 
@@ -70,11 +71,21 @@ pub enum Reason {
     /// An encrypted payload (MOSIP e-KYC identity) does not open with the partner's key: the
     /// wrapped key does not unwrap, or the AES-GCM tag does not verify.
     DecryptFailed,
+    /// A biometric record's device-signed `data`, or the digital id inside it, is not a JWS
+    /// that verifies with the key of its `x5c[0]` certificate (malformed, no `x5c`, an
+    /// algorithm that does not fit the key, or a bad signature).
+    DeviceSigInvalid,
+    /// The device or chip certificate of a biometric record is undecodable, weak, outside its
+    /// validity, or does not chain to a configured device-provider / FTM CA.
+    DeviceCertInvalid,
+    /// The digital id names a device provider, make and model that is not among the
+    /// configured models.
+    DeviceUnregistered,
 }
 
 impl Reason {
     /// Every code, for stats definitions and exhaustive tests.
-    pub const ALL: [Reason; 29] = [
+    pub const ALL: [Reason; 32] = [
         Reason::SigMissing,
         Reason::SigMalformed,
         Reason::HeaderMalformed,
@@ -104,6 +115,9 @@ impl Reason {
         Reason::BodyTimeout,
         Reason::ReplayCacheFull,
         Reason::DecryptFailed,
+        Reason::DeviceSigInvalid,
+        Reason::DeviceCertInvalid,
+        Reason::DeviceUnregistered,
     ];
 
     /// The wire form, as in `x-signet-reason`.
@@ -138,6 +152,9 @@ impl Reason {
             Reason::BodyTimeout => "body_timeout",
             Reason::ReplayCacheFull => "replay_cache_full",
             Reason::DecryptFailed => "decrypt_failed",
+            Reason::DeviceSigInvalid => "device_sig_invalid",
+            Reason::DeviceCertInvalid => "device_cert_invalid",
+            Reason::DeviceUnregistered => "device_unregistered",
         }
     }
 
@@ -178,6 +195,9 @@ impl Reason {
             Reason::BodyTimeout => "The message did not end within `body_timeout`.",
             Reason::ReplayCacheFull => "The replay cache has no room left inside the window; refused rather than forget a message it protects.",
             Reason::DecryptFailed => "An encrypted payload (a MOSIP e-KYC identity) does not open with the partner's key: the wrapped key does not unwrap or the AES-GCM tag does not verify.",
+            Reason::DeviceSigInvalid => "A biometric record's device-signed `data`, or the digital id inside it, is not a JWS that verifies with its `x5c[0]` certificate.",
+            Reason::DeviceCertInvalid => "A biometric record's device or FTM chip certificate is undecodable, weak, outside its validity, or does not chain to a configured device-provider / FTM CA (`device_trust`).",
+            Reason::DeviceUnregistered => "The digital id names a device provider, make and model that is not among `device_trust.models`.",
         }
     }
 
@@ -210,10 +230,14 @@ impl Reason {
             Reason::PathNotCanonical => "Send the path in its one plain form: no `%2F`, `//`, `.`/`..` segments or `;` parameters.",
             Reason::BodyTimeout => "Send the whole body promptly; do not hold a request open.",
             Reason::DecryptFailed => "Register with MOSIP the encryption certificate whose key the gateway holds (`partner_encryption_certificate`, `partner_encryption_key_env`); an altered answer stays refused.",
+            Reason::DeviceSigInvalid => "Send each biometric record exactly as the device (SBI) returned it; an altered record stays refused.",
+            Reason::DeviceCertInvalid => "Capture with a device whose certificates are in date and issued under the CAs configured in `device_trust`, or add its provider's CA there.",
+            Reason::DeviceUnregistered => "Capture with a registered device model, or add the model to `device_trust.models`.",
         }
     }
 
-    /// The status of the generic column of §2.8 (`error_format: signet`, profile `generic`).
+    /// The status of the generic column of docs/reason-codes.md (`error_format: signet`, profile
+    /// `generic`).
     pub fn generic_status(self) -> u16 {
         match self {
             Reason::SigMissing
@@ -228,7 +252,9 @@ impl Reason {
             | Reason::TokenMissing
             | Reason::TokenInvalid
             | Reason::TokenExpired
-            | Reason::DecryptFailed => 401,
+            | Reason::DecryptFailed
+            | Reason::DeviceSigInvalid
+            | Reason::DeviceCertInvalid => 401,
             Reason::SigMalformed
             | Reason::HeaderMalformed
             | Reason::CritUnsupported
@@ -239,7 +265,7 @@ impl Reason {
             Reason::BodyTimeout => 408,
             Reason::BodyTooLarge => 413,
             Reason::ContentEncoding => 415,
-            Reason::PeerMismatch | Reason::PartnerInactive => 403,
+            Reason::PeerMismatch | Reason::PartnerInactive | Reason::DeviceUnregistered => 403,
             Reason::KeysUnavailable | Reason::ReplayCacheFull => 503,
             Reason::Internal | Reason::SignFailed => 500,
         }
@@ -277,6 +303,21 @@ pub enum Inactive {
 }
 
 impl Inactive {
+    /// Every variant, in declaration order (tested), for the reason-code reference.
+    pub const ALL: [Inactive; 11] = [
+        Inactive::Partner,
+        Inactive::ApiKey,
+        Inactive::ApiKeyDates,
+        Inactive::Policy,
+        Inactive::Route,
+        Inactive::PolicyScope,
+        Inactive::LicenceUnknown,
+        Inactive::LicenceNotCommenced,
+        Inactive::LicenceExpired,
+        Inactive::LicenceBlocked,
+        Inactive::MispNotForPartner,
+    ];
+
     /// What was not active, for logs.
     pub fn what(self) -> &'static str {
         match self {
@@ -292,6 +333,60 @@ impl Inactive {
             Inactive::LicenceBlocked => "licence key blocked",
             Inactive::MispNotForPartner => "MISP may not serve this partner",
         }
+    }
+}
+
+/// A typed refusal: each stage's error enum (`crate::verify::error::StepError`,
+/// `crate::token::TokenError`) derives its stable reason from the variant, so no call site
+/// chooses a code and none can pair an error with the wrong one.
+pub trait Refusal: fmt::Display {
+    /// The stable reason code.
+    fn reason(&self) -> Reason;
+    /// Which credential a `partner_inactive` is about.
+    fn inactive(&self) -> Option<Inactive> {
+        None
+    }
+}
+
+/// A refused message: the typed error `E` and what was established before the refusal — the
+/// partner (`jws_verify`, the default), or `token_check`'s findings — for logs, stats and the
+/// audit record, never for the client.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Rejection<E, F = Option<String>> {
+    pub error: E,
+    pub findings: F,
+}
+
+impl<E: Refusal, F> Rejection<E, F> {
+    /// The stable reason code, the error's.
+    pub fn reason(&self) -> Reason {
+        self.error.reason()
+    }
+
+    /// Which credential a `partner_inactive` is about.
+    pub fn inactive(&self) -> Option<Inactive> {
+        self.error.inactive()
+    }
+}
+
+impl<E> Rejection<E> {
+    /// A rejection that names no partner yet.
+    pub fn new(error: E) -> Rejection<E> {
+        Rejection {
+            error,
+            findings: None,
+        }
+    }
+
+    /// The partner the rejection concerns, when it was identified.
+    pub fn partner(&self) -> Option<&str> {
+        self.findings.as_deref()
+    }
+
+    /// Names the partner the rejection concerns.
+    pub fn with_partner(mut self, partner: Option<&str>) -> Rejection<E> {
+        self.findings = partner.map(str::to_string);
+        self
     }
 }
 
@@ -313,6 +408,13 @@ mod tests {
             assert_eq!(Reason::from_code(r.code()), Some(r));
         }
         assert_eq!(Reason::from_code("ok"), None);
+    }
+
+    #[test]
+    fn inactive_all_follows_declaration_order() {
+        for (n, i) in Inactive::ALL.iter().enumerate() {
+            assert_eq!(*i as usize, n, "{}", i.what());
+        }
     }
 
     #[test]

@@ -1,13 +1,17 @@
-//! Local replies, for every filter that refuses: the shape every reply has (the stable reason
-//! code in `x-signet-reason`) and the wire forms more than one filter sends — Signet's generic
-//! body (profiles.md §2.8), RFC 6750's challenge (`token_check`) and Spring's error JSON (OCEN's
-//! `jws_verify` and `token_check`, §4.7, §4.10). Forms only one platform's `jws_verify` sends
-//! (§3.11, §5.10, §6.9) are its profile module's (`crate::profiles`), built on these.
+//! Local replies, for every filter that refuses: the shape every reply has (the stable reason code
+//! in `x-signet-reason`) and the wire forms more than one filter sends — Signet's generic body
+//! (docs/reason-codes.md), RFC 6750's challenge (`token_check`), Spring's error JSON (OCEN's
+//! `jws_verify` and `token_check`, docs/profiles.md#ocen) and IDA's error envelope (MOSIP's
+//! `jws_verify` and `mosip_seal`, docs/profiles.md#mosip). Forms only one platform's
+//! `jws_verify` sends (docs/profiles.md#mojaloop, #spar) and the choice of IDA's error codes are
+//! its profile module's (`crate::profiles`), built on these.
 //!
-//! Bodies never carry key material, stack traces or other partners' names: only the fixed
-//! texts of the platform and fields echoed from the caller's own request.
+//! Bodies never carry key material, stack traces or other partners' names: only the fixed texts of
+//! the platform and fields echoed from the caller's own request.
 
-use serde::Serialize;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
 
 use crate::reason::{Inactive, Reason};
 
@@ -43,10 +47,10 @@ impl Reply {
 /// `{"error":"<code>"}` with the generic status (`error_format: signet`, profile `generic`).
 pub fn generic(reason: Reason, status: Option<u16>) -> Reply {
     #[derive(Serialize)]
-    struct E<'a> {
+    struct GenericError<'a> {
         error: &'a str,
     }
-    let body = serde_json::to_vec(&E {
+    let body = serde_json::to_vec(&GenericError {
         error: reason.code(),
     })
     .unwrap_or_default();
@@ -54,7 +58,7 @@ pub fn generic(reason: Reason, status: Option<u16>) -> Reply {
 }
 
 /// Spring's `www-authenticate` challenge for a token refusal, or `None` when Spring's resource
-/// server would not have refused (§4.7).
+/// server would not have refused (docs/profiles.md#ocen).
 fn spring_challenge(reason: Reason) -> Option<&'static str> {
     match reason {
         Reason::TokenMissing => Some("Bearer"),
@@ -63,8 +67,8 @@ fn spring_challenge(reason: Reason) -> Option<&'static str> {
     }
 }
 
-/// OCEN's replies (§4.7, §4.10): token refusals as Spring Security's resource server (an empty
-/// 401 with a challenge), the rest in Spring WebFlux's default error JSON; `client_side`: the
+/// OCEN's replies (docs/profiles.md#ocen): token refusals as Spring Security's resource server (an
+/// empty 401 with a challenge), the rest in Spring WebFlux's default error JSON; `client_side`: the
 /// 502 that replaces an unverifiable response on a partner's egress. `path` is the request's,
 /// without its query.
 pub fn spring(
@@ -95,14 +99,14 @@ pub fn spring(
     };
     #[derive(Serialize)]
     #[serde(rename_all = "camelCase")]
-    struct Body<'a> {
+    struct SpringError<'a> {
         timestamp: String,
         path: &'a str,
         status: u16,
         error: &'a str,
         request_id: &'a str,
     }
-    let body = serde_json::to_vec(&Body {
+    let body = serde_json::to_vec(&SpringError {
         timestamp: crate::time::format_millis_utc_offset(now_ms).unwrap_or_default(),
         path,
         status,
@@ -144,6 +148,82 @@ pub fn rfc6750(reason: Reason, inactive: Option<Inactive>, realm: &str) -> Reply
     let mut r = generic(reason, None);
     r.headers.push(("www-authenticate".into(), challenge));
     r
+}
+
+/// The status of IDA's error answer (`error_status` of `jws_verify`'s `mosip` profile and of
+/// `mosip_seal`): IDA's own 200, or the generic 4xx.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, JsonSchema)]
+pub enum ErrorStatus {
+    #[serde(rename = "200")]
+    Ok200,
+    #[serde(rename = "4xx")]
+    Generic4xx,
+}
+
+/// The status of IDA's error answer: 502 for an answer refused on the partner's egress, 413 for
+/// a body over the bound, else IDA's 200 (or, with `generic_4xx`, the generic status).
+pub fn ida_status(reason: Reason, client_side: bool, generic_4xx: bool) -> u16 {
+    if client_side {
+        502
+    } else if reason == Reason::BodyTooLarge {
+        413
+    } else if generic_4xx {
+        reason.generic_status()
+    } else {
+        200
+    }
+}
+
+/// IDA's error answer: the request's `id`, `version` and `transactionID` echoed, the
+/// `authStatus` / `kycStatus` false of the path's API, and one error `(code, text)`. Also what
+/// `mosip_seal` refuses a request with on the partner's egress.
+pub fn ida(
+    reason: Reason,
+    status: u16,
+    (code, text): (&str, String),
+    request_body: &[u8],
+    path: &str,
+    now_ms: i64,
+) -> Reply {
+    let request: Value = serde_json::from_slice(request_body).unwrap_or(Value::Null);
+    let field = |name: &str| request.get(name).cloned();
+    let response = if path.contains("/auth/") {
+        serde_json::from_str(r#"{"authStatus":false,"authToken":null}"#).unwrap_or(Value::Null)
+    } else if path.contains("/kyc/") || path.contains("/kyc-") {
+        serde_json::from_str(r#"{"kycStatus":false}"#).unwrap_or(Value::Null)
+    } else {
+        Value::Null
+    };
+    #[derive(Serialize)]
+    #[serde(rename_all = "camelCase")]
+    struct IdaError<'a> {
+        error_code: &'a str,
+        error_message: String,
+    }
+    #[derive(Serialize)]
+    struct IdaReply<'a> {
+        id: Value,
+        version: Value,
+        #[serde(rename = "transactionID")]
+        transaction_id: Value,
+        #[serde(rename = "responseTime")]
+        response_time: String,
+        response: Value,
+        errors: [IdaError<'a>; 1],
+    }
+    let body = serde_json::to_vec(&IdaReply {
+        id: field("id").unwrap_or_else(|| Value::String("mosip.identity.auth".into())),
+        version: field("version").unwrap_or_else(|| Value::String("1.0".into())),
+        transaction_id: field("transactionID").unwrap_or(Value::Null),
+        response_time: crate::time::format_millis_z(now_ms).unwrap_or_default(),
+        response,
+        errors: [IdaError {
+            error_code: code,
+            error_message: text,
+        }],
+    })
+    .unwrap_or_default();
+    Reply::json(status, reason, body)
 }
 
 #[cfg(test)]

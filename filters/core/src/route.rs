@@ -1,4 +1,4 @@
-//! Route policy: which requests must carry a signature (profiles.md §2.7).
+//! Route policy: which requests must carry a signature (docs/profiles.md#route-policy).
 //!
 //! Envoy has no per-route configuration for Wasm filters, so the rules are matched here, on the
 //! method and the path (query excluded) or on Envoy's `xds.route_name`. Configured rules are
@@ -15,15 +15,17 @@
 use schemars::JsonSchema;
 use serde::Deserialize;
 
-/// What a matched rule demands.
+/// What a matched rule demands (`route_policy` of `jws_verify` and `token_check`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum Policy {
-    /// The signature header must be present and valid.
+    /// Present and valid: the signature (`jws_verify`), the credentials `credentials` asks
+    /// for (`token_check`).
     Required,
-    /// Unsigned messages pass (stat `unsigned`); a present signature is fully verified.
+    /// Whatever is absent may be (an unsigned message passes, stat `unsigned`); whatever is
+    /// present is fully checked.
     IfPresent,
-    /// Not verified at all.
+    /// Nothing checked (health checks).
     Skip,
 }
 

@@ -1,7 +1,8 @@
-//! The configuration reference: a JSON Schema of every filter's configuration and of the
-//! partner registry, generated from the serde types that parse them (their doc comments are
-//! the descriptions). `docs/config/*.schema.json` and `docs/configuration.md` are written
-//! from here and checked to be in sync (`filters/core/tests/config_reference.rs`).
+//! The pieces of the configuration reference: JSON Schemas generated from the serde types that
+//! parse a configuration (their doc comments are the descriptions), and the schemas of the
+//! types whose `Deserialize` is written by hand. Every module that parses a configuration uses
+//! these; [`crate::check::documents`] puts the filters' schemas together for
+//! `docs/config/*.schema.json` and `docs/configuration.md`.
 
 use schemars::gen::{SchemaGenerator, SchemaSettings};
 use schemars::schema::{RootSchema, Schema};
@@ -37,28 +38,8 @@ pub(crate) fn profile_section(names: &[&str], sections: Vec<Schema>) -> Schema {
     }))
 }
 
-fn root<T: JsonSchema>() -> RootSchema {
+/// The draft-07 schema of a raw (as-written) configuration type.
+pub(crate) fn root_of<T: JsonSchema>() -> RootSchema {
     let settings = SchemaSettings::draft07().with(|s| s.option_add_null_type = false);
     SchemaGenerator::new(settings).into_root_schema_for::<T>()
-}
-
-/// Every schema of the reference: `(name, schema)`; the name is the `root_id`, or `registry`.
-pub fn documents() -> Vec<(&'static str, RootSchema)> {
-    vec![
-        (
-            "gateway",
-            root::<crate::config::gateway::RawGatewayConfig>(),
-        ),
-        ("jws_verify", root::<crate::config::RawVerifyConfig>()),
-        ("jws_sign", root::<crate::config::sign::RawSignConfig>()),
-        ("token_check", crate::token::config::schema()),
-        ("token_fetch", crate::token::fetch_config::schema()),
-        ("mosip_seal", crate::seal::settings_schema()),
-        ("registry", root::<crate::registry::RawRegistry>()),
-    ]
-}
-
-/// The schema of a private raw type, for its module to expose.
-pub(crate) fn root_of<T: JsonSchema>() -> RootSchema {
-    root::<T>()
 }

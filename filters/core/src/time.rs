@@ -1,16 +1,16 @@
 //! Host-free date/time helpers over unix time passed in by the caller (no clock reads).
 //!
-//! Formats used by the profiles:
-//! - IMF-fixdate `Tue, 02 Jun 2026 10:00:00 GMT`: Mojaloop `Date` (§3.2, §3.6.14, §3.10.4);
-//!   RFC 850 and asctime HTTP-dates and ISO-8601 are read only to rewrite them (§3.10.4).
-//! - RFC 3339: OCEN `metadata.timestamp` (§4.8), SPAR request timestamps (§6.8).
-//! - MOSIP `requestTime` `yyyy-MM-dd'T'HH:mm:ss.SSSXXX` (§5.6.11).
+//! Formats used by the profiles (docs/profiles.md, each profile's section):
+//! - IMF-fixdate `Tue, 02 Jun 2026 10:00:00 GMT`: Mojaloop `Date`; RFC 850 and asctime
+//!   HTTP-dates and ISO-8601 are read only to rewrite them (the Mojaloop signer).
+//! - RFC 3339: OCEN `metadata.timestamp`, SPAR request timestamps.
+//! - MOSIP `requestTime` `yyyy-MM-dd'T'HH:mm:ss.SSSXXX`.
 //! - Written: `yyyy-MM-dd'T'HH:mm:ss.SSS'Z'` (MOSIP, SPAR replies) and
-//!   `yyyy-MM-dd'T'HH:mm:ss.SSS+00:00` (OCEN replies, §4.10).
+//!   `yyyy-MM-dd'T'HH:mm:ss.SSS+00:00` (OCEN replies).
 //!
-//! Parsing is done by the `time` crate; the fixed-layout HTTP-date forms are additionally
-//! required to re-format to exactly the input, which rejects wrong weekdays, missing padding
-//! and case variants.
+//! Parsing is done by the `time` crate; the fixed-layout HTTP-date forms are additionally required
+//! to re-format to exactly the input, which rejects wrong weekdays, missing padding and case
+//! variants.
 
 use time::format_description::well_known::{Iso8601, Rfc3339};
 use time::format_description::BorrowedFormatItem;
@@ -122,8 +122,8 @@ pub fn parse_iso8601_ms(s: &str) -> Option<UnixMillis> {
     to_millis(dt)
 }
 
-/// Mojaloop signer `Date` rewrite (§3.10.4): an HTTP-date or ISO-8601 value re-written as
-/// IMF-fixdate; `None` when unparseable (the caller then uses the current time).
+/// Mojaloop signer `Date` rewrite (docs/profiles.md#mojaloop): an HTTP-date or ISO-8601 value
+/// re-written as IMF-fixdate; `None` when unparseable (the caller then uses the current time).
 pub fn date_header_to_imf_fixdate(value: &str) -> Option<String> {
     let value = value.trim_matches([' ', '\t']);
     let seconds =
@@ -158,7 +158,8 @@ pub fn format_millis_z(t: UnixMillis) -> Option<String> {
         .ok()
 }
 
-/// Formats `yyyy-MM-dd'T'HH:mm:ss.SSS+00:00` in UTC (OCEN error `timestamp`, §4.10).
+/// Formats `yyyy-MM-dd'T'HH:mm:ss.SSS+00:00` in UTC (OCEN error `timestamp`,
+/// docs/profiles.md#ocen).
 pub fn format_millis_utc_offset(t: UnixMillis) -> Option<String> {
     from_millis(t)?.format(MILLIS_UTC_OFFSET).ok()
 }

@@ -1,5 +1,5 @@
-//! X.509 certificates for `x5c` (`profiles.md` §5.4–§5.5) and registry / CA sets: parsing,
-//! thumbprints, dates, and the chain rule of §5.5.4.
+//! X.509 certificates for `x5c` and registry / CA sets: parsing, thumbprints, dates, and the
+//! chain rule of docs/profiles.md#mosip.
 //!
 //! Chain rule: a path from the leaf to a self-issued CA in the trust set, intermediates from
 //! that set only (never from the message: an attacker controls `x5c[1..]`); every certificate
@@ -11,7 +11,7 @@
 //! values (equivalent to DER equality).
 
 use crate::b64;
-use crate::keys::{pem_blocks, KeyError, PublicKey};
+use crate::keys::{pem_blocks, pem_single, KeyError, PublicKey};
 use der::asn1::ObjectIdentifier as Oid;
 use der::{Decode, Encode, Reader, SliceReader};
 use sha2::{Digest, Sha256, Sha384, Sha512};
@@ -44,6 +44,25 @@ mod sig_oid {
     pub const SHA256: Oid = Oid::new_unwrap("2.16.840.1.101.3.4.2.1");
     pub const SHA384: Oid = Oid::new_unwrap("2.16.840.1.101.3.4.2.2");
     pub const SHA512: Oid = Oid::new_unwrap("2.16.840.1.101.3.4.2.3");
+}
+
+/// Reading a public key from PEM, which may be a certificate: here rather than in `keys`, so
+/// that `keys` sits below `x509` in the import graph.
+impl PublicKey {
+    /// Reads a PEM `PUBLIC KEY` (SPKI), `RSA PUBLIC KEY` (PKCS#1) or `CERTIFICATE` (only its
+    /// public key is used; dates are not checked here). Surrounding whitespace and text outside
+    /// the block are ignored; exactly one block is expected.
+    pub fn from_pem(pem: &str) -> Result<PublicKey, KeyError> {
+        let block = pem_single(pem)?;
+        match block.label.as_str() {
+            "PUBLIC KEY" => PublicKey::from_spki_der(&block.der),
+            "RSA PUBLIC KEY" => PublicKey::from_pkcs1_der(&block.der),
+            "CERTIFICATE" => Certificate::from_der(block.der)
+                .map_err(|_| KeyError::Der("Certificate"))?
+                .public_key(),
+            _ => Err(KeyError::PemLabel(block.label)),
+        }
+    }
 }
 
 /// Why a certificate could not be read or a chain was refused. `depth` counts from the leaf
@@ -187,9 +206,9 @@ impl Certificate {
             .collect()
     }
 
-    /// Reads an `x5c` element: strict `B64(DER)` (§2.1.6). With `pem_compat`
-    /// (`mosip.x5c_pem_compat`, §5.5.2) it also takes `B64(PEM text)` with CR/LF inside the
-    /// base64: CR/LF are removed, the text decoded and parsed as PEM.
+    /// Reads an `x5c` element: strict `B64(DER)` (docs/profiles.md#signing-inputs-and-segments).
+    /// With `pem_compat` (`mosip.x5c_pem_compat`, docs/profiles.md#mosip) it also takes `B64(PEM
+    /// text)` with CR/LF inside the base64: CR/LF are removed, the text decoded and parsed as PEM.
     pub fn from_x5c(elem: &str, pem_compat: bool) -> Result<Certificate, CertError> {
         if !pem_compat {
             let der = b64::decode_std(elem).map_err(|_| CertError::Malformed("x5c base64"))?;
@@ -216,7 +235,7 @@ impl Certificate {
         &self.cert
     }
 
-    /// SHA-256 of the DER, upper-case hex (registry thumbprint form, §2.5).
+    /// SHA-256 of the DER, upper-case hex (registry thumbprint form, docs/profiles.md#keys).
     pub fn sha256_hex_upper(&self) -> String {
         hex::encode_upper(Sha256::digest(&self.der))
     }
@@ -236,7 +255,7 @@ impl Certificate {
         unix(self.cert.tbs_certificate.validity.not_after)
     }
 
-    /// `notBefore ≤ now ≤ notAfter` (§5.5.3).
+    /// `notBefore ≤ now ≤ notAfter` (docs/profiles.md#mosip).
     pub fn in_validity(&self, now: i64) -> bool {
         self.not_before() <= now && now <= self.not_after()
     }
@@ -389,7 +408,8 @@ impl Certificate {
     }
 }
 
-/// Checks the path rule of §5.5.4 (see the module doc) at instant `now` (Unix seconds).
+/// Checks the path rule of docs/profiles.md#mosip (see the module doc) at instant `now` (Unix
+/// seconds).
 pub fn validate_chain(
     leaf: &Certificate,
     trust: &[Certificate],

@@ -1,5 +1,5 @@
 //! The configuration reference — `docs/config/<name>.schema.json` and `docs/configuration.md` —
-//! is generated from the serde types (`signet_core::schema`); this test fails when the files
+//! is generated from the serde types (`signet_core::check::documents`); this test fails when the files
 //! are out of date, and checks every shipped filter configuration and registry against them.
 //! `SIGNET_BLESS=1 cargo test -p signet-core --test config_reference` rewrites the files.
 #![allow(
@@ -19,7 +19,7 @@ fn repo() -> PathBuf {
 }
 
 fn schemas() -> Vec<(&'static str, Value)> {
-    signet_core::schema::documents()
+    signet_core::check::documents()
         .into_iter()
         .map(|(n, s)| (n, serde_json::to_value(s).unwrap()))
         .collect()

@@ -294,6 +294,7 @@ targets! {
     fuzz_sign_config => "sign_config", t::doc_input(4), t::check_sign_config;
     fuzz_http_message_mutated => "http_message_mutated", t::http_input(), t::check_http;
     fuzz_mosip_open => "mosip_open", t::seal::open_input(), t::seal::check_open;
+    fuzz_mosip_device => "mosip_device", t::seal::device_input(), t::seal::check_device;
 }
 
 /// One pipeline input of any of the three kinds.

@@ -1,5 +1,5 @@
-//! Property tests: arbitrary input to every parser reachable from a request or a registry
-//! value never panics (`security.md` §6), and the base64 codecs round-trip. ~1000 cases each.
+//! Property tests: arbitrary input to every parser reachable from a request or a registry value
+//! never panics (docs/data-path.md rule 6), and the base64 codecs round-trip. ~1000 cases each.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -217,6 +217,9 @@ proptest! {
 
     #[test]
     fn mosip_open_refuses_every_edit_of_the_sealed_identity(input in t::seal::open_input()) { t::seal::check_open(input)?; }
+
+    #[test]
+    fn mosip_seal_refuses_every_edit_of_a_device_signed_record(input in t::seal::device_input()) { t::seal::check_device(input)?; }
 }
 
 // --- regressions: inputs `make fuzz` found, kept as they were minimised ---------------------------

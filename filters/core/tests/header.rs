@@ -1,5 +1,5 @@
-//! Protected header rules of `profiles.md` §2.1–§2.3, one negative test per rule, each asserting
-//! the exact error variant (and so the reason code).
+//! Protected header rules of docs/profiles.md#signing-inputs-and-segments, #crit-and-b64, one
+//! negative test per rule, each asserting the exact error variant (and so the reason code).
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,

@@ -1,5 +1,5 @@
-//! Key forms of `profiles.md` §2.5 and the strength rule of §2.4.4. PEM fixtures are TEST-ONLY
-//! keys from `tests/data/gen.sh`.
+//! Key forms of docs/profiles.md#keys and the strength rule of docs/profiles.md#algorithms. PEM
+//! fixtures are TEST-ONLY keys from `tests/data/gen.sh`.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,

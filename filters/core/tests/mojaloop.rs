@@ -1,5 +1,5 @@
 //! `mojaloop` through the whole pipeline: the Signet signer's output verifies, and every
-//! rejection of security.md's list gives its exact reason code.
+//! rejection gives its exact reason code (docs/reason-codes.md).
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -419,7 +419,7 @@ fn freshness_and_replay_when_enabled() {
         &signet_core::crypto::RustCrypto,
         &mut replay,
     );
-    assert_eq!(again.unwrap_err().reason, Reason::Replay);
+    assert_eq!(again.unwrap_err().reason(), Reason::Replay);
     let mut late = c.clone();
     late.now_ms += 301_000;
     rejects(&cfg, &msg, &late, Reason::Stale);
@@ -444,10 +444,10 @@ fn full_replay_cache_refuses_instead_of_evicting() {
     let crypto = signet_core::crypto::RustCrypto;
     assert!(run_with(&cfg, &first, &c, &crypto, &mut replay).is_ok());
     let full = run_with(&cfg, &other, &c, &crypto, &mut replay).unwrap_err();
-    assert_eq!(full.reason, Reason::ReplayCacheFull);
-    assert_eq!(full.reason.code(), "replay_cache_full");
+    assert_eq!(full.reason(), Reason::ReplayCacheFull);
+    assert_eq!(full.reason().code(), "replay_cache_full");
     let again = run_with(&cfg, &first, &c, &crypto, &mut replay).unwrap_err();
-    assert_eq!(again.reason, Reason::Replay);
+    assert_eq!(again.reason(), Reason::Replay);
 }
 
 #[test]
@@ -534,4 +534,136 @@ fn signer_refuses_to_sign_as_another_fsp_and_leaves_forwarded_messages() {
             .unwrap(),
         signet_core::sign::SignOutcome::NotSigned(_)
     ));
+}
+
+fn outcome(
+    cfg: &signet_core::config::VerifyConfig,
+    msg: &signet_core::message::Message,
+    c: &signet_core::message::Context,
+) -> Result<Outcome, Reason> {
+    run(cfg, msg, c).map_err(|r| r.reason())
+}
+
+/// The message plus one more header, as sent (a copy, not a replacement).
+fn plus(
+    msg: &signet_core::message::Message,
+    name: &str,
+    value: &str,
+) -> signet_core::message::Message {
+    let mut m = msg.clone();
+    m.headers.push((name.into(), value.into()));
+    m
+}
+
+#[test]
+fn look_alike_header_names_count_as_copies() {
+    // `fspiop_source` is `FSPIOP-Source` to a CGI / WSGI upstream: a second reading.
+    let f = fixture();
+    let c = ctx(Some("dfspa"));
+    for name in ["fspiop_source", "fspiop_uri", "fspiop_destination"] {
+        rejects(
+            &f.cfg,
+            &plus(&f.msg, name, "dfspb"),
+            &c,
+            Reason::BindingMismatch,
+        );
+    }
+    rejects(
+        &f.cfg,
+        &plus(&f.msg, "fspiop_signature", "{}"),
+        &c,
+        Reason::SigMalformed,
+    );
+    // On routes that are not verified too, alone or beside the real header.
+    let get = request(
+        "GET",
+        "/parties/MSISDN/1",
+        &[("fspiop-source", "dfspa")],
+        b"",
+    );
+    assert_eq!(outcome(&f.cfg, &get, &c), Ok(Outcome::Skipped));
+    rejects(
+        &f.cfg,
+        &plus(&get, "fspiop_source", "dfspb"),
+        &c,
+        Reason::BindingMismatch,
+    );
+    let alone = request(
+        "GET",
+        "/parties/MSISDN/1",
+        &[("fspiop_source", "dfspb")],
+        b"",
+    );
+    rejects(&f.cfg, &alone, &c, Reason::BindingMismatch);
+}
+
+#[test]
+fn unsigned_body_must_name_its_source() {
+    // A signer downstream signs what names no source as its own: an unsigned `if-present`
+    // message with a body names its FSP (the peer), else identity_missing.
+    let f = fixture();
+    let c = ctx(Some("dfspa"));
+    let party = br#"{"party":{"name":"x"}}"#;
+    let named = request(
+        "PUT",
+        "/parties/MSISDN/1",
+        &[("fspiop-source", "dfspa")],
+        party,
+    );
+    assert_eq!(outcome(&f.cfg, &named, &c), Ok(Outcome::Unsigned));
+    for headers in [&[][..], &[("fspiop-source", "")][..]] {
+        let m = request("PUT", "/parties/MSISDN/1", headers, party);
+        rejects(&f.cfg, &m, &c, Reason::IdentityMissing);
+        // Without a body there is nothing to sign as anyone.
+        let bodyless = request("PUT", "/parties/MSISDN/1", headers, b"");
+        assert_eq!(outcome(&f.cfg, &bodyless, &c), Ok(Outcome::Unsigned));
+    }
+    let get = request("GET", "/parties/MSISDN/1", &[], b"");
+    assert_eq!(outcome(&f.cfg, &get, &c), Ok(Outcome::Skipped));
+}
+
+#[test]
+fn request_line_check_wants_the_signed_method_and_uri_exactly() {
+    let a = rsa_key(1);
+    let cfg = |extra: serde_json::Value| {
+        let mut section = json!({"check_request_line": true});
+        section
+            .as_object_mut()
+            .unwrap()
+            .extend(extra.as_object().unwrap().clone());
+        verifier(json!({"profile": {"mojaloop": section}, "partners": [partner("dfspa", &a)]}))
+    };
+    let s = signer(json!({"profile": {"mojaloop": {"source_id": "dfspa"}}}), &a);
+    let m = signed(&s, request("PUT", "/authorizations/1", &[], BODY));
+    let c = ctx(Some("dfspa"));
+    let plain = cfg(json!({}));
+    accepts(&plain, &m, &c, "dfspa");
+    let moved = |method: &str, path: &str| {
+        let mut x = m.clone();
+        x.method = method.into();
+        x.path = path.into();
+        x
+    };
+    for (method, path) in [
+        ("POST", "/authorizations/1"),
+        ("PUT", "/authorizations/2"),
+        ("PUT", "/thirdpartyRequests/authorizations/1"),
+        ("PUT", "/mojaloop/authorizations/1"),
+    ] {
+        rejects(&plain, &moved(method, path), &c, Reason::BindingMismatch);
+    }
+    // A mount point is what uri_strip_prefix is for.
+    let mounted = cfg(json!({"uri_strip_prefix": "/mojaloop"}));
+    accepts(
+        &mounted,
+        &moved("PUT", "/mojaloop/authorizations/1"),
+        &c,
+        "dfspa",
+    );
+    // An empty signed URI fits no path.
+    let s_empty = signed(
+        &s,
+        request("PUT", "/authorizations/1", &[("fspiop-uri", "")], BODY),
+    );
+    rejects(&plain, &s_empty, &c, Reason::BindingMismatch);
 }

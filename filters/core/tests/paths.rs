@@ -1,4 +1,4 @@
-//! security.md rules 11 and 12 through each profile's whole pipeline: a path that could be
+//! docs/data-path.md rules 11 and 12 through each profile's whole pipeline: a path that could be
 //! read two ways is refused before any route policy reads it (`path_not_canonical`), methods
 //! match exactly (a case variant is never skipped), and a route the policy lets through
 //! unverified still binds the platform's identity to the authenticated peer.
@@ -67,10 +67,10 @@ fn generic() -> VerifyConfig {
 }
 
 fn outcome(cfg: &VerifyConfig, msg: &Message, c: &Context) -> Result<Outcome, Reason> {
-    run(cfg, msg, c).map_err(|r| r.reason)
+    run(cfg, msg, c).map_err(|r| r.reason())
 }
 
-/// The forms of security.md rule 11 a review used against the defaults and `skip` rules.
+/// The forms of docs/data-path.md rule 11 a review used against the defaults and `skip` rules.
 const TWO_READINGS: [&str; 14] = [
     "/health/../transfers",
     "/health/%2e%2e/transfers",

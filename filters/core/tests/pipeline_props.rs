@@ -1,8 +1,8 @@
-//! The WHOLE verification pipeline under arbitrary input, for every profile (`security.md` §6:
-//! nothing in a request can make the filter panic): mutations of validly signed messages never
-//! verify, forged protected headers and signatures never verify, arbitrary messages never
-//! verify, and none of it panics. ~500 cases per profile and property; `make fuzz` runs the
-//! same properties for a time budget (`SIGNET_FUZZ_SECS`, see `fuzz_long.rs`).
+//! The WHOLE verification pipeline under arbitrary input, for every profile (docs/data-path.md rule
+//! 6: nothing in a request can make the filter panic): mutations of validly signed messages never
+//! verify, forged protected headers and signatures never verify, arbitrary messages never verify,
+//! and none of it panics. ~500 cases per profile and property; `make fuzz` runs the same properties
+//! for a time budget (`SIGNET_FUZZ_SECS`, see `fuzz_long.rs`).
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,

@@ -1,5 +1,5 @@
 //! `ocen`, `spar`, `generic` and `mosip` through the whole pipeline: signer output verifies, and
-//! each rejection path of security.md gives its exact reason code.
+//! each rejection path gives its exact reason code (docs/reason-codes.md).
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -555,12 +555,12 @@ fn ocen_registry_key_source() {
     assert!(!need("3051").passes());
     // Where the caller cannot wait, it is refused (fail closed).
     let r = signet_core::verify::no_wait(run(&cache, "3051")).unwrap_err();
-    assert_eq!(r.reason, Reason::KeysUnavailable);
+    assert_eq!(r.reason(), Reason::KeysUnavailable);
     // A partner the shared registry lists without a key (TLS, tokens) gets it from the OCEN
     // registry like any participant not configured.
     assert_eq!(run(&cache, "3053"), Ok(need("3053")));
     let r = run(&cache, "3054").unwrap_err();
-    assert_eq!(r.reason, Reason::PartnerInactive);
+    assert_eq!(r.reason(), Reason::PartnerInactive);
     let PublicKey::Rsa(pk) = k.public_key() else {
         panic!("rsa")
     };
@@ -581,18 +581,21 @@ fn ocen_registry_key_source() {
             kid: None
         }
     );
-    assert_eq!(run(&cache, "3052").unwrap_err().reason, Reason::KeyUnknown);
+    assert_eq!(
+        run(&cache, "3052").unwrap_err().reason(),
+        Reason::KeyUnknown
+    );
     // The static partner is judged with its own key (another key here: sig_invalid), no fetch.
     let r = run(&cache, "static").unwrap_err();
-    assert_eq!(r.reason, Reason::SigInvalid);
+    assert_eq!(r.reason(), Reason::SigInvalid);
     // Without a key source (the CLI), registry participants are keys_unavailable, no fetch.
     let r = run_with_no_source(&cfg, &msg);
-    assert_eq!(r.reason, Reason::KeysUnavailable);
+    assert_eq!(r.reason(), Reason::KeysUnavailable);
 }
 
 fn run_with_no_source(
     cfg: &signet_core::config::VerifyConfig,
     msg: &signet_core::message::Message,
-) -> signet_core::verify::Rejection {
+) -> signet_core::reason::Rejection<signet_core::verify::StepError> {
     run(cfg, msg, &ocen_ctx("3051")).unwrap_err()
 }

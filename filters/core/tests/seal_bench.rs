@@ -6,6 +6,7 @@
 use rand_chacha::ChaCha20Rng;
 use rand_core::SeedableRng;
 use serde_json::json;
+use signet_core::crypto::RustCrypto;
 use signet_core::seal::{Opened, SealSettings};
 
 const NOW: i64 = 1_798_761_600;
@@ -37,7 +38,9 @@ fn seal_and_open_cost() {
         let t = cpu_ns();
         let mut sealed = Vec::new();
         for _ in 0..n {
-            sealed = sealer.seal(body.as_bytes(), NOW, &mut rng).unwrap();
+            sealed = sealer
+                .seal(body.as_bytes(), NOW, &mut rng, &RustCrypto)
+                .unwrap();
         }
         let seal_us = (cpu_ns() - t) as f64 / 1e3 / f64::from(n);
         // An e-KYC answer of the same size: the sealed request's fields as IDA's answer.

@@ -33,8 +33,8 @@
 //! stricter choice and keeps both backends consistent.
 //!
 //! High-s: the P-256/P-384 P1363 sets list signatures with s > n/2 as `valid` (no low-s rule
-//! outside Bitcoin's secp256k1 set), which matches Signet's "high-s accepted" (`profiles.md`
-//! §2.4) and Envoy's BoringSSL; `high_s_accepted` below pins it explicitly.
+//! outside Bitcoin's secp256k1 set), which matches Signet's "high-s accepted"
+//! (docs/profiles.md#algorithms) and Envoy's BoringSSL; `high_s_accepted` below pins it explicitly.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,

@@ -1,4 +1,4 @@
-//! Certificates and the chain rule of `profiles.md` §5.5.4. Fixtures in `tests/data/x509/` were
+//! Certificates and the chain rule of docs/profiles.md#mosip. Fixtures in `tests/data/x509/` were
 //! made once by `tests/data/gen.sh` (OpenSSL 3; CA keys discarded); the MOSIP vectors come from
 //! `shared/spec/vectors/mosip-{1,2}.json` (copied to `tests/data/vectors/`).
 #![allow(

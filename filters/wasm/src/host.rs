@@ -9,6 +9,7 @@ use std::num::NonZeroU32;
 
 use proxy_wasm::types::{LogLevel, MapType, MetricType, Status};
 use signet_core::audit::{AuditRecord, Verdict};
+use signet_core::message::header_name_starts_with;
 use signet_core::reply::Reply;
 use signet_core::verify::replay::{random_salt, CasError, CasKv, Layout};
 
@@ -47,14 +48,8 @@ pub fn headers(map: MapType) -> Result<Vec<(String, String)>, String> {
         .map_err(|s| format!("cannot read headers: {s:?}"))
 }
 
-/// Whether a header name starts with `prefix` (ASCII case-insensitive).
-fn has_prefix(name: &str, prefix: &str) -> bool {
-    name.get(..prefix.len())
-        .is_some_and(|h| h.eq_ignore_ascii_case(prefix))
-}
-
 /// Removes every header of `names` starting with `prefix` (a client or upstream could forge
-/// them).
+/// them), also spelled with `_` for `-` (CGI and WSGI read both as one).
 pub fn strip_prefixed<'a>(
     map: MapType,
     names: impl IntoIterator<Item = &'a str>,
@@ -62,7 +57,7 @@ pub fn strip_prefixed<'a>(
 ) -> Result<(), String> {
     let mut doomed: Vec<&str> = names
         .into_iter()
-        .filter(|n| has_prefix(n, prefix))
+        .filter(|n| header_name_starts_with(n, prefix))
         .collect();
     // A repeated header appears once per value; one removal takes all of them.
     doomed.sort_unstable();
@@ -79,12 +74,6 @@ fn header_names(map: MapType) -> Result<Vec<String>, String> {
     hostcalls::get_map_bytes(map)
         .map(|pairs| pairs.into_iter().map(|(n, _)| n).collect())
         .map_err(|s| format!("cannot read headers: {s:?}"))
-}
-
-/// Removes every `x-signet-*` header of a map, reading only what it needs for that.
-pub fn strip_signet(map: MapType) -> Result<(), String> {
-    let names = header_names(map)?;
-    strip_prefixed(map, names.iter().map(String::as_str), "x-signet-")
 }
 
 /// A string property, if the host has it.
@@ -127,7 +116,11 @@ pub fn request_line_of(headers: &[(String, String)]) -> Result<(String, String),
 /// at first: whether the reply is local is asked only when there is something to strip.
 pub fn strip_signet_from_upstream_response() -> Result<(), String> {
     let names = header_names(MapType::HttpResponseHeaders)?;
-    if !names.iter().any(|n| has_prefix(n, "x-signet-")) || is_local_reply() {
+    if !names
+        .iter()
+        .any(|n| header_name_starts_with(n, "x-signet-"))
+        || is_local_reply()
+    {
         return Ok(());
     }
     strip_prefixed(
@@ -499,6 +492,7 @@ pub fn set_audit(record: &AuditRecord) {
         "gateway" => "signet.audit.gateway",
         "token_check" => "signet.audit.token_check",
         "jws_verify" => "signet.audit.jws_verify",
+        "mosip_seal" => "signet.audit.mosip_seal",
         _ => "signet.audit.jws_sign",
     };
     set_state(key, &record.to_json());

@@ -5,7 +5,7 @@
 //! complete: the Wasm filter needs `allow_on_headers_stop_iteration: true` (Envoy ≥ 1.35),
 //! without which the paused stream hangs silently. A message that must be signed never leaves
 //! unsigned: too large or a signing error becomes a local reply (`body_too_large`,
-//! `sign_failed`), as profiles.md §2.10 says.
+//! `sign_failed`), as docs/profiles.md#what-signets-signer-writes says.
 //!
 //! **Stats and audit** (`docs/stats.md`): every verdict (`ok` signed, `skipped` not due for a
 //! signature, or the refusal's reason) in the `decisions` table; on the response path the
@@ -213,7 +213,8 @@ impl JwsSignRequest {
         }
     }
 
-    /// Whether this response is one the configuration signs (§2.10.3).
+    /// Whether this response is one the configuration signs
+    /// (docs/profiles.md#what-signets-signer-writes).
     fn wants_response(&self) -> bool {
         match self.filter.cfg.sign_responses {
             SignResponses::All => true,

@@ -34,10 +34,11 @@ use signet_core::message::{Context as VerifyContext, Message};
 use signet_core::profiles::ocen::registry::{
     FetchResult, KeyRules, RegistryCache, RegistrySettings,
 };
-use signet_core::reason::Reason;
+use signet_core::reason::Rejection;
 use signet_core::trace::Trace;
+use signet_core::verify::error::{Binding, Body, Fetch};
 use signet_core::verify::replay::{Layout, ReplayTable};
-use signet_core::verify::{no_wait, verify, KeySource, Outcome, Rejection, ReplayStore, Run};
+use signet_core::verify::{no_wait, verify, KeySource, Outcome, ReplayStore, Run, StepError};
 
 use crate::host::{self, events, Counters, Decisions, SharedKv};
 use crate::hostcalls;
@@ -182,11 +183,7 @@ impl JwsVerify {
         let _ = hostcalls::set_tick_period(TICK);
         self.open
             .expire(self.root_id.get(), Pending::is_open, |pending| {
-                self.reject_now(
-                    pending,
-                    Reason::BodyTimeout,
-                    "message did not end within body_timeout",
-                );
+                self.reject_now(pending, Body::Timeout);
             });
         let Some(remote) = &self.remote else {
             return;
@@ -399,7 +396,7 @@ impl JwsVerify {
     /// it already tied the certificate, token and API key to one partner) when it ran, else
     /// the partner this filter's registry finds for the mTLS certificate. `Err` when the two
     /// disagree (two registries name different callers) or the host cannot say.
-    fn peer(&self) -> Result<Option<String>, (Reason, String)> {
+    fn peer(&self) -> Result<Option<String>, StepError> {
         let registry = &self.cfg.registry;
         // Requests: the partner's client certificate. Responses (a partner's egress): the
         // platform's server certificate, authenticated by the upstream TLS handshake. A
@@ -411,7 +408,7 @@ impl JwsVerify {
         } else {
             host::peer_certificate_names()
         }
-        .map_err(|e| (Reason::Internal, e))?;
+        .map_err(StepError::Internal)?;
         let cert = names
             .iter()
             .find_map(|n| registry.by_tls_name(n))
@@ -420,10 +417,7 @@ impl JwsVerify {
             return Ok(cert);
         }
         match (host::property(&["signet.partner"]), cert) {
-            (Some(bound), Some(cert)) if bound != cert => Err((
-                Reason::PeerMismatch,
-                "token_check's partner is not the certificate's partner".into(),
-            )),
+            (Some(bound), Some(cert)) if bound != cert => Err(Binding::TwoPartners.into()),
             (bound, cert) => Ok(bound.or(cert)),
         }
     }
@@ -452,7 +446,7 @@ impl JwsVerify {
     fn decide(&self, context_id: u32, pending: &Rc<RefCell<Pending>>) -> Action {
         let peer = match self.peer() {
             Ok(peer) => peer,
-            Err((reason, detail)) => return self.reject_now(pending, reason, &detail),
+            Err(e) => return self.reject_now(pending, e),
         };
         pending.borrow_mut().done = true;
         let ctx = self.context(peer);
@@ -499,8 +493,8 @@ impl JwsVerify {
         if let Some(remote) = &self.remote {
             // A registry entry in use: refreshed in the background before it expires.
             let who = match &result {
-                Ok(Outcome::Verified { partner, .. }) => Some(partner),
-                Err(r) => r.partner.as_ref(),
+                Ok(Outcome::Verified { partner, .. }) => Some(partner.as_str()),
+                Err(r) => r.partner(),
                 _ => None,
             };
             if let Some(who) = who {
@@ -512,13 +506,15 @@ impl JwsVerify {
             }
         }
         let action = match result {
-            Ok(outcome) if outcome.passes() => {
+            // `no_wait` left no `NeedKeys`; one here would be refused all the same.
+            Ok(Outcome::NeedKeys { participant }) => {
+                self.reject_now(pending, Fetch::NotYet(participant))
+            }
+            Ok(outcome) => {
                 self.accepted(&outcome, &pending.borrow().msg, ctx.now_ms);
                 pending.borrow_mut().held = false;
                 Action::Continue
             }
-            // `no_wait` left no `NeedKeys`; one here would be refused all the same.
-            Ok(_) => self.reject_now(pending, Reason::KeysUnavailable, "keys not fetched"),
             Err(rej) => {
                 // The reply may echo fields of the request body (ids), so it is built first.
                 self.rejected(&rej, &ctx, &pending.borrow().msg);
@@ -572,21 +568,20 @@ impl JwsVerify {
         )
     }
 
-    fn rejected(&self, rej: &Rejection, ctx: &VerifyContext, msg: &Message) {
-        let verdict = Verdict::Refused(rej.reason);
-        self.decisions.count(rej.partner.as_deref(), verdict);
+    fn rejected(&self, rej: &Rejection<StepError>, ctx: &VerifyContext, msg: &Message) {
+        let verdict = Verdict::Refused(rej.reason());
+        self.decisions.count(rej.partner(), verdict);
         host::set_state("signet.signature", "rejected");
-        host::set_state("signet.reason", rej.reason.code());
+        host::set_state("signet.reason", rej.reason().code());
         log(
             LogLevel::Info,
             &format!(
                 "signet jws_verify: rejected {} {}: {} ({}){}",
                 msg.method,
                 signet_core::audit::route_for_log(&msg.path),
-                rej.reason,
-                rej.detail,
-                rej.partner
-                    .as_deref()
+                rej.reason(),
+                rej.error,
+                rej.partner()
                     .map(|p| format!(", partner {p}"))
                     .unwrap_or_default()
             ),
@@ -594,17 +589,17 @@ impl JwsVerify {
         let request_id = signet_core::reply::request_id(msg.header("x-request-id"), ctx.now_ms);
         let reply = self
             .cfg
-            .reply(rej, msg, ctx, &request_id, self.response_mode());
+            .reply(&rej.error, msg, ctx, &request_id, self.response_mode());
         if self.cfg.common.audit {
             let mut record = self.record(verdict, msg, ctx.now_ms);
             record.status = Some(reply.status);
-            record.partner = rej.partner.clone();
+            record.partner = rej.partner().map(str::to_string);
             host::set_audit(&record);
         }
         host::send(&reply);
     }
 
-    fn reject_now(&self, pending: &Rc<RefCell<Pending>>, reason: Reason, detail: &str) -> Action {
+    fn reject_now(&self, pending: &Rc<RefCell<Pending>>, e: impl Into<StepError>) -> Action {
         {
             let mut p = pending.borrow_mut();
             p.done = true;
@@ -612,7 +607,7 @@ impl JwsVerify {
         }
         // The reply needs no peer (it never names one): none is read again here.
         let ctx = self.context(None);
-        self.rejected(&Rejection::new(reason, detail), &ctx, &pending.borrow().msg);
+        self.rejected(&Rejection::new(e.into()), &ctx, &pending.borrow().msg);
         Action::Pause
     }
 }
@@ -637,8 +632,8 @@ impl JwsVerifyRequest {
         self.filter.response_mode()
     }
 
-    fn reject_now(&self, reason: Reason, detail: &str) -> Action {
-        self.filter.reject_now(&self.pending, reason, detail)
+    fn reject_now(&self, e: impl Into<StepError>) -> Action {
+        self.filter.reject_now(&self.pending, e)
     }
 
     /// Collects headers at the start of the message being verified and holds it.
@@ -647,11 +642,15 @@ impl JwsVerifyRequest {
             Ok(h) => h,
             Err(e) => return self.internal(&e),
         };
-        // `x-signet-reason` (and every other x-signet-* header) is ours: drop forged ones.
-        if let Err(e) =
-            host::strip_prefixed(map, headers.iter().map(|(n, _)| n.as_str()), "x-signet-")
-        {
-            return self.internal(&e);
+        // On a response, an upstream's x-signet-* headers would pass for Signet's verdict at the
+        // client: drop them. On a request `gateway` strips forged ones at the front of the chain,
+        // and what an earlier Signet filter set since (token_check's `forward_partner_header`)
+        // must reach the upstream.
+        if map == MapType::HttpResponseHeaders {
+            let names = headers.iter().map(|(n, _)| n.as_str());
+            if let Err(e) = host::strip_prefixed(map, names, "x-signet-") {
+                return self.internal(&e);
+            }
         }
         // A host that cannot say what the request is gets no verdict but `internal`: an empty
         // method or path would otherwise fall to a route policy's default.
@@ -681,8 +680,9 @@ impl JwsVerifyRequest {
                 .header("content-length")
                 .and_then(|v| v.trim().parse::<usize>().ok())
         };
-        if declared.is_some_and(|n| n > self.filter.cfg.common.max_body_bytes) {
-            return self.reject_now(Reason::BodyTooLarge, "content-length over max_body_bytes");
+        let max = self.filter.cfg.common.max_body_bytes;
+        if let Some(len) = declared.filter(|n| *n > max) {
+            return self.reject_now(Body::TooLarge { len, max });
         }
         if end_of_stream {
             return self.filter.decide(self.context_id, &self.pending);
@@ -710,8 +710,12 @@ impl JwsVerifyRequest {
         if let Some(action) = self.settled() {
             return action;
         }
-        if body_size > self.filter.cfg.common.max_body_bytes {
-            return self.reject_now(Reason::BodyTooLarge, "body over max_body_bytes");
+        let max = self.filter.cfg.common.max_body_bytes;
+        if body_size > max {
+            return self.reject_now(Body::TooLarge {
+                len: body_size,
+                max,
+            });
         }
         if !end_of_stream {
             return Action::Pause;
@@ -739,15 +743,19 @@ impl JwsVerifyRequest {
             Ok(b) => self.pending.borrow_mut().msg.body = b.unwrap_or_default(),
             Err(s) => return self.internal(&format!("cannot read body: {s:?}")),
         }
-        if self.pending.borrow().msg.body.len() > self.filter.cfg.common.max_body_bytes {
-            return self.reject_now(Reason::BodyTooLarge, "body over max_body_bytes");
+        let (len, max) = (
+            self.pending.borrow().msg.body.len(),
+            self.filter.cfg.common.max_body_bytes,
+        );
+        if len > max {
+            return self.reject_now(Body::TooLarge { len, max });
         }
         self.filter.decide(self.context_id, &self.pending)
     }
 
     fn internal(&mut self, what: &str) -> Action {
         log(LogLevel::Error, &format!("signet jws_verify: {what}"));
-        self.reject_now(Reason::Internal, what)
+        self.reject_now(StepError::Internal(what.into()))
     }
 }
 
@@ -770,11 +778,8 @@ impl HttpContext for JwsVerifyRequest {
             }
             Err(e) => return self.internal(&e),
         }
-        // Only forged x-signet-* headers go; the request itself is not ours to hold.
-        match host::strip_signet(MapType::HttpRequestHeaders) {
-            Ok(()) => Action::Continue,
-            Err(e) => self.internal(&e),
-        }
+        // The request is not ours to hold (forged x-signet-* headers are `gateway`'s).
+        Action::Continue
     }
 
     fn on_http_request_body(&mut self, body_size: usize, end_of_stream: bool) -> Action {
@@ -799,7 +804,7 @@ impl HttpContext for JwsVerifyRequest {
                 Ok(()) => Action::Continue,
                 Err(e) => {
                     log(LogLevel::Error, &format!("signet jws_verify: {e}"));
-                    self.reject_now(Reason::Internal, &e)
+                    self.reject_now(StepError::Internal(e))
                 }
             };
         }

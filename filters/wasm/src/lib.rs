@@ -15,7 +15,7 @@ use std::rc::Rc;
 
 use proxy_wasm::traits::{Context, HttpContext, RootContext};
 use proxy_wasm::types::{Action, ContextType, LogLevel};
-use signet_core::check::{self, Checked};
+use signet_core::check::{self, FilterConfig};
 use signet_core::registry::Registry;
 
 pub mod gateway;
@@ -164,20 +164,22 @@ fn configure(root_id: &str, raw: &[u8]) -> Result<Filter, String> {
         return Ok(Filter::Noop);
     }
     let live = match check::filter(root_id, raw, shared.as_deref(), &at).map_err(|e| bad(&e))? {
-        Checked::Gateway(cfg) => gateway::Gateway::new(cfg).map(|f| Filter::Gateway(Rc::new(f))),
-        Checked::JwsVerify(cfg) => {
+        FilterConfig::Gateway(cfg) => {
+            gateway::Gateway::new(cfg).map(|f| Filter::Gateway(Rc::new(f)))
+        }
+        FilterConfig::JwsVerify(cfg) => {
             jws_verify::JwsVerify::configure(*cfg).map(|f| Filter::JwsVerify(Rc::new(f)))
         }
-        Checked::JwsSign(cfg) => {
+        FilterConfig::JwsSign(cfg) => {
             jws_sign::JwsSign::configure(*cfg).map(|f| Filter::JwsSign(Rc::new(f)))
         }
-        Checked::TokenCheck(cfg) => {
+        FilterConfig::TokenCheck(cfg) => {
             token_check::TokenCheck::configure(*cfg).map(|f| Filter::TokenCheck(Rc::new(f)))
         }
-        Checked::TokenFetch(cfg) => {
+        FilterConfig::TokenFetch(cfg) => {
             token_fetch::TokenFetch::configure(*cfg).map(|f| Filter::TokenFetch(Rc::new(f)))
         }
-        Checked::MosipSeal(cfg) => {
+        FilterConfig::MosipSeal(cfg) => {
             mosip_seal::MosipSeal::configure(*cfg).map(|f| Filter::MosipSeal(Rc::new(f)))
         }
     };
@@ -242,7 +244,8 @@ impl RootContext for SignetRoot {
                     Filter::TokenFetch(f) => f.start(self.context_id),
                     Filter::JwsVerify(f) => f.start(self.context_id),
                     Filter::JwsSign(f) => f.start(self.context_id),
-                    Filter::Gateway(_) | Filter::MosipSeal(_) => {}
+                    Filter::MosipSeal(f) => f.start(self.context_id),
+                    Filter::Gateway(_) => {}
                     #[cfg(feature = "trace-calls")]
                     Filter::Noop => {}
                 }
@@ -264,6 +267,7 @@ impl RootContext for SignetRoot {
             Some(Filter::TokenFetch(f)) => f.on_tick(),
             Some(Filter::JwsVerify(f)) => f.on_tick(),
             Some(Filter::JwsSign(f)) => f.on_tick(),
+            Some(Filter::MosipSeal(f)) => f.on_tick(),
             _ => {}
         }
     }
@@ -286,7 +290,9 @@ impl RootContext for SignetRoot {
                 Rc::clone(f),
                 context_id,
             )),
-            Some(Filter::MosipSeal(f)) => Box::new(mosip_seal::MosipSealStream::new(Rc::clone(f))),
+            Some(Filter::MosipSeal(f)) => {
+                Box::new(mosip_seal::MosipSealStream::new(Rc::clone(f), context_id))
+            }
             #[cfg(feature = "trace-calls")]
             Some(Filter::Noop) => Box::new(trace::Noop),
             // Envoy does not run a plugin whose on_configure failed; should it ever ask anyway,

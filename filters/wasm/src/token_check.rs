@@ -37,12 +37,13 @@ use proxy_wasm::traits::{Context, HttpContext};
 use proxy_wasm::types::{Action, LogLevel, MapType};
 use signet_core::audit::{AuditRecord, Verdict};
 use signet_core::json::JsonValue;
-use signet_core::reason::Reason;
+use signet_core::reason::{Reason, Rejection};
 use signet_core::token::audit;
-use signet_core::token::config::ErrorFormat;
+use signet_core::token::config::TokenErrorFormat;
 use signet_core::token::struct_pb::payload_from_metadata;
 use signet_core::token::{
-    check, check_or_wait, Checked, Decision, Rejection, RequestFacts, TokenConfig, TokenState,
+    check, check_or_wait, Checked, Decision, Findings, RequestFacts, TokenConfig, TokenError,
+    TokenState,
 };
 
 use crate::host::{self, events, Counters, Decisions};
@@ -104,8 +105,8 @@ impl TokenCheck {
     pub fn configure(cfg: TokenConfig) -> Result<TokenCheck, String> {
         let counters = Counters::define(ROOT_ID, EVENTS)?;
         let profile = match cfg.error_format {
-            ErrorFormat::Ocen => "ocen",
-            ErrorFormat::Rfc6750 => "generic",
+            TokenErrorFormat::Ocen => "ocen",
+            TokenErrorFormat::Rfc6750 => "generic",
         };
         let decisions = Decisions::new(
             ROOT_ID,
@@ -409,8 +410,14 @@ impl TokenCheck {
         }
     }
 
-    fn rejected(&self, rej: &Rejection, now: u64, request_id: Option<&str>, p: &Pending) {
-        let reason = rej.error.reason();
+    fn rejected(
+        &self,
+        rej: &Rejection<TokenError, Box<Findings>>,
+        now: u64,
+        request_id: Option<&str>,
+        p: &Pending,
+    ) {
+        let reason = rej.reason();
         host::set_state("signet.reason", reason.code());
         log(
             LogLevel::Info,
@@ -549,7 +556,7 @@ impl HttpContext for TokenCheckRequest {
 }
 
 /// The partner a verdict is counted for: the bound one, or on a refusal the one known so far.
-fn partner_of(outcome: &Result<Decision, Rejection>) -> Option<&str> {
+fn partner_of(outcome: &Result<Decision, Rejection<TokenError, Box<Findings>>>) -> Option<&str> {
     match outcome {
         Ok(d) => d.partner(),
         Err(r) => r.findings.partner.as_deref(),

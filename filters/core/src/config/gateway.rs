@@ -4,6 +4,7 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 
 use crate::config_error::ConfigError;
+use crate::message::header_name_starts_with;
 
 /// Headers with this prefix belong to Signet; they are always stripped from requests.
 pub const SIGNET_HEADER_PREFIX: &str = "x-signet-";
@@ -52,13 +53,12 @@ impl GatewayConfig {
         })
     }
 
-    /// Whether a request header of this name must be removed.
+    /// Whether a request header of this name must be removed; `x_signet_…` too, which CGI and
+    /// WSGI upstreams read as `x-signet-…`.
     pub fn strips(&self, header_name: &str) -> bool {
-        self.strip_header_prefixes.iter().any(|prefix| {
-            header_name
-                .get(..prefix.len())
-                .is_some_and(|head| head.eq_ignore_ascii_case(prefix))
-        })
+        self.strip_header_prefixes
+            .iter()
+            .any(|prefix| header_name_starts_with(header_name, prefix))
     }
 }
 
@@ -160,7 +160,14 @@ mod tests {
             strip_header_prefixes: Vec::new(),
             audit: false,
         });
-        for name in ["x-signet-partner", "X-Signet-Policy", "x-signet-"] {
+        // `_` for `-` too: a CGI / WSGI upstream reads x_signet_partner as x-signet-partner.
+        for name in [
+            "x-signet-partner",
+            "X-Signet-Policy",
+            "x-signet-",
+            "x_signet_partner",
+            "X-Signet_Partner",
+        ] {
             assert!(config.strips(name), "{name}");
         }
         for name in [

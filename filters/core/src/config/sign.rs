@@ -9,10 +9,10 @@
 use schemars::JsonSchema;
 use serde::Deserialize;
 
-use super::{body_timeout, CryptoChoice};
+use super::CryptoChoice;
 use crate::config_error::ConfigError;
 use crate::crypto::CryptoBackend;
-use crate::duration::{Duration, Millis};
+use crate::duration::{body_timeout, Duration, Millis};
 use crate::jose::alg::Alg;
 use crate::keys::PrivateKey;
 use crate::message::Message;

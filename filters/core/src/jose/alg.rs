@@ -1,10 +1,9 @@
-//! JWS algorithms Signet accepts (`profiles.md` §2.4) and the key types each one needs.
+//! JWS algorithms Signet accepts (docs/profiles.md#algorithms) and the key types each one needs.
 //!
 //! The enum holds only asymmetric algorithms: `none` and `HS*` have no variant, so no
 //! configuration or message can select them (RFC 8725 §3.1, §3.2: the RS256 → HS256 confusion
 //! needs an HMAC algorithm to exist).
 
-use crate::keys::PublicKey;
 use std::fmt;
 
 /// An asymmetric JWS algorithm (RFC 7518 §3, RFC 8037 §3.1).
@@ -117,43 +116,6 @@ impl Alg {
             Alg::RS384 | Alg::PS384 | Alg::ES384 => Some(HashAlg::Sha384),
             Alg::RS512 | Alg::PS512 => Some(HashAlg::Sha512),
             Alg::EdDSA => None,
-        }
-    }
-
-    /// Whether the key type (and curve) fits the algorithm (§2.4.3).
-    pub fn fits(self, key: &PublicKey) -> bool {
-        matches!(
-            (self, key),
-            (
-                Alg::RS256 | Alg::RS384 | Alg::RS512 | Alg::PS256 | Alg::PS384 | Alg::PS512,
-                PublicKey::Rsa(_)
-            ) | (Alg::ES256, PublicKey::P256(_))
-                | (Alg::ES384, PublicKey::P384(_))
-                | (Alg::EdDSA, PublicKey::Ed25519(_))
-        )
-    }
-
-    /// The exact signature length this algorithm produces with this key (§2.4): RSA the
-    /// modulus length in bytes (0 if the key is not RSA), ES256 64, ES384 96, EdDSA 64.
-    pub fn signature_len(self, key: &PublicKey) -> usize {
-        match self.family() {
-            AlgFamily::RsaPkcs1 | AlgFamily::RsaPss => key.rsa_modulus_len().unwrap_or(0),
-            AlgFamily::Ecdsa => match self {
-                Alg::ES384 => 96,
-                _ => 64,
-            },
-            AlgFamily::EdDSA => 64,
-        }
-    }
-
-    /// Default algorithm set for a key without its own list (`profiles.md` §7.4):
-    /// RSA → RS256, PS256; P-256 → ES256; P-384 → ES384; Ed25519 → EdDSA.
-    pub fn defaults_for(key: &PublicKey) -> &'static [Alg] {
-        match key {
-            PublicKey::Rsa(_) => &[Alg::RS256, Alg::PS256],
-            PublicKey::P256(_) => &[Alg::ES256],
-            PublicKey::P384(_) => &[Alg::ES384],
-            PublicKey::Ed25519(_) => &[Alg::EdDSA],
         }
     }
 }

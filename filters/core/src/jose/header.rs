@@ -1,18 +1,19 @@
-//! The JWS protected header `H` (`profiles.md` §2.2, §2.3), checked in the order the spec
-//! gives: size and decoding, UTF-8 / JSON object / duplicates / limits, then the shape of `crit`
-//! and `b64` (`header_malformed`), then the profile's `crit`/`b64` rule (`crit_unsupported`),
-//! then the types of the other members we read (`header_malformed`).
+//! The JWS protected header `H` (docs/profiles.md#protected-header, #crit-and-b64), checked in the
+//! order docs/profiles.md gives: size and decoding, UTF-8 / JSON object / duplicates / limits, then
+//! the shape of `crit` and `b64` (`header_malformed`), then the profile's `crit`/`b64` rule
+//! (`crit_unsupported`), then the types of the other members we read (`header_malformed`).
 //!
-//! `H` is kept exactly as received: the signing input is built from it, never from a
-//! re-encoding (a verifier that re-encodes verifies something the signer did not sign).
-//! `jku`, `jwk` and `x5u` are kept as plain members and never interpreted (§2.2.6).
+//! `H` is kept exactly as received: the signing input is built from it, never from a re-encoding (a
+//! verifier that re-encodes verifies something the signer did not sign). `jku`, `jwk` and `x5u` are
+//! kept as plain members and never interpreted (docs/profiles.md#protected-header).
 
 use crate::b64;
 use crate::jose::alg::Alg;
 use crate::json::{parse_strict_object, JsonError, JsonLimits, JsonValue};
 use std::fmt;
 
-/// Longest accepted `H`, in characters (§2.2.1; Mojaloop's limit, applied everywhere).
+/// Longest accepted `H`, in characters (docs/profiles.md#protected-header; Mojaloop's limit,
+/// applied everywhere).
 pub const MAX_HEADER_LEN: usize = 32_768;
 
 /// Why a protected header was refused. Each variant maps to one reason code.
@@ -28,7 +29,7 @@ pub enum HeaderError {
 }
 
 impl HeaderError {
-    /// The stable reason (`profiles.md` §2.8).
+    /// The stable reason (docs/reason-codes.md).
     pub fn reason(&self) -> crate::reason::Reason {
         match self {
             HeaderError::Malformed(_) => crate::reason::Reason::HeaderMalformed,
@@ -53,7 +54,7 @@ impl fmt::Display for HeaderError {
 
 impl std::error::Error for HeaderError {}
 
-/// The profile's rule for `crit` and `b64` (§2.3).
+/// The profile's rule for `crit` and `b64` (docs/profiles.md#crit-and-b64).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CritB64 {
     /// mojaloop, mosip, spar: `crit` absent only; `b64:false` refused.
@@ -68,7 +69,8 @@ pub enum CritB64 {
 /// How a profile parses `H`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct HeaderRules {
-    /// Accept correct `=` padding on `H` (`mosip.allow_padded_segments`, §2.1.5).
+    /// Accept correct `=` padding on `H` (`mosip.allow_padded_segments`,
+    /// docs/profiles.md#signing-inputs-and-segments).
     pub allow_padding: bool,
     /// The `crit` / `b64` rule.
     pub crit_b64: CritB64,
@@ -111,7 +113,7 @@ impl Header {
     pub fn parse(h: &str, rules: &HeaderRules) -> Result<Header, HeaderError> {
         use HeaderError::{CritUnsupported, Malformed};
 
-        // §2.2.1, §2.1
+        // Size and encoding.
         if h.len() > MAX_HEADER_LEN {
             return Err(Malformed("header longer than 32768 characters"));
         }
@@ -122,7 +124,7 @@ impl Header {
         }
         .map_err(|_| Malformed("not strict base64url"))?;
 
-        // §2.2.2–4
+        // One JSON object, no member twice, within the limits.
         let members = match parse_strict_object(&bytes, JsonLimits::HEADER) {
             Ok(JsonValue::Object(m)) => m,
             Ok(_) | Err(JsonError::NotAnObject) => return Err(Malformed("not a JSON object")),
@@ -130,7 +132,7 @@ impl Header {
         };
         let get = |name: &str| members.iter().find(|(k, _)| k == name).map(|(_, v)| v);
 
-        // §2.2.5, shape of `b64` and `crit`
+        // The shape of `b64` and `crit`.
         let b64 = match get("b64") {
             None => true,
             Some(JsonValue::Bool(b)) => *b,
@@ -160,7 +162,7 @@ impl Header {
             Some(_) => return Err(Malformed("crit is not an array")),
         };
 
-        // §2.3
+        // The profile's `crit` / `b64` rule.
         let crit_is_b64 = match &crit {
             None => false,
             Some(names) if names.len() == 1 && names.iter().all(|n| n == "b64") => true,
@@ -183,7 +185,7 @@ impl Header {
             }
         }
 
-        // §2.2.5, other members
+        // The types of the other members read here.
         let alg = match get("alg") {
             None => None,
             Some(JsonValue::String(s)) => Some(s.clone()),

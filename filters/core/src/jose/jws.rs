@@ -1,5 +1,6 @@
-//! JWS compact pieces: splitting the serializations the profiles use, building the E-input
-//! and U-input (`profiles.md` §0), and writing a signer's protected header (§2.10.1).
+//! JWS compact pieces: splitting the serializations the profiles use, building the E-input and
+//! U-input (docs/profiles.md#signing-inputs-and-segments), and writing a signer's protected header
+//! (docs/profiles.md#what-signets-signer-writes).
 
 use crate::b64;
 use crate::json::write_json_string;
@@ -12,7 +13,8 @@ pub enum JwsError {
     SegmentCount,
     /// A detached (`H..S`) value carries a payload in the middle segment.
     PayloadNotDetached,
-    /// The header or signature segment is empty (§2.1.4: only the detached middle may be).
+    /// The header or signature segment is empty (docs/profiles.md#signing-inputs-and-segments: only
+    /// the detached middle may be).
     EmptySegment,
 }
 
@@ -59,7 +61,7 @@ pub fn split_detached(v: &str) -> Result<(&str, &str), JwsError> {
 }
 
 /// Splits `H.X.S`: exactly three parts (two dots), `H` and `S` non-empty; `X` is returned for
-/// the caller to ignore or check (mosip/spar ignore it, §5.3).
+/// the caller to ignore or check (mosip/spar ignore it, docs/profiles.md#mosip).
 pub fn split_three(v: &str) -> Result<(&str, &str, &str), JwsError> {
     let mut parts = v.split('.');
     let (Some(h), Some(x), Some(s), None) =
@@ -74,7 +76,7 @@ pub fn split_three(v: &str) -> Result<(&str, &str, &str), JwsError> {
 }
 
 /// Decodes a signature (or header) segment: strict base64url, or with `allow_padding` also
-/// correctly padded (§2.1.5).
+/// correctly padded (docs/profiles.md#signing-inputs-and-segments).
 pub fn decode_segment(s: &str, allow_padding: bool) -> Result<Vec<u8>, b64::B64Error> {
     if allow_padding {
         b64::decode_url_allow_padding(s)
@@ -98,8 +100,9 @@ pub enum HeaderValue<'a> {
     StrList(&'a [&'a str]),
 }
 
-/// Writes a compact JSON object with the members in the order given, strings escaped
-/// minimally (§2.10.1). Member names must be distinct (the caller's fixed profile order).
+/// Writes a compact JSON object with the members in the order given, strings escaped minimally
+/// (docs/profiles.md#what-signets-signer-writes). Member names must be distinct (the caller's fixed
+/// profile order).
 pub fn write_header(members: &[(&str, HeaderValue)]) -> String {
     let mut out = Vec::with_capacity(64);
     out.push(b'{');

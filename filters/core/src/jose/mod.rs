@@ -1,5 +1,5 @@
 //! JOSE: algorithms, the protected header, JWS serializations and signing inputs
-//! (RFC 7515, RFC 7797, `profiles.md` §2).
+//! (RFC 7515, RFC 7797, docs/profiles.md#rules-every-profile-follows).
 
 pub mod alg;
 pub mod header;

@@ -1,12 +1,13 @@
 //! Byte-exact re-serializations of a [`JsonValue`].
 //!
-//! - [`orjson_sorted`]: SPAR's signing input, `orjson.dumps(v, option=OPT_SORT_KEYS)` (§6.3).
-//! - [`ecmascript`]: `JSON.stringify(JSON.parse(body))`, in ECMAScript property order or sorted
-//!   by UTF-16 code units like `safe-stable-stringify` (§3.12).
+//! - [`orjson_sorted`]: SPAR's signing input, `orjson.dumps(v, option=OPT_SORT_KEYS)`
+//!   (docs/profiles.md#spar).
+//! - [`ecmascript`]: `JSON.stringify(JSON.parse(body))`, in ECMAScript property order or sorted by
+//!   UTF-16 code units like `safe-stable-stringify` (docs/profiles.md#mojaloop).
 //! - [`write_json_string`] / [`ObjectWriter`]: the minimal escaping shared with the JOSE header
-//!   writer (§2.10.1).
+//!   writer (docs/profiles.md#what-signets-signer-writes).
 //!
-//! Recursion follows the value's nesting, which the strict parser bounds (§2.6.3).
+//! Recursion follows the value's nesting, which the strict parser bounds (docs/profiles.md#bodies).
 
 use std::io::Write;
 
@@ -138,24 +139,23 @@ impl ObjectWriter {
     }
 }
 
-/// `orjson.dumps(v, option=OPT_SORT_KEYS)` (profiles.md §6.3): compact, keys sorted by code
-/// point at every level, integers as decimal, doubles per §6.3.7.
+/// `orjson.dumps(v, option=OPT_SORT_KEYS)` (docs/profiles.md#spar): compact, keys sorted by code
+/// point at every level, integers as decimal, doubles in orjson's form.
 pub fn orjson_sorted(v: &JsonValue) -> Vec<u8> {
     let mut out = Vec::new();
     write_orjson(&mut out, v);
     out
 }
 
-/// SPAR's signing payload (§6.3) of `v`, parsed from `body`: [`orjson_sorted`], refusing
-/// ([`JsonError::IntegerOutOfRange`]) an integer token outside [−2^63, 2^64−1].
+/// SPAR's signing payload (docs/profiles.md#spar) of `v`, parsed from `body`: [`orjson_sorted`],
+/// refusing ([`JsonError::IntegerOutOfRange`]) an integer token outside [−2^63, 2^64−1].
 ///
 /// The parser keeps such a token as the nearest double, and [`orjson_sorted`] would write that
-/// double, so `18446744073709551616` and `18446744073709551617` would give the same bytes and
-/// one signature would cover both bodies. The platform reads the body into Python integers
-/// and `orjson.dumps` raises on them ("Integer exceeds 64-bit range"): no signature of the
-/// platform's covers such a body, and refusing it loses nothing. Non-integer tokens are
-/// doubles in both (Python's `float`, orjson's shortest form): two tokens of one double are
-/// one value there too.
+/// double, so `18446744073709551616` and `18446744073709551617` would give the same bytes and one
+/// signature would cover both bodies. The platform reads the body into Python integers and
+/// `orjson.dumps` raises on them ("Integer exceeds 64-bit range"): no signature of the platform's
+/// covers such a body, and refusing it loses nothing. Non-integer tokens are doubles in both
+/// (Python's `float`, orjson's shortest form): two tokens of one double are one value there too.
 pub fn orjson_canonical(body: &[u8], v: &JsonValue) -> Result<Vec<u8>, JsonError> {
     orjson_integers_fit(body, v)?;
     Ok(orjson_sorted(v))
@@ -223,8 +223,8 @@ pub enum KeyOrder {
     SortedUtf16,
 }
 
-/// `JSON.stringify(JSON.parse(body))` with the chosen member order (profiles.md §3.12): compact,
-/// every number through an IEEE-754 double and ECMAScript `Number::toString`.
+/// `JSON.stringify(JSON.parse(body))` with the chosen member order (docs/profiles.md#mojaloop):
+/// compact, every number through an IEEE-754 double and ECMAScript `Number::toString`.
 pub fn ecmascript(v: &JsonValue, order: KeyOrder) -> Vec<u8> {
     let mut out = Vec::new();
     write_ecmascript(&mut out, v, order);
@@ -277,10 +277,10 @@ fn array_index(key: &str) -> Option<u32> {
     key.parse::<u32>().ok().filter(|&i| i != u32::MAX)
 }
 
-/// Whether [`ecmascript`] would write some number of `v` with a different decimal value than
-/// its token in `body` (§3.10.5: e.g. an integer above 2^53, or more digits than a double
-/// holds). `body` must be the bytes `v` was parsed from. Integers are judged from `v`; only when
-/// `v` holds non-integer numbers is `body` re-read for the exact tokens. An unparseable `body`
+/// Whether [`ecmascript`] would write some number of `v` with a different decimal value than its
+/// token in `body` (docs/profiles.md#mojaloop: e.g. an integer above 2^53, or more digits than a
+/// double holds). `body` must be the bytes `v` was parsed from. Integers are judged from `v`; only
+/// when `v` holds non-integer numbers is `body` re-read for the exact tokens. An unparseable `body`
 /// counts as changed.
 pub fn ecmascript_changes_numbers(body: &[u8], v: &JsonValue) -> bool {
     let mut has_float = false;

@@ -1,4 +1,5 @@
-//! Number rendering: ECMAScript `Number::toString` (§3.12.2) and orjson's float form (§6.3.7).
+//! Number rendering: ECMAScript `Number::toString` (docs/profiles.md#mojaloop) and orjson's float
+//! form (docs/profiles.md#spar).
 //!
 //! Both start from the shortest round-trip digits, which Rust's `{:e}` formatting produces
 //! (`1.5e0`, `1e21`, `-1.2345e-7`); this module only re-lays those digits out.
@@ -131,7 +132,7 @@ pub fn ecmascript_number(x: f64) -> String {
     }
 }
 
-/// orjson's rendering of a double (profiles.md §6.3.7): plain with `.0` when integral for
+/// orjson's rendering of a double (docs/profiles.md#spar): plain with `.0` when integral for
 /// 1e-5 ≤ |x| < 1e16, otherwise `d[.ddd]e±X`; zeros are `0.0` / `-0.0`.
 pub fn orjson_float(x: f64) -> String {
     let sign = if x.is_sign_negative() { "-" } else { "" };

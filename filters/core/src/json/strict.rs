@@ -1,4 +1,4 @@
-//! Strict JSON parsing (profiles.md §2.2, §2.6.3, §6.3.1).
+//! Strict JSON parsing (docs/profiles.md#protected-header, #bodies, #spar).
 //!
 //! Built on serde_json's parser with a custom [`serde::de::Visitor`]; nothing here tokenizes JSON
 //! by hand. On top of RFC 8259 as serde_json implements it, the visitor enforces what the
@@ -127,15 +127,16 @@ pub struct JsonLimits {
 }
 
 impl JsonLimits {
-    /// Protected-header limits (§2.2.4): depth 4, 64 members.
+    /// Protected-header limits (docs/profiles.md#protected-header): depth 4, 64 members.
     pub const HEADER: JsonLimits = JsonLimits {
         max_depth: 4,
         max_members: Some(64),
         max_elements: Some(1024),
     };
-    /// Default bound on the values of a body (`max_json_elements`, §2.6.3).
+    /// Default bound on the values of a body (`max_json_elements`, docs/profiles.md#bodies).
     pub const DEFAULT_MAX_ELEMENTS: usize = 100_000;
-    /// Body limits with the default `max_json_depth` (§2.6.3): depth 64, 100 000 values.
+    /// Body limits with the default `max_json_depth` (docs/profiles.md#bodies): depth 64, 100 000
+    /// values.
     pub const BODY: JsonLimits = JsonLimits {
         max_depth: 64,
         max_members: None,
@@ -172,16 +173,17 @@ pub fn parse_strict(bytes: &[u8], limits: JsonLimits) -> Result<JsonValue, JsonE
     if !first.saw_negative_zero {
         return Ok(first.value);
     }
-    // serde_json reports the integer token `-0` as the double -0.0, indistinguishable from
-    // `-0.0`. orjson writes `0` for the first and `-0.0` for the second (§6.3.6/7), so in this
+    // serde_json reports the integer token `-0` as the double -0.0, indistinguishable from `-0.0`.
+    // orjson writes `0` for the first and `-0.0` for the second (docs/profiles.md#spar), so in this
     // rare case parse again through a reader that exposes the position, and look at the token.
     let position = Cell::new(0usize);
     Ok(run(text, limits, Some(&position), None)?.value)
 }
 
-/// The source text of every non-integer number token (`JsonNumber::F64`), in document order,
-/// with its double. Slower than [`parse_strict`] (serde_json reads byte by byte through a
-/// position-counting reader); used only when a caller needs the exact tokens (§3.10.5).
+/// The source text of every non-integer number token (`JsonNumber::F64`), in document order, with
+/// its double. Slower than [`parse_strict`] (serde_json reads byte by byte through a
+/// position-counting reader); used only when a caller needs the exact tokens
+/// (docs/profiles.md#mojaloop).
 pub fn float_tokens(bytes: &[u8], limits: JsonLimits) -> Result<Vec<(f64, String)>, JsonError> {
     if bytes.starts_with(b"\xEF\xBB\xBF") {
         return Err(JsonError::Bom);

@@ -1,4 +1,4 @@
-//! JSON Web Keys (RFC 7517, RFC 7518 §6, RFC 8037 §2) as `profiles.md` §2.5 takes them:
+//! JSON Web Keys (RFC 7517, RFC 7518 §6, RFC 8037 §2) as docs/profiles.md#keys takes them:
 //! RSA (`n`,`e`), EC (`crv` P-256/P-384, `x`,`y`), OKP (`crv` Ed25519, `x`).
 //!
 //! A public entry carrying private members is refused (a leaked private key in a registry is a
@@ -100,7 +100,7 @@ impl Jwks {
 }
 
 /// Removes every ASCII whitespace character (OCEN registry `publicKey` values arrive wrapped
-/// and indented; §2.5).
+/// and indented; docs/profiles.md#keys).
 pub fn strip_ascii_whitespace(s: &str) -> String {
     s.chars().filter(|c| !c.is_ascii_whitespace()).collect()
 }

@@ -1,4 +1,4 @@
-//! Key forms of `profiles.md` §2.5: public keys (PEM SPKI / PKCS#1 / certificate, JWK) for
+//! Key forms of docs/profiles.md#keys: public keys (PEM SPKI / PKCS#1 / certificate, JWK) for
 //! verification and private keys (PKCS#8, SEC1, PKCS#1, private JWK) for signing.
 //!
 //! Parsing is done by the RustCrypto crates (`spki`, `pkcs1`, `pkcs8`, `sec1`, `rsa`, `p256`,
@@ -11,6 +11,7 @@ mod private;
 mod public;
 
 pub use jwk::{strip_ascii_whitespace, Jwk, Jwks};
+pub(crate) use pem::pem_single;
 pub use pem::{pem_blocks, PemBlock};
 pub use private::PrivateKey;
 pub use public::PublicKey;
@@ -35,26 +36,29 @@ pub enum KeyError {
     /// The key material is not a valid key (point not on the curve, inconsistent RSA
     /// components, modulus over 4096 bits, …); names the problem.
     Invalid(&'static str),
-    /// RSA modulus shorter than the configured minimum (`min_rsa_bits`, §2.4.4).
+    /// RSA modulus shorter than the configured minimum (`min_rsa_bits`,
+    /// docs/profiles.md#algorithms).
     RsaTooSmall {
         /// Bits of the key's modulus.
         bits: usize,
         /// The minimum in force.
         min: usize,
     },
-    /// RSA public exponent even or ≤ 1 (§2.4.4).
+    /// RSA public exponent even or ≤ 1 (docs/profiles.md#algorithms).
     RsaExponent,
     /// An Ed25519 public key of small order (any signature can be forged for it).
     WeakKey,
     /// A JWK member is missing or has the wrong type / encoding; names the member.
     Jwk(&'static str),
-    /// A public JWK carries private members (`d`, `p`, `q`, …): a configuration error (§2.5).
+    /// A public JWK carries private members (`d`, `p`, `q`, …): a configuration error
+    /// (docs/profiles.md#keys).
     PrivateMaterial,
-    /// JWK `use` is present and not `sig` (§2.5).
+    /// JWK `use` is present and not `sig` (docs/profiles.md#keys).
     NotForSignatures,
     /// JWK `alg` is not an algorithm Signet accepts (incl. `none`, `HS*`, encryption algs).
     UnsupportedAlg(String),
-    /// JWK `alg` (or a configured algorithm) does not fit the key type / curve (§2.4.3).
+    /// JWK `alg` (or a configured algorithm) does not fit the key type / curve
+    /// (docs/profiles.md#algorithms).
     AlgMismatch,
     /// The public part given with a private key does not belong to it.
     PairMismatch,

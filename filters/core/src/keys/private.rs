@@ -1,4 +1,4 @@
-//! Signing keys (`profiles.md` §2.5, last row): PKCS#8 `PRIVATE KEY`, SEC1 `EC PRIVATE KEY`,
+//! Signing keys (docs/profiles.md#keys, last row): PKCS#8 `PRIVATE KEY`, SEC1 `EC PRIVATE KEY`,
 //! PKCS#1 `RSA PRIVATE KEY` PEM, or a private JWK. Parsed once at configure time.
 
 use super::pem::pem_single;

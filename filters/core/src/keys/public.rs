@@ -1,13 +1,56 @@
-//! Verification keys: RSA, ECDSA P-256 / P-384 and Ed25519, read from SPKI, PKCS#1 or a
-//! certificate (`profiles.md` §2.5), with the strength rule of §2.4.4.
+//! Verification keys: RSA, ECDSA P-256 / P-384 and Ed25519, read from SPKI, PKCS#1 or (in
+//! `crate::x509`) a certificate (docs/profiles.md#keys), with the strength rule of
+//! docs/profiles.md#algorithms.
 
-use super::pem::pem_single;
 use super::{oid, KeyError};
+use crate::jose::alg::{Alg, AlgFamily};
 use der::asn1::ObjectIdentifier;
 use der::Decode;
 use pkcs8::{DecodePublicKey, EncodePublicKey};
 use rsa::pkcs1::DecodeRsaPublicKey;
 use rsa::traits::PublicKeyParts;
+
+/// What an algorithm needs of a key. It lives here, beside the key types, so that `jose`
+/// (the algorithm names) sits below `keys` in the import graph.
+impl Alg {
+    /// Whether the key type (and curve) fits the algorithm (docs/profiles.md#algorithms).
+    pub fn fits(self, key: &PublicKey) -> bool {
+        matches!(
+            (self, key),
+            (
+                Alg::RS256 | Alg::RS384 | Alg::RS512 | Alg::PS256 | Alg::PS384 | Alg::PS512,
+                PublicKey::Rsa(_)
+            ) | (Alg::ES256, PublicKey::P256(_))
+                | (Alg::ES384, PublicKey::P384(_))
+                | (Alg::EdDSA, PublicKey::Ed25519(_))
+        )
+    }
+
+    /// The exact signature length this algorithm produces with this key
+    /// (docs/profiles.md#algorithms): RSA the modulus length in bytes (0 if the key is not RSA),
+    /// ES256 64, ES384 96, EdDSA 64.
+    pub fn signature_len(self, key: &PublicKey) -> usize {
+        match self.family() {
+            AlgFamily::RsaPkcs1 | AlgFamily::RsaPss => key.rsa_modulus_len().unwrap_or(0),
+            AlgFamily::Ecdsa => match self {
+                Alg::ES384 => 96,
+                _ => 64,
+            },
+            AlgFamily::EdDSA => 64,
+        }
+    }
+
+    /// Default algorithm set for a key without its own list (docs/profiles.md#generic):
+    /// RSA → RS256, PS256; P-256 → ES256; P-384 → ES384; Ed25519 → EdDSA.
+    pub fn defaults_for(key: &PublicKey) -> &'static [Alg] {
+        match key {
+            PublicKey::Rsa(_) => &[Alg::RS256, Alg::PS256],
+            PublicKey::P256(_) => &[Alg::ES256],
+            PublicKey::P384(_) => &[Alg::ES384],
+            PublicKey::Ed25519(_) => &[Alg::EdDSA],
+        }
+    }
+}
 
 /// A public key of one of the four supported types.
 #[derive(Debug, Clone, PartialEq)]
@@ -23,21 +66,6 @@ pub enum PublicKey {
 }
 
 impl PublicKey {
-    /// Reads a PEM `PUBLIC KEY` (SPKI), `RSA PUBLIC KEY` (PKCS#1) or `CERTIFICATE` (only its
-    /// public key is used; dates are not checked here). Surrounding whitespace and text outside
-    /// the block are ignored; exactly one block is expected.
-    pub fn from_pem(pem: &str) -> Result<PublicKey, KeyError> {
-        let block = pem_single(pem)?;
-        match block.label.as_str() {
-            "PUBLIC KEY" => PublicKey::from_spki_der(&block.der),
-            "RSA PUBLIC KEY" => PublicKey::from_pkcs1_der(&block.der),
-            "CERTIFICATE" => crate::x509::Certificate::from_der(block.der)
-                .map_err(|_| KeyError::Der("Certificate"))?
-                .public_key(),
-            _ => Err(KeyError::PemLabel(block.label)),
-        }
-    }
-
     /// Reads a DER `SubjectPublicKeyInfo`.
     pub fn from_spki_der(der: &[u8]) -> Result<PublicKey, KeyError> {
         let spki = spki::SubjectPublicKeyInfoRef::from_der(der)
@@ -130,8 +158,8 @@ impl PublicKey {
         }
     }
 
-    /// The strength rule of §2.4.4: RSA modulus ≥ `min_rsa_bits`, public exponent odd and > 1;
-    /// Ed25519 not of small order. EC keys are validated when parsed.
+    /// The strength rule of docs/profiles.md#algorithms: RSA modulus ≥ `min_rsa_bits`, public
+    /// exponent odd and > 1; Ed25519 not of small order. EC keys are validated when parsed.
     pub fn check_strength(&self, min_rsa_bits: usize) -> Result<(), KeyError> {
         match self {
             PublicKey::Rsa(k) => {

@@ -1,13 +1,13 @@
-//! The profiles: one module per platform wire format (profiles.md §3–§7). Each module holds
-//! its settings (its own section of the `jws_verify` and `jws_sign` configurations), its verify
-//! steps (run on the shared kit, `crate::verify`), its signer and its error replies, behind
-//! [`VerifySettings`]/[`VerifyProfile`] and [`SignSettings`]/[`SignProfile`].
+//! The profiles: one module per platform wire format (docs/profiles.md, a section each). Each
+//! module holds its settings (its own section of the `jws_verify` and `jws_sign` configurations),
+//! its verify steps (run on the shared kit, `crate::verify`), its signer and its error replies,
+//! behind [`VerifySettings`]/[`VerifyProfile`] and [`SignSettings`]/[`SignProfile`].
 //!
 //! A configuration names its profile as `"profile": "mojaloop"` (the profile's defaults) or
-//! `"profile": {"mojaloop": {...}}`; the section is the profile's own serde type, so a setting
-//! of another profile cannot be written. Adding a profile is its module (`<name>/mod.rs` with
-//! `Verify` and `Sign`, usually a `settings.rs` beside it), its `pub mod` line and one line in
-//! `registered!` at the end of this file.
+//! `"profile": {"mojaloop": {...}}`; the section is the profile's own serde type, so a setting of
+//! another profile cannot be written. Adding a profile is its module (`<name>/mod.rs` with its
+//! `<Name>Verify` and `<Name>Sign`, usually a `settings.rs` beside it), its `pub mod` line and one
+//! line in `registered!` at the end of this file.
 
 use std::fmt;
 use std::marker::PhantomData;
@@ -18,11 +18,11 @@ use serde::Deserialize;
 use crate::jose::alg::Alg;
 use crate::keys::PublicKey;
 use crate::message::{Context, Message};
-use crate::reason::Reason;
+use crate::reason::{Reason, Refusal, Rejection};
 use crate::registry::Registry;
 use crate::reply::Reply;
 use crate::sign::{SignError, SignKey, SignOutcome, SignResponses};
-use crate::verify::{Common, Direction, Outcome, Rejection, Run, Steps};
+use crate::verify::{Common, Direction, Outcome, Run, StepError, Steps};
 
 pub mod generic;
 pub mod mojaloop;
@@ -54,12 +54,13 @@ pub trait VerifySettings: Sized {
 
 /// What `jws_verify` does with a profile: its steps and its replies.
 pub trait VerifyProfile: VerifySettings {
-    fn verify(&self, run: &mut Run<'_>) -> Result<Outcome, Rejection>;
-    /// The platform's own reply to a rejection; `client_side`: the 502 that replaces an
-    /// unverifiable response on a partner's egress (§2.9).
+    fn verify(&self, run: &mut Run<'_>) -> Result<Outcome, Rejection<StepError>>;
+    /// The platform's own reply to a refusal (its reason, and which credential a
+    /// `partner_inactive` is about); `client_side`: the 502 that replaces an unverifiable
+    /// response on a partner's egress (docs/profiles.md#replies).
     fn reply(
         &self,
-        rej: &Rejection,
+        refusal: &dyn Refusal,
         msg: &Message,
         ctx: &Context,
         request_id: &str,
@@ -176,15 +177,15 @@ impl<'de> Deserialize<'de> for SignSection {
 }
 
 impl Steps for Verifier {
-    fn verify(&self, run: &mut Run<'_>) -> Result<Outcome, Rejection> {
+    fn verify(&self, run: &mut Run<'_>) -> Result<Outcome, Rejection<StepError>> {
         self.run(run)
     }
 }
 
-/// The registration of the profiles: `Variant => module`. The module provides `Verify`
-/// ([`VerifyProfile`]) and `Sign` ([`SignProfile`]); everything else is generated here.
+/// The registration of the profiles: `Variant => module::{its verifier, its signer}`, the types
+/// that implement [`VerifyProfile`] and [`SignProfile`]; everything else is generated here.
 macro_rules! registered {
-    ($($variant:ident => $module:ident),+ $(,)?) => {
+    ($($variant:ident => $module:ident :: { $verify:ident, $sign:ident }),+ $(,)?) => {
         /// Which platform's wire format.
         #[derive(Clone, Copy, Debug, PartialEq, Eq)]
         pub enum ProfileName {
@@ -211,25 +212,25 @@ macro_rules! registered {
         /// The `profile` member of a `jws_verify` configuration, as written.
         #[derive(Debug)]
         pub enum VerifySection {
-            $($variant(<$module::Verify as VerifySettings>::Section)),+
+            $($variant(<$module::$verify as VerifySettings>::Section)),+
         }
 
         /// The `profile` member of a `jws_sign` configuration, as written.
         #[derive(Debug)]
         pub enum SignSection {
-            $($variant(<$module::Sign as SignSettings>::Section)),+
+            $($variant(<$module::$sign as SignSettings>::Section)),+
         }
 
         /// The verifying profile with its resolved settings.
         #[derive(Clone, Debug)]
         pub enum Verifier {
-            $($variant($module::Verify)),+
+            $($variant($module::$verify)),+
         }
 
         /// The signing profile with its resolved settings.
         #[derive(Clone, Debug)]
         pub enum Signer {
-            $($variant($module::Sign)),+
+            $($variant($module::$sign)),+
         }
 
         impl schemars::JsonSchema for VerifySection {
@@ -239,7 +240,7 @@ macro_rules! registered {
 
             fn json_schema(gen: &mut schemars::gen::SchemaGenerator) -> schemars::schema::Schema {
                 crate::schema::profile_section(NAMES, vec![
-                    $(gen.subschema_for::<<$module::Verify as VerifySettings>::Section>()),+
+                    $(gen.subschema_for::<<$module::$verify as VerifySettings>::Section>()),+
                 ])
             }
         }
@@ -251,7 +252,7 @@ macro_rules! registered {
 
             fn json_schema(gen: &mut schemars::gen::SchemaGenerator) -> schemars::schema::Schema {
                 crate::schema::profile_section(NAMES, vec![
-                    $(gen.subschema_for::<<$module::Sign as SignSettings>::Section>()),+
+                    $(gen.subschema_for::<<$module::$sign as SignSettings>::Section>()),+
                 ])
             }
         }
@@ -295,21 +296,21 @@ macro_rules! registered {
             pub fn algorithms(&self) -> (&'static [Alg], &'static [Alg]) {
                 match self {
                     $(VerifySection::$variant(_) => (
-                        <$module::Verify as VerifySettings>::ALGORITHMS,
-                        <$module::Verify as VerifySettings>::OPTIONAL_ALGORITHMS,
+                        <$module::$verify as VerifySettings>::ALGORITHMS,
+                        <$module::$verify as VerifySettings>::OPTIONAL_ALGORITHMS,
                     )),+
                 }
             }
 
             pub fn max_body_bytes(&self) -> usize {
                 match self {
-                    $(VerifySection::$variant(_) => <$module::Verify as VerifySettings>::MAX_BODY_BYTES),+
+                    $(VerifySection::$variant(_) => <$module::$verify as VerifySettings>::MAX_BODY_BYTES),+
                 }
             }
 
             pub fn build(self, common: &Common) -> Result<Verifier, String> {
                 Ok(match self {
-                    $(VerifySection::$variant(s) => Verifier::$variant(<$module::Verify as VerifySettings>::build(s, common)?)),+
+                    $(VerifySection::$variant(s) => Verifier::$variant(<$module::$verify as VerifySettings>::build(s, common)?)),+
                 })
             }
         }
@@ -323,7 +324,7 @@ macro_rules! registered {
 
             pub fn window(&self) -> &'static str {
                 match self {
-                    $(Verifier::$variant(_) => <$module::Verify as VerifySettings>::WINDOW),+
+                    $(Verifier::$variant(_) => <$module::$verify as VerifySettings>::WINDOW),+
                 }
             }
 
@@ -339,23 +340,23 @@ macro_rules! registered {
                 }
             }
 
-            fn run(&self, run: &mut Run<'_>) -> Result<Outcome, Rejection> {
+            fn run(&self, run: &mut Run<'_>) -> Result<Outcome, Rejection<StepError>> {
                 match self {
                     $(Verifier::$variant(p) => p.verify(run)),+
                 }
             }
 
-            /// The platform's reply to a rejection; `client_side` on a partner's egress.
+            /// The platform's reply to a refusal; `client_side` on a partner's egress.
             pub fn reply(
                 &self,
-                rej: &Rejection,
+                refusal: &dyn Refusal,
                 msg: &Message,
                 ctx: &Context,
                 request_id: &str,
                 client_side: bool,
             ) -> Reply {
                 match self {
-                    $(Verifier::$variant(p) => p.reply(rej, msg, ctx, request_id, client_side)),+
+                    $(Verifier::$variant(p) => p.reply(refusal, msg, ctx, request_id, client_side)),+
                 }
             }
 
@@ -375,25 +376,25 @@ macro_rules! registered {
 
             pub fn max_body_bytes(&self) -> usize {
                 match self {
-                    $(SignSection::$variant(_) => <$module::Sign as SignSettings>::MAX_BODY_BYTES),+
+                    $(SignSection::$variant(_) => <$module::$sign as SignSettings>::MAX_BODY_BYTES),+
                 }
             }
 
             pub fn default_alg(&self, key: &PublicKey) -> Option<Alg> {
                 match self {
-                    $(SignSection::$variant(_) => <$module::Sign as SignSettings>::default_alg(key)),+
+                    $(SignSection::$variant(_) => <$module::$sign as SignSettings>::default_alg(key)),+
                 }
             }
 
             pub fn alg_allowed(&self, alg: Alg) -> bool {
                 match self {
-                    $(SignSection::$variant(_) => <$module::Sign as SignSettings>::alg_allowed(alg)),+
+                    $(SignSection::$variant(_) => <$module::$sign as SignSettings>::alg_allowed(alg)),+
                 }
             }
 
             pub fn build(self, at: &SignSetup<'_>) -> Result<Signer, String> {
                 Ok(match self {
-                    $(SignSection::$variant(s) => Signer::$variant(<$module::Sign as SignSettings>::build(s, at)?)),+
+                    $(SignSection::$variant(s) => Signer::$variant(<$module::$sign as SignSettings>::build(s, at)?)),+
                 })
             }
         }
@@ -425,7 +426,7 @@ macro_rules! registered {
 
             pub fn reply(&self, reason: Reason) -> Reply {
                 match self {
-                    $(Signer::$variant(_) => <$module::Sign as SignProfile>::reply(reason)),+
+                    $(Signer::$variant(_) => <$module::$sign as SignProfile>::reply(reason)),+
                 }
             }
         }
@@ -433,9 +434,9 @@ macro_rules! registered {
 }
 
 registered! {
-    Mojaloop => mojaloop,
-    Ocen => ocen,
-    Mosip => mosip,
-    Spar => spar,
-    Generic => generic,
+    Mojaloop => mojaloop::{MojaloopVerify, MojaloopSign},
+    Ocen => ocen::{OcenVerify, OcenSign},
+    Mosip => mosip::{MosipVerify, MosipSign},
+    Spar => spar::{SparVerify, SparSign},
+    Generic => generic::{GenericVerify, GenericSign},
 }

@@ -8,7 +8,7 @@
 //! `Registry`: `token_check` binds identities and checks API keys, licences and policies;
 //! `jws_verify` takes a copy whose key algorithms are cut to its profile
 //! ([`Registry::for_profile`]). The registry answers "which keys may this signer use" — a
-//! message never chooses its own key (security.md rule 2).
+//! message never chooses its own key (docs/data-path.md rule 2).
 
 mod build;
 

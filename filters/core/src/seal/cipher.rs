@@ -18,6 +18,7 @@ use rand_chacha::ChaCha20Rng;
 use rand_core::RngCore;
 use rsa::{Oaep, RsaPrivateKey, RsaPublicKey};
 use sha2::Sha256;
+use zeroize::Zeroizing;
 
 /// AES-256-GCM with a 128-bit nonce (GCM hashes a nonce that is not 96 bits into its counter
 /// block, SP 800-38D §7.1; Java's and Python's GCM do the same).
@@ -87,14 +88,18 @@ pub fn wrap(
 }
 
 /// Unwraps an AES key with our RSA key. The private operation is blinded with `rng` (the `rsa`
-/// crate's private operation is not constant time, RUSTSEC-2023-0071).
+/// crate's private operation is not constant time, RUSTSEC-2023-0071). The key, and the
+/// buffer it is decoded into, are wiped when dropped.
 pub fn unwrap(
     with: &RsaPrivateKey,
     wrapped: &[u8],
     rng: &mut ChaCha20Rng,
-) -> Result<[u8; KEY_LEN], CipherError> {
-    let key = with
-        .decrypt_blinded(rng, Oaep::new::<Sha256>(), wrapped)
-        .map_err(|_| CipherError::Unwrap)?;
-    <[u8; KEY_LEN]>::try_from(key.as_slice()).map_err(|_| CipherError::Unwrap)
+) -> Result<Zeroizing<[u8; KEY_LEN]>, CipherError> {
+    let key = Zeroizing::new(
+        with.decrypt_blinded(rng, Oaep::new::<Sha256>(), wrapped)
+            .map_err(|_| CipherError::Unwrap)?,
+    );
+    <[u8; KEY_LEN]>::try_from(key.as_slice())
+        .map(Zeroizing::new)
+        .map_err(|_| CipherError::Unwrap)
 }

@@ -24,13 +24,20 @@
 //! It runs only on an answer whose `response-signature` has been verified: the open step does
 //! not itself authenticate IDA.
 //!
+//! Before sealing, the biometric records of the request are checked as IDA checks them
+//! (device and FTM chip signatures, their chains to the configured CAs, IDA's time rule): see
+//! [`device`]. A request that fails is refused and never sealed.
+//!
 //! Randomness is injected: the caller passes a CSPRNG (the Wasm glue: the host's, WASI
-//! `random_get`; tests: a seeded one). Only a 32-byte seed is read from it, through the
-//! fallible `try_fill_bytes`, so a host without randomness is an error, not a panic.
+//! `random_get`; tests: a seeded one). Only the session key and a 32-byte seed are read from
+//! it, through the fallible `try_fill_bytes`, so a host without randomness is an error, not a
+//! panic. The session key is wiped when sealing or opening returns.
 
 mod cipher;
+pub mod device;
 mod settings;
 
+pub use device::{DeviceError, DeviceTrust};
 pub use settings::{schema as settings_schema, SealSettings, DEFAULT_MAX_BODY_BYTES};
 
 use std::fmt;
@@ -40,9 +47,11 @@ use rand_core::{CryptoRng, RngCore, SeedableRng};
 use serde::de::{Deserializer as _, MapAccess, Visitor};
 use serde_json::value::RawValue;
 use sha2::{Digest, Sha256};
+use zeroize::Zeroizing;
 
 use crate::b64;
-use crate::json::{parse_strict_object, JsonError, JsonLimits, ObjectWriter};
+use crate::crypto::CryptoBackend;
+use crate::json::{parse_strict_object, JsonError, JsonLimits, JsonValue, ObjectWriter};
 use crate::reason::Reason;
 use crate::x509::Certificate;
 
@@ -69,6 +78,8 @@ pub enum SealError {
     Entropy,
     /// OAEP or GCM refused to encrypt (not reachable with a checked key).
     Encrypt,
+    /// A biometric record failed the digital-id checks.
+    Device(DeviceError),
 }
 
 impl SealError {
@@ -81,6 +92,25 @@ impl SealError {
             }
             SealError::CertificateNotValid => Reason::CertInvalid,
             SealError::Entropy | SealError::Encrypt => Reason::Internal,
+            SealError::Device(e) => e.reason(),
+        }
+    }
+
+    /// IDA's error code and message for the refusal (what IDA would have answered, or its
+    /// "could not be processed" where the fault is the gateway's).
+    pub fn ida_error(&self) -> (&'static str, String) {
+        match self {
+            SealError::Device(e) => e.ida_error(),
+            SealError::TooLarge { .. }
+            | SealError::Json(_)
+            | SealError::RequestMissing
+            | SealError::RequestNotObject => {
+                ("IDA-MLC-009", "Invalid Input Parameter - request".into())
+            }
+            SealError::CertificateNotValid | SealError::Entropy | SealError::Encrypt => (
+                "IDA-MLC-007",
+                "Request could not be processed. Please try again".into(),
+            ),
         }
     }
 }
@@ -97,6 +127,7 @@ impl fmt::Display for SealError {
             }
             SealError::Entropy => f.write_str("no randomness from the host"),
             SealError::Encrypt => f.write_str("encryption failed"),
+            SealError::Device(e) => e.fmt(f),
         }
     }
 }
@@ -184,6 +215,8 @@ pub struct Sealer {
     key: rsa::RsaPublicKey,
     thumbprint: String,
     max_body_bytes: usize,
+    /// Checks the biometric records before sealing (when configured).
+    device: Option<DeviceTrust>,
 }
 
 impl Sealer {
@@ -197,12 +230,20 @@ impl Sealer {
         &self.certificate
     }
 
-    /// Seals a request whose `request` member is in clear into IDA's envelope.
+    /// The digital-id checks run before sealing, when configured.
+    pub fn device_trust(&self) -> Option<&DeviceTrust> {
+        self.device.as_ref()
+    }
+
+    /// Checks the biometric records (when `device_trust` is configured), then seals a request
+    /// whose `request` member is in clear into IDA's envelope. `crypto` verifies the records'
+    /// signatures.
     pub fn seal<R: RngCore + CryptoRng + ?Sized>(
         &self,
         body: &[u8],
         now_s: i64,
         entropy: &mut R,
+        crypto: &dyn CryptoBackend,
     ) -> Result<Vec<u8>, SealError> {
         if body.len() > self.max_body_bytes {
             return Err(SealError::TooLarge {
@@ -210,10 +251,16 @@ impl Sealer {
             });
         }
         let parsed = parse_strict_object(body, JsonLimits::BODY).map_err(SealError::Json)?;
-        match parsed.get("request") {
+        let request = match parsed.get("request") {
             None => return Err(SealError::RequestMissing),
             Some(r) if r.as_object().is_none() => return Err(SealError::RequestNotObject),
-            Some(_) => {}
+            Some(r) => r,
+        };
+        if let Some(device) = &self.device {
+            let txn = parsed.get("transactionID").and_then(JsonValue::as_str);
+            device
+                .check(request, txn, now_s, crypto)
+                .map_err(SealError::Device)?;
         }
         if !self.certificate.in_validity(now_s) {
             return Err(SealError::CertificateNotValid);
@@ -225,9 +272,13 @@ impl Sealer {
             .map(|(_, raw)| raw.get().as_bytes())
             .ok_or(SealError::RequestMissing)?;
 
+        // The session key comes straight from the caller's entropy, not from the generator
+        // that makes the nonces and the OAEP seed, and is wiped when this returns.
+        let mut key = Zeroizing::new([0u8; cipher::KEY_LEN]);
+        entropy
+            .try_fill_bytes(key.as_mut())
+            .map_err(|_| SealError::Entropy)?;
         let mut rng = seeded(entropy).ok_or(SealError::Entropy)?;
-        let mut key = [0u8; cipher::KEY_LEN];
-        rng.fill_bytes(&mut key);
         let seal = |plain: &[u8], rng: &mut ChaCha20Rng| {
             cipher::seal(&key, plain, rng)
                 .map(|c| b64::encode_url_padded(&c))
@@ -369,9 +420,9 @@ impl Opener {
 /// A ChaCha20 generator seeded with 32 bytes of the caller's entropy; `None` when the source
 /// fails. Everything after the seed is infallible, so no later draw can panic.
 fn seeded<R: RngCore + CryptoRng + ?Sized>(entropy: &mut R) -> Option<ChaCha20Rng> {
-    let mut seed = [0u8; 32];
-    entropy.try_fill_bytes(&mut seed).ok()?;
-    Some(ChaCha20Rng::from_seed(seed))
+    let mut seed = Zeroizing::new([0u8; 32]);
+    entropy.try_fill_bytes(seed.as_mut()).ok()?;
+    Some(ChaCha20Rng::from_seed(*seed))
 }
 
 /// A thumbprint as IDA reads one (`IdAuthSecurityManager.getBytesFromThumbprint`): hex first,

@@ -4,20 +4,27 @@
 //! {"ida_encryption_certificate": "<PEM>",
 //!  "partner_encryption_certificate": "<PEM>",
 //!  "partner_encryption_key_env": "SIGNET_MOSIP_ENCRYPTION_KEY",
-//!  "min_rsa_bits": 2048, "max_body_bytes": 1048576}
+//!  "min_rsa_bits": 2048, "max_body_bytes": 1048576,
+//!  "device_trust": {"device_ca_certificates": "<PEM>", "ftm_ca_certificates": "<PEM>",
+//!                   "models": [{"device_provider_id": "…", "make": "…", "model": "…"}]},
+//!  "body_timeout": "30s", "audit": true, "error_status": "200"}
 //! ```
 //!
 //! `ida_encryption_certificate` enables sealing, the partner pair enables opening; at least one
-//! half is required. The partner's private key is read only from the environment (never from
-//! the YAML or `/config_dump`). Both certificates must hold an RSA key of at least
+//! half is required. `device_trust` (with sealing only) checks the biometric records before a
+//! request is sealed (`super::device`); without it they are sealed unchecked. The partner's
+//! private key is read only from the environment (never from the YAML or `/config_dump`). Both certificates must hold an RSA key of at least
 //! `min_rsa_bits` and be in date now; the partner key must be the certificate's.
 
 use schemars::JsonSchema;
 use serde::Deserialize;
 
+use super::device::{DeviceTrust, RawDeviceTrust};
 use super::{Opener, Sealer};
 use crate::config_error::ConfigError;
+use crate::duration::{body_timeout, Duration};
 use crate::keys::{PrivateKey, PublicKey};
+use crate::reply::ErrorStatus;
 use crate::x509::Certificate;
 
 /// Default bound on a sealed request or an opened answer (IDA's own is 1 MiB of request).
@@ -43,6 +50,15 @@ struct RawSealSettings {
     min_rsa_bits: Option<usize>,
     /// Largest request sealed or answer opened (default 1 MiB, at most 16 MiB).
     max_body_bytes: Option<usize>,
+    /// Check each biometric record's device and FTM chip signatures before sealing.
+    device_trust: Option<RawDeviceTrust>,
+    /// How long a held message may take to end (default 30s; 100ms to 600s).
+    body_timeout: Option<Duration>,
+    /// Write the audit record (`signet.audit.mosip_seal`); default on.
+    audit: Option<bool>,
+    /// Refused requests as IDA answers them (`200`, the default, with errors) or with `4xx`
+    /// statuses.
+    error_status: Option<ErrorStatus>,
 }
 
 /// The checked settings: what can be sealed and what can be opened.
@@ -54,6 +70,12 @@ pub struct SealSettings {
     pub opener: Option<Opener>,
     /// The bound on a request to seal or an answer to open, bytes.
     pub max_body_bytes: usize,
+    /// How long a held message may take to end before it is refused, ms.
+    pub body_timeout_ms: u64,
+    /// Write the audit record (`signet.audit.mosip_seal`) for the access log.
+    pub audit: bool,
+    /// `false`: IDA's 200 with errors; `true`: the generic 4xx statuses.
+    pub error_status_4xx: bool,
 }
 
 impl SealSettings {
@@ -97,7 +119,16 @@ impl SealSettings {
                 Ok((cert, key))
             };
 
+        let body_timeout_ms = body_timeout(raw.body_timeout, None)?;
+        let device = raw
+            .device_trust
+            .map(|d| DeviceTrust::from_raw(d, now_s, min_rsa_bits))
+            .transpose()?;
         let sealer = match &raw.ida_encryption_certificate {
+            None if device.is_some() => return Err(
+                "device_trust: checks requests before sealing; needs ida_encryption_certificate"
+                    .into(),
+            ),
             None => None,
             Some(pem) => {
                 let (certificate, key) = rsa_certificate("ida_encryption_certificate", pem)?;
@@ -107,6 +138,7 @@ impl SealSettings {
                     key,
                     thumbprint,
                     max_body_bytes,
+                    device,
                 })
             }
         };
@@ -152,6 +184,9 @@ impl SealSettings {
             sealer,
             opener,
             max_body_bytes,
+            body_timeout_ms,
+            audit: raw.audit.unwrap_or(true),
+            error_status_4xx: raw.error_status == Some(ErrorStatus::Generic4xx),
         })
     }
 }

@@ -6,6 +6,7 @@
 )]
 
 use super::*;
+use crate::crypto::RustCrypto;
 use rand_chacha::ChaCha20Rng;
 use rand_core::SeedableRng;
 use serde_json::{json, Value};
@@ -90,7 +91,12 @@ fn thumbprint_is_the_sdks() {
 #[test]
 fn sealed_request_opens_with_idas_key_to_the_exact_bytes() {
     let out = sealer()
-        .seal(CLEAR.as_bytes(), NOW, &mut ChaCha20Rng::seed_from_u64(1))
+        .seal(
+            CLEAR.as_bytes(),
+            NOW,
+            &mut ChaCha20Rng::seed_from_u64(1),
+            &RustCrypto,
+        )
         .unwrap();
     let v: Value = serde_json::from_slice(&out).unwrap();
     let clear = br#"{"biometrics":[],"demographics":{"dob":"1990/01/01"}, "otp":"","timestamp":"2027-01-01T00:00:00.000Z"}"#;
@@ -125,13 +131,28 @@ fn sealed_request_opens_with_idas_key_to_the_exact_bytes() {
 fn sealing_is_fresh_per_request_and_deterministic_per_seed() {
     let s = sealer();
     let a = s
-        .seal(CLEAR.as_bytes(), NOW, &mut ChaCha20Rng::seed_from_u64(1))
+        .seal(
+            CLEAR.as_bytes(),
+            NOW,
+            &mut ChaCha20Rng::seed_from_u64(1),
+            &RustCrypto,
+        )
         .unwrap();
     let b = s
-        .seal(CLEAR.as_bytes(), NOW, &mut ChaCha20Rng::seed_from_u64(1))
+        .seal(
+            CLEAR.as_bytes(),
+            NOW,
+            &mut ChaCha20Rng::seed_from_u64(1),
+            &RustCrypto,
+        )
         .unwrap();
     let c = s
-        .seal(CLEAR.as_bytes(), NOW, &mut ChaCha20Rng::seed_from_u64(2))
+        .seal(
+            CLEAR.as_bytes(),
+            NOW,
+            &mut ChaCha20Rng::seed_from_u64(2),
+            &RustCrypto,
+        )
         .unwrap();
     assert_eq!(a, b);
     assert_ne!(a, c);
@@ -144,6 +165,7 @@ fn absent_sealed_members_are_appended() {
             br#"{"id":"x","request":{"otp":"1"}}"#,
             NOW,
             &mut ChaCha20Rng::seed_from_u64(3),
+            &RustCrypto,
         )
         .unwrap();
     let names: Vec<_> = raw_members(&out)
@@ -208,16 +230,20 @@ fn seal_refusals_name_their_reason() {
         ),
     ];
     for (body, err, code) in cases {
-        let e = s.seal(body, NOW, rng).unwrap_err();
+        let e = s.seal(body, NOW, rng, &RustCrypto).unwrap_err();
         assert_eq!(e, err);
         assert_eq!(e.reason().code(), code);
     }
-    let e = s.seal(CLEAR.as_bytes(), 2_200_000_000, rng).unwrap_err();
+    let e = s
+        .seal(CLEAR.as_bytes(), 2_200_000_000, rng, &RustCrypto)
+        .unwrap_err();
     assert_eq!(
         (e.clone(), e.reason().code()),
         (SealError::CertificateNotValid, "cert_invalid")
     );
-    let e = s.seal(CLEAR.as_bytes(), NOW, &mut NoEntropy).unwrap_err();
+    let e = s
+        .seal(CLEAR.as_bytes(), NOW, &mut NoEntropy, &RustCrypto)
+        .unwrap_err();
     assert_eq!(
         (e.clone(), e.reason().code()),
         (SealError::Entropy, "internal")
@@ -226,7 +252,9 @@ fn seal_refusals_name_their_reason() {
         .unwrap()
         .sealer
         .unwrap();
-    let e = small.seal(CLEAR.as_bytes(), NOW, rng).unwrap_err();
+    let e = small
+        .seal(CLEAR.as_bytes(), NOW, rng, &RustCrypto)
+        .unwrap_err();
     assert_eq!(
         (e.clone(), e.reason().code()),
         (SealError::TooLarge { limit: 100 }, "body_too_large")

@@ -1,6 +1,6 @@
-//! The shared signing primitives (profiles.md §2.10): the key with its algorithm, the protected
-//! header writer, the signature, and what a signer did. What each profile signs, with which
-//! header, is its own module's (`crate::profiles::<name>::sign`).
+//! The shared signing primitives (docs/profiles.md#what-signets-signer-writes): the key with its
+//! algorithm, the protected header writer, the signature, and what a signer did. What each profile
+//! signs, with which header, is its own module's (`crate::profiles::<name>::sign`).
 //!
 //! A signer takes the message exactly as it will leave Envoy and adds the signature header; the
 //! Mojaloop signer may also re-serialize the body (and then updates `content-length`). The
@@ -25,7 +25,7 @@ pub enum SignOutcome {
         /// Mojaloop: the body could not be re-serialized safely and was signed as-is.
         body_kept: bool,
     },
-    /// Not signed, by rule (§2.10.3); the reason in words.
+    /// Not signed, by rule (docs/profiles.md#what-signets-signer-writes); the reason in words.
     NotSigned(&'static str),
 }
 
@@ -47,7 +47,7 @@ impl std::fmt::Display for SignError {
     }
 }
 
-/// Which responses a signer signs (§2.10.3).
+/// Which responses a signer signs (docs/profiles.md#what-signets-signer-writes).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Default, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum SignResponses {

@@ -1,6 +1,6 @@
-//! API keys, MISP licence keys and policies as `token_check` reads them (`profiles.md` §5.5,
-//! §5.10): where the secrets arrive ([`PathTemplate`]) and the checks in MOSIP's order over the
-//! partner registry ([`crate::registry`]), which holds the keys, licences and policies hashed.
+//! API keys, MISP licence keys and policies as `token_check` reads them (docs/profiles.md#mosip):
+//! where the secrets arrive ([`PathTemplate`]) and the checks in MOSIP's order over the partner
+//! registry ([`crate::registry`]), which holds the keys, licences and policies hashed.
 //! Logs carry the first 12 hex characters of a secret's hash, never the secret.
 
 use super::error::{Inactive, TokenError};
@@ -80,7 +80,7 @@ enum Seg {
 /// A path template such as `/idauthentication/v1/auth/{license}/{partner}/{api_key}` (whole
 /// path) or `.../{license}/{partner}/{api_key}` (the last segments of any path). `*` matches
 /// any one segment. `ida` reads MOSIP IDA's own path variables, exactly as `jws_verify`'s
-/// `mosip` profile does ([`crate::profiles::mosip::ida_triple`]): `{MISP-LK}/{Partner-ID}/
+/// `mosip` profile does ([`crate::path::ida_triple`]): `{MISP-LK}/{Partner-ID}/
 /// {API-Key}` right after the operation (`auth`, `kyc`, `otp`, `kyc-auth/delegated`, ...)
 /// and nothing after them.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -158,7 +158,7 @@ impl PathTemplate {
     pub fn capture<'a>(&self, path: &'a str) -> Option<PathIds<'a>> {
         if self.ida {
             // The triple is the path's last three segments, so redaction below still holds.
-            let t = crate::profiles::mosip::ida_triple(path)?;
+            let t = crate::path::ida_triple(path)?;
             return Some(PathIds {
                 licence: Some(t.licence),
                 partner: Some(t.partner),
@@ -223,7 +223,7 @@ impl PathTemplate {
     /// not read, still shows no licence or API key in clear.
     fn redact_ida(path: &str, readable: bool) -> Option<String> {
         let segs = Self::segments(path)?;
-        let start = crate::profiles::mosip::ida_variables_at(&segs)?;
+        let start = crate::path::ida_variables_at(&segs)?;
         let mut out = String::with_capacity(path.len());
         for (i, s) in segs.iter().enumerate() {
             out.push('/');

@@ -1,50 +1,26 @@
-//! `token_check`'s part of the audit record (`crate::audit`): who (certificate fingerprint,
-//! MISP), with what (token id, hashed API / licence key, policy).
+//! `token_check`'s audit record: the common fields and its own ([`TokenAudit`]): who (certificate
+//! fingerprint, MISP), with what (token id, hashed API / licence key, policy).
 //!
 //! Built only from [`Findings`], which never hold a secret in clear: tokens appear as `jti` or
 //! a short hash, keys as short hashes, and the route has its licence / API-key segments hashed.
 
-use serde::Serialize;
-
-use super::{Decision, Findings, Rejection, RequestFacts};
-use crate::audit::{AuditRecord, Verdict};
-
-/// The fields only `token_check` fills, flattened into the record.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct TokenAudit {
-    /// Sources that named the partner.
-    pub sources: Vec<&'static str>,
-    /// Hex SHA-256 of the client certificate.
-    pub cert_sha256: Option<String>,
-    /// Token provider.
-    pub provider: Option<String>,
-    /// `jti:…` or `sha256:…` of the token.
-    pub token_id: Option<String>,
-    /// Who verified the token: `token_check`, or Envoy's `jwt_authn` (`trust_jwt_authn`).
-    pub token_verifier: Option<&'static str>,
-    /// Short hash of the API key.
-    pub api_key: Option<String>,
-    /// MISP of the licence key.
-    pub misp: Option<String>,
-    /// Short hash of the licence key.
-    pub licence_key: Option<String>,
-    /// Policy applied.
-    pub policy: Option<String>,
-}
+use super::{Decision, Findings, RequestFacts, TokenError};
+use crate::audit::{AuditRecord, TokenAudit, Verdict};
+use crate::reason::Rejection;
 
 /// The verdict of an outcome of [`super::check`].
-pub fn verdict(outcome: &Result<Decision, Rejection>) -> Verdict {
+pub fn verdict(outcome: &Result<Decision, Rejection<TokenError, Box<Findings>>>) -> Verdict {
     match outcome {
         Ok(d) if d.skipped => Verdict::Skipped,
         Ok(_) => Verdict::Ok,
-        Err(r) => Verdict::Refused(r.error.reason()),
+        Err(r) => Verdict::Refused(r.reason()),
     }
 }
 
 /// The record for an outcome of [`super::check`].
 pub fn record(
     req: &RequestFacts<'_>,
-    outcome: &Result<Decision, Rejection>,
+    outcome: &Result<Decision, Rejection<TokenError, Box<Findings>>>,
     profile: &'static str,
 ) -> AuditRecord {
     let f: &Findings = match outcome {

@@ -1,6 +1,7 @@
 //! Identity binding: every source that names the caller must name the same partner
-//! (`profiles.md` §3.5.4, §4.5.5, §5.5). A token of partner A over partner B's mTLS connection,
-//! or B's API key in A's path, is a stolen or borrowed credential: `peer_mismatch` (403).
+//! (docs/profiles.md#mojaloop, #ocen, #mosip). A token of partner A over partner B's mTLS
+//! connection, or B's API key in A's path, is a stolen or borrowed credential: `peer_mismatch`
+//! (403).
 //!
 //! The partner registry resolves what each source carries (certificate names, token subjects /
 //! client ids / platform claim, ids) to a registered partner; [`bind`] then requires agreement.

@@ -118,7 +118,11 @@ impl Req {
     }
 }
 
-fn run(cfg: &TokenConfig, state: &mut TokenState, r: &Req) -> Result<Decision, Rejection> {
+fn run(
+    cfg: &TokenConfig,
+    state: &mut TokenState,
+    r: &Req,
+) -> Result<Decision, Rejection<TokenError, Box<Findings>>> {
     check(cfg, state, &r.facts(), &RustCrypto)
 }
 
@@ -215,7 +219,7 @@ fn token_problems() {
 
 #[test]
 fn a_skipped_route_still_binds_the_platform_header_and_the_path_to_the_certificate() {
-    // security.md rule 12: skip waives the credential, never the identity.
+    // docs/data-path.md rule 12: skip waives the credential, never the identity.
     let cfg = config(json!({"credentials": {"token": "required", "api_key": "off"}}));
     let mut st = TokenState::new(&cfg);
     let own = Req::new("/health")

@@ -18,6 +18,7 @@ use crate::jose::alg::Alg;
 use crate::json::{parse_strict, JsonLimits, JsonValue};
 use crate::keys::{Jwk, Jwks};
 use crate::registry::{self, InlineMembers, Registry, RouteRule};
+use crate::route::Policy;
 
 fn err(field: impl Into<String>, message: impl Into<String>) -> ConfigError {
     ConfigError {
@@ -92,7 +93,7 @@ struct RawConfig {
     trust_jwt_authn: Option<RawTrustJwtAuthn>,
     /// Reply bodies: RFC 6750 (default) or OCEN's.
     #[serde(default)]
-    error_format: ErrorFormat,
+    error_format: TokenErrorFormat,
     /// `realm` of the `WWW-Authenticate` challenge.
     #[serde(default)]
     realm: Option<String>,
@@ -268,7 +269,7 @@ struct RawRoutePolicy {
     #[serde(default)]
     path_glob: Option<String>,
     /// What the route needs.
-    policy: RoutePolicy,
+    policy: Policy,
 }
 
 #[derive(Deserialize, JsonSchema)]
@@ -300,23 +301,10 @@ pub enum Requirement {
     Off,
 }
 
-/// What a route needs (`profiles.md` §2.7).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
-#[serde(rename_all = "kebab-case")]
-pub enum RoutePolicy {
-    /// Credentials as `credentials` says.
-    Required,
-    /// Every credential optional; any present one is fully checked.
-    IfPresent,
-    /// Nothing checked (health checks).
-    Skip,
-}
-
-/// The reply format (`profiles.md` §2.8, §4.7).
+/// The reply format (docs/reason-codes.md, docs/profiles.md#ocen).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, JsonSchema)]
-#[schemars(rename = "TokenErrorFormat")]
 #[serde(rename_all = "lowercase")]
-pub enum ErrorFormat {
+pub enum TokenErrorFormat {
     /// RFC 6750 `WWW-Authenticate` with `realm`, `error`, `error_description`, and the Signet
     /// body `{"error":"<code>"}`.
     #[default]
@@ -328,7 +316,7 @@ pub enum ErrorFormat {
 
 /// Where a provider's keys come from.
 #[derive(Debug, Clone)]
-pub enum KeySource {
+pub enum JwksSource {
     /// Inline JWKS, parsed at configure time.
     Static(Rc<Vec<Jwk>>),
     /// Fetched over an Envoy cluster.
@@ -360,7 +348,7 @@ pub struct Provider {
     /// Claim rules (issuer, audiences, algorithms, skew, scopes, claims).
     pub rules: JwtRules,
     /// Keys.
-    pub keys: KeySource,
+    pub keys: JwksSource,
     /// Request header carrying the token (lower-case).
     pub header: String,
     /// Prefix before the token, compared case-insensitively (`Bearer `); may be empty.
@@ -416,7 +404,7 @@ pub struct TokenConfig {
     /// Binding options.
     pub binding: BindingConfig,
     /// Route rules, first match wins; no match → `Required`.
-    pub route_policy: Vec<(RouteRule, RoutePolicy)>,
+    pub route_policy: Vec<(RouteRule, Policy)>,
     /// Verified-token cache size (0 = off).
     pub token_cache_entries: usize,
     /// Longest accepted token, in bytes.
@@ -426,7 +414,7 @@ pub struct TokenConfig {
     /// Read claims from jwt_authn metadata instead of verifying.
     pub trust_jwt_authn: Option<TrustJwtAuthn>,
     /// Reply format.
-    pub error_format: ErrorFormat,
+    pub error_format: TokenErrorFormat,
     /// `realm` of `WWW-Authenticate`.
     pub realm: String,
     /// Write the audit record (`signet.audit.token_check`) for the access log.
@@ -694,14 +682,14 @@ fn build_provider(p: RawProvider, f: &str) -> Result<Provider, ConfigError> {
     let keys = match (p.jwks, p.jwks_uri, p.jwks_cluster) {
         (Some(jwks), None, None) => {
             let keys = parse_inline_jwks(&jwks, p.min_rsa_bits, &format!("{f}.jwks"))?;
-            KeySource::Static(Rc::new(keys))
+            JwksSource::Static(Rc::new(keys))
         }
         (None, Some(uri), Some(cluster)) => {
             let (authority, path) = split_url(&uri)
                 .ok_or_else(|| err(format!("{f}.jwks_uri"), "must be an https or http URL"))?;
             nonempty(&cluster, &format!("{f}.jwks_cluster"))?;
             let (settings, timeout_ms) = jwks_settings(&p.jwks_cache, p.min_rsa_bits, f)?;
-            KeySource::Remote(RemoteJwks {
+            JwksSource::Remote(RemoteJwks {
                 uri: uri.clone(),
                 cluster,
                 authority,
@@ -764,7 +752,8 @@ fn parse_inline_jwks(v: &Value, min_rsa_bits: usize, f: &str) -> Result<Vec<Jwk>
     if keys.is_empty() {
         return Err(err(f, "no signature key in the set"));
     }
-    // Static keys: a weak one is a configuration error (§2.4.4), not silently dropped.
+    // Static keys: a weak one is a configuration error (docs/profiles.md#algorithms), not silently
+    // dropped.
     for k in &keys {
         k.key
             .check_strength(min_rsa_bits)

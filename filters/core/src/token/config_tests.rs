@@ -72,7 +72,7 @@ fn example_config_parses() {
     });
     let c = parse(&doc).unwrap();
     assert_eq!(c.providers.len(), 2);
-    let KeySource::Remote(r) = &c.providers[0].keys else {
+    let JwksSource::Remote(r) = &c.providers[0].keys else {
         panic!()
     };
     assert_eq!(r.authority, "auth.example");
@@ -83,7 +83,7 @@ fn example_config_parses() {
     assert_eq!(c.providers[1].header, "x-jwt");
     assert_eq!(c.binding.platform_header.as_deref(), Some("fspiop-source"));
     assert_eq!(c.token, Requirement::Optional);
-    assert_eq!(c.error_format, ErrorFormat::Ocen);
+    assert_eq!(c.error_format, TokenErrorFormat::Ocen);
     assert!(c.registry.policy("lender").unwrap().routes[0].methods == vec!["POST".to_string()]);
     assert!(c.registry.partner("bank-a").is_some());
 }
@@ -101,7 +101,7 @@ fn defaults() {
     assert_eq!(c.token, Requirement::Required);
     assert_eq!(c.api_key_requirement, Requirement::Off);
     assert_eq!(c.token_cache_entries, 1024);
-    assert_eq!(c.error_format, ErrorFormat::Rfc6750);
+    assert_eq!(c.error_format, TokenErrorFormat::Rfc6750);
     assert_eq!(c.realm, "signet");
     assert!(c.binding.require_partner);
 }

@@ -1,5 +1,5 @@
 //! Why `token_check` refused a request, and the stable reason code of each refusal
-//! (`profiles.md` §2.8). The reply a partner sees is built from this in [`super::reply`].
+//! (docs/reason-codes.md). The reply a partner sees is built from this in [`super::reply`].
 //!
 //! Variants are typed (no free-text bags): the detail that reaches logs is a `&'static str` or
 //! an enum, never token, key or secret bytes.
@@ -7,7 +7,7 @@
 use std::fmt;
 
 pub use crate::reason::Inactive;
-use crate::reason::Reason;
+use crate::reason::{Reason, Refusal};
 
 /// A claim rule that failed (all map to `token_invalid`, except `exp` which has its own code).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -105,7 +105,7 @@ pub enum TokenError {
     /// `token_expired`: `exp` + skew is not after now.
     Expired,
     /// `keys_unavailable`: the provider's JWKS has not been loaded, or is stale beyond the
-    /// configured bound (fail closed, `security.md` rule 8).
+    /// configured bound (fail closed, docs/data-path.md rule 8).
     KeysUnavailable,
     /// `key_unknown`: the API key (or the partner a source names) is not registered.
     KeyUnknown,
@@ -116,15 +116,15 @@ pub enum TokenError {
     Inactive(Inactive),
     /// `peer_mismatch`: two sources name different partners (or a certificate names none).
     PeerMismatch(Source, Source),
-    /// `path_not_canonical`: the path could be read two ways (security.md rule 11), so the
+    /// `path_not_canonical`: the path could be read two ways (docs/data-path.md rule 11), so the
     /// route policy and the path's identities might not be the upstream's.
     PathNotCanonical(crate::path::Defect),
 }
 
-impl TokenError {
-    /// The project-wide reason (`profiles.md` §2.8): one enum for every filter's stats,
+impl Refusal for TokenError {
+    /// The project-wide reason (docs/reason-codes.md): one enum for every filter's stats,
     /// `x-signet-reason` and logs.
-    pub fn reason(&self) -> Reason {
+    fn reason(&self) -> Reason {
         match self {
             TokenError::Missing => Reason::TokenMissing,
             TokenError::Malformed(_)
@@ -143,20 +143,21 @@ impl TokenError {
         }
     }
 
-    /// Which credential a `partner_inactive` is about.
-    pub fn inactive(&self) -> Option<Inactive> {
+    fn inactive(&self) -> Option<Inactive> {
         match self {
             TokenError::Inactive(i) => Some(*i),
             _ => None,
         }
     }
+}
 
-    /// The stable reason code (`profiles.md` §2.8), as in `x-signet-reason`.
+impl TokenError {
+    /// The stable reason code (docs/reason-codes.md), as in `x-signet-reason`.
     pub fn reason_code(&self) -> &'static str {
         self.reason().code()
     }
 
-    /// The generic HTTP status of the reason code (`profiles.md` §2.8).
+    /// The generic HTTP status of the reason code (docs/reason-codes.md).
     pub fn status(&self) -> u16 {
         self.reason().generic_status()
     }

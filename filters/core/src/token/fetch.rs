@@ -1,14 +1,14 @@
-//! `token_fetch` (client side): an OAuth2 client-credentials token (RFC 6749 §4.4, OCEN §4.7),
-//! fetched through an Envoy cluster and cached until `expires_in − 60 s`.
+//! `token_fetch` (client side): an OAuth2 client-credentials token (RFC 6749 §4.4,
+//! docs/profiles.md#ocen), fetched through an Envoy cluster and cached until `expires_in − 60 s`.
 //!
-//! Single-flight: the first request that finds no usable token starts the fetch; the others
-//! wait for it (the glue pauses them and resumes them with the answer). After a failure,
-//! requests are refused until `retry_at` instead of hammering the auth service.
+//! Single-flight: the first request that finds no usable token starts the fetch; the others wait
+//! for it (the glue pauses them and resumes them with the answer). After a failure, requests are
+//! refused until `retry_at` instead of hammering the auth service.
 
 use serde::Deserialize;
 use std::fmt;
 
-/// Refresh this long before `expires_in` runs out (OCEN §4.7; Spring's default skew).
+/// Refresh this long before `expires_in` runs out (docs/profiles.md#ocen; Spring's default skew).
 const EARLY_REFRESH_S: u64 = 60;
 
 /// Token response bodies are small; a larger one is refused rather than parsed.

@@ -1,6 +1,6 @@
 //! The remote JWKS cache of one token provider, host-free: the glue runs the HTTP callout on a
 //! timer and hands the result here; this decides when to fetch and which keys are usable
-//! (`architecture.md`, "Remote material").
+//! (docs/filters.md#token_check-provider-side, "Remote JWKS").
 //!
 //! States ([`JwksState`]):
 //! - `Empty`: never fetched, nothing failed yet.
@@ -8,7 +8,7 @@
 //! - `Stale`: past their lifetime, but within `stale_s`: still served, so an auth-service outage
 //!   does not take the API down.
 //! - `Failed`: no fetch ever succeeded (while at least one failed), or the keys are stale beyond
-//!   the bound. Requests then fail closed with `keys_unavailable` (`security.md` rule 8).
+//!   the bound. Requests then fail closed with `keys_unavailable` (docs/data-path.md rule 8).
 //!
 //! Refresh happens at 80 % of the lifetime (bounded by `min_refresh_interval_s` and
 //! `max_refresh_interval_s`), so a healthy endpoint never lets keys go stale. One fetch at a time
@@ -46,7 +46,7 @@ pub struct JwksSettings {
     /// A fetch not reported back within this time is considered lost (the glue's callout
     /// timeout is shorter); a lost fetch must not block refreshes forever.
     pub fetch_timeout_s: u64,
-    /// RSA keys shorter than this are dropped from fetched sets (§2.4.4).
+    /// RSA keys shorter than this are dropped from fetched sets (docs/profiles.md#algorithms).
     pub min_rsa_bits: usize,
 }
 

@@ -1,4 +1,4 @@
-//! Bearer JWT verification (RFC 7519, RFC 8725, `profiles.md` §4.7): a compact JWS `H.P.S`
+//! Bearer JWT verification (RFC 7519, RFC 8725, docs/profiles.md#ocen): a compact JWS `H.P.S`
 //! whose key comes from the provider's JWKS and whose algorithm the key decides.
 //!
 //! The flow is typed: [`UntrustedJwt::parse`] splits and decodes (nothing trusted yet; the
@@ -236,7 +236,7 @@ impl<'a> UntrustedJwt<'a> {
             return Err(TokenError::KidUnknown);
         }
         // The key decides: the alg must be in the key's own set and the provider's set, and
-        // fit the key type (security.md rule 1).
+        // fit the key type (docs/data-path.md rule 1).
         let allowed: Vec<&Jwk> = candidates
             .into_iter()
             .filter(|k| k.algorithms().contains(&alg) && provider_algs.contains(&alg))
@@ -284,7 +284,7 @@ pub fn check_claims(
     }
     let exp = claims.time_ms("exp")?;
     match exp {
-        // Expired when exp + skew ≤ now, i.e. valid while exp > now − skew (OCEN §4.7).
+        // Expired when exp + skew ≤ now, i.e. valid while exp > now − skew (docs/profiles.md#ocen).
         Some(exp) if exp.saturating_add(skew) <= now => return Err(TokenError::Expired),
         None if rules.require_exp => return Err(TokenError::Claim(ClaimError::ExpMissing)),
         _ => {}
@@ -369,7 +369,7 @@ pub struct CachedToken {
 }
 
 #[derive(Debug)]
-struct Entry {
+struct TokenEntry {
     seq: u64,
     expires_at_ms: i64,
     token: CachedToken,
@@ -393,7 +393,7 @@ impl From<&str> for TokenKey {
 #[derive(Debug)]
 pub struct TokenCache {
     capacity: usize,
-    map: HashMap<[u8; 32], Entry>,
+    map: HashMap<[u8; 32], TokenEntry>,
     order: VecDeque<([u8; 32], u64)>,
     next_seq: u64,
 }
@@ -457,7 +457,7 @@ impl TokenCache {
         self.next_seq += 1;
         self.map.insert(
             key,
-            Entry {
+            TokenEntry {
                 seq,
                 expires_at_ms: exp,
                 token: cached,

@@ -244,7 +244,7 @@ fn audience_string_or_array() {
     assert_eq!(at(Some(json!([]))), bad);
     assert_eq!(at(Some(json!(1))), bad);
     assert_eq!(at(None), bad);
-    // No audience configured: not checked (§4.7).
+    // No audience configured: not checked (docs/profiles.md#ocen).
     assert!(verify(&es256(&with(claims(), "aud", json!("any")), &key), &keys).is_ok());
 }
 

@@ -1,6 +1,6 @@
 //! `token_check`, host-free: who is calling, proven by a bearer JWT, an API key / MISP licence
 //! key, the mTLS certificate or a platform header — all bound to one registered partner
-//! (`architecture.md`, `profiles.md` §3.5, §4.5, §4.7, §5.5).
+//! (docs/filters.md#token_check-provider-side; docs/profiles.md#mojaloop, #ocen, #mosip).
 //!
 //! The glue reads the request facts and the clock, calls [`check_or_wait`] (or [`check`] once
 //! it has waited), and acts on the answer: forward (setting `forward_partner_header` and filter
@@ -27,10 +27,12 @@ pub use error::{ClaimError, Inactive, Source, TokenError};
 
 use crate::crypto::CryptoBackend;
 use crate::json::JsonValue;
+use crate::reason::{Refusal, Rejection};
 use crate::registry::SecretHash;
 use crate::reply::Reply;
+use crate::route::Policy;
 use apikey::strip_query;
-use config::{KeySource, Requirement, RoutePolicy};
+use config::{JwksSource, Requirement};
 use jwks::{cache_control_max_age, JwksBodyError, JwksCache, JwksUpdate};
 use jwt::{CachedToken, Claims, TokenCache, TokenKey, UntrustedJwt};
 use std::rc::Rc;
@@ -100,22 +102,13 @@ impl Decision {
     }
 }
 
-/// A refused request.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Rejection {
-    /// Why.
-    pub error: TokenError,
-    /// What was established before the refusal (boxed: keeps the `Err` variant small).
-    pub findings: Box<Findings>,
-}
-
 /// What [`check_or_wait`] decided.
 // One per request, unpacked at once: boxing the common case would only add an allocation.
 #[allow(clippy::large_enum_variant)]
 #[derive(Debug)]
 pub enum Checked {
     /// Accepted or refused.
-    Decided(Result<Decision, Rejection>),
+    Decided(Result<Decision, Rejection<TokenError, Box<Findings>>>),
     /// The token's `kid` is in no loaded key set while a JWKS refetch is granted, due or under
     /// way: not a refusal yet. The glue waits for the keys and decides again, with [`check`].
     NeedKeys,
@@ -151,8 +144,8 @@ impl TokenState {
                 .providers
                 .iter()
                 .map(|p| match &p.keys {
-                    KeySource::Remote(r) => Some(JwksCache::new(r.settings)),
-                    KeySource::Static(_) => None,
+                    JwksSource::Remote(r) => Some(JwksCache::new(r.settings)),
+                    JwksSource::Static(_) => None,
                 })
                 .collect(),
             tokens: TokenCache::new(cfg.token_cache_entries),
@@ -180,7 +173,7 @@ impl TokenState {
     pub fn due_fetches(&mut self, cfg: &TokenConfig, now_ms: u64) -> Vec<JwksFetch> {
         let mut out = Vec::new();
         for (i, (slot, p)) in self.jwks.iter_mut().zip(&cfg.providers).enumerate() {
-            let (Some(cache), KeySource::Remote(r)) = (slot.as_mut(), &p.keys) else {
+            let (Some(cache), JwksSource::Remote(r)) = (slot.as_mut(), &p.keys) else {
                 continue;
             };
             if cache.needs_refresh(now_ms) && cache.start_fetch(now_ms) {
@@ -227,8 +220,10 @@ pub fn reply(
 ) -> Reply {
     let reason = err.reason();
     match cfg.error_format {
-        config::ErrorFormat::Rfc6750 => crate::reply::rfc6750(reason, err.inactive(), &cfg.realm),
-        config::ErrorFormat::Ocen => crate::reply::spring(
+        config::TokenErrorFormat::Rfc6750 => {
+            crate::reply::rfc6750(reason, err.inactive(), &cfg.realm)
+        }
+        config::TokenErrorFormat::Ocen => crate::reply::spring(
             reason,
             route,
             i64::try_from(now_ms).unwrap_or(i64::MAX),
@@ -238,15 +233,15 @@ pub fn reply(
     }
 }
 
-/// Decides one request. See the module doc of each step; the order follows MOSIP's where it
-/// applies (§5.5.6): credentials present and valid, binding, partner, policy, API key status
-/// and dates, licence key.
+/// Decides one request. See the module doc of each step; the order follows MOSIP's where it applies
+/// (docs/profiles.md#mosip): credentials present and valid, binding, partner, policy, API key
+/// status and dates, licence key.
 pub fn check(
     cfg: &TokenConfig,
     state: &mut TokenState,
     req: &RequestFacts<'_>,
     backend: &dyn CryptoBackend,
-) -> Result<Decision, Rejection> {
+) -> Result<Decision, Rejection<TokenError, Box<Findings>>> {
     let mut f = Findings {
         route: redacted_route(cfg, req.path),
         ..Findings::default()
@@ -282,26 +277,24 @@ pub fn check_or_wait(
     }
 }
 
-type Outcome = (Option<Claims>, bool, bool);
-
 fn run(
     cfg: &TokenConfig,
     state: &mut TokenState,
     req: &RequestFacts<'_>,
     backend: &dyn CryptoBackend,
     f: &mut Findings,
-) -> Result<Outcome, TokenError> {
-    // One reading of the path before any rule or template reads it (security.md rule 11).
+) -> Result<(Option<Claims>, bool, bool), TokenError> {
+    // One reading of the path before any rule or template reads it (docs/data-path.md rule 11).
     crate::path::check(req.path).map_err(TokenError::PathNotCanonical)?;
     let path = strip_query(req.path);
     let route = cfg
         .route_policy
         .iter()
         .find(|(r, _)| r.matches(req.method, path))
-        .map_or(RoutePolicy::Required, |(_, p)| *p);
-    if route == RoutePolicy::Skip {
-        // Identity before policy (security.md rule 12): a route that needs no credential still
-        // may not name, in the platform header or the path, another partner than the peer's
+        .map_or(Policy::Required, |(_, p)| *p);
+    if route == Policy::Skip {
+        // Identity before policy (docs/data-path.md rule 12): a route that needs no credential
+        // still may not name, in the platform header or the path, another partner than the peer's
         // certificate.
         let path_partner = cfg
             .api_key
@@ -314,7 +307,7 @@ fn run(
         return Ok((None, true, false));
     }
     let relax = |r: Requirement| match (route, r) {
-        (RoutePolicy::IfPresent, Requirement::Required) => Requirement::Optional,
+        (Policy::IfPresent, Requirement::Required) => Requirement::Optional,
         (_, r) => r,
     };
 
@@ -409,7 +402,7 @@ fn run(
     let anonymous = claims.is_none() && api_key.is_none();
     if partner.is_none() && cfg.binding.require_partner {
         // An if-present route with no credential at all passes anonymously.
-        if !(route == RoutePolicy::IfPresent && anonymous) {
+        if !(route == Policy::IfPresent && anonymous) {
             return Err(TokenError::IdentityMissing("no source names a partner"));
         }
     }
@@ -582,7 +575,7 @@ fn verified_claims(
         if carriers.contains(&hit.provider) {
             // A verified token is only as good as its keys: past the stale bound of a remote
             // JWKS the cache must not answer for it (fail closed, as a fresh token would).
-            if let Some(KeySource::Remote(_)) = cfg.providers.get(hit.provider).map(|p| &p.keys) {
+            if let Some(JwksSource::Remote(_)) = cfg.providers.get(hit.provider).map(|p| &p.keys) {
                 state
                     .jwks(hit.provider)
                     .ok_or(TokenError::KeysUnavailable)?
@@ -608,8 +601,8 @@ fn verified_claims(
         .ok_or(TokenError::Claim(ClaimError::Issuer))?;
     f.provider = Some(provider.name.clone());
     let keys = match &provider.keys {
-        KeySource::Static(k) => Rc::clone(k),
-        KeySource::Remote(_) => state
+        JwksSource::Static(k) => Rc::clone(k),
+        JwksSource::Remote(_) => state
             .jwks(index)
             .ok_or(TokenError::KeysUnavailable)?
             .keys(req.now_ms)?,

@@ -19,7 +19,7 @@ use crate::json::{parse_strict, JsonLimits, JsonValue};
 use crate::keys::PublicKey;
 use crate::message::{Context, Message};
 pub use crate::reason::Inactive;
-use crate::reason::Reason;
+use crate::reason::{Refusal, Rejection};
 use crate::registry::{Partner, RegisteredKey, Registry};
 use crate::route::Policy;
 use crate::trace::Trace;
@@ -27,7 +27,7 @@ use crate::trace::Trace;
 pub use error::StepError;
 pub use remote::{KeySource, Lookup};
 
-use error::{Algorithm, Binding, Body, Crypto, Framing, Freshness, Protected, Selection};
+use error::{Algorithm, Binding, Body, Crypto, Fetch, Framing, Freshness, Protected, Selection};
 pub use replay::{MemoryReplay, ReplayStore, Seen};
 pub use settings::{Common, Direction, ErrorFormat};
 
@@ -56,46 +56,6 @@ pub enum Gate {
     Verify(String),
 }
 
-/// A rejected message.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Rejection {
-    pub reason: Reason,
-    /// The partner, when it was identified (for logs and stats; never sent to the client).
-    pub partner: Option<String>,
-    /// What exactly was wrong, for logs and the CLI; never key material.
-    pub detail: String,
-    /// MOSIP: which registry rule failed.
-    pub inactive: Option<Inactive>,
-}
-
-impl From<StepError> for Rejection {
-    fn from(e: StepError) -> Rejection {
-        Rejection {
-            reason: e.reason(),
-            partner: None,
-            detail: e.to_string(),
-            inactive: e.inactive(),
-        }
-    }
-}
-
-impl Rejection {
-    pub fn new(reason: Reason, detail: impl Into<String>) -> Rejection {
-        Rejection {
-            reason,
-            partner: None,
-            detail: detail.into(),
-            inactive: None,
-        }
-    }
-
-    /// Attaches the partner the rejection concerns.
-    pub fn partner(mut self, partner: Option<&str>) -> Rejection {
-        self.partner = partner.map(str::to_string);
-        self
-    }
-}
-
 impl Outcome {
     /// Whether the message may go on (`NeedKeys` may not).
     pub fn passes(&self) -> bool {
@@ -105,19 +65,20 @@ impl Outcome {
 
 /// The verdict where waiting for keys is not possible (the CLI, the conformance runner, or a
 /// request that already waited once): `NeedKeys` is refused as `keys_unavailable`.
-pub fn no_wait(result: Result<Outcome, Rejection>) -> Result<Outcome, Rejection> {
+pub fn no_wait(
+    result: Result<Outcome, Rejection<StepError>>,
+) -> Result<Outcome, Rejection<StepError>> {
     match result {
-        Ok(Outcome::NeedKeys { participant }) => Err(Rejection::new(
-            Reason::KeysUnavailable,
-            format!("participant {participant}: keys not fetched yet"),
-        )),
+        Ok(Outcome::NeedKeys { participant }) => {
+            Err(Rejection::new(Fetch::NotYet(participant).into()))
+        }
         other => other,
     }
 }
 
 /// A profile's own steps, run after the shared opening checks (`crate::profiles` implements it).
 pub trait Steps {
-    fn verify(&self, run: &mut Run<'_>) -> Result<Outcome, Rejection>;
+    fn verify(&self, run: &mut Run<'_>) -> Result<Outcome, Rejection<StepError>>;
 }
 
 /// Everything one verification needs.
@@ -137,7 +98,7 @@ pub struct Run<'a> {
 }
 
 /// Verifies one message under the configured profile.
-pub fn verify(run: &mut Run<'_>) -> Result<Outcome, Rejection> {
+pub fn verify(run: &mut Run<'_>) -> Result<Outcome, Rejection<StepError>> {
     let result = canonical_path(run)
         .and_then(|()| one_method(run))
         .and_then(|()| {
@@ -151,14 +112,14 @@ pub fn verify(run: &mut Run<'_>) -> Result<Outcome, Rejection> {
         Ok(o) => run.trace.pass("verdict", || format!("{o:?}")),
         Err(r) => run
             .trace
-            .fail("verdict", || format!("reject {}: {}", r.reason, r.detail)),
+            .fail("verdict", || format!("reject {}: {}", r.reason(), r.error)),
     }
     result
 }
 
-/// A request path that could be read two ways is refused before any route policy or path
-/// identity is read (security.md rule 11). Responses carry the request's path, already checked.
-fn canonical_path(run: &mut Run<'_>) -> Result<(), Rejection> {
+/// A request path that could be read two ways is refused before any route policy or path identity
+/// is read (docs/data-path.md rule 11). Responses carry the request's path, already checked.
+fn canonical_path(run: &mut Run<'_>) -> Result<(), Rejection<StepError>> {
     if run.common.direction != Direction::Request {
         return Ok(());
     }
@@ -181,8 +142,8 @@ const METHOD_OVERRIDES: [&str; 3] = [
 
 /// Route policy is decided on the request's method; an upstream that honoured a method
 /// override would run another one (an unsigned `GET`, skipped, executed as a `PUT`). A request
-/// carrying one is refused whatever its route (security.md rules 11 and 12: one reading).
-fn one_method(run: &mut Run<'_>) -> Result<(), Rejection> {
+/// carrying one is refused whatever its route (docs/data-path.md rules 11 and 12: one reading).
+fn one_method(run: &mut Run<'_>) -> Result<(), Rejection<StepError>> {
     if run.common.direction != Direction::Request {
         return Ok(());
     }
@@ -218,7 +179,11 @@ impl Run<'_> {
     /// The opening shared by the detached-JWS profiles: route policy (`default`; `None` on the
     /// response path, where a signature is always required), body bounds, then the signature
     /// header, which must be present.
-    pub fn open(&mut self, default: Option<Policy>, header: &str) -> Result<Gate, Rejection> {
+    pub fn open(
+        &mut self,
+        default: Option<Policy>,
+        header: &str,
+    ) -> Result<Gate, Rejection<StepError>> {
         if let Some(default) = default {
             let path = self.msg.path_only().to_string();
             match self.policy(&path, default) {
@@ -239,17 +204,17 @@ impl Run<'_> {
         }
     }
 
-    /// The value of the signature header, refusing one sent several times (`sig_malformed`):
-    /// which copy an upstream would read is not ours to guess.
-    pub fn signature_header(&mut self, name: &str) -> Result<Option<String>, Rejection> {
-        if self.msg.header_count(name) > 1 {
+    /// The value of the signature header, refusing one sent several times or under a look-alike
+    /// name (`sig_malformed`): which copy an upstream would read is not ours to guess.
+    pub fn signature_header(&mut self, name: &str) -> Result<Option<String>, Rejection<StepError>> {
+        if self.msg.header_repeated(name) {
             return Err(self.fail("signature_header", Framing::Repeated(name.into())));
         }
         Ok(self.msg.header(name).map(str::to_string))
     }
 
-    /// `content-encoding` and the size bound (§2.6.1–2).
-    pub fn body_bounds(&mut self) -> Result<(), Rejection> {
+    /// `content-encoding` and the size bound (docs/profiles.md#bodies).
+    pub fn body_bounds(&mut self) -> Result<(), Rejection<StepError>> {
         // Every `content-encoding` header and every coding in its list: an upstream may apply
         // the second header or the last coding of a list, so the first alone proves nothing.
         let encoded = self
@@ -277,8 +242,8 @@ impl Run<'_> {
         Ok(())
     }
 
-    /// Parses the body as strict JSON (§2.6.3).
-    pub fn body_json(&mut self) -> Result<JsonValue, Rejection> {
+    /// Parses the body as strict JSON (docs/profiles.md#bodies).
+    pub fn body_json(&mut self) -> Result<JsonValue, Rejection<StepError>> {
         let limits = JsonLimits {
             max_depth: self.common.max_json_depth,
             max_members: None,
@@ -293,8 +258,9 @@ impl Run<'_> {
         }
     }
 
-    /// Decodes and checks the protected header (§2.2, §2.3); `kid` must be a string (§2.2.5).
-    pub fn header(&mut self, h: &str, rules: &HeaderRules) -> Result<Header, Rejection> {
+    /// Decodes and checks the protected header (docs/profiles.md#protected-header, #crit-and-b64);
+    /// `kid` must be a string.
+    pub fn header(&mut self, h: &str, rules: &HeaderRules) -> Result<Header, Rejection<StepError>> {
         self.header_kid_null(h, rules, false)
     }
 
@@ -304,7 +270,7 @@ impl Run<'_> {
         h: &str,
         rules: &HeaderRules,
         null_kid: bool,
-    ) -> Result<Header, Rejection> {
+    ) -> Result<Header, Rejection<StepError>> {
         match Header::parse(h, rules) {
             Ok(hdr) if hdr.kid_is_null() && !null_kid => {
                 Err(self.fail("protected_header", Protected::KidNotString))
@@ -321,12 +287,12 @@ impl Run<'_> {
     }
 
     /// The algorithm of the header, if allowed for at least one candidate key: returns it with
-    /// the keys that may use it (security.md rule 1: the key decides, before any crypto).
+    /// the keys that may use it (docs/data-path.md rule 1: the key decides, before any crypto).
     pub fn alg<'k>(
         &mut self,
         header: &Header,
         keys: &'k [RegisteredKey],
-    ) -> Result<(Alg, Vec<&'k RegisteredKey>), Rejection> {
+    ) -> Result<(Alg, Vec<&'k RegisteredKey>), Rejection<StepError>> {
         let name = header.alg_name().unwrap_or_default();
         let Some(alg) = Alg::from_name(name) else {
             return Err(self.fail("alg", Algorithm::Never(name.into())));
@@ -347,7 +313,11 @@ impl Run<'_> {
     }
 
     /// The algorithm of the header for a key that is not in the registry (mosip `x5c`).
-    pub fn alg_for_key(&mut self, header: &Header, key: &PublicKey) -> Result<Alg, Rejection> {
+    pub fn alg_for_key(
+        &mut self,
+        header: &Header,
+        key: &PublicKey,
+    ) -> Result<Alg, Rejection<StepError>> {
         let name = header.alg_name().unwrap_or_default();
         match Alg::from_name(name) {
             Some(alg) if self.common.algorithms.contains(&alg) && alg.fits(key) => {
@@ -362,7 +332,7 @@ impl Run<'_> {
     }
 
     /// Checks the algorithm name alone against the profile's set (before the key is known).
-    pub fn alg_name_allowed(&mut self, header: &Header) -> Result<Alg, Rejection> {
+    pub fn alg_name_allowed(&mut self, header: &Header) -> Result<Alg, Rejection<StepError>> {
         let name = header.alg_name().unwrap_or_default();
         match Alg::from_name(name) {
             Some(alg) if self.common.algorithms.contains(&alg) => Ok(alg),
@@ -370,8 +340,13 @@ impl Run<'_> {
         }
     }
 
-    /// Decodes the signature segment (§2.1) — length is checked per key by [`Run::crypto`].
-    pub fn signature_bytes(&mut self, s: &str, allow_padding: bool) -> Result<Vec<u8>, Rejection> {
+    /// Decodes the signature segment (docs/profiles.md#signing-inputs-and-segments) — length is
+    /// checked per key by [`Run::crypto`].
+    pub fn signature_bytes(
+        &mut self,
+        s: &str,
+        allow_padding: bool,
+    ) -> Result<Vec<u8>, Rejection<StepError>> {
         let decoded = if allow_padding {
             b64::decode_url_allow_padding(s)
         } else {
@@ -388,7 +363,7 @@ impl Run<'_> {
         keys: &[&PublicKey],
         inputs: &[(&'static str, &[u8])],
         sig: &[u8],
-    ) -> Result<usize, Rejection> {
+    ) -> Result<usize, Rejection<StepError>> {
         let fitting: Vec<(usize, &&PublicKey)> = keys
             .iter()
             .enumerate()
@@ -426,7 +401,7 @@ impl Run<'_> {
             });
         }
         // Each input's failure is traced above.
-        Err(Rejection::from(StepError::from(Crypto::DoesNotVerify)))
+        Err(Rejection::new(Crypto::DoesNotVerify.into()))
     }
 
     /// Freshness, then replay: the time field `t_ms` must lie within `past_s` before and
@@ -439,10 +414,10 @@ impl Run<'_> {
         (past_s, future_s): (i64, i64),
         partner: &Partner,
         input: &[u8],
-    ) -> Result<(), Rejection> {
+    ) -> Result<(), Rejection<StepError>> {
         self.window(what, t_ms, past_s, future_s)
             .and_then(|()| self.replay(&partner.id, input, past_s.max(future_s)))
-            .map_err(|r| r.partner(Some(&partner.id)))
+            .map_err(|r| r.with_partner(Some(&partner.id)))
     }
 
     /// A freshness window around `t_ms` (`window_s` both sides, plus `clock_skew_s`).
@@ -452,7 +427,7 @@ impl Run<'_> {
         t_ms: Option<i64>,
         past_s: i64,
         future_s: i64,
-    ) -> Result<(), Rejection> {
+    ) -> Result<(), Rejection<StepError>> {
         let skew = self.common.clock_skew_s;
         let Some(t) = t_ms else {
             return Err(self.fail("freshness", Freshness::TimeMissing(what.into())));
@@ -476,7 +451,12 @@ impl Run<'_> {
 
     /// Replay protection keyed on partner ‖ SHA-256(signing input), never on signature bytes
     /// (ECDSA signatures are malleable: (r, n−s) verifies too).
-    fn replay(&mut self, partner: &str, input: &[u8], window_s: i64) -> Result<(), Rejection> {
+    fn replay(
+        &mut self,
+        partner: &str,
+        input: &[u8],
+        window_s: i64,
+    ) -> Result<(), Rejection<StepError>> {
         if !self.common.replay_cache {
             return Ok(());
         }
@@ -500,7 +480,11 @@ impl Run<'_> {
     }
 
     /// The peer binding shared by the profiles: the signer must be the authenticated peer.
-    pub fn bind_peer(&mut self, partner: &Partner, forwarders: &[String]) -> Result<(), Rejection> {
+    pub fn bind_peer(
+        &mut self,
+        partner: &Partner,
+        forwarders: &[String],
+    ) -> Result<(), Rejection<StepError>> {
         match self.ctx.peer.as_deref() {
             Some(p) if p == partner.id => {
                 self.trace
@@ -514,10 +498,10 @@ impl Run<'_> {
             }
             Some(_) => Err(self
                 .fail("peer", Binding::NotThePeer)
-                .partner(Some(&partner.id))),
+                .with_partner(Some(&partner.id))),
             None => Err(self
                 .fail("peer", Binding::NoPeer)
-                .partner(Some(&partner.id))),
+                .with_partner(Some(&partner.id))),
         }
     }
 
@@ -530,7 +514,7 @@ impl Run<'_> {
         what: &str,
         named: &str,
         forwarders: &[String],
-    ) -> Result<(), Rejection> {
+    ) -> Result<(), Rejection<StepError>> {
         let Some(peer) = self.ctx.peer.as_deref() else {
             return Ok(());
         };
@@ -541,43 +525,25 @@ impl Run<'_> {
         }
         Err(self
             .fail("peer", Binding::NamedNotThePeer(what.into()))
-            .partner(Some(peer)))
+            .with_partner(Some(peer)))
     }
 
     /// The partner must be active.
-    pub fn active(&mut self, partner: &Partner) -> Result<(), Rejection> {
+    pub fn active(&mut self, partner: &Partner) -> Result<(), Rejection<StepError>> {
         if !partner.active_at(self.ctx.now_ms) {
             let inactive = Selection::Inactive(Inactive::Partner);
             return Err(self
                 .fail("partner_status", inactive)
-                .partner(Some(&partner.id)));
+                .with_partner(Some(&partner.id)));
         }
         self.trace.pass("partner_status", || "active".into());
         Ok(())
     }
 
-    /// Records a failed shared step and builds its rejection; the reason is the error's.
-    pub fn fail(&mut self, check: &'static str, e: impl Into<StepError>) -> Rejection {
+    /// Records a failed step and builds its rejection; the reason is the error's.
+    pub fn fail(&mut self, check: &'static str, e: impl Into<StepError>) -> Rejection<StepError> {
         let e = e.into();
         self.trace.fail(check, || format!("{}: {e}", e.reason()));
-        Rejection::from(e)
-    }
-
-    /// Records a failed check and builds its rejection.
-    pub fn reject(&mut self, check: &'static str, reason: Reason, detail: String) -> Rejection {
-        self.trace.fail(check, || format!("{reason}: {detail}"));
-        Rejection::new(reason, detail)
-    }
-
-    /// As [`Run::reject`], naming the partner for logs.
-    pub fn reject_partner(
-        &mut self,
-        check: &'static str,
-        reason: Reason,
-        partner: &Partner,
-        detail: String,
-    ) -> Rejection {
-        self.reject(check, reason, detail)
-            .partner(Some(&partner.id))
+        Rejection::new(e)
     }
 }

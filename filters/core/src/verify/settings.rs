@@ -1,5 +1,6 @@
-//! The settings every profile shares (profiles.md §2.11): the top level of a `jws_verify`
-//! configuration, resolved. A profile's own settings are its section (`crate::profiles`).
+//! The settings every profile shares (docs/configuration.md#jws_verify): the top level of a
+//! `jws_verify` configuration, resolved. A profile's own settings are its section
+//! (`crate::profiles`).
 
 use schemars::JsonSchema;
 use serde::Deserialize;
@@ -25,7 +26,7 @@ pub enum ErrorFormat {
     Signet,
 }
 
-/// Settings shared by every profile (§2.11).
+/// Settings shared by every profile (docs/configuration.md#jws_verify).
 #[derive(Clone, Debug)]
 pub struct Common {
     pub direction: Direction,
@@ -35,8 +36,8 @@ pub struct Common {
     /// How long a held message may take to end (headers to last byte) before it is refused.
     pub body_timeout_ms: u64,
     pub max_json_depth: usize,
-    /// Most values (members, array items, scalars) a body parsed as JSON may hold (§2.6.3):
-    /// bounds the tree built before the key is known.
+    /// Most values (members, array items, scalars) a body parsed as JSON may hold
+    /// (docs/profiles.md#bodies): bounds the tree built before the key is known.
     pub max_json_elements: usize,
     pub route_policy: RoutePolicy,
     pub error_format: ErrorFormat,

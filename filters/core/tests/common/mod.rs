@@ -16,9 +16,10 @@ use signet_core::crypto::{CryptoBackend, RustCrypto};
 use signet_core::keys::PrivateKey;
 use signet_core::message::{Context, Message};
 use signet_core::reason::Reason;
+use signet_core::reason::Rejection;
 use signet_core::sign::SignOutcome;
 use signet_core::trace::Trace;
-use signet_core::verify::{verify, MemoryReplay, Outcome, Rejection, Run};
+use signet_core::verify::{verify, MemoryReplay, Outcome, Run, StepError};
 
 /// A deterministic RSA-2048 test key (generated at test time, never stored; generated once
 /// per seed and process, as RSA key generation is slow).
@@ -106,7 +107,7 @@ pub fn run_with(
     ctx: &Context,
     backend: &dyn CryptoBackend,
     replay: &mut MemoryReplay,
-) -> Result<Outcome, Rejection> {
+) -> Result<Outcome, Rejection<StepError>> {
     let mut trace = Trace::recording();
     verify(&mut Run {
         common: &cfg.common,
@@ -121,7 +122,11 @@ pub fn run_with(
     })
 }
 
-pub fn run(cfg: &VerifyConfig, msg: &Message, ctx: &Context) -> Result<Outcome, Rejection> {
+pub fn run(
+    cfg: &VerifyConfig,
+    msg: &Message,
+    ctx: &Context,
+) -> Result<Outcome, Rejection<StepError>> {
     run_with(cfg, msg, ctx, &RustCrypto, &mut MemoryReplay::new(100))
 }
 
@@ -136,7 +141,7 @@ pub fn accepts(cfg: &VerifyConfig, msg: &Message, ctx: &Context, partner: &str) 
 /// Asserts rejection with exactly `reason`.
 pub fn rejects(cfg: &VerifyConfig, msg: &Message, ctx: &Context, reason: Reason) {
     match run(cfg, msg, ctx) {
-        Err(r) => assert_eq!(r.reason, reason, "detail: {}", r.detail),
+        Err(r) => assert_eq!(r.reason(), reason, "detail: {}", r.error),
         other => panic!("expected {reason}, got {other:?}"),
     }
 }

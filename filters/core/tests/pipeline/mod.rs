@@ -27,8 +27,9 @@ use signet_core::config::VerifyConfig;
 use signet_core::conformance::Case;
 use signet_core::crypto::RustCrypto;
 use signet_core::message::{Context, Message};
+use signet_core::reason::Rejection;
 use signet_core::trace::Trace;
-use signet_core::verify::{verify, MemoryReplay, Outcome, Rejection, Run};
+use signet_core::verify::{verify, MemoryReplay, Outcome, Run, StepError};
 
 use crate::common::*;
 
@@ -108,7 +109,7 @@ pub struct Fixture {
 }
 
 impl Fixture {
-    pub fn run(&self, msg: &Message) -> Result<Outcome, Rejection> {
+    pub fn run(&self, msg: &Message) -> Result<Outcome, Rejection<StepError>> {
         let mut trace = Trace::off();
         let mut replay = MemoryReplay::new(16);
         verify(&mut Run {

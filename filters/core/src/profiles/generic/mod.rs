@@ -1,11 +1,11 @@
 //! `generic`: strict RFC 7515 detached JWS (Appendix F) and RFC 7797, for partners without a
-//! platform format (profiles.md §7).
+//! platform format (docs/profiles.md#generic).
 //!
 //! The key belongs to the authenticated peer; `kid` only chooses among that peer's keys.
 
 mod settings;
 
-pub use settings::{Sign, SignSection, Verify, VerifySection};
+pub use settings::{GenericSign, GenericSignSection, GenericVerify, GenericVerifySection};
 
 use crate::crypto::CryptoBackend;
 use crate::jose::header::{CritB64, HeaderRules};
@@ -13,28 +13,28 @@ use crate::jose::jws::{signing_input_encoded, signing_input_unencoded, split_det
 use crate::json::JsonValue;
 use crate::message::{Context, Message};
 use crate::profiles::{SignProfile, VerifyProfile};
-use crate::reason::Reason;
+use crate::reason::{Refusal, Rejection};
 use crate::registry::RegisteredKey;
 use crate::reply::Reply;
 use crate::route::Policy;
 use crate::sign::{header_bytes, SignError, SignKey, SignOutcome};
-use crate::verify::error::Selection;
-use crate::verify::{Gate, Outcome, Rejection, Run};
+use crate::verify::error::{Framing, Selection};
+use crate::verify::{Gate, Outcome, Run, StepError};
 
-impl VerifyProfile for Verify {
-    fn verify(&self, run: &mut Run<'_>) -> Result<Outcome, Rejection> {
+impl VerifyProfile for GenericVerify {
+    fn verify(&self, run: &mut Run<'_>) -> Result<Outcome, Rejection<StepError>> {
         verify(run, self)
     }
 
     fn reply(
         &self,
-        rej: &Rejection,
+        refusal: &dyn Refusal,
         _msg: &Message,
         _ctx: &Context,
         _request_id: &str,
         client_side: bool,
     ) -> Reply {
-        crate::reply::generic(rej.reason, client_side.then_some(502))
+        crate::reply::generic(refusal.reason(), client_side.then_some(502))
     }
 
     fn segments(&self, msg: &Message) -> Option<(String, String)> {
@@ -44,8 +44,8 @@ impl VerifyProfile for Verify {
     }
 }
 
-impl SignProfile for Sign {
-    /// `H..S` over the body, RFC 7797 unencoded when configured (§7.7).
+impl SignProfile for GenericSign {
+    /// `H..S` over the body, RFC 7797 unencoded when configured (docs/profiles.md#generic).
     fn sign(
         &self,
         key: &SignKey,
@@ -77,9 +77,9 @@ impl SignProfile for Sign {
     }
 }
 
-pub fn verify(run: &mut Run<'_>, p: &Verify) -> Result<Outcome, Rejection> {
-    // §7.8, failing closed: only the bodyless methods, spelled exactly, are skipped; `post`
-    // or an unknown method is `required` like POST.
+pub fn verify(run: &mut Run<'_>, p: &GenericVerify) -> Result<Outcome, Rejection<StepError>> {
+    // docs/profiles.md#generic, failing closed: only the bodyless methods, spelled exactly, are
+    // skipped; `post` or an unknown method is `required` like POST.
     let default = match run.msg.method.as_str() {
         _ if run.msg.status.is_some() => None,
         "GET" | "HEAD" | "OPTIONS" | "DELETE" => Some(Policy::Skip),
@@ -90,10 +90,13 @@ pub fn verify(run: &mut Run<'_>, p: &Verify) -> Result<Outcome, Rejection> {
         Gate::Verify(v) => v,
     };
     let (h, s) = split_detached(&value).map_err(|e| {
-        run.reject(
+        let problem = e.to_string();
+        run.fail(
             "serialization",
-            Reason::SigMalformed,
-            format!("expected H..S: {e}"),
+            Framing::Serialization {
+                expected: "H..S",
+                problem,
+            },
         )
     })?;
     let header = run.header(
@@ -114,7 +117,7 @@ pub fn verify(run: &mut Run<'_>, p: &Verify) -> Result<Outcome, Rejection> {
     let Some(partner) = registry.partner(&peer) else {
         return Err(run.fail("key", Selection::NoKey("peer not in the registry".into())));
     };
-    let with_partner = |r: Rejection| r.partner(Some(&partner.id));
+    let with_partner = |r: Rejection<StepError>| r.with_partner(Some(&partner.id));
     let candidates: Vec<RegisteredKey> = match header.kid() {
         Some(kid) => partner
             .keys

@@ -1,5 +1,5 @@
-//! The `generic` sections of the `jws_verify` and `jws_sign` configurations (profiles.md
-//! §7.9): as written, with their defaults, and resolved.
+//! The `generic` sections of the `jws_verify` and `jws_sign` configurations
+//! (docs/profiles.md#generic): as written, with their defaults, and resolved.
 
 use schemars::JsonSchema;
 use serde::Deserialize;
@@ -17,7 +17,7 @@ const AT: &str = "profile.generic";
 #[derive(Clone, Debug, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 #[schemars(rename = "generic_verify")]
-pub struct VerifySection {
+pub struct GenericVerifySection {
     /// Header carrying the JWS (default `x-jws-signature`).
     pub signature_header: Option<String>,
     /// Refuse a signature without `kid` (default off).
@@ -30,25 +30,25 @@ pub struct VerifySection {
 
 /// `jws_verify` with profile `generic`, resolved.
 #[derive(Clone, Debug)]
-pub struct Verify {
+pub struct GenericVerify {
     pub signature_header: String,
     pub require_kid: bool,
     pub iat_window_s: i64,
 }
 
-impl VerifySettings for Verify {
-    type Section = VerifySection;
+impl VerifySettings for GenericVerify {
+    type Section = GenericVerifySection;
     const ALGORITHMS: &'static [Alg] = &Alg::ALL;
     const WINDOW: &'static str = "iat_window";
 
-    fn build(s: VerifySection, _common: &Common) -> Result<Verify, String> {
+    fn build(s: GenericVerifySection, _common: &Common) -> Result<GenericVerify, String> {
         let window = pick(
             &format!("{AT}.iat_window"),
             s.iat_window,
             "iat_window_s",
             s.iat_window_s,
         )?;
-        Ok(Verify {
+        Ok(GenericVerify {
             signature_header: header_name(
                 s.signature_header.as_deref().unwrap_or("x-jws-signature"),
                 &format!("{AT}.signature_header"),
@@ -67,7 +67,7 @@ impl VerifySettings for Verify {
 #[derive(Clone, Debug, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 #[schemars(rename = "generic_sign")]
-pub struct SignSection {
+pub struct GenericSignSection {
     /// Header the JWS is written to (default `x-jws-signature`).
     pub signature_header: Option<String>,
     /// Sign every response with a body (`true`), or none.
@@ -78,22 +78,22 @@ pub struct SignSection {
 
 /// `jws_sign` with profile `generic`, resolved.
 #[derive(Clone, Debug)]
-pub struct Sign {
+pub struct GenericSign {
     pub header: String,
     pub sign_responses: SignResponses,
     pub unencoded: bool,
 }
 
-impl SignSettings for Sign {
-    type Section = SignSection;
+impl SignSettings for GenericSign {
+    type Section = GenericSignSection;
 
-    fn build(s: SignSection, _at: &SignSetup<'_>) -> Result<Sign, String> {
+    fn build(s: GenericSignSection, _at: &SignSetup<'_>) -> Result<GenericSign, String> {
         let sign_responses = if s.sign_responses.unwrap_or(false) {
             SignResponses::All
         } else {
             SignResponses::Off
         };
-        Ok(Sign {
+        Ok(GenericSign {
             header: header_name(
                 s.signature_header.as_deref().unwrap_or("x-jws-signature"),
                 &format!("{AT}.signature_header"),

@@ -1,4 +1,4 @@
-//! `mojaloop`: the FSPIOP `FSPIOP-Signature` header (profiles.md §3).
+//! `mojaloop`: the FSPIOP `FSPIOP-Signature` header (docs/profiles.md#mojaloop).
 //!
 //! The header value is JSON `{"protectedHeader":H,"signature":S}`; the signing input is the
 //! ordinary E-input over the raw body; the key is that of the FSP named by `FSPIOP-Source`, and
@@ -10,7 +10,8 @@ mod sign;
 
 pub use reply::reply;
 pub use settings::{
-    BodyForm, PayloadMode, Sign, SignSection, SourceBinding, Verify, VerifySection,
+    BodyForm, MojaloopSign, MojaloopSignSection, MojaloopVerify, MojaloopVerifySection,
+    PayloadMode, SourceBinding,
 };
 
 use crate::crypto::CryptoBackend;
@@ -20,30 +21,30 @@ use crate::json::canonical::{ecmascript, KeyOrder};
 use crate::json::{parse_strict, JsonError, JsonLimits, JsonValue};
 use crate::message::{Context, Message};
 use crate::profiles::{SignProfile, VerifyProfile};
-use crate::reason::Reason;
+use crate::reason::{Reason, Refusal, Rejection};
 use crate::reply::Reply;
 use crate::route::{first_match, Policy, Rule};
 use crate::sign::{SignError, SignKey, SignOutcome};
-use crate::verify::error::Selection;
-use crate::verify::{Outcome, Rejection, Run};
+use crate::verify::error::{Algorithm, Binding, Body, Framing, Protected, Selection};
+use crate::verify::{Outcome, Run, StepError};
 
-impl VerifyProfile for Verify {
-    fn verify(&self, run: &mut Run<'_>) -> Result<Outcome, Rejection> {
+impl VerifyProfile for MojaloopVerify {
+    fn verify(&self, run: &mut Run<'_>) -> Result<Outcome, Rejection<StepError>> {
         verify(run, self)
     }
 
     fn reply(
         &self,
-        rej: &Rejection,
+        refusal: &dyn Refusal,
         _msg: &Message,
         _ctx: &Context,
         _request_id: &str,
         client_side: bool,
     ) -> Reply {
         if client_side {
-            return crate::reply::generic(rej.reason, Some(502));
+            return crate::reply::generic(refusal.reason(), Some(502));
         }
-        reply(rej.reason)
+        reply(refusal.reason())
     }
 
     fn segments(&self, msg: &Message) -> Option<(String, String)> {
@@ -51,7 +52,7 @@ impl VerifyProfile for Verify {
     }
 }
 
-impl SignProfile for Sign {
+impl SignProfile for MojaloopSign {
     fn sign(
         &self,
         key: &SignKey,
@@ -67,20 +68,20 @@ impl SignProfile for Sign {
     }
 }
 
-/// Longest `FSPIOP-Signature` value accepted (§3.3.1).
+/// Longest `FSPIOP-Signature` value accepted (docs/profiles.md#mojaloop).
 const MAX_VALUE: usize = 65_536;
-/// Longest protected header (§2.2.1).
+/// Longest protected header (docs/profiles.md#protected-header).
 const MAX_PROTECTED: usize = 32_768;
-/// Longest encoded signature (§3.3.1).
+/// Longest encoded signature (docs/profiles.md#mojaloop).
 const MAX_SIGNATURE: usize = 512;
 
-/// JOSE member names that are never compared with HTTP headers (§3.4).
+/// JOSE member names that are never compared with HTTP headers (docs/profiles.md#mojaloop).
 const JOSE_NAMES: [&str; 12] = [
     "alg", "kid", "typ", "cty", "crit", "b64", "jku", "jwk", "x5u", "x5c", "x5t", "x5t#S256",
 ];
 
-/// The default route policy (§3.6.1). Methods match exactly: `get`, `Put` or an unknown
-/// method fall through to `required`.
+/// The default route policy (docs/profiles.md#mojaloop). Methods match exactly: `get`, `Put` or an
+/// unknown method fall through to `required`.
 fn default_policy(method: &str, path: &str) -> Policy {
     // `/parties` and below, segment-wise: `/partiesX` is not a party resource. A glob that
     // failed to parse would only drop the rule, leaving `required`.
@@ -109,17 +110,18 @@ pub fn stripped_path<'a>(path: &'a str, prefix: &str) -> &'a str {
     }
 }
 
-pub fn verify(run: &mut Run<'_>, p: &Verify) -> Result<Outcome, Rejection> {
+pub fn verify(run: &mut Run<'_>, p: &MojaloopVerify) -> Result<Outcome, Rejection<StepError>> {
     let path = stripped_path(&run.msg.path, &p.uri_strip_prefix).to_string();
     let policy = run.policy(&path, default_policy(&run.msg.method, &path));
     let present = run.msg.header(&p.signature_header).is_some();
     match policy {
         Policy::Skip => {
-            unverified_source(run, p)?;
+            unverified_source(run, p, false)?;
             return Ok(Outcome::Skipped);
         }
         Policy::IfPresent if !present => {
-            unverified_source(run, p)?;
+            let carries_body = !run.msg.body.is_empty();
+            unverified_source(run, p, carries_body)?;
             run.trace.pass("signature_header", || {
                 "absent, if-present: forwarded unsigned".into()
             });
@@ -127,7 +129,8 @@ pub fn verify(run: &mut Run<'_>, p: &Verify) -> Result<Outcome, Rejection> {
         }
         _ => {}
     }
-    // A header sent twice could be read one way here and another way upstream.
+    // A header sent twice (or also as `fspiop_source`…) could be read one way here and another
+    // way upstream.
     for name in [
         p.signature_header.as_str(),
         "fspiop-source",
@@ -136,22 +139,18 @@ pub fn verify(run: &mut Run<'_>, p: &Verify) -> Result<Outcome, Rejection> {
         "fspiop-http-method",
         "date",
     ] {
-        if run.msg.header_count(name) > 1 {
-            let reason = if name == p.signature_header {
-                Reason::SigMalformed
+        if run.msg.header_repeated(name) {
+            let e: StepError = if name == p.signature_header {
+                Framing::Repeated(name.into()).into()
             } else {
-                Reason::BindingMismatch
+                Binding::Repeated(name.into()).into()
             };
-            return Err(run.reject("headers", reason, format!("{name} sent more than once")));
+            return Err(run.fail("headers", e));
         }
     }
     run.body_bounds()?;
     if run.msg.body.is_empty() {
-        return Err(run.reject(
-            "body",
-            Reason::BodyMissing,
-            "a signed FSPIOP request needs a body".into(),
-        ));
+        return Err(run.fail("body", Body::Missing));
     }
     // 4–6: the signer, its key, and whether the peer may send as it.
     let source = match run.msg.header("fspiop-source") {
@@ -173,7 +172,7 @@ pub fn verify(run: &mut Run<'_>, p: &Verify) -> Result<Outcome, Rejection> {
     if partner.keys.is_empty() {
         return Err(run
             .fail("key", Selection::NoKey("partner has no key".into()))
-            .partner(Some(&partner.id)));
+            .with_partner(Some(&partner.id)));
     }
     run.trace.pass("key", || {
         format!("FSPIOP-Source {source}: {} key(s)", partner.keys.len())
@@ -192,18 +191,19 @@ pub fn verify(run: &mut Run<'_>, p: &Verify) -> Result<Outcome, Rejection> {
     .filter(|h| run.msg.header(h).is_none())
     .collect();
     if !missing.is_empty() {
+        let missing = missing.into_iter().map(str::to_string).collect();
         return Err(run
-            .reject(
-                "signature_header",
-                Reason::SigMissing,
-                format!("missing headers {missing:?}"),
-            )
-            .partner(Some(&partner.id)));
+            .fail("signature_header", Framing::Missing(missing))
+            .with_partner(Some(&partner.id)));
     }
     let value = run.msg.header(&p.signature_header).unwrap_or_default();
-    let (h, s) = parse_envelope(value).map_err(|what| {
-        run.reject("signature_header", Reason::SigMalformed, what)
-            .partner(Some(&partner.id))
+    let (h, s) = parse_envelope(value).map_err(|problem| {
+        let envelope = Framing::Serialization {
+            expected: "the JSON envelope",
+            problem,
+        };
+        run.fail("signature_header", envelope)
+            .with_partner(Some(&partner.id))
     })?;
     run.trace.pass("signature_header", || {
         "FSPIOP-Signature JSON envelope".into()
@@ -215,29 +215,28 @@ pub fn verify(run: &mut Run<'_>, p: &Verify) -> Result<Outcome, Rejection> {
     };
     let header = run
         .header(&h, &rules)
-        .map_err(|r| r.partner(Some(&partner.id)))?;
-    mandatory_members(run, &header).map_err(|r| r.partner(Some(&partner.id)))?;
+        .map_err(|r| r.with_partner(Some(&partner.id)))?;
+    mandatory_members(run, &header).map_err(|r| r.with_partner(Some(&partner.id)))?;
     let (alg, keys) = run
         .alg(&header, &partner.keys)
-        .map_err(|r| r.partner(Some(&partner.id)))?;
+        .map_err(|r| r.with_partner(Some(&partner.id)))?;
     let sig = run
         .signature_bytes(&s, false)
-        .map_err(|r| r.partner(Some(&partner.id)))?;
+        .map_err(|r| r.with_partner(Some(&partner.id)))?;
     // 11–12: bindings.
-    bindings(run, &header).map_err(|r| r.partner(Some(&partner.id)))?;
+    bindings(run, &header).map_err(|r| r.with_partner(Some(&partner.id)))?;
     if p.check_request_line {
-        request_line(run, &header, &path).map_err(|r| r.partner(Some(&partner.id)))?;
+        request_line(run, &header, &path).map_err(|r| r.with_partner(Some(&partner.id)))?;
     }
     // 13: crypto over the raw body, then the opt-in re-serializations.
     let raw = signing_input_encoded(&h, &run.msg.body);
     let fallback = match p.payload_mode {
         PayloadMode::Raw => None,
         PayloadMode::RawThenCompact => {
-            reserialized(run, KeyOrder::Insertion).map_err(|r| r.partner(Some(&partner.id)))?
+            reserialized(run, KeyOrder::Insertion).map_err(|r| r.with_partner(Some(&partner.id)))?
         }
-        PayloadMode::RawThenSorted => {
-            reserialized(run, KeyOrder::SortedUtf16).map_err(|r| r.partner(Some(&partner.id)))?
-        }
+        PayloadMode::RawThenSorted => reserialized(run, KeyOrder::SortedUtf16)
+            .map_err(|r| r.with_partner(Some(&partner.id)))?,
     };
     let fallback_input = fallback.map(|body| signing_input_encoded(&h, &body));
     let mut inputs: Vec<(&'static str, &[u8])> = vec![("the raw body", &raw)];
@@ -247,7 +246,7 @@ pub fn verify(run: &mut Run<'_>, p: &Verify) -> Result<Outcome, Rejection> {
     let key_refs: Vec<_> = keys.iter().map(|k| &k.key).collect();
     let used = run
         .crypto(alg, &key_refs, &inputs, &sig)
-        .map_err(|r| r.partner(Some(&partner.id)))?;
+        .map_err(|r| r.with_partner(Some(&partner.id)))?;
     // 14: freshness and replay.
     if p.date_window_s > 0 {
         let date = header
@@ -270,17 +269,19 @@ pub fn verify(run: &mut Run<'_>, p: &Verify) -> Result<Outcome, Rejection> {
     })
 }
 
-/// Rule 12 on a route that is not verified (`skip`, unsigned `if-present`): `FSPIOP-Source`
-/// is still one header naming the authenticated peer (§3.5.3) — else peer A could send
-/// `DELETE /participants/…` as B. Absent or empty names nobody; a verified route binds later,
-/// in §3.6's order.
-fn unverified_source(run: &mut Run<'_>, p: &Verify) -> Result<(), Rejection> {
-    if run.msg.header_count("fspiop-source") > 1 {
-        return Err(run.reject(
-            "headers",
-            Reason::BindingMismatch,
-            "fspiop-source sent more than once".into(),
-        ));
+/// Rule 12 on a route that is not verified (`skip`, unsigned `if-present`): `FSPIOP-Source` is
+/// still one header naming the authenticated peer (docs/profiles.md#mojaloop) — else peer A could
+/// send `DELETE /participants/…` as B. Absent or empty names nobody, which is refused only for an
+/// unsigned message with a body (`carries_body`): a signer downstream (the hub's outbound) signs a
+/// message that names no source as its own, so peer A's unsigned `PUT /parties` would reach the
+/// payer as the hub's. A verified route binds later, in the order of its checks.
+fn unverified_source(
+    run: &mut Run<'_>,
+    p: &MojaloopVerify,
+    carries_body: bool,
+) -> Result<(), Rejection<StepError>> {
+    if run.msg.header_repeated("fspiop-source") {
+        return Err(run.fail("headers", Binding::Repeated("fspiop-source".into())));
     }
     if p.source_binding != SourceBinding::Peer {
         return Ok(());
@@ -290,11 +291,15 @@ fn unverified_source(run: &mut Run<'_>, p: &Verify) -> Result<(), Rejection> {
         Some(source) if !source.is_empty() => {
             run.bind_named("FSPIOP-Source", source, &p.trusted_forwarders)
         }
+        _ if carries_body => Err(run.fail(
+            "identity",
+            Selection::IdentityMissing("unsigned body without FSPIOP-Source".into()),
+        )),
         _ => Ok(()),
     }
 }
 
-/// Parses the `FSPIOP-Signature` JSON (§3.3.1): `(protectedHeader, signature)`.
+/// Parses the `FSPIOP-Signature` JSON (docs/profiles.md#mojaloop): `(protectedHeader, signature)`.
 pub fn parse_envelope(value: &str) -> Result<(String, String), String> {
     if value.len() > MAX_VALUE {
         return Err(format!(
@@ -330,8 +335,8 @@ pub fn parse_envelope(value: &str) -> Result<(String, String), String> {
     ))
 }
 
-/// Mandatory members present and strings (§3.4): missing → `header_malformed`.
-fn mandatory_members(run: &mut Run<'_>, header: &Header) -> Result<(), Rejection> {
+/// Mandatory members present and strings (docs/profiles.md#mojaloop): missing → `header_malformed`.
+fn mandatory_members(run: &mut Run<'_>, header: &Header) -> Result<(), Rejection<StepError>> {
     let mut required = vec!["FSPIOP-URI", "FSPIOP-HTTP-Method", "FSPIOP-Source"];
     if run
         .msg
@@ -344,29 +349,20 @@ fn mandatory_members(run: &mut Run<'_>, header: &Header) -> Result<(), Rejection
         match header.member(name) {
             Some(JsonValue::String(_)) => {}
             Some(_) => {
-                return Err(run.reject(
-                    "protected_header",
-                    Reason::HeaderMalformed,
-                    format!("{name} is not a string"),
-                ))
+                return Err(run.fail("protected_header", Protected::MemberNotString(name.into())))
             }
-            None => {
-                return Err(run.reject(
-                    "protected_header",
-                    Reason::HeaderMalformed,
-                    format!("mandatory member {name} missing"),
-                ))
-            }
+            None => return Err(run.fail("protected_header", Protected::MemberMissing(name.into()))),
         }
     }
     if header.alg_name().is_none() {
-        return Err(run.reject("alg", Reason::AlgNotAllowed, "alg missing".into()));
+        return Err(run.fail("alg", Algorithm::Missing));
     }
     Ok(())
 }
 
-/// Every protected member that names a received HTTP header must equal it (§3.4).
-fn bindings(run: &mut Run<'_>, header: &Header) -> Result<(), Rejection> {
+/// Every protected member that names a received HTTP header must equal it
+/// (docs/profiles.md#mojaloop).
+fn bindings(run: &mut Run<'_>, header: &Header) -> Result<(), Rejection<StepError>> {
     let mut checked = Vec::new();
     for (name, value) in header.members() {
         if JOSE_NAMES.contains(&name.as_str()) {
@@ -379,31 +375,18 @@ fn bindings(run: &mut Run<'_>, header: &Header) -> Result<(), Rejection> {
         );
         match (http, value) {
             (Some(h), JsonValue::String(p)) if h == p => checked.push(name.clone()),
-            (Some(_), _) => {
-                return Err(run.reject(
-                    "binding",
-                    Reason::BindingMismatch,
-                    format!("protected {name} differs from the HTTP header"),
-                ))
-            }
+            (Some(_), _) => return Err(run.fail("binding", Binding::Differs(name.clone()))),
             (None, _) if special => {
-                // A protected Date / Destination demands the header (§3.4).
-                return Err(run.reject(
-                    "binding",
-                    Reason::BindingMismatch,
-                    format!("protected {name} but no such HTTP header"),
-                ));
+                // A protected Date / Destination demands the header (docs/profiles.md#mojaloop).
+                return Err(run.fail("binding", Binding::HeaderAbsent(name.clone())));
             }
             (None, _) => {}
         }
     }
     if let Some(dest) = run.msg.header("fspiop-destination") {
         if dest.is_empty() && header.member("FSPIOP-Destination").is_some() {
-            return Err(run.reject(
-                "binding",
-                Reason::BindingMismatch,
-                "protected FSPIOP-Destination but the HTTP header is empty".into(),
-            ));
+            let empty = Binding::HeaderEmpty("FSPIOP-Destination".into());
+            return Err(run.fail("binding", empty));
         }
     }
     run.trace.pass("binding", || {
@@ -412,8 +395,12 @@ fn bindings(run: &mut Run<'_>, header: &Header) -> Result<(), Rejection> {
     Ok(())
 }
 
-/// `check_request_line` (§3.6.12).
-fn request_line(run: &mut Run<'_>, header: &Header, path: &str) -> Result<(), Rejection> {
+/// `check_request_line` (docs/profiles.md#mojaloop).
+fn request_line(
+    run: &mut Run<'_>,
+    header: &Header,
+    path: &str,
+) -> Result<(), Rejection<StepError>> {
     let method = header
         .member("FSPIOP-HTTP-Method")
         .and_then(JsonValue::as_str)
@@ -422,15 +409,15 @@ fn request_line(run: &mut Run<'_>, header: &Header, path: &str) -> Result<(), Re
         .member("FSPIOP-URI")
         .and_then(JsonValue::as_str)
         .unwrap_or_default();
-    if run.msg.method != method || !path.ends_with(uri) {
-        return Err(run.reject(
-            "request_line",
-            Reason::BindingMismatch,
-            format!(
-                "{} {path} does not match the protected method/URI",
-                run.msg.method
-            ),
-        ));
+    // Equal, not a suffix: `/authorizations/{ID}` signed for the FSPIOP API must not run as
+    // `/thirdpartyRequests/authorizations/{ID}`, and an empty URI would fit every path. A hub
+    // mount point is what `uri_strip_prefix` removes.
+    if run.msg.method != method || path != uri {
+        let line = Binding::RequestLine {
+            method: run.msg.method.clone(),
+            path: path.into(),
+        };
+        return Err(run.fail("request_line", line));
     }
     run.trace
         .pass("request_line", || "method and path match".into());
@@ -440,7 +427,10 @@ fn request_line(run: &mut Run<'_>, header: &Header, path: &str) -> Result<(), Re
 /// The body as the SDK re-serializes it, or `None` when it is not strict JSON (only the raw
 /// body is then tried). A body over `max_json_elements` is refused (`body_malformed`): its tree
 /// is not built before the signature is known to be good.
-fn reserialized(run: &mut Run<'_>, order: KeyOrder) -> Result<Option<Vec<u8>>, Rejection> {
+fn reserialized(
+    run: &mut Run<'_>,
+    order: KeyOrder,
+) -> Result<Option<Vec<u8>>, Rejection<StepError>> {
     let limits = JsonLimits {
         max_depth: run.common.max_json_depth,
         max_members: None,
@@ -448,14 +438,11 @@ fn reserialized(run: &mut Run<'_>, order: KeyOrder) -> Result<Option<Vec<u8>>, R
     };
     match parse_strict(&run.msg.body, limits) {
         Ok(v) => Ok(Some(ecmascript(&v, order))),
-        Err(e @ JsonError::TooManyElements) => Err(run.reject(
-            "body_json",
-            Reason::BodyMalformed,
-            format!(
-                "body: {e} (over max_json_elements {})",
-                run.common.max_json_elements
-            ),
-        )),
+        Err(e @ JsonError::TooManyElements) => {
+            let max = run.common.max_json_elements;
+            let e = Body::Json(format!("{e} (over max_json_elements {max})"));
+            Err(run.fail("body_json", e))
+        }
         Err(_) => Ok(None),
     }
 }

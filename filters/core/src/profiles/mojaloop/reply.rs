@@ -1,11 +1,11 @@
-//! Mojaloop's `errorInformation` replies (§3.11).
+//! Mojaloop's `errorInformation` replies (docs/profiles.md#mojaloop).
 
 use serde::Serialize;
 
 use crate::reason::Reason;
 use crate::reply::Reply;
 
-/// Mojaloop `errorInformation` (§3.11).
+/// Mojaloop `errorInformation` (docs/profiles.md#mojaloop).
 pub fn reply(reason: Reason) -> Reply {
     let (status, code, text) = match reason {
         Reason::BodyTooLarge => (400, "3104", "Too large payload"),
@@ -23,17 +23,17 @@ pub fn reply(reason: Reason) -> Reply {
     };
     #[derive(Serialize)]
     #[serde(rename_all = "camelCase")]
-    struct Info<'a> {
+    struct ErrorInformation<'a> {
         error_code: &'a str,
         error_description: &'a str,
     }
     #[derive(Serialize)]
     #[serde(rename_all = "camelCase")]
-    struct Body<'a> {
-        error_information: Info<'a>,
+    struct MojaloopError<'a> {
+        error_information: ErrorInformation<'a>,
     }
-    let body = serde_json::to_vec(&Body {
-        error_information: Info {
+    let body = serde_json::to_vec(&MojaloopError {
+        error_information: ErrorInformation {
             error_code: code,
             error_description: text,
         },

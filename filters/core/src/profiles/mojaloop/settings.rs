@@ -1,5 +1,5 @@
-//! The `mojaloop` sections of the `jws_verify` and `jws_sign` configurations (profiles.md
-//! §3.12): as written, with their defaults, and resolved.
+//! The `mojaloop` sections of the `jws_verify` and `jws_sign` configurations
+//! (docs/profiles.md#mojaloop): as written, with their defaults, and resolved.
 
 use schemars::JsonSchema;
 use serde::Deserialize;
@@ -25,7 +25,7 @@ pub enum SourceBinding {
     None,
 }
 
-/// Body handling before signing (§3.10.5).
+/// Body handling before signing (docs/profiles.md#mojaloop).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Default, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum BodyForm {
@@ -38,7 +38,7 @@ pub enum BodyForm {
 #[derive(Clone, Debug, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 #[schemars(rename = "mojaloop_verify")]
-pub struct VerifySection {
+pub struct MojaloopVerifySection {
     /// Header carrying the signature (default `fspiop-signature`).
     pub signature_header: Option<String>,
     /// Which bytes are verified: the raw body (default), or raw then a re-serialized form.
@@ -59,7 +59,7 @@ pub struct VerifySection {
 
 /// `jws_verify` with profile `mojaloop`, resolved.
 #[derive(Clone, Debug)]
-pub struct Verify {
+pub struct MojaloopVerify {
     pub signature_header: String,
     pub payload_mode: PayloadMode,
     pub check_request_line: bool,
@@ -72,14 +72,14 @@ pub struct Verify {
 
 const AT: &str = "profile.mojaloop";
 
-impl VerifySettings for Verify {
-    type Section = VerifySection;
+impl VerifySettings for MojaloopVerify {
+    type Section = MojaloopVerifySection;
     const ALGORITHMS: &'static [Alg] = &[Alg::RS256, Alg::ES256];
     const OPTIONAL_ALGORITHMS: &'static [Alg] = &[Alg::RS384, Alg::RS512];
     const MAX_BODY_BYTES: usize = 5_242_880;
     const WINDOW: &'static str = "date_window";
 
-    fn build(s: VerifySection, common: &Common) -> Result<Verify, String> {
+    fn build(s: MojaloopVerifySection, common: &Common) -> Result<MojaloopVerify, String> {
         if common.direction == Direction::Response {
             return Err(
                 "direction: mojaloop responses are never signed (FSPIOP Signature v1.1 §2)".into(),
@@ -91,7 +91,7 @@ impl VerifySettings for Verify {
             "date_window_s",
             s.date_window_s,
         )?;
-        Ok(Verify {
+        Ok(MojaloopVerify {
             signature_header: header_name(
                 s.signature_header.as_deref().unwrap_or("fspiop-signature"),
                 &format!("{AT}.signature_header"),
@@ -114,7 +114,7 @@ impl VerifySettings for Verify {
 #[derive(Clone, Debug, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 #[schemars(rename = "mojaloop_sign")]
-pub struct SignSection {
+pub struct MojaloopSignSection {
     /// The FSP id this gateway signs as (required).
     pub source_id: Option<String>,
     /// Header the signature is written to (default `fspiop-signature`).
@@ -129,7 +129,7 @@ pub struct SignSection {
 
 /// `jws_sign` with profile `mojaloop`, resolved.
 #[derive(Clone, Debug)]
-pub struct Sign {
+pub struct MojaloopSign {
     pub source_id: String,
     pub signature_header: String,
     pub body_form: BodyForm,
@@ -137,11 +137,11 @@ pub struct Sign {
     pub uri_strip_prefix: String,
 }
 
-impl SignSettings for Sign {
-    type Section = SignSection;
+impl SignSettings for MojaloopSign {
+    type Section = MojaloopSignSection;
     const MAX_BODY_BYTES: usize = 5_242_880;
 
-    fn build(s: SignSection, at: &SignSetup<'_>) -> Result<Sign, String> {
+    fn build(s: MojaloopSignSection, at: &SignSetup<'_>) -> Result<MojaloopSign, String> {
         if at.direction == Direction::Response {
             return Err(
                 "direction: mojaloop responses are never signed (FSPIOP Signature v1.1 §2)".into(),
@@ -155,7 +155,7 @@ impl SignSettings for Sign {
                 ))
             }
         };
-        Ok(Sign {
+        Ok(MojaloopSign {
             source_id,
             signature_header: header_name(
                 s.signature_header.as_deref().unwrap_or("fspiop-signature"),

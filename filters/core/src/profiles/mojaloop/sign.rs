@@ -1,7 +1,7 @@
-//! The FSPIOP signer (§3.10): the `FSPIOP-*` headers it binds, the `Date`, and the body in the
-//! form the hub and the SDKs re-serialize to.
+//! The FSPIOP signer (docs/profiles.md#mojaloop): the `FSPIOP-*` headers it binds, the `Date`, and
+//! the body in the form the hub and the SDKs re-serialize to.
 
-use super::settings::{BodyForm, Sign};
+use super::settings::{BodyForm, MojaloopSign};
 use super::stripped_path;
 use crate::crypto::CryptoBackend;
 use crate::jose::jws::signing_input_encoded;
@@ -11,9 +11,9 @@ use crate::json::{
 use crate::message::Message;
 use crate::sign::{header_bytes, SignError, SignKey, SignOutcome};
 
-/// The FSPIOP signer (§3.10).
+/// The FSPIOP signer (docs/profiles.md#mojaloop).
 pub(super) fn sign(
-    cfg: &Sign,
+    cfg: &MojaloopSign,
     key: &SignKey,
     msg: &mut Message,
     now_ms: i64,

@@ -1,5 +1,5 @@
 //! `mosip`: IDA partner requests signed with the partner's certificate in `x5c`
-//! (profiles.md §5), and IDA's `response-signature` on the partner's egress.
+//! (docs/profiles.md#mosip), and IDA's `response-signature` on the partner's egress.
 //!
 //! The `x5c[0]` key verifies the signature, but only a certificate that chains to the partner
 //! domain's CA, is in date and is pinned to the partner (or its MISP) in the registry is
@@ -8,7 +8,7 @@
 mod reply;
 mod settings;
 
-pub use settings::{ErrorStatus, OnOff, Sign, SignSection, Verify, VerifySection};
+pub use settings::{MosipSign, MosipSignSection, MosipVerify, MosipVerifySection, OnOff};
 
 use crate::b64;
 use crate::crypto::CryptoBackend;
@@ -16,31 +16,31 @@ use crate::jose::header::{CritB64, Header, HeaderRules};
 use crate::jose::jws::{signing_input_encoded, split_three};
 use crate::json::JsonValue;
 use crate::message::{Context, Message};
+use crate::path::{ida_triple, IdaTriple};
 use crate::profiles::{SignProfile, VerifyProfile};
-use crate::reason::Reason;
+use crate::reason::{Refusal, Rejection};
 use crate::registry::{InDate, Partner, Status};
 use crate::reply::Reply;
 use crate::route::Policy;
 use crate::sign::{header_bytes, SignError, SignKey, SignOutcome};
-use crate::verify::error::{Selection, X5c};
-use crate::verify::Direction;
-use crate::verify::{Gate, Inactive, Outcome, Rejection, Run};
+use crate::verify::error::{Credential, Framing, Protected, Selection, X5c};
+use crate::verify::{Direction, Gate, Inactive, Outcome, Run, StepError};
 use crate::x509::{validate_chain, Certificate};
 
-impl VerifyProfile for Verify {
-    fn verify(&self, run: &mut Run<'_>) -> Result<Outcome, Rejection> {
+impl VerifyProfile for MosipVerify {
+    fn verify(&self, run: &mut Run<'_>) -> Result<Outcome, Rejection<StepError>> {
         verify(run, self)
     }
 
     fn reply(
         &self,
-        rej: &Rejection,
+        refusal: &dyn Refusal,
         msg: &Message,
         ctx: &Context,
         _request_id: &str,
         client_side: bool,
     ) -> Reply {
-        reply::reply(self, rej, msg, ctx, client_side)
+        reply::reply(self, refusal, msg, ctx, client_side)
     }
 
     fn segments(&self, msg: &Message) -> Option<(String, String)> {
@@ -50,8 +50,8 @@ impl VerifyProfile for Verify {
     }
 }
 
-impl SignProfile for Sign {
-    /// `H..S` over the body with the certificate in `x5c` (§5.4).
+impl SignProfile for MosipSign {
+    /// `H..S` over the body with the certificate in `x5c` (docs/profiles.md#mosip).
     fn sign(
         &self,
         key: &SignKey,
@@ -77,25 +77,12 @@ impl SignProfile for Sign {
     }
 }
 
-/// IDA's partner operations (the controllers' `@PostMapping`s under the context path
-/// `/idauthentication/v1`), and whether the path variables follow a `delegated` segment:
-/// `/auth/{MISP-LK}/{Partner-ID}/{API-Key}`, `/kyc-auth/delegated/{IdP-LK}/{Auth-Partner-ID}/
-/// {OIDC-Client-Id}`.
-const OPERATIONS: [(&str, bool); 7] = [
-    ("auth", false),
-    ("kyc", false),
-    ("otp", false),
-    ("kyc-auth", true),
-    ("kyc-exchange", true),
-    ("identity-key-binding", true),
-    ("vci-exchange", true),
-];
-
 /// Methods that never carry a partner request: the only ones the default policy skips.
 const SAFE_METHODS: [&str; 3] = ["GET", "HEAD", "OPTIONS"];
 
-/// Default route policy (§5.6.1): IDA's partner APIs need a signature on every method but the
-/// safe ones — matched exactly, so `post` or an unknown method is `required`, never `skip`.
+/// Default route policy (docs/profiles.md#mosip): IDA's partner APIs need a signature on every
+/// method but the safe ones — matched exactly, so `post` or an unknown method is `required`, never
+/// `skip`.
 fn default_policy(method: &str, path: &str) -> Policy {
     let partner_api = path.starts_with("/idauthentication/v1/")
         && !path.starts_with("/idauthentication/v1/internal/");
@@ -106,55 +93,7 @@ fn default_policy(method: &str, path: &str) -> Policy {
     }
 }
 
-/// The path variables of an IDA partner request (§5.5.1).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct IdaTriple<'a> {
-    /// `{MISP-LK}` / `{IdP-LK}`.
-    pub licence: &'a str,
-    /// `{Partner-ID}` / `{Auth-Partner-ID}`.
-    pub partner: &'a str,
-    /// `{API-Key}` / `{OIDC-Client-Id}`.
-    pub api_key: &'a str,
-}
-
-/// The triple as IDA's Spring controllers bind it: the three segments right after the first
-/// operation segment (and its `delegated`), and nothing after them. Anything else — fewer or
-/// more segments, an empty one, a `%` escape that Spring would decode — is `None`: refused,
-/// not guessed. `jws_verify`'s `mosip` profile and `token_check`'s `ida` path template both
-/// read it here.
-pub fn ida_triple(path: &str) -> Option<IdaTriple<'_>> {
-    let path = path.split_once('?').map_or(path, |(p, _)| p);
-    let segments: Vec<&str> = path.strip_prefix('/')?.split('/').collect();
-    let start = ida_variables_at(&segments)?;
-    let usable = |s: &str| !s.is_empty() && !s.contains('%');
-    match segments.get(start..)? {
-        &[licence, partner, api_key] if [licence, partner, api_key].into_iter().all(usable) => {
-            Some(IdaTriple {
-                licence,
-                partner,
-                api_key,
-            })
-        }
-        _ => None,
-    }
-}
-
-/// Index of the first path variable in `segments` (the path after its leading `/`, split on
-/// `/`): right after the first operation segment, and after its `delegated`.
-pub fn ida_variables_at(segments: &[&str]) -> Option<usize> {
-    let (at, delegated) = segments.iter().enumerate().find_map(|(i, s)| {
-        OPERATIONS
-            .iter()
-            .find(|(op, _)| op == s)
-            .map(|(_, d)| (i, *d))
-    })?;
-    if !delegated {
-        return Some(at + 1);
-    }
-    (segments.get(at + 1) == Some(&"delegated")).then_some(at + 2)
-}
-
-pub fn verify(run: &mut Run<'_>, p: &Verify) -> Result<Outcome, Rejection> {
+pub fn verify(run: &mut Run<'_>, p: &MosipVerify) -> Result<Outcome, Rejection<StepError>> {
     let response = p.direction == Direction::Response;
     let path = run.msg.path_only().to_string();
     let default = (!response).then(|| default_policy(&run.msg.method, &path));
@@ -171,10 +110,13 @@ pub fn verify(run: &mut Run<'_>, p: &Verify) -> Result<Outcome, Rejection> {
         Gate::Verify(v) => v,
     };
     let (h, _ignored, s) = split_three(&value).map_err(|e| {
-        run.reject(
+        let problem = e.to_string();
+        run.fail(
             "serialization",
-            Reason::SigMalformed,
-            format!("expected H.X.S: {e}"),
+            Framing::Serialization {
+                expected: "H.X.S",
+                problem,
+            },
         )
     })?;
     let rules = HeaderRules {
@@ -193,11 +135,7 @@ pub fn verify(run: &mut Run<'_>, p: &Verify) -> Result<Outcome, Rejection> {
     let alg = run.alg_for_key(&header, &key)?;
     if let Some(t) = header.x5t_s256() {
         if t != cert.x5t_s256() {
-            return Err(run.reject(
-                "x5t#S256",
-                Reason::HeaderMalformed,
-                "x5t#S256 is not the thumbprint of x5c[0]".into(),
-            ));
+            return Err(run.fail("x5t#S256", Protected::Thumbprint));
         }
         run.trace.pass("x5t#S256", || "matches x5c[0]".into());
     }
@@ -232,11 +170,7 @@ pub fn verify(run: &mut Run<'_>, p: &Verify) -> Result<Outcome, Rejection> {
         .header("authorization")
         .is_none_or(|a| a.trim().is_empty())
     {
-        return Err(run.reject(
-            "authorization",
-            Reason::TokenMissing,
-            "Authorization header absent".into(),
-        ));
+        return Err(run.fail("authorization", Credential::NoAuthorization));
     }
     // 8–9. Path identity and registry.
     let msg = run.msg;
@@ -280,7 +214,7 @@ pub fn verify(run: &mut Run<'_>, p: &Verify) -> Result<Outcome, Rejection> {
                     "x5c[0] is not the partner's (or its MISP's) registered certificate".into(),
                 ),
             )
-            .partner(Some(&partner.id)));
+            .with_partner(Some(&partner.id)));
     }
     run.trace.pass("pinning", || {
         format!(
@@ -290,7 +224,9 @@ pub fn verify(run: &mut Run<'_>, p: &Verify) -> Result<Outcome, Rejection> {
     });
     // 11. requestTime window, then replay.
     if p.request_time_window {
-        let body = run.body_json().map_err(|r| r.partner(Some(&partner.id)))?;
+        let body = run
+            .body_json()
+            .map_err(|r| r.with_partner(Some(&partner.id)))?;
         let t = body
             .get("requestTime")
             .and_then(JsonValue::as_str)
@@ -311,18 +247,15 @@ pub fn verify(run: &mut Run<'_>, p: &Verify) -> Result<Outcome, Rejection> {
     })
 }
 
-/// Decodes `x5c[0]` (§5.4, §5.5.2): missing → `sig_invalid`, undecodable → `cert_invalid`.
+/// Decodes `x5c[0]` (docs/profiles.md#mosip): missing → `sig_invalid`, undecodable →
+/// `cert_invalid`.
 fn leaf_certificate(
     run: &mut Run<'_>,
     header: &Header,
-    p: &Verify,
-) -> Result<Certificate, Rejection> {
+    p: &MosipVerify,
+) -> Result<Certificate, Rejection<StepError>> {
     let Some(first) = header.x5c().and_then(|c| c.first()) else {
-        return Err(run.reject(
-            "x5c",
-            Reason::SigInvalid,
-            "x5c missing: IDA cannot verify without it".into(),
-        ));
+        return Err(run.fail("x5c", X5c::Missing));
     };
     let strict = b64::decode_std(first)
         .map_err(|e| e.to_string())
@@ -355,10 +288,10 @@ fn leaf_certificate(
 /// Client side: IDA's `response-signature` must come from the pinned, in-date IDA certificate.
 fn verify_ida_response(
     run: &mut Run<'_>,
-    p: &Verify,
+    p: &MosipVerify,
     cert: &Certificate,
     now: i64,
-) -> Result<(), Rejection> {
+) -> Result<(), Rejection<StepError>> {
     let pin = p.ida_certificate_sha256.as_deref().unwrap_or_default();
     if cert.sha256_hex_upper() != pin {
         return Err(run.fail(
@@ -377,18 +310,17 @@ fn verify_ida_response(
     Ok(())
 }
 
-/// IDA's partner, API key, policy and licence checks (§5.5.6).
+/// IDA's partner, API key, policy and licence checks (docs/profiles.md#mosip).
 fn registry_checks(
     run: &mut Run<'_>,
     partner: &Partner,
     license: &str,
     api_key: &str,
-) -> Result<(), Rejection> {
+) -> Result<(), Rejection<StepError>> {
     let now = run.ctx.now_ms;
-    let inactive = |run: &mut Run<'_>, which: Inactive, detail: &str| {
-        let mut r = run.reject_partner("registry", Reason::PartnerInactive, partner, detail.into());
-        r.inactive = Some(which);
-        r
+    let inactive = |run: &mut Run<'_>, which: Inactive| {
+        run.fail("registry", Selection::Inactive(which))
+            .with_partner(Some(&partner.id))
     };
     let Some(key) = partner.api_key(api_key) else {
         return Err(run
@@ -396,63 +328,39 @@ fn registry_checks(
                 "registry",
                 Selection::NoKey("API key not mapped to the partner".into()),
             )
-            .partner(Some(&partner.id)));
+            .with_partner(Some(&partner.id)));
     };
     if !partner.active_at(now) {
-        return Err(inactive(run, Inactive::Partner, "partner deactivated"));
+        return Err(inactive(run, Inactive::Partner));
     }
     let registry = run.registry;
     // The registry guarantees a named policy exists; a missing one fails closed.
     let policy = key.policy.as_deref().or(partner.policy.as_deref());
     if policy.is_some_and(|id| !registry.policy(id).is_some_and(|p| p.in_force(now))) {
-        return Err(inactive(run, Inactive::Policy, "policy not active"));
+        return Err(inactive(run, Inactive::Policy));
     }
     if key.status != Status::Active {
-        return Err(inactive(run, Inactive::ApiKey, "API key deactivated"));
+        return Err(inactive(run, Inactive::ApiKey));
     }
     if key.validity.at(now) != InDate::Yes {
-        return Err(inactive(
-            run,
-            Inactive::ApiKeyDates,
-            "API key expired or not yet commenced",
-        ));
+        return Err(inactive(run, Inactive::ApiKeyDates));
     }
     let Some((lk, misp)) = registry.licence(license) else {
-        return Err(inactive(
-            run,
-            Inactive::LicenceUnknown,
-            "licence key does not belong to a registered MISP",
-        ));
+        return Err(inactive(run, Inactive::LicenceUnknown));
     };
     let blocked = |s: Status| s == Status::Blocked || s == Status::Revoked;
     let dates = lk.validity.at(now);
     if !misp.serves(&partner.id) {
-        Err(inactive(
-            run,
-            Inactive::LicenceUnknown,
-            "licence key not registered for this partner",
-        ))
+        Err(inactive(run, Inactive::LicenceUnknown))
     } else if blocked(lk.status) || blocked(misp.status) {
-        Err(inactive(
-            run,
-            Inactive::LicenceBlocked,
-            "licence key blocked",
-        ))
+        Err(inactive(run, Inactive::LicenceBlocked))
     } else if lk.status != Status::Active
         || misp.status != Status::Active
         || dates == InDate::NotYet
     {
-        Err(inactive(
-            run,
-            Inactive::LicenceUnknown,
-            "licence key not active or not commenced",
-        ))
+        Err(inactive(run, Inactive::LicenceUnknown))
     } else if dates == InDate::Expired {
-        Err(inactive(
-            run,
-            Inactive::LicenceExpired,
-            "licence key expired",
-        ))
+        Err(inactive(run, Inactive::LicenceExpired))
     } else {
         run.trace.pass("registry", || {
             "partner, API key, policy and licence active and in date".into()
@@ -464,52 +372,6 @@ fn registry_checks(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn triple(l: &'static str, p: &'static str, k: &'static str) -> Option<IdaTriple<'static>> {
-        Some(IdaTriple {
-            licence: l,
-            partner: p,
-            api_key: k,
-        })
-    }
-
-    #[test]
-    fn ida_triple_is_what_the_controllers_bind() {
-        assert_eq!(
-            ida_triple("/idauthentication/v1/auth/lk/p/k"),
-            triple("lk", "p", "k")
-        );
-        assert_eq!(
-            ida_triple("/idauthentication/v1/otp/lk/p/k?x=/a/b"),
-            triple("lk", "p", "k")
-        );
-        assert_eq!(
-            ida_triple("/idauthentication/v1/kyc-exchange/delegated/lk/p/k?x=1"),
-            triple("lk", "p", "k")
-        );
-        assert_eq!(
-            ida_triple("/idauthentication/v1/identity-key-binding/delegated/lk/p/c"),
-            triple("lk", "p", "c")
-        );
-        // The first operation segment decides: a licence key may be called "auth".
-        assert_eq!(
-            ida_triple("/idauthentication/v1/otp/auth/p/k"),
-            triple("auth", "p", "k")
-        );
-        // Delegated operations without `delegated` are not IDA's.
-        assert_eq!(ida_triple("/idauthentication/v1/kyc-auth/lk/p/k"), None);
-        // Fewer, more (a trailing slash too), empty or escaped segments: refused, not guessed.
-        assert_eq!(ida_triple("/idauthentication/v1/auth/lk/p"), None);
-        assert_eq!(ida_triple("/idauthentication/v1/auth/lk/p/k/x"), None);
-        assert_eq!(ida_triple("/idauthentication/v1/auth/lk/p/k/"), None);
-        assert_eq!(ida_triple("/idauthentication/v1/auth/x/lk/p/k"), None);
-        assert_eq!(ida_triple("/idauthentication/v1/auth/lk//k"), None);
-        assert_eq!(ida_triple("/idauthentication/v1/auth/lk/p%40x/k"), None);
-        // No operation: no triple (the last three segments of any path are nobody's).
-        assert_eq!(ida_triple("/a/b/c/d"), None);
-        assert_eq!(ida_triple("/a"), None);
-        assert_eq!(ida_triple(""), None);
-    }
 
     #[test]
     fn default_policy_covers_partner_apis_only() {

@@ -1,30 +1,26 @@
-//! IDA's error envelope, HTTP 200 by default (§5.10).
+//! IDA's error envelope, HTTP 200 by default (docs/profiles.md#mosip).
 
-use serde::Serialize;
-use serde_json::Value;
-
-use super::Verify;
+use super::MosipVerify;
 use crate::message::{Context, Message};
-use crate::reason::Reason;
-use crate::reply::Reply;
-use crate::verify::{Inactive, Rejection};
+use crate::reason::{Inactive, Reason, Refusal};
+use crate::reply::{ida, ida_status, Reply};
 
-/// IDA's error envelope, HTTP 200 by default (§5.10).
+/// IDA's error envelope, HTTP 200 by default (docs/profiles.md#mosip).
 pub fn reply(
-    m: &Verify,
-    rej: &Rejection,
+    m: &MosipVerify,
+    refusal: &dyn Refusal,
     msg: &Message,
     ctx: &Context,
     client_side: bool,
 ) -> Reply {
-    let reason = rej.reason;
+    let reason = refusal.reason();
     let (code, text): (&str, String) = if client_side {
         (
             "IDA-MPA-001",
             "Digital signature verification failed for response-signature header".into(),
         )
     } else {
-        match (reason, rej.inactive) {
+        match (reason, refusal.inactive()) {
             (Reason::SigMissing, _) => (
                 "IDA-MLC-006",
                 "Missing Input Parameter - signature header".into(),
@@ -85,53 +81,12 @@ pub fn reply(
             ),
         }
     };
-    let status = if client_side {
-        502
-    } else if reason == Reason::BodyTooLarge {
-        413
-    } else if m.error_status_4xx {
-        reason.generic_status()
-    } else {
-        200
-    };
-    let request: Value = serde_json::from_slice(&msg.body).unwrap_or(Value::Null);
-    let field = |name: &str| request.get(name).cloned();
-    let path = msg.path_only();
-    let response = if path.contains("/auth/") {
-        serde_json::from_str(r#"{"authStatus":false,"authToken":null}"#).unwrap_or(Value::Null)
-    } else if path.contains("/kyc/") || path.contains("/kyc-") {
-        serde_json::from_str(r#"{"kycStatus":false}"#).unwrap_or(Value::Null)
-    } else {
-        Value::Null
-    };
-    #[derive(Serialize)]
-    #[serde(rename_all = "camelCase")]
-    struct Error<'a> {
-        error_code: &'a str,
-        error_message: String,
-    }
-    #[derive(Serialize)]
-    struct Body<'a> {
-        id: Value,
-        version: Value,
-        #[serde(rename = "transactionID")]
-        transaction_id: Value,
-        #[serde(rename = "responseTime")]
-        response_time: String,
-        response: Value,
-        errors: [Error<'a>; 1],
-    }
-    let body = serde_json::to_vec(&Body {
-        id: field("id").unwrap_or_else(|| Value::String("mosip.identity.auth".into())),
-        version: field("version").unwrap_or_else(|| Value::String("1.0".into())),
-        transaction_id: field("transactionID").unwrap_or(Value::Null),
-        response_time: crate::time::format_millis_z(ctx.now_ms).unwrap_or_default(),
-        response,
-        errors: [Error {
-            error_code: code,
-            error_message: text,
-        }],
-    })
-    .unwrap_or_default();
-    Reply::json(status, reason, body)
+    ida(
+        reason,
+        ida_status(reason, client_side, m.error_status_4xx),
+        (code, text),
+        &msg.body,
+        msg.path_only(),
+        ctx.now_ms,
+    )
 }

@@ -1,4 +1,4 @@
-//! The `mosip` sections of the `jws_verify` and `jws_sign` configurations (profiles.md §5.11):
+//! The `mosip` sections of the `jws_verify` and `jws_sign` configurations (docs/profiles.md#mosip):
 //! as written, with their defaults, and resolved.
 
 use schemars::JsonSchema;
@@ -9,6 +9,7 @@ use crate::jose::alg::Alg;
 use crate::keys::PublicKey;
 use crate::profiles::{header_name, SignSettings, SignSetup, VerifySettings};
 use crate::registry::Registry;
+use crate::reply::ErrorStatus;
 use crate::sign::SignResponses;
 use crate::verify::{Common, Direction};
 use crate::x509::Certificate;
@@ -22,20 +23,11 @@ pub enum OnOff {
     Off,
 }
 
-/// IDA's error status: its own 200, or the generic 4xx.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, JsonSchema)]
-pub enum ErrorStatus {
-    #[serde(rename = "200")]
-    Ok200,
-    #[serde(rename = "4xx")]
-    Generic4xx,
-}
-
 /// `profile.mosip` of `jws_verify`, as written.
 #[derive(Clone, Debug, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 #[schemars(rename = "mosip_verify")]
-pub struct VerifySection {
+pub struct MosipVerifySection {
     /// Header carrying a request's signature (default `signature`).
     pub signature_header: Option<String>,
     /// Header carrying a response's signature (default `response-signature`).
@@ -68,7 +60,7 @@ pub struct VerifySection {
 
 /// `jws_verify` with profile `mosip`, resolved.
 #[derive(Clone, Debug)]
-pub struct Verify {
+pub struct MosipVerify {
     pub signature_header: String,
     pub partner_domain: String,
     pub accept_misp_certificate: bool,
@@ -85,8 +77,8 @@ pub struct Verify {
     pub direction: Direction,
 }
 
-impl VerifySettings for Verify {
-    type Section = VerifySection;
+impl VerifySettings for MosipVerify {
+    type Section = MosipVerifySection;
     const ALGORITHMS: &'static [Alg] = &[Alg::RS256, Alg::ES256];
     const OPTIONAL_ALGORITHMS: &'static [Alg] = &[
         Alg::RS384,
@@ -99,7 +91,7 @@ impl VerifySettings for Verify {
     ];
     const WINDOW: &'static str = "request_time_window";
 
-    fn build(s: VerifySection, common: &Common) -> Result<Verify, String> {
+    fn build(s: MosipVerifySection, common: &Common) -> Result<MosipVerify, String> {
         let response = common.direction == Direction::Response;
         let header_default = if response {
             s.response_signature_header
@@ -141,7 +133,7 @@ impl VerifySettings for Verify {
             }
             None => None,
         };
-        Ok(Verify {
+        Ok(MosipVerify {
             signature_header: header_name(
                 s.signature_header.as_deref().unwrap_or(header_default),
                 &format!("{AT}.signature_header"),
@@ -181,7 +173,7 @@ impl VerifySettings for Verify {
 #[derive(Clone, Debug, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 #[schemars(rename = "mosip_sign")]
-pub struct SignSection {
+pub struct MosipSignSection {
     /// Header a request's signature is written to (default `signature`).
     pub signature_header: Option<String>,
     /// Header a response's signature is written to (default `response-signature`).
@@ -197,17 +189,17 @@ pub struct SignSection {
 
 /// `jws_sign` with profile `mosip`, resolved.
 #[derive(Clone, Debug)]
-pub struct Sign {
+pub struct MosipSign {
     pub header: String,
     /// Boxed: a parsed certificate is several times the size of any other signer.
     pub certificate: Box<Certificate>,
     pub sign_responses: SignResponses,
 }
 
-impl SignSettings for Sign {
-    type Section = SignSection;
+impl SignSettings for MosipSign {
+    type Section = MosipSignSection;
 
-    fn build(s: SignSection, at: &SignSetup<'_>) -> Result<Sign, String> {
+    fn build(s: MosipSignSection, at: &SignSetup<'_>) -> Result<MosipSign, String> {
         let pem = match (s.signing_certificate, &s.signing_certificate_env) {
             (Some(c), None) => c,
             (None, Some(var)) => (at.env)(var)
@@ -237,7 +229,7 @@ impl SignSettings for Sign {
                 .unwrap_or("response-signature"),
             Direction::Request => s.signature_header.as_deref().unwrap_or("signature"),
         };
-        Ok(Sign {
+        Ok(MosipSign {
             header: header_name(header, &format!("{AT}.signature_header"))?,
             certificate: Box::new(certificate),
             sign_responses,

@@ -1,5 +1,5 @@
 //! `ocen`: detached JWS with unencoded payload, `H..S` in `x-jws-signature` / `Signature`
-//! (profiles.md §4).
+//! (docs/profiles.md#ocen).
 //!
 //! OCEN signers send `b64:false` without `crit` (jose4j); the signing input is then the
 //! U-input over the raw body. The key is chosen by the verified token's `participantId`, never
@@ -8,7 +8,7 @@
 pub mod registry;
 mod settings;
 
-pub use settings::{RegistrySection, Sign, SignSection, Verify, VerifySection};
+pub use settings::{OcenSign, OcenSignSection, OcenVerify, OcenVerifySection, RegistrySection};
 
 use crate::crypto::CryptoBackend;
 use crate::jose::header::{CritB64, HeaderRules};
@@ -16,29 +16,28 @@ use crate::jose::jws::{signing_input_encoded, signing_input_unencoded, split_det
 use crate::json::JsonValue;
 use crate::message::{Context, Message};
 use crate::profiles::{SignProfile, VerifyProfile};
-use crate::reason::Reason;
+use crate::reason::{Refusal, Rejection};
 use crate::reply::Reply;
 use crate::route::Policy;
 use crate::sign::{header_bytes, set_all, SignError, SignKey, SignOutcome};
-use crate::verify::error::Selection;
-use crate::verify::Direction;
-use crate::verify::{Lookup, Outcome, Rejection, Run};
+use crate::verify::error::{Binding, Credential, Fetch, Framing, Protected, Selection};
+use crate::verify::{Direction, Lookup, Outcome, Run, StepError};
 
-impl VerifyProfile for Verify {
-    fn verify(&self, run: &mut Run<'_>) -> Result<Outcome, Rejection> {
+impl VerifyProfile for OcenVerify {
+    fn verify(&self, run: &mut Run<'_>) -> Result<Outcome, Rejection<StepError>> {
         verify(run, self)
     }
 
     fn reply(
         &self,
-        rej: &Rejection,
+        refusal: &dyn Refusal,
         msg: &Message,
         ctx: &Context,
         request_id: &str,
         client_side: bool,
     ) -> Reply {
         crate::reply::spring(
-            rej.reason,
+            refusal.reason(),
             msg.path_only(),
             ctx.now_ms,
             request_id,
@@ -52,8 +51,9 @@ impl VerifyProfile for Verify {
     }
 }
 
-impl SignProfile for Sign {
-    /// `H..S` with `b64: false` over the raw body (§4.4); jose4j writes `kid: null` when unset.
+impl SignProfile for OcenSign {
+    /// `H..S` with `b64: false` over the raw body (docs/profiles.md#ocen); jose4j writes `kid:
+    /// null` when unset.
     fn sign(
         &self,
         key: &SignKey,
@@ -75,7 +75,7 @@ impl SignProfile for Sign {
                 w.string_array("crit", &["b64"]);
             }
         });
-        // §4.9: a bodyless request signs its path.
+        // docs/profiles.md#ocen: a bodyless request signs its path.
         let payload = if msg.body.is_empty() {
             msg.path.clone().into_bytes()
         } else {
@@ -87,7 +87,7 @@ impl SignProfile for Sign {
     }
 }
 
-pub fn verify(run: &mut Run<'_>, p: &Verify) -> Result<Outcome, Rejection> {
+pub fn verify(run: &mut Run<'_>, p: &OcenVerify) -> Result<Outcome, Rejection<StepError>> {
     let response = run.msg.status.is_some();
     let path = run.msg.path_only().to_string();
     // 1. Route policy: skip_paths, then bodyless → if-present, with a body → required.
@@ -121,11 +121,7 @@ pub fn verify(run: &mut Run<'_>, p: &Verify) -> Result<Outcome, Rejection> {
         p.peer_participant_id.clone().unwrap_or_default()
     } else {
         let Some(claims) = run.ctx.token_claims.as_ref() else {
-            return Err(run.reject(
-                "token",
-                Reason::TokenMissing,
-                "no verified bearer token (token_check must run first)".into(),
-            ));
+            return Err(run.fail("token", Credential::NoVerifiedToken));
         };
         match claims.get(&p.identity_claim).and_then(|v| v.as_str()) {
             Some(id) if !id.is_empty() => id.to_string(),
@@ -162,10 +158,8 @@ pub fn verify(run: &mut Run<'_>, p: &Verify) -> Result<Outcome, Rejection> {
                 partner
             }
             Lookup::Negative(why) => {
-                let why = why.to_string();
-                return Err(run
-                    .reject("key", Reason::KeyUnknown, format!("OCEN registry: {why}"))
-                    .partner(Some(&participant)));
+                let unknown = Selection::NoKey(format!("OCEN registry: {why}"));
+                return Err(run.fail("key", unknown).with_partner(Some(&participant)));
             }
             Lookup::FetchNeeded => {
                 run.trace.fail("registry", || {
@@ -174,21 +168,10 @@ pub fn verify(run: &mut Run<'_>, p: &Verify) -> Result<Outcome, Rejection> {
                 return Ok(Outcome::NeedKeys { participant });
             }
             Lookup::Unavailable(why) => {
-                let why = why.to_string();
-                return Err(run.reject(
-                    "registry",
-                    Reason::KeysUnavailable,
-                    format!("OCEN registry unavailable and nothing usable cached: {why}"),
-                ));
+                return Err(run.fail("registry", Fetch::RegistryDown(why.into())));
             }
         },
-        (_, Some(_), None) => {
-            return Err(run.reject(
-                "registry",
-                Reason::KeysUnavailable,
-                "participant not configured statically and no OCEN registry client here".into(),
-            ))
-        }
+        (_, Some(_), None) => return Err(run.fail("registry", Fetch::NoClient)),
         (_, None, _) => {
             return Err(run.fail(
                 "key",
@@ -202,7 +185,7 @@ pub fn verify(run: &mut Run<'_>, p: &Verify) -> Result<Outcome, Rejection> {
                 "key",
                 Selection::NoKey("no approved key for the participant".into()),
             )
-            .partner(Some(&partner.id)));
+            .with_partner(Some(&partner.id)));
     }
     run.trace
         .pass("key", || format!("participant {participant}: approved key"));
@@ -210,21 +193,19 @@ pub fn verify(run: &mut Run<'_>, p: &Verify) -> Result<Outcome, Rejection> {
     if !response && run.ctx.peer.is_some() {
         run.bind_peer(partner, &[])?;
     }
-    let with_partner = |r: Rejection| r.partner(Some(&partner.id));
+    let with_partner = |r: Rejection<StepError>| r.with_partner(Some(&partner.id));
     // 5. Signature header and serialization.
     let Some(value) = values else {
-        return Err(with_partner(run.reject(
-            "signature_header",
-            Reason::SigMissing,
-            "no x-jws-signature / Signature header".into(),
-        )));
+        let absent = Framing::Absent(p.signature_headers.join(" / "));
+        return Err(with_partner(run.fail("signature_header", absent)));
     };
     let (h, s) = split_detached(&value).map_err(|e| {
-        with_partner(run.reject(
-            "serialization",
-            Reason::SigMalformed,
-            format!("expected H..S: {e}"),
-        ))
+        let problem = e.to_string();
+        let serialization = Framing::Serialization {
+            expected: "H..S",
+            problem,
+        };
+        with_partner(run.fail("serialization", serialization))
     })?;
     run.trace.pass("serialization", || "detached H..S".into());
     // 6. Header rules: b64 false with or without crit; b64 absent only while allowed.
@@ -234,17 +215,15 @@ pub fn verify(run: &mut Run<'_>, p: &Verify) -> Result<Outcome, Rejection> {
     };
     let header = run.header_kid_null(h, &rules, true).map_err(with_partner)?;
     if header.b64() && !p.allow_encoded_payload {
-        return Err(with_partner(run.reject(
-            "protected_header",
-            Reason::CritUnsupported,
-            "b64:false is required (allow_encoded_payload is off)".into(),
-        )));
+        return Err(with_partner(
+            run.fail("protected_header", Protected::EncodedPayload),
+        ));
     }
     let (alg, keys) = run.alg(&header, &partner.keys).map_err(with_partner)?;
     // 7. Signature over the U-input (or E-input for b64 absent/true).
     let sig = run.signature_bytes(s, false).map_err(with_partner)?;
     let payload: &[u8] = if run.msg.body.is_empty() && !response {
-        run.msg.path.as_bytes() // §4.9: a bodyless request signs its path
+        run.msg.path.as_bytes() // docs/profiles.md#ocen: a bodyless request signs its path
     } else {
         &run.msg.body
     };
@@ -271,11 +250,8 @@ pub fn verify(run: &mut Run<'_>, p: &Verify) -> Result<Outcome, Rejection> {
                 .and_then(|m| m.get("originatorParticipantId"))
                 .and_then(JsonValue::as_str);
             if originator != Some(participant.as_str()) {
-                return Err(with_partner(run.reject(
-                    "originator",
-                    Reason::BindingMismatch,
-                    "metadata.originatorParticipantId is not the token's participant".into(),
-                )));
+                let originator = Binding::NotTheSigner("metadata.originatorParticipantId".into());
+                return Err(with_partner(run.fail("originator", originator)));
             }
             run.trace.pass("originator", || {
                 "metadata.originatorParticipantId matches".into()
@@ -297,19 +273,19 @@ pub fn verify(run: &mut Run<'_>, p: &Verify) -> Result<Outcome, Rejection> {
     })
 }
 
-/// The signature from the configured headers; two different values → `sig_malformed` (§4.2).
-fn signature_values(run: &mut Run<'_>, p: &Verify) -> Result<Option<String>, Rejection> {
+/// The signature from the configured headers; two different values → `sig_malformed`
+/// (docs/profiles.md#ocen).
+fn signature_values(
+    run: &mut Run<'_>,
+    p: &OcenVerify,
+) -> Result<Option<String>, Rejection<StepError>> {
     let mut found: Option<&str> = None;
     for name in &p.signature_headers {
         for (n, v) in &run.msg.headers {
             if n.eq_ignore_ascii_case(name) {
                 match found {
                     Some(f) if f != v => {
-                        return Err(run.reject(
-                            "signature_header",
-                            Reason::SigMalformed,
-                            "several signature headers with different values".into(),
-                        ))
+                        return Err(run.fail("signature_header", Framing::Conflicting))
                     }
                     _ => found = Some(v),
                 }

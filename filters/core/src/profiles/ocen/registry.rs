@@ -1,5 +1,7 @@
-//! The OCEN registry as a remote key source for the `ocen` profile (profiles.md §4.5 step 2,
-//! §4.6 step 4, §4.11 `registry_url`, §2.5; architecture.md "Remote material").
+//! The OCEN registry as a remote key source for the `ocen` profile (docs/profiles.md#ocen: the
+//! participant's key, step 4; its `registry` setting): fetched by callout, cached, refreshed
+//! before it expires and served stale within a bound while the registry is down
+//! (docs/filters.md).
 //!
 //! `GET {url}/participant-roles/{participantId}` answers a `ParticipantRole`
 //! (iSPIRT/OCEN-Documentation `apis/ocen-registry.json`): `publicKey` (a string holding a JWK,
@@ -186,7 +188,7 @@ pub fn parse_participant(
 
 /// One participant's cache entry.
 #[derive(Debug)]
-struct Entry {
+struct ParticipantEntry {
     known: Option<Known>,
     fetched_ms: i64,
     fresh_until_ms: i64,
@@ -216,7 +218,7 @@ pub struct RegistryCache {
     timeout_ms: i64,
     max_entries: usize,
     rules: KeyRules,
-    entries: HashMap<String, Entry>,
+    entries: HashMap<String, ParticipantEntry>,
 }
 
 fn ms(s: u64) -> i64 {
@@ -253,7 +255,7 @@ impl RegistryCache {
             self.evict_for_one();
             self.entries.insert(
                 participant.to_string(),
-                Entry {
+                ParticipantEntry {
                     known: None,
                     fetched_ms: 0,
                     fresh_until_ms: 0,
@@ -370,7 +372,7 @@ impl RegistryCache {
     }
 }
 
-fn recently_failed(e: &Entry, now_ms: i64) -> bool {
+fn recently_failed(e: &ParticipantEntry, now_ms: i64) -> bool {
     e.failed_ms
         .is_some_and(|f| now_ms.saturating_sub(f) < RETRY_MS)
 }

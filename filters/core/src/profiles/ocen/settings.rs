@@ -1,4 +1,4 @@
-//! The `ocen` sections of the `jws_verify` and `jws_sign` configurations (profiles.md §4.11):
+//! The `ocen` sections of the `jws_verify` and `jws_sign` configurations (docs/profiles.md#ocen):
 //! as written, with their defaults, and resolved.
 
 use schemars::JsonSchema;
@@ -17,7 +17,7 @@ const AT: &str = "profile.ocen";
 #[derive(Clone, Debug, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 #[schemars(rename = "ocen_verify")]
-pub struct VerifySection {
+pub struct OcenVerifySection {
     /// Headers that may carry the signature (default `x-jws-signature`).
     pub signature_headers: Option<Vec<String>>,
     /// Claim of the token naming the participant (default `participantId`).
@@ -68,7 +68,7 @@ pub struct RegistrySection {
 
 /// `jws_verify` with profile `ocen`, resolved.
 #[derive(Clone, Debug)]
-pub struct Verify {
+pub struct OcenVerify {
     pub signature_headers: Vec<String>,
     pub identity_claim: String,
     pub require_approved: bool,
@@ -81,13 +81,13 @@ pub struct Verify {
     pub registry: Option<RegistrySettings>,
 }
 
-impl VerifySettings for Verify {
-    type Section = VerifySection;
+impl VerifySettings for OcenVerify {
+    type Section = OcenVerifySection;
     const ALGORITHMS: &'static [Alg] = &[Alg::RS256];
     const MAX_BODY_BYTES: usize = 5_242_880;
     const WINDOW: &'static str = "timestamp_window";
 
-    fn build(s: VerifySection, common: &Common) -> Result<Verify, String> {
+    fn build(s: OcenVerifySection, common: &Common) -> Result<OcenVerify, String> {
         if common.min_rsa_bits < 2048 {
             return Err("min_rsa_bits: ocen requires 2048 (jose4j's minimum)".into());
         }
@@ -122,7 +122,7 @@ impl VerifySettings for Verify {
             Some(r) => Some(registry(r)?),
             None => None,
         };
-        Ok(Verify {
+        Ok(OcenVerify {
             signature_headers,
             identity_claim: s.identity_claim.unwrap_or_else(|| "participantId".into()),
             require_approved: s.require_approved.unwrap_or(true),
@@ -203,7 +203,7 @@ fn registry(r: RegistrySection) -> Result<RegistrySettings, String> {
 #[derive(Clone, Debug, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 #[schemars(rename = "ocen_sign")]
-pub struct SignSection {
+pub struct OcenSignSection {
     /// Headers the signature is written to (default `x-jws-signature`).
     pub sign_headers: Option<Vec<String>>,
     /// Also write `crit: ["b64"]` (jose4j does not).
@@ -212,17 +212,17 @@ pub struct SignSection {
 
 /// `jws_sign` with profile `ocen`, resolved.
 #[derive(Clone, Debug)]
-pub struct Sign {
+pub struct OcenSign {
     pub headers: Vec<String>,
     pub crit_b64: bool,
     pub direction: Direction,
 }
 
-impl SignSettings for Sign {
-    type Section = SignSection;
+impl SignSettings for OcenSign {
+    type Section = OcenSignSection;
     const MAX_BODY_BYTES: usize = 5_242_880;
 
-    fn build(s: SignSection, at: &SignSetup<'_>) -> Result<Sign, String> {
+    fn build(s: OcenSignSection, at: &SignSetup<'_>) -> Result<OcenSign, String> {
         let headers = match s.sign_headers {
             Some(v) if v.is_empty() => return Err(format!("{AT}.sign_headers: must not be empty")),
             Some(v) => v
@@ -231,7 +231,7 @@ impl SignSettings for Sign {
                 .collect::<Result<_, _>>()?,
             None => vec!["x-jws-signature".into()],
         };
-        Ok(Sign {
+        Ok(OcenSign {
             headers,
             crit_b64: s.sign_crit_b64.unwrap_or(false),
             direction: at.direction,

@@ -1,5 +1,5 @@
 //! `spar`: OpenG2P SPAR / G2P Connect detached JWS over the canonical JSON of the body
-//! (profiles.md §6).
+//! (docs/profiles.md#spar).
 //!
 //! The signature covers `orjson.dumps(body, OPT_SORT_KEYS)`, not the received bytes; the
 //! received bytes are forwarded unchanged. The signer is named in the body and must be the
@@ -8,7 +8,7 @@
 mod reply;
 mod settings;
 
-pub use settings::{Envelope, Sign, SignSection, Verify, VerifySection};
+pub use settings::{Envelope, SparSign, SparSignSection, SparVerify, SparVerifySection};
 
 use crate::crypto::CryptoBackend;
 use crate::jose::header::{CritB64, HeaderRules};
@@ -19,31 +19,31 @@ use crate::json::JsonValue;
 use crate::json::{parse_strict, JsonLimits};
 use crate::message::{Context, Message};
 use crate::profiles::{SignProfile, VerifyProfile};
-use crate::reason::Reason;
+use crate::reason::{Refusal, Rejection};
 use crate::reply::Reply;
 use crate::route::Policy;
 use crate::sign::{header_bytes, SignError, SignKey, SignOutcome};
-use crate::verify::error::{Selection, X5c};
-use crate::verify::{Gate, Outcome, Rejection, Run};
+use crate::verify::error::{Body, Framing, Selection, X5c};
+use crate::verify::{Gate, Outcome, Run, StepError};
 use crate::x509::Certificate;
 
-impl VerifyProfile for Verify {
-    fn verify(&self, run: &mut Run<'_>) -> Result<Outcome, Rejection> {
+impl VerifyProfile for SparVerify {
+    fn verify(&self, run: &mut Run<'_>) -> Result<Outcome, Rejection<StepError>> {
         verify(run, self)
     }
 
     fn reply(
         &self,
-        rej: &Rejection,
+        refusal: &dyn Refusal,
         msg: &Message,
         ctx: &Context,
         _request_id: &str,
         client_side: bool,
     ) -> Reply {
         if client_side {
-            return crate::reply::generic(rej.reason, Some(502));
+            return crate::reply::generic(refusal.reason(), Some(502));
         }
-        reply::reply(self, rej.reason, msg, ctx)
+        reply::reply(self, refusal.reason(), msg, ctx)
     }
 
     fn segments(&self, msg: &Message) -> Option<(String, String)> {
@@ -53,8 +53,8 @@ impl VerifyProfile for Verify {
     }
 }
 
-impl SignProfile for Sign {
-    /// `H..S` over the body's canonical JSON (orjson, sorted keys; §6.4).
+impl SignProfile for SparSign {
+    /// `H..S` over the body's canonical JSON (orjson, sorted keys; docs/profiles.md#spar).
     fn sign(
         &self,
         key: &SignKey,
@@ -93,7 +93,7 @@ impl SignProfile for Sign {
     }
 }
 
-/// The body's sender id (§6.5.1): 2.x `request_header.sender_app_mnemonic`, else 1.x
+/// The body's sender id (docs/profiles.md#spar): 2.x `request_header.sender_app_mnemonic`, else 1.x
 /// `header.sender_id`.
 pub fn sender(body: &JsonValue) -> Option<&str> {
     let s = match body.get("request_header") {
@@ -103,7 +103,7 @@ pub fn sender(body: &JsonValue) -> Option<&str> {
     s.and_then(JsonValue::as_str).filter(|s| !s.is_empty())
 }
 
-/// The body's request timestamp (§6.8).
+/// The body's request timestamp (docs/profiles.md#spar).
 fn timestamp(body: &JsonValue) -> Option<&str> {
     match body.get("request_header") {
         Some(h) => h.get("request_timestamp"),
@@ -112,9 +112,9 @@ fn timestamp(body: &JsonValue) -> Option<&str> {
     .and_then(JsonValue::as_str)
 }
 
-pub fn verify(run: &mut Run<'_>, p: &Verify) -> Result<Outcome, Rejection> {
-    // §6.6.1, failing closed: only the safe methods, spelled exactly, are skipped; `post` or
-    // an unknown method is `required` like POST.
+pub fn verify(run: &mut Run<'_>, p: &SparVerify) -> Result<Outcome, Rejection<StepError>> {
+    // docs/profiles.md#spar, failing closed: only the safe methods, spelled exactly, are skipped;
+    // `post` or an unknown method is `required` like POST.
     let default = if matches!(run.msg.method.as_str(), "GET" | "HEAD" | "OPTIONS") {
         Policy::Skip
     } else {
@@ -126,10 +126,13 @@ pub fn verify(run: &mut Run<'_>, p: &Verify) -> Result<Outcome, Rejection> {
         Gate::Verify(v) => v,
     };
     let (h, _ignored, s) = split_three(&value).map_err(|e| {
-        run.reject(
+        let problem = e.to_string();
+        run.fail(
             "serialization",
-            Reason::SigMalformed,
-            format!("expected H.X.S: {e}"),
+            Framing::Serialization {
+                expected: "H.X.S",
+                problem,
+            },
         )
     })?;
     let header = run.header(
@@ -142,9 +145,9 @@ pub fn verify(run: &mut Run<'_>, p: &Verify) -> Result<Outcome, Rejection> {
     // 4. Body and sender.
     let body = run.body_json()?;
     // What orjson cannot write as received (an integer beyond 64 bits) has no canonical form:
-    // refused before the key is looked up (§6.3.1).
+    // refused before the key is looked up (docs/profiles.md#spar).
     if let Err(e) = orjson_integers_fit(&run.msg.body, &body) {
-        return Err(run.reject("body_json", Reason::BodyMalformed, format!("body: {e}")));
+        return Err(run.fail("body_json", Body::Json(e.to_string())));
     }
     let Some(sender) = sender(&body).map(str::to_string) else {
         return Err(run.fail(
@@ -162,12 +165,12 @@ pub fn verify(run: &mut Run<'_>, p: &Verify) -> Result<Outcome, Rejection> {
     if partner.keys.is_empty() {
         return Err(run
             .fail("key", Selection::NoKey("sender has no key".into()))
-            .partner(Some(&partner.id)));
+            .with_partner(Some(&partner.id)));
     }
     run.trace.pass("key", || {
         format!("sender {sender}: {} key(s)", partner.keys.len())
     });
-    let with_partner = |r: Rejection| r.partner(Some(&partner.id));
+    let with_partner = |r: Rejection<StepError>| r.with_partner(Some(&partner.id));
     let now = run.ctx.now_s();
     if partner
         .keys

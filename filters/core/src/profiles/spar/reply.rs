@@ -1,15 +1,15 @@
-//! SPAR / G2P Connect error envelopes (§6.9).
+//! SPAR / G2P Connect error envelopes (docs/profiles.md#spar).
 
 use serde_json::Value;
 
 use super::settings::Envelope;
-use super::Verify;
+use super::SparVerify;
 use crate::message::{Context, Message};
 use crate::reason::Reason;
 use crate::reply::Reply;
 
-/// SPAR / G2P Connect envelopes (§6.9).
-pub fn reply(s: &Verify, reason: Reason, msg: &Message, ctx: &Context) -> Reply {
+/// SPAR / G2P Connect envelopes (docs/profiles.md#spar).
+pub fn reply(s: &SparVerify, reason: Reason, msg: &Message, ctx: &Context) -> Reply {
     let request: Value = serde_json::from_slice(&msg.body).unwrap_or(Value::Null);
     let pointer = |p: &str| request.pointer(p).cloned().unwrap_or(Value::Null);
     let status = match reason {

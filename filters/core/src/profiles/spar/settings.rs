@@ -1,4 +1,4 @@
-//! The `spar` sections of the `jws_verify` and `jws_sign` configurations (profiles.md §6.10):
+//! The `spar` sections of the `jws_verify` and `jws_sign` configurations (docs/profiles.md#spar):
 //! as written, with their defaults, and resolved.
 
 use schemars::JsonSchema;
@@ -13,7 +13,7 @@ use crate::verify::{Common, Direction};
 
 const AT: &str = "profile.spar";
 
-/// Which envelope the replies use (§6.9).
+/// Which envelope the replies use (docs/profiles.md#spar).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, JsonSchema)]
 pub enum Envelope {
     #[serde(rename = "spar-2")]
@@ -28,7 +28,7 @@ pub enum Envelope {
 #[derive(Clone, Debug, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 #[schemars(rename = "spar_verify")]
-pub struct VerifySection {
+pub struct SparVerifySection {
     /// Header carrying the signature (default `signature`).
     pub signature_header: Option<String>,
     /// The envelope the replies use (default `spar-2`).
@@ -46,7 +46,7 @@ pub struct VerifySection {
 
 /// `jws_verify` with profile `spar`, resolved.
 #[derive(Clone, Debug)]
-pub struct Verify {
+pub struct SparVerify {
     pub signature_header: String,
     pub envelope: Envelope,
     pub bind_sender_to_peer: bool,
@@ -55,13 +55,13 @@ pub struct Verify {
 
 const NO_RESPONSES: &str = "direction: spar responses are never signed";
 
-impl VerifySettings for Verify {
-    type Section = VerifySection;
+impl VerifySettings for SparVerify {
+    type Section = SparVerifySection;
     const ALGORITHMS: &'static [Alg] = &[Alg::RS256];
     const OPTIONAL_ALGORITHMS: &'static [Alg] = &[Alg::PS256, Alg::ES256, Alg::EdDSA];
     const WINDOW: &'static str = "timestamp_window";
 
-    fn build(s: VerifySection, common: &Common) -> Result<Verify, String> {
+    fn build(s: SparVerifySection, common: &Common) -> Result<SparVerify, String> {
         if common.direction == Direction::Response {
             return Err(NO_RESPONSES.into());
         }
@@ -71,7 +71,7 @@ impl VerifySettings for Verify {
             "timestamp_window_s",
             s.timestamp_window_s,
         )?;
-        Ok(Verify {
+        Ok(SparVerify {
             signature_header: header_name(
                 s.signature_header.as_deref().unwrap_or("signature"),
                 &format!("{AT}.signature_header"),
@@ -91,25 +91,25 @@ impl VerifySettings for Verify {
 #[derive(Clone, Debug, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 #[schemars(rename = "spar_sign")]
-pub struct SignSection {
+pub struct SparSignSection {
     /// Header the signature is written to (default `signature`).
     pub signature_header: Option<String>,
 }
 
 /// `jws_sign` with profile `spar`, resolved.
 #[derive(Clone, Debug)]
-pub struct Sign {
+pub struct SparSign {
     pub header: String,
 }
 
-impl SignSettings for Sign {
-    type Section = SignSection;
+impl SignSettings for SparSign {
+    type Section = SparSignSection;
 
-    fn build(s: SignSection, at: &SignSetup<'_>) -> Result<Sign, String> {
+    fn build(s: SparSignSection, at: &SignSetup<'_>) -> Result<SparSign, String> {
         if at.direction == Direction::Response {
             return Err(NO_RESPONSES.into());
         }
-        Ok(Sign {
+        Ok(SparSign {
             header: header_name(
                 s.signature_header.as_deref().unwrap_or("signature"),
                 &format!("{AT}.signature_header"),

@@ -1,14 +1,14 @@
 //! Replay protection: "have I accepted this signing input inside the window?"
 //!
-//! The promise (security.md rule 7): once a signing input is accepted, every copy of it is
+//! The promise (docs/data-path.md rule 7): once a signing input is accepted, every copy of it is
 //! refused until its entry expires — whatever other traffic arrives meanwhile and whichever
 //! worker receives the copy. Two consequences shape every store here:
 //!
 //! - **An unexpired entry is never evicted.** A store that evicts (oldest first, or by slot
 //!   collision) lets an authenticated partner push a captured message out with traffic of its
 //!   own and then replay it. When there is no room left the store answers [`Seen::Full`] and
-//!   the request is refused (`replay_cache_full`, 503): fail closed, never forget. This departs
-//!   on purpose from profiles.md §2.11 ("oldest evicted").
+//!   the request is refused (`replay_cache_full`, 503): fail closed, never forget
+//!   (docs/data-path.md, promise 4).
 //! - **Check-and-insert is atomic across workers.** The filter's store ([`ReplayTable`]) lives
 //!   in proxy-wasm shared data, whose only atomic primitive is compare-and-swap on a key that
 //!   already exists; see `table.rs` for how the table is laid out around that.

@@ -22,13 +22,13 @@ const ENTRY_LEN: usize = TAG_LEN + 8;
 const VERSION: u8 = 1;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Entry {
+pub struct ReplayEntry {
     pub tag: Tag,
     pub expiry_ms: i64,
 }
 
 /// A free way: expired before any clock reading, so it is never a match nor kept by [`insert`].
-const FREE: Entry = Entry {
+const FREE: ReplayEntry = ReplayEntry {
     tag: [0; TAG_LEN],
     expiry_ms: i64::MIN,
 };
@@ -40,7 +40,7 @@ pub fn empty(ways: usize) -> Vec<u8> {
 
 /// Parses a set's value; anything else than this layout with at most `ways` entries is an error
 /// (the caller fails closed rather than overwrite what it cannot read).
-pub fn decode(value: &[u8], ways: usize) -> Result<Vec<Entry>, String> {
+pub fn decode(value: &[u8], ways: usize) -> Result<Vec<ReplayEntry>, String> {
     let Some((&version, body)) = value.split_first() else {
         return Err("empty set value".into());
     };
@@ -53,18 +53,18 @@ pub fn decode(value: &[u8], ways: usize) -> Result<Vec<Entry>, String> {
     body.chunks_exact(ENTRY_LEN)
         .map(|chunk| {
             let (tag, exp) = chunk.split_at(TAG_LEN);
-            Ok(Entry {
+            Ok(ReplayEntry {
                 tag: tag.try_into().map_err(|_| "tag length")?,
                 expiry_ms: i64::from_le_bytes(exp.try_into().map_err(|_| "expiry length")?),
             })
         })
         .filter(|e| !matches!(e, Ok(entry) if *entry == FREE))
-        .collect::<Result<Vec<Entry>, &str>>()
+        .collect::<Result<Vec<ReplayEntry>, &str>>()
         .map_err(str::to_string)
 }
 
 /// The entries, then free ways up to `ways`: the same size whatever the set holds.
-pub fn encode(entries: &[Entry], ways: usize) -> Vec<u8> {
+pub fn encode(entries: &[ReplayEntry], ways: usize) -> Vec<u8> {
     let slots = ways.max(entries.len());
     let mut out = Vec::with_capacity(1 + slots * ENTRY_LEN);
     out.push(VERSION);
@@ -78,7 +78,7 @@ pub fn encode(entries: &[Entry], ways: usize) -> Vec<u8> {
 /// What inserting `tag` into a set decided: the new entries to write back, or no write at all.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Insert {
-    Store(Vec<Entry>),
+    Store(Vec<ReplayEntry>),
     Refuse(Seen),
 }
 
@@ -86,7 +86,7 @@ pub enum Insert {
 /// is present and unexpired, refuses when all `ways` hold unexpired entries (never evicts one),
 /// and otherwise appends the tag with `expiry_ms`.
 pub fn insert(
-    mut entries: Vec<Entry>,
+    mut entries: Vec<ReplayEntry>,
     tag: &Tag,
     now_ms: i64,
     expiry_ms: i64,
@@ -99,7 +99,7 @@ pub fn insert(
     if entries.len() >= ways {
         return Insert::Refuse(Seen::Full);
     }
-    entries.push(Entry {
+    entries.push(ReplayEntry {
         tag: *tag,
         expiry_ms,
     });
@@ -110,8 +110,8 @@ pub fn insert(
 mod tests {
     use super::*;
 
-    fn e(b: u8, expiry_ms: i64) -> Entry {
-        Entry {
+    fn e(b: u8, expiry_ms: i64) -> ReplayEntry {
+        ReplayEntry {
             tag: [b; TAG_LEN],
             expiry_ms,
         }
@@ -171,7 +171,7 @@ mod tests {
             insert(vec![e(1, 10), e(2, 99)], &t, 50, 150, 2),
             Insert::Store(vec![
                 e(2, 99),
-                Entry {
+                ReplayEntry {
                     tag: t,
                     expiry_ms: 150
                 }

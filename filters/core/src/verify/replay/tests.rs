@@ -12,13 +12,13 @@ use super::{ReplayStore, Seen};
 /// proxy-wasm-cpp-host's `SharedData` (src/shared_data.cc): `set` on an existing key checks a
 /// non-zero cas; on a missing key it inserts, whatever the cas.
 #[derive(Default)]
-struct Host {
+struct FakeSharedData {
     map: HashMap<String, (Vec<u8>, u32)>,
     next_cas: u32,
     cas_less_writes: usize,
 }
 
-impl Host {
+impl FakeSharedData {
     fn set(&mut self, key: &str, value: &[u8], cas: u32) -> Result<(), CasError> {
         if let Some((_, current)) = self.map.get(key) {
             if cas != 0 && cas != *current {
@@ -35,7 +35,7 @@ impl Host {
     }
 }
 
-type Shared = Rc<RefCell<Host>>;
+type Shared = Rc<RefCell<FakeSharedData>>;
 
 /// One worker's view of the shared host; `before_write` runs once, just before this worker's
 /// first compare-and-swap (after its read): the other worker's turn in an interleaving.
@@ -223,7 +223,7 @@ fn race_on_two_digests_records_both() {
 /// "read absent, then write with the read's cas" lets both racing workers win.
 #[test]
 fn the_host_has_no_cas_on_a_missing_key() {
-    let mut host = Host::default();
+    let mut host = FakeSharedData::default();
     assert_eq!(
         host.set("k", b"a", 12345),
         Ok(()),
