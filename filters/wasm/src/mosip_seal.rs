@@ -25,7 +25,6 @@ use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 use std::time::Duration;
 
-use proxy_wasm::hostcalls;
 use proxy_wasm::traits::{Context, HttpContext};
 use proxy_wasm::types::{Action, BufferType, LogLevel, MapType};
 use rand_core::OsRng;
@@ -35,6 +34,7 @@ use signet_core::reply;
 use signet_core::seal::{Opened, SealSettings};
 
 use crate::host::{self, events, Counters};
+use crate::hostcalls;
 use crate::log;
 use crate::native_crypto::{Backend, NativeSupport};
 use crate::waiters::OpenMessages;
