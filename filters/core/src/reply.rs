@@ -174,6 +174,19 @@ pub fn ida_status(reason: Reason, client_side: bool, generic_4xx: bool) -> u16 {
     }
 }
 
+/// IDA's error for a request it cannot read.
+pub fn ida_invalid_request() -> (&'static str, String) {
+    ("IDA-MLC-009", "Invalid Input Parameter - request".into())
+}
+
+/// IDA's error where the fault is not the request's.
+pub fn ida_not_processed() -> (&'static str, String) {
+    (
+        "IDA-MLC-007",
+        "Request could not be processed. Please try again".into(),
+    )
+}
+
 /// IDA's error answer: the request's `id`, `version` and `transactionID` echoed, the
 /// `authStatus` / `kycStatus` false of the path's API, and one error `(code, text)`. Also what
 /// `mosip_seal` refuses a request with on the partner's egress.

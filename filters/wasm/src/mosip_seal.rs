@@ -162,11 +162,8 @@ impl MosipSeal {
             (status, st.path.clone())
         };
         let ida = ida.unwrap_or_else(|| match reason {
-            Reason::BodyTooLarge => ("IDA-MLC-009", "Invalid Input Parameter - request".into()),
-            _ => (
-                "IDA-MLC-007",
-                "Request could not be processed. Please try again".into(),
-            ),
+            Reason::BodyTooLarge => reply::ida_invalid_request(),
+            _ => reply::ida_not_processed(),
         });
         self.counters.inc(REFUSED);
         log(

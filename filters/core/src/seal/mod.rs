@@ -53,6 +53,7 @@ use crate::b64;
 use crate::crypto::CryptoBackend;
 use crate::json::{parse_strict_object, JsonError, JsonLimits, JsonValue, ObjectWriter};
 use crate::reason::Reason;
+use crate::reply;
 use crate::x509::Certificate;
 
 /// Why a request could not be sealed.
@@ -104,13 +105,10 @@ impl SealError {
             SealError::TooLarge { .. }
             | SealError::Json(_)
             | SealError::RequestMissing
-            | SealError::RequestNotObject => {
-                ("IDA-MLC-009", "Invalid Input Parameter - request".into())
+            | SealError::RequestNotObject => reply::ida_invalid_request(),
+            SealError::CertificateNotValid | SealError::Entropy | SealError::Encrypt => {
+                reply::ida_not_processed()
             }
-            SealError::CertificateNotValid | SealError::Entropy | SealError::Encrypt => (
-                "IDA-MLC-007",
-                "Request could not be processed. Please try again".into(),
-            ),
         }
     }
 }

@@ -3,7 +3,7 @@
 use super::MosipVerify;
 use crate::message::{Context, Message};
 use crate::reason::{Inactive, Reason, Refusal};
-use crate::reply::{ida, ida_status, Reply};
+use crate::reply::{ida, ida_invalid_request, ida_not_processed, ida_status, Reply};
 
 /// IDA's error envelope, HTTP 200 by default (docs/profiles.md#mosip).
 pub fn reply(
@@ -73,12 +73,9 @@ pub fn reply(
                 ),
             ),
             (Reason::BodyMalformed | Reason::ContentEncoding | Reason::BodyTooLarge, _) => {
-                ("IDA-MLC-009", "Invalid Input Parameter - request".into())
+                ida_invalid_request()
             }
-            _ => (
-                "IDA-MLC-007",
-                "Request could not be processed. Please try again".into(),
-            ),
+            _ => ida_not_processed(),
         }
     };
     ida(
