@@ -93,6 +93,7 @@ class AuthService:
         self.keys = [Key("k1")]
         self.extra_jwks: list[dict] = []  # public keys served without being used for signing
         self.mode = "ok"  # ok | garbage | error
+        self.cache_control: str | None = None  # the JWKS answer's Cache-Control (else max-age)
         self.token_mode = "ok"  # ok | error
         self.delay_s = 0.0
         self.token_ttl_s = 300
@@ -189,8 +190,10 @@ class AuthService:
                                                                   "cache-control": f"max-age={svc.max_age}"})
                 if svc.mode == "error":
                     return self._send(500, b"{}", {"content-type": "application/json"})
+                # send_header writes Latin-1: "\xff" in cache_control is the byte 0xff (obs-text).
+                cc = svc.cache_control or f"max-age={svc.max_age}"
                 self._send(200, json.dumps(svc.jwks()).encode(),
-                           {"content-type": "application/json", "cache-control": f"max-age={svc.max_age}"})
+                           {"content-type": "application/json", "cache-control": cc})
 
             def do_POST(self):
                 length = int(self.headers.get("content-length") or 0)

@@ -238,6 +238,23 @@ def test_garbage_jwks_keeps_the_previous_keys(gw, auth, pki):
         auth.mode = "ok"
 
 
+def test_jwks_answer_with_a_header_outside_utf8_is_read(gw, auth, pki):
+    """A Cache-Control value with obs-text (legal in HTTP, not UTF-8) on the JWKS answer: the
+    root reads it without crashing its VM (proxy-wasm's `get_map_value` panics on it) and
+    takes the keys."""
+    auth.cache_control = "max-age=300, \xff"
+    try:
+        time.sleep(1.1)  # past the unknown-kid interval
+        hits = auth.jwks_hits
+        auth.rotate()
+        out = call(gw, pki, auth.token(claims_a()))
+        assert out.status == 200, (out.status, out.body)
+        assert auth.jwks_hits == hits + 1
+        assert "panicked" not in gw.log()
+    finally:
+        auth.cache_control = None
+
+
 # --- JWKS endpoint down at start --------------------------------------------------------------
 
 

@@ -92,7 +92,7 @@ class H2Upstream:
 
     def _record(self, fields) -> None:
         with self._lock:
-            self.wire.extend(f"{n}: {v}".encode() for n, v in fields)
+            self.wire.extend(f"{n}: {v}".encode("utf-8", "surrogateescape") for n, v in fields)
 
     def received(self) -> bytes:
         """Every byte of every request so far (see `wire`)."""
@@ -121,8 +121,10 @@ class H2Upstream:
         except (ssl.SSLError, OSError):
             raw.close()
             return
+        # Fields as bytes, decoded here: a byte that is not UTF-8 (HTTP allows obs-text) is kept
+        # as a surrogate instead of failing the connection.
         conn = h2.connection.H2Connection(config=h2.config.H2Configuration(
-            client_side=False, header_encoding="utf-8"))
+            client_side=False, header_encoding=None))
         conn.initiate_connection()
         paths: dict[int, str] = {}
         reqs: dict[int, dict] = {}
@@ -133,6 +135,9 @@ class H2Upstream:
                 if not data:
                     break
                 for ev in conn.receive_data(data):
+                    if isinstance(ev, (h2.events.RequestReceived, h2.events.TrailersReceived)):
+                        ev.headers = [(n.decode("utf-8", "surrogateescape"), v.decode("utf-8", "surrogateescape"))
+                                      for n, v in ev.headers]
                     if isinstance(ev, h2.events.RequestReceived):
                         paths[ev.stream_id] = dict(ev.headers).get(":path", "/")
                         reqs[ev.stream_id] = {"path": paths[ev.stream_id], "headers": list(ev.headers),

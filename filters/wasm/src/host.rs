@@ -35,16 +35,7 @@ pub fn now_ms_u64() -> u64 {
 /// as the host handed it, without a copy.
 pub fn headers(map: MapType) -> Result<Vec<(String, String)>, String> {
     hostcalls::get_map_bytes(map)
-        .map(|pairs| {
-            pairs
-                .into_iter()
-                .map(|(n, v)| {
-                    let v = String::from_utf8(v)
-                        .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned());
-                    (n, v)
-                })
-                .collect()
-        })
+        .map(|pairs| pairs.into_iter().map(|(n, v)| (n, utf8_lossy(v))).collect())
         .map_err(|s| format!("cannot read headers: {s:?}"))
 }
 
@@ -69,6 +60,17 @@ pub fn strip_prefixed<'a>(
     Ok(())
 }
 
+/// One header's value, decoded lossily as [`headers`] does. Never the SDK's `get_map_value`:
+/// it panics on a value that is not UTF-8, and obs-text (bytes 0x80–0xFF) is legal in HTTP
+/// field values, so a client or a callout's server could crash the VM with one byte.
+pub fn header_value(map: MapType, name: &str) -> Result<Option<String>, Status> {
+    hostcalls::get_map_value_bytes(map, name).map(|v| v.map(utf8_lossy))
+}
+
+fn utf8_lossy(v: Vec<u8>) -> String {
+    String::from_utf8(v).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
+}
+
 /// The names of a map's headers (values are read but not decoded).
 fn header_names(map: MapType) -> Result<Vec<String>, String> {
     hostcalls::get_map_bytes(map)
@@ -89,7 +91,7 @@ pub fn property(path: &[&str]) -> Option<String> {
 /// empty string: an empty method or path would fall to a route policy's default (often
 /// `skip`), so the caller refuses the request (`internal`, fail closed).
 pub fn request_line() -> Result<(String, String), String> {
-    let read = |name: &str| match hostcalls::get_map_value(MapType::HttpRequestHeaders, name) {
+    let read = |name: &str| match header_value(MapType::HttpRequestHeaders, name) {
         Ok(Some(v)) if !v.is_empty() => Ok(v),
         Ok(_) => Err(format!("{name} is absent")),
         Err(s) => Err(format!("cannot read {name}: {s:?}")),
@@ -240,7 +242,7 @@ impl CallResponse {
     /// Reads the answer inside `on_http_call_response`.
     pub fn read(num_headers: usize, body_size: usize) -> CallResponse {
         let header = |name: &str| {
-            hostcalls::get_map_value(MapType::HttpCallResponseHeaders, name)
+            header_value(MapType::HttpCallResponseHeaders, name)
                 .ok()
                 .flatten()
         };

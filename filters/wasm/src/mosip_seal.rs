@@ -375,7 +375,7 @@ impl MosipSealStream {
                     &format!("cannot replace the body: {s:?}"),
                 );
             }
-            if hostcalls::get_map_value(map, "content-length")
+            if host::header_value(map, "content-length")
                 .ok()
                 .flatten()
                 .is_some()
@@ -405,7 +405,7 @@ impl HttpContext for MosipSealStream {
     fn on_http_request_headers(&mut self, _num_headers: usize, end_of_stream: bool) -> Action {
         {
             let header = |name| {
-                hostcalls::get_map_value(MapType::HttpRequestHeaders, name)
+                host::header_value(MapType::HttpRequestHeaders, name)
                     .ok()
                     .flatten()
                     .unwrap_or_default()

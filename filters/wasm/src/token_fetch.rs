@@ -139,7 +139,7 @@ impl TokenFetch {
         let status = if num_headers == 0 {
             None
         } else {
-            hostcalls::get_map_value(MapType::HttpCallResponseHeaders, ":status")
+            host::header_value(MapType::HttpCallResponseHeaders, ":status")
                 .ok()
                 .flatten()
                 .and_then(|s| s.parse::<u16>().ok())
@@ -307,7 +307,7 @@ impl HttpContext for TokenFetchRequest {
     }
 
     fn on_http_response_headers(&mut self, _num_headers: usize, _end_of_stream: bool) -> Action {
-        let status = hostcalls::get_map_value(MapType::HttpResponseHeaders, ":status")
+        let status = host::header_value(MapType::HttpResponseHeaders, ":status")
             .ok()
             .flatten();
         if status.as_deref() == Some("401") {

@@ -465,6 +465,14 @@ pub mod counted {
         )
     }
 
+    pub fn get_map_value_bytes(map_type: MapType, key: &str) -> Result<Option<Bytes>, Status> {
+        note(
+            Kind::GetHeader,
+            || raw::get_map_value_bytes(map_type, key),
+            |r| key.len() + len(r),
+        )
+    }
+
     pub fn set_map(map_type: MapType, map: Vec<(&str, &str)>) -> Result<(), Status> {
         let sent = pairs(&map);
         note(Kind::SetHeader, || raw::set_map(map_type, map), |_| sent)
