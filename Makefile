@@ -13,7 +13,7 @@ PYTEST_TIMEOUT ?= 900
 # ENVOY=/path/to/envoy (your own binary) is passed through to every step.
 export ENVOY
 
-.PHONY: setup build wasm wasm-trap wasm-trace cli pki run test lint unit integration clean bench bench-trace fuzz dist k8s soak docs examples
+.PHONY: setup build wasm wasm-trap wasm-trace cli pki run test lint unit integration clean bench bench-trace bench-perf fuzz dist k8s soak docs examples
 
 setup:
 	scripts/setup
@@ -91,6 +91,11 @@ bench: wasm wasm-trace cli pki
 # from the trace build (filters/wasm/src/trace.rs); counts, no timing table.
 bench-trace: wasm-trace cli pki
 	.venv/bin/python scripts/bench --trace
+
+# Where Envoy's CPU goes per request, by region (Envoy binary with V8 and BoringSSL, the
+# module's JIT code, libc, kernel): each scenario once under `perf record` (scripts/bench --perf).
+bench-perf: wasm wasm-trace cli pki
+	.venv/bin/python scripts/bench --perf
 
 # Not part of `make test`: every parser and each profile's whole verification pipeline, fed
 # random input for FUZZ_SECS seconds per target (filters/core/tests/fuzz_long.rs; 26 targets,
