@@ -151,6 +151,15 @@ def test_response_signer_after_the_verifier_is_refused(tmp_path):
     assert check(tmp_path, chain(*egress)).returncode == 0
 
 
+def test_ocen_verifier_after_a_token_check_without_claims_is_refused(tmp_path):
+    token = {"root_id": "token_check", "configuration": {"providers": [], "claims_in_filter_state": False}}
+    ocen = {"root_id": "jws_verify", "configuration": {"profile": {"ocen": {}}}}
+    out = check(tmp_path, chain({"root_id": "gateway"}, token, ocen))
+    assert out.returncode == 1 and "claims_in_filter_state: false" in out.stderr, out.stderr
+    token["configuration"]["claims_in_filter_state"] = True
+    assert check(tmp_path, chain({"root_id": "gateway"}, token, ocen)).returncode == 0
+
+
 @pytest.mark.parametrize("field", sorted(PATH_SETTINGS))
 def test_connection_manager_without_path_normalisation_is_refused(tmp_path, field):
     filters = chain({"root_id": "gateway"}, VERIFIER)

@@ -203,6 +203,37 @@ def test_access_log_holds_the_audit_record_without_secrets(gw, auth, pki):
     assert tok not in log and signature not in log and "secret=1" not in json.dumps(entry)
 
 
+def log_token_claims(doc: dict) -> None:
+    """Adds the claims token_check writes to every JSON access-log format of the config."""
+    if isinstance(doc, dict):
+        if isinstance(doc.get("json_format"), dict):
+            doc["json_format"]["token_claims"] = "%FILTER_STATE(wasm.signet.token_claims:PLAIN)%"
+        for v in doc.values():
+            log_token_claims(v)
+    elif isinstance(doc, list):
+        for v in doc:
+            log_token_claims(v)
+
+
+@pytest.mark.parametrize("claims", [True, False])
+def test_claims_reach_filter_state_unless_told_not_to(auth, pki, tmp_path, claims):
+    # `claims_in_filter_state: false` saves a write per request where nothing reads them.
+    cfg = token_check_config(auth, **({} if claims else {"claims_in_filter_state": False}))
+    filters = [GATEWAY, {"root_id": "token_check", "configuration": cfg}]
+    with start_gateway(tmp_path, pki, filters=filters, params={"clusters": [auth.cluster()]},
+                       patch=log_token_claims) as g:
+        assert wait_for(lambda: call(g, pki, auth.token(claims_a())).status == 200), g.log()[-3000:]
+        for _ in range(2):  # verified, then from the cache
+            request_id = f"claims-{time.monotonic_ns()}"
+            assert call(g, pki, auth.token(claims_a(jti="c-1")),
+                        headers=[("x-request-id", request_id)]).status == 200
+            logged = g.access_log(request_id).get("token_claims")
+            if claims:
+                assert json.loads(logged)["client_id"] == "dfsp-a", logged
+            else:
+                assert logged in (None, "-", ""), logged
+
+
 def test_key_rotation_is_picked_up_at_once(gw, auth, pki):
     old = auth.token(claims_a())
     assert call(gw, pki, old).status == 200

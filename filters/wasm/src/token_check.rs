@@ -16,7 +16,8 @@
 //! - **Filter state** (read by later filters and the access log): `signet.partner` (the bound
 //!   partner id; `jws_verify` takes it as the authenticated peer), `signet.token_claims` (the
 //!   verified claims as JSON; `jws_verify`'s `ocen` profile picks the key by its
-//!   `participantId`), `signet.audit.token_check` (the audit record, with `audit` on).
+//!   `participantId`; off with `claims_in_filter_state: false`), `signet.audit.token_check` (the
+//!   audit record, with `audit` on).
 //!   Envoy stores them as `wasm.signet.*`.
 //! - **Stats** (`docs/stats.md`): every verdict in the `decisions` table, per partner; a
 //!   partner that is not configured (an open registry: identities taken as partner ids) gets a
@@ -405,7 +406,7 @@ impl TokenCheck {
                 }
             }
         }
-        if let Some(claims) = &d.claims {
+        if let (Some(claims), true) = (&d.claims, self.cfg.claims_in_filter_state) {
             host::set_state("signet.token_claims", claims.json());
         }
     }

@@ -100,6 +100,10 @@ struct RawConfig {
     /// Write the audit record (`signet.audit.token_check`).
     #[serde(default = "default_true")]
     audit: bool,
+    /// Write the verified claims as JSON into filter state `signet.token_claims` (read by
+    /// `jws_verify`'s `ocen` profile and the access log); off saves a write per request.
+    #[serde(default = "default_true")]
+    claims_in_filter_state: bool,
 }
 
 fn default_cache_entries() -> usize {
@@ -419,6 +423,8 @@ pub struct TokenConfig {
     pub realm: String,
     /// Write the audit record (`signet.audit.token_check`) for the access log.
     pub audit: bool,
+    /// Write the verified claims into filter state `signet.token_claims`.
+    pub claims_in_filter_state: bool,
 }
 
 impl TokenConfig {
@@ -626,6 +632,7 @@ fn build(raw: RawConfig, shared: Option<&Registry>) -> Result<TokenConfig, Confi
         error_format: raw.error_format,
         realm,
         audit: raw.audit,
+        claims_in_filter_state: raw.claims_in_filter_state,
     })
 }
 
