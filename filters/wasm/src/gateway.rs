@@ -81,11 +81,12 @@ impl GatewayRequest {
     }
 
     fn strip_reserved_headers(&self) -> Result<(), String> {
-        let headers = hostcalls::get_map_bytes(MapType::HttpRequestHeaders)
-            .map_err(|status| format!("cannot read request headers: {status:?}"))?;
-        let mut doomed: Vec<&str> = headers
+        // Names only, looked at where the host put them: nothing is copied per header.
+        let raw = host::read_map(MapType::HttpRequestHeaders)?;
+        let names = host::header_names(&raw)?;
+        let mut doomed: Vec<&str> = names
             .iter()
-            .map(|(name, _)| name.as_str())
+            .map(|name| name.as_ref())
             .filter(|name| self.gateway.config.strips(name))
             .collect();
         // A repeated header appears once per value; one removal takes all of them.

@@ -3,6 +3,7 @@
 //!
 //! Everything returns `Result`/`Option`; nothing here can panic on what a request carries.
 
+use std::borrow::Cow;
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::num::NonZeroU32;
@@ -13,6 +14,7 @@ use signet_core::message::header_name_starts_with;
 use signet_core::reply::Reply;
 use signet_core::verify::replay::{random_salt, CasError, CasKv, Layout};
 
+use crate::header_map;
 use crate::hostcalls;
 use crate::log;
 
@@ -30,13 +32,30 @@ pub fn now_ms_u64() -> u64 {
     u64::try_from(now_ms()).unwrap_or(0)
 }
 
-/// All headers of a map, names lower case as Envoy gives them; values decoded lossily (a
-/// non-UTF-8 value cannot equal any string Signet compares it with). A UTF-8 value is taken
-/// as the host handed it, without a copy.
+/// All headers of a map, names lower case as Envoy gives them, names and values decoded
+/// lossily (a non-UTF-8 value cannot equal any string Signet compares it with).
 pub fn headers(map: MapType) -> Result<Vec<(String, String)>, String> {
-    hostcalls::get_map_bytes(map)
-        .map(|pairs| pairs.into_iter().map(|(n, v)| (n, utf8_lossy(v))).collect())
-        .map_err(|s| format!("cannot read headers: {s:?}"))
+    let raw = read_map(map)?;
+    let pairs = header_map::split(&raw).ok_or("cannot read headers: malformed map")?;
+    Ok(pairs
+        .into_iter()
+        .map(|(n, v)| (lossy(n).into_owned(), lossy(v).into_owned()))
+        .collect())
+}
+
+/// The host's serialisation of a map (see `header_map`), for reading in place.
+pub fn read_map(map: MapType) -> Result<Vec<u8>, String> {
+    hostcalls::get_map_raw(map).map_err(|s| format!("cannot read headers: {s:?}"))
+}
+
+/// The names of a map read with [`read_map`], borrowed from it.
+pub fn header_names(raw: &[u8]) -> Result<Vec<Cow<'_, str>>, String> {
+    let pairs = header_map::split(raw).ok_or("cannot read headers: malformed map")?;
+    Ok(pairs.into_iter().map(|(n, _)| lossy(n)).collect())
+}
+
+fn lossy(b: &[u8]) -> Cow<'_, str> {
+    String::from_utf8_lossy(b)
 }
 
 /// Removes every header of `names` starting with `prefix` (a client or upstream could forge
@@ -69,13 +88,6 @@ pub fn header_value(map: MapType, name: &str) -> Result<Option<String>, Status> 
 
 fn utf8_lossy(v: Vec<u8>) -> String {
     String::from_utf8(v).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
-}
-
-/// The names of a map's headers (values are read but not decoded).
-fn header_names(map: MapType) -> Result<Vec<String>, String> {
-    hostcalls::get_map_bytes(map)
-        .map(|pairs| pairs.into_iter().map(|(n, _)| n).collect())
-        .map_err(|s| format!("cannot read headers: {s:?}"))
 }
 
 /// A string property, if the host has it.
@@ -117,7 +129,8 @@ pub fn request_line_of(headers: &[(String, String)]) -> Result<(String, String),
 /// client and the access log). A local reply of Signet's keeps its own. The names are looked
 /// at first: whether the reply is local is asked only when there is something to strip.
 pub fn strip_signet_from_upstream_response() -> Result<(), String> {
-    let names = header_names(MapType::HttpResponseHeaders)?;
+    let raw = read_map(MapType::HttpResponseHeaders)?;
+    let names = header_names(&raw)?;
     if !names
         .iter()
         .any(|n| header_name_starts_with(n, "x-signet-"))
@@ -127,7 +140,7 @@ pub fn strip_signet_from_upstream_response() -> Result<(), String> {
     }
     strip_prefixed(
         MapType::HttpResponseHeaders,
-        names.iter().map(String::as_str),
+        names.iter().map(|n| n.as_ref()),
         "x-signet-",
     )
 }

@@ -3,6 +3,8 @@
 //! bytes moved (`trace.rs`).
 
 #[cfg(not(feature = "trace-calls"))]
+pub use crate::header_map::get_map_raw;
+#[cfg(not(feature = "trace-calls"))]
 pub use proxy_wasm::hostcalls::*;
 
 #[cfg(feature = "trace-calls")]

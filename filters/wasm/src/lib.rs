@@ -19,6 +19,7 @@ use signet_core::check::{self, FilterConfig};
 use signet_core::registry::Registry;
 
 pub mod gateway;
+pub mod header_map;
 pub mod host;
 pub mod hostcalls;
 pub mod jws_sign;

@@ -457,6 +457,14 @@ pub mod counted {
         )
     }
 
+    pub fn get_map_raw(map_type: MapType) -> Result<Bytes, Status> {
+        note(
+            Kind::GetHeaders,
+            || crate::header_map::get_map_raw(map_type),
+            |r| r.as_ref().map_or(0, Vec::len),
+        )
+    }
+
     pub fn get_map_value(map_type: MapType, key: &str) -> Result<Option<String>, Status> {
         note(
             Kind::GetHeader,
