@@ -13,7 +13,9 @@ use crate::json::{ecmascript, parse_strict_object, JsonLimits, JsonNumber, JsonV
 use crate::keys::Jwk;
 use crate::{b64, jose::jws};
 use sha2::{Digest, Sha256};
+use std::borrow::Borrow;
 use std::cell::OnceCell;
+use std::collections::hash_map::Entry;
 use std::collections::{HashMap, VecDeque};
 use std::rc::Rc;
 
@@ -375,26 +377,37 @@ struct TokenEntry {
     token: CachedToken,
 }
 
-/// A token as the [`TokenCache`] knows it: its SHA-256, computed once per request (a miss is
-/// looked up and then inserted under the same key).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct TokenKey([u8; 32]);
+/// A token as the [`TokenCache`] holds it: the token itself, stored once and shared by the map
+/// and the eviction queue. A hit needs the whole token byte for byte, so a forged token can
+/// never stand for a cached one; lookups borrow the request's `&str` and copy nothing.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct TokenKey(Rc<str>);
 
 impl From<&str> for TokenKey {
     fn from(token: &str) -> TokenKey {
-        TokenKey(Sha256::digest(token.as_bytes()).into())
+        TokenKey(Rc::from(token))
     }
 }
 
-/// A bounded cache of verified tokens, keyed by SHA-256 of the token. An entry is served only
-/// before the token's `exp` and only while the provider's key set is the one that verified it
-/// (a key rotated out of the JWKS must stop its tokens at once). Oldest entries are evicted
-/// first. Tokens without `exp` are not cached.
+impl Borrow<str> for TokenKey {
+    fn borrow(&self) -> &str {
+        &self.0
+    }
+}
+
+/// A bounded cache of verified tokens, keyed by the token (std's keyed SipHash picks the bucket,
+/// full equality decides a hit). An entry is served only before the token's `exp` and only while
+/// the provider's key set is the one that verified it (a key rotated out of the JWKS must stop
+/// its tokens at once). Oldest entries are evicted first. Tokens without `exp` are not cached.
+/// Memory: one copy of each token (at most `max_token_bytes`, checked before any lookup), held
+/// by its entry and by its records in the eviction queue. A record of an entry dropped early
+/// (expired, old key set) keeps its token until the queue is pruned, so at most
+/// max(2 × `token_cache_entries`, 16) tokens are held, plus their claims.
 #[derive(Debug)]
 pub struct TokenCache {
     capacity: usize,
-    map: HashMap<[u8; 32], TokenEntry>,
-    order: VecDeque<([u8; 32], u64)>,
+    map: HashMap<TokenKey, TokenEntry>,
+    order: VecDeque<(TokenKey, u64)>,
     next_seq: u64,
 }
 
@@ -428,49 +441,58 @@ impl TokenCache {
     /// `generation_of(provider)` still equals the generation it was verified under.
     pub fn get(
         &mut self,
-        token: impl Into<TokenKey>,
+        token: &str,
         now_ms: u64,
         generation_of: impl Fn(usize) -> u64,
     ) -> Option<CachedToken> {
-        let TokenKey(key) = token.into();
         let now = i64::try_from(now_ms).unwrap_or(i64::MAX);
-        let entry = self.map.get(&key)?;
+        let entry = self.map.get(token)?;
         if now < entry.expires_at_ms
             && generation_of(entry.token.provider) == entry.token.generation
         {
             return Some(entry.token.clone());
         }
-        self.map.remove(&key);
+        self.map.remove(token);
         None
     }
 
     /// Caches a verification (no-op without `exp`, or when already past it).
-    pub fn insert(&mut self, token: impl Into<TokenKey>, cached: CachedToken, now_ms: u64) {
+    pub fn insert(&mut self, token: &str, cached: CachedToken, now_ms: u64) {
         let Some(exp) = cached.jwt.exp_ms else {
             return;
         };
         if self.capacity == 0 || exp <= i64::try_from(now_ms).unwrap_or(i64::MAX) {
             return;
         }
-        let TokenKey(key) = token.into();
         let seq = self.next_seq;
         self.next_seq += 1;
-        self.map.insert(
-            key,
-            TokenEntry {
-                seq,
-                expires_at_ms: exp,
-                token: cached,
-            },
-        );
+        let entry = TokenEntry {
+            seq,
+            expires_at_ms: exp,
+            token: cached,
+        };
+        // One hash per step (the token is long); a token cached again keeps the copy it has.
+        let key = match self.map.entry(TokenKey::from(token)) {
+            Entry::Occupied(mut held) => {
+                held.insert(entry);
+                held.key().clone()
+            }
+            Entry::Vacant(new) => {
+                let key = new.key().clone();
+                new.insert(entry);
+                key
+            }
+        };
         self.order.push_back((key, seq));
         while self.map.len() > self.capacity {
             let Some((old, old_seq)) = self.order.pop_front() else {
                 break;
             };
             // The queue may hold records of entries replaced or removed since: skip those.
-            if self.map.get(&old).is_some_and(|e| e.seq == old_seq) {
-                self.map.remove(&old);
+            if let Entry::Occupied(e) = self.map.entry(old) {
+                if e.get().seq == old_seq {
+                    e.remove();
+                }
             }
         }
         // Keep the queue bounded when the same tokens are re-inserted again and again.

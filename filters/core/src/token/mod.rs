@@ -34,7 +34,7 @@ use crate::route::Policy;
 use apikey::strip_query;
 use config::{JwksSource, Requirement};
 use jwks::{cache_control_max_age, JwksBodyError, JwksCache, JwksUpdate};
-use jwt::{CachedToken, Claims, TokenCache, TokenKey, UntrustedJwt};
+use jwt::{CachedToken, Claims, TokenCache, UntrustedJwt};
 use std::rc::Rc;
 
 /// What the glue knows about a request.
@@ -166,7 +166,7 @@ impl TokenState {
     }
 
     fn generation(&self, i: usize) -> u64 {
-        self.jwks(i).map_or(0, JwksCache::generation)
+        generation(&self.jwks, i)
     }
 
     /// The callouts to start now; each is marked in flight (single-flight per provider).
@@ -207,6 +207,13 @@ impl TokenState {
             None
         }
     }
+}
+
+/// The key-set generation of provider `i` (0 for inline keys).
+fn generation(jwks: &[Option<JwksCache>], i: usize) -> u64 {
+    jwks.get(i)
+        .and_then(Option::as_ref)
+        .map_or(0, JwksCache::generation)
 }
 
 /// The local reply to `err` in the configured format (`crate::reply`); `route` as in
@@ -561,16 +568,21 @@ fn verified_claims(
     let Some((token, carriers)) = extract_token(cfg, req)? else {
         return Ok(None);
     };
-    let generations: Vec<u64> = (0..cfg.providers.len())
-        .map(|i| state.generation(i))
-        .collect();
-    // Hashed once, and only when there is a cache to look in.
-    let key = state.tokens.caches().then(|| TokenKey::from(token));
-    let hit = key.and_then(|key| {
-        state.tokens.get(key, req.now_ms, |i| {
-            generations.get(i).copied().unwrap_or(u64::MAX)
+    let caches = state.tokens.caches();
+    let hit = if caches {
+        let TokenState { jwks, tokens } = &mut *state;
+        // An entry of a provider no longer configured is never served.
+        let providers = cfg.providers.len();
+        tokens.get(token, req.now_ms, |i| {
+            if i < providers {
+                generation(jwks, i)
+            } else {
+                u64::MAX
+            }
         })
-    });
+    } else {
+        None
+    };
     if let Some(hit) = hit {
         if carriers.contains(&hit.provider) {
             // A verified token is only as good as its keys: past the stale bound of a remote
@@ -621,9 +633,9 @@ fn verified_claims(
     f.token_id = Some(verified.token_id.clone());
     f.token_verifier = Some("token_check");
     let claims = verified.claims.clone();
-    if let Some(key) = key {
+    if caches {
         state.tokens.insert(
-            key,
+            token,
             CachedToken {
                 provider: index,
                 generation: state.generation(index),
