@@ -103,7 +103,9 @@ impl Claims {
     /// serialised on first use, once per verified token.
     pub fn json(&self) -> &str {
         self.0.json.get_or_init(|| {
-            String::from_utf8_lossy(&ecmascript(&self.0.value, KeyOrder::Insertion)).into_owned()
+            // Strings in the tree are UTF-8: the bytes are taken as they are, not copied.
+            String::from_utf8(ecmascript(&self.0.value, KeyOrder::Insertion))
+                .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
         })
     }
 
@@ -345,9 +347,9 @@ pub fn has_scopes(claims: &Claims, required: &[String]) -> bool {
 fn token_id(claims: &Claims, signing_input: &str) -> String {
     match claims.str("jti") {
         Some(j) if !j.is_empty() && j.len() <= 128 && j.bytes().all(|b| b.is_ascii_graphic()) => {
-            format!("jti:{j}")
+            ["jti:", j].concat()
         }
-        _ => format!("sha256:{}", short_hash(signing_input.as_bytes())),
+        _ => ["sha256:", &short_hash(signing_input.as_bytes())].concat(),
     }
 }
 

@@ -320,7 +320,7 @@ fn run(
 
     // 1. Bearer token.
     let mut cache_hit = false;
-    let mut token_partner: Option<String> = None;
+    let mut partner_claim: Option<&str> = None;
     let claims = match relax(cfg.token) {
         Requirement::Off => None,
         need => {
@@ -333,21 +333,23 @@ fn run(
                 None if need == Requirement::Required => return Err(TokenError::Missing),
                 None => None,
                 Some((provider, claims)) => {
-                    if let Some(claim) = cfg
+                    partner_claim = cfg
                         .providers
                         .get(provider)
-                        .and_then(|p| p.claim_to_partner.as_deref())
-                    {
-                        let v = claims
-                            .str(claim)
-                            .filter(|v| !v.is_empty())
-                            .ok_or(TokenError::IdentityMissing("partner claim"))?;
-                        token_partner = Some(v.to_string());
-                    }
+                        .and_then(|p| p.claim_to_partner.as_deref());
                     Some(claims)
                 }
             }
         }
+    };
+    // Read in place: the claims are returned as they are.
+    let token_partner = match (partner_claim, &claims) {
+        (Some(claim), Some(c)) => Some(
+            c.str(claim)
+                .filter(|v| !v.is_empty())
+                .ok_or(TokenError::IdentityMissing("partner claim"))?,
+        ),
+        _ => None,
     };
 
     // 2. API key and licence key (existence only; status later, in MOSIP's order).
@@ -399,13 +401,13 @@ fn run(
     let named = identities(
         cfg,
         req,
-        token_partner.as_deref(),
+        token_partner,
         api_key.map(|k| k.partner.as_str()),
         path_partner,
     )?;
     f.sources = named.iter().map(|(s, _)| *s).collect();
-    let partner = binding::bind(&named)?;
-    f.partner = partner.clone();
+    f.partner = binding::bind(&named)?;
+    let partner = f.partner.as_deref();
     let anonymous = claims.is_none() && api_key.is_none();
     if partner.is_none() && cfg.binding.require_partner {
         // An if-present route with no credential at all passes anonymously.
@@ -415,7 +417,7 @@ fn run(
     }
 
     // 4. Partner status.
-    let registered = partner.as_deref().and_then(|p| cfg.registry.partner(p));
+    let registered = partner.and_then(|p| cfg.registry.partner(p));
     if let Some(p) = registered {
         if !p.active_at(i64::try_from(req.now_ms).unwrap_or(i64::MAX)) {
             return Err(TokenError::Inactive(Inactive::Partner));
@@ -451,7 +453,7 @@ fn run(
 
     // 7. Licence key and its MISP.
     if let Some(l) = licence {
-        let (_, misp) = apikey::check_licence(&cfg.registry, l, partner.as_deref(), req.now_ms)?;
+        let (_, misp) = apikey::check_licence(&cfg.registry, l, partner, req.now_ms)?;
         f.misp = Some(misp.id.clone());
     }
 
