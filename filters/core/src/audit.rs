@@ -152,7 +152,8 @@ impl AuditRecord {
     /// One line of JSON, written directly: every filter writes one per message, and serde's
     /// flattening goes through a map serializer, several times slower.
     pub fn to_json(&self) -> String {
-        let mut out = String::with_capacity(256);
+        // Sized for a token_check record, the longest usual one: written without regrowing.
+        let mut out = String::with_capacity(512);
         let _ = write!(out, "{{\"ts_ms\":{}", self.ts_ms);
         member(&mut out, "filter", Some(self.filter));
         member(&mut out, "profile", Some(self.profile));

@@ -23,7 +23,9 @@ use signet_core::message::{Context, Message};
 use signet_core::token::{self, RequestFacts, TokenConfig, TokenState};
 use signet_core::trace::Trace;
 use signet_core::verify::{verify, Outcome, Run};
+use std::alloc::{GlobalAlloc, Layout, System};
 use std::hint::black_box;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 const ISS: &str = "https://auth.signet.test/realms/bench";
 const AUD: &str = "signet-api";
@@ -43,6 +45,29 @@ impl CryptoBackend for Instant {
     }
 }
 
+/// The system allocator, counting allocations (the trace build's figure, natively).
+struct Counting;
+
+static ALLOCATIONS: AtomicU64 = AtomicU64::new(0);
+
+// SAFETY: every call is forwarded unchanged to `System`.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        System.alloc(layout)
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        System.dealloc(ptr, layout)
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        System.realloc(ptr, layout, new_size)
+    }
+}
+
+#[global_allocator]
+static ALLOCATOR: Counting = Counting;
+
 /// This thread's CPU time, ns (Linux `schedstat`): on a shared machine wall time also counts
 /// the time spent waiting for a core.
 fn cpu_ns() -> u64 {
@@ -59,6 +84,9 @@ fn measure(name: &str, mut f: impl FnMut()) {
     for _ in 0..iters / 10 {
         f();
     }
+    let before = ALLOCATIONS.load(Ordering::Relaxed);
+    f();
+    let allocations = ALLOCATIONS.load(Ordering::Relaxed) - before;
     let best = (0..5)
         .map(|_| {
             let t = cpu_ns();
@@ -68,7 +96,9 @@ fn measure(name: &str, mut f: impl FnMut()) {
             (cpu_ns() - t) as f64 / iters as f64
         })
         .fold(f64::INFINITY, f64::min);
-    println!("{name:<40} {best:>8.0} ns/iteration (best of 5 × {iters}, CPU time)");
+    println!(
+        "{name:<40} {best:>8.0} ns/iteration (best of 5 × {iters}, CPU time), {allocations} allocations"
+    );
 }
 
 /// `scripts/bench`'s token: RS256 with `kid`, its claims; the signature is never checked here.
