@@ -351,14 +351,13 @@ pub fn parse_envelope(value: &str) -> Result<(String, String), String> {
 
 /// Mandatory members present and strings (docs/profiles.md#mojaloop): missing → `header_malformed`.
 fn mandatory_members(run: &mut Run<'_>, header: &Header) -> Result<(), Rejection<StepError>> {
-    let mut required = vec!["FSPIOP-URI", "FSPIOP-HTTP-Method", "FSPIOP-Source"];
-    if run
+    let destination = run
         .msg
         .header("fspiop-destination")
-        .is_some_and(|d| !d.is_empty())
-    {
-        required.push("FSPIOP-Destination");
-    }
+        .is_some_and(|d| !d.is_empty());
+    let required = ["FSPIOP-URI", "FSPIOP-HTTP-Method", "FSPIOP-Source"]
+        .into_iter()
+        .chain(destination.then_some("FSPIOP-Destination"));
     for name in required {
         match header.member(name) {
             Some(JsonValue::String(_)) => {}
