@@ -229,36 +229,32 @@ impl<'a> UntrustedJwt<'a> {
         // `none`, HS*, unknown names and an absent `alg` have no `Alg`: refused here, before
         // any key is looked at (RS256 → HS256 confusion needs an HMAC algorithm to exist).
         let alg = self.header.alg().ok_or(TokenError::AlgNotAllowed)?;
-        let candidates: Vec<&Jwk> = match self.header.kid() {
-            Some(kid) => keys
-                .iter()
-                .filter(|k| k.kid.as_deref() == Some(kid))
-                .collect(),
-            None => keys.iter().collect(),
-        };
-        if candidates.is_empty() {
+        let kid = self.header.kid();
+        let named = |k: &Jwk| kid.is_none() || k.kid.as_deref() == kid;
+        if !keys.iter().any(named) {
             return Err(TokenError::KidUnknown);
         }
         // The key decides: the alg must be in the key's own set and the provider's set, and
         // fit the key type (docs/data-path.md rule 1).
-        let allowed: Vec<&Jwk> = candidates
-            .into_iter()
+        let allowed = keys
+            .iter()
+            .filter(|k| named(k))
             .filter(|k| k.algorithms().contains(&alg) && provider_algs.contains(&alg))
             .filter(|k| alg.fits(&k.key))
-            .take(MAX_KIDLESS_TRIES)
-            .collect();
-        if allowed.is_empty() {
-            return Err(TokenError::AlgNotAllowed);
-        }
+            .take(MAX_KIDLESS_TRIES);
         let input = self.signing_input.as_bytes();
-        if allowed
-            .iter()
-            .any(|k| backend.verify(alg, &k.key, input, &self.signature).is_ok())
-        {
-            Ok(())
-        } else {
-            Err(TokenError::SignatureInvalid)
+        let mut tried = false;
+        for k in allowed {
+            tried = true;
+            if backend.verify(alg, &k.key, input, &self.signature).is_ok() {
+                return Ok(());
+            }
         }
+        Err(if tried {
+            TokenError::SignatureInvalid
+        } else {
+            TokenError::AlgNotAllowed
+        })
     }
 }
 
