@@ -5,7 +5,9 @@
 //! A record never holds a secret in clear: tokens appear as `jti` or a short hash, keys as
 //! short hashes, and the route loses its query and the path segments that may carry keys.
 
-use std::fmt::Write;
+use std::io::Write;
+
+use crate::json::canonical::write_json_string;
 
 use crate::reason::Reason;
 
@@ -153,7 +155,7 @@ impl AuditRecord {
     /// flattening goes through a map serializer, several times slower.
     pub fn to_json(&self) -> String {
         // Sized for a token_check record, the longest usual one: written without regrowing.
-        let mut out = String::with_capacity(512);
+        let mut out = Vec::with_capacity(512);
         let _ = write!(out, "{{\"ts_ms\":{}", self.ts_ms);
         member(&mut out, "filter", Some(self.filter));
         member(&mut out, "profile", Some(self.profile));
@@ -163,7 +165,7 @@ impl AuditRecord {
             Some(s) => {
                 let _ = write!(out, ",\"status\":{s}");
             }
-            None => out.push_str(",\"status\":null"),
+            None => out.extend_from_slice(b",\"status\":null"),
         }
         member(&mut out, "partner", self.partner.as_deref());
         member(&mut out, "method", Some(&self.method));
@@ -175,14 +177,14 @@ impl AuditRecord {
             member(&mut out, "kid", self.kid.as_deref());
         }
         if let Some(t) = &self.token {
-            out.push_str(",\"sources\":[");
+            out.extend_from_slice(b",\"sources\":[");
             for (i, s) in t.sources.iter().enumerate() {
                 if i > 0 {
-                    out.push(',');
+                    out.push(b',');
                 }
-                json_string(&mut out, s);
+                write_json_string(&mut out, s);
             }
-            out.push(']');
+            out.push(b']');
             member(&mut out, "cert_sha256", t.cert_sha256.as_deref());
             member(&mut out, "provider", t.provider.as_deref());
             member(&mut out, "token_id", t.token_id.as_deref());
@@ -192,49 +194,22 @@ impl AuditRecord {
             member(&mut out, "licence_key", t.licence_key.as_deref());
             member(&mut out, "policy", t.policy.as_deref());
         }
-        out.push('}');
-        out
+        out.push(b'}');
+        // Only UTF-8 was written.
+        String::from_utf8(out)
+            .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
     }
 }
 
 /// `,"name":"value"` (or `null`); names are plain ASCII.
-fn member(out: &mut String, name: &str, value: Option<&str>) {
-    out.push_str(",\"");
-    out.push_str(name);
-    out.push_str("\":");
+fn member(out: &mut Vec<u8>, name: &str, value: Option<&str>) {
+    out.extend_from_slice(b",\"");
+    out.extend_from_slice(name.as_bytes());
+    out.extend_from_slice(b"\":");
     match value {
-        Some(v) => json_string(out, v),
-        None => out.push_str("null"),
+        Some(v) => write_json_string(out, v),
+        None => out.extend_from_slice(b"null"),
     }
-}
-
-/// A JSON string as serde_json writes it: `"` and `\\` escaped, the control characters as
-/// `\b \f \n \r \t` or `\u00xx`, everything else (DEL, non-ASCII) as it is.
-fn json_string(out: &mut String, s: &str) {
-    out.push('"');
-    let mut start = 0;
-    for (i, b) in s.bytes().enumerate() {
-        let escape = match b {
-            b'"' => "\\\"",
-            b'\\' => "\\\\",
-            b'\n' => "\\n",
-            b'\r' => "\\r",
-            b'\t' => "\\t",
-            0x08 => "\\b",
-            0x0c => "\\f",
-            0..=0x1f => "",
-            _ => continue,
-        };
-        out.push_str(s.get(start..i).unwrap_or_default());
-        if escape.is_empty() {
-            let _ = write!(out, "\\u{:04x}", b);
-        } else {
-            out.push_str(escape);
-        }
-        start = i + 1;
-    }
-    out.push_str(s.get(start..).unwrap_or_default());
-    out.push('"');
 }
 
 /// A path as it may appear in a log line or audit record: no query, and only its first three
@@ -373,9 +348,9 @@ mod tests {
     proptest::proptest! {
         #[test]
         fn strings_are_escaped_as_serde_json_does(s in "\\PC*|[\\x00-\\x7f]{0,40}") {
-            let mut out = String::new();
-            json_string(&mut out, &s);
-            proptest::prop_assert_eq!(out, serde_json::to_string(&s).unwrap());
+            let mut out = Vec::new();
+            write_json_string(&mut out, &s);
+            proptest::prop_assert_eq!(out, serde_json::to_vec(&s).unwrap());
         }
     }
 
