@@ -17,6 +17,7 @@ use std::borrow::Borrow;
 use std::cell::OnceCell;
 use std::collections::hash_map::Entry;
 use std::collections::{HashMap, VecDeque};
+use std::fmt;
 use std::rc::Rc;
 
 use super::error::{ClaimError, TokenError};
@@ -378,8 +379,16 @@ struct TokenEntry {
 /// A token as the [`TokenCache`] holds it: the token itself, stored once and shared by the map
 /// and the eviction queue. A hit needs the whole token byte for byte, so a forged token can
 /// never stand for a cached one; lookups borrow the request's `&str` and copy nothing.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, PartialEq, Eq, Hash)]
 pub struct TokenKey(Rc<str>);
+
+/// A token is a credential: debug output (of the cache, of the state holding it) shows its
+/// length only.
+impl fmt::Debug for TokenKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "TokenKey({} bytes)", self.0.len())
+    }
+}
 
 impl From<&str> for TokenKey {
     fn from(token: &str) -> TokenKey {

@@ -550,6 +550,8 @@ fn tokens_one_byte_apart_are_two_entries() {
     assert!(c.get("hdr.claims.sigB", NOW, |_| 1).is_some());
     // A prefix is another token too.
     assert!(c.get("hdr.claims.sig", NOW, |_| 1).is_none());
+    // The cache holds credentials: its debug output does not show them.
+    assert!(!format!("{c:?}").contains("hdr.claims"));
 }
 
 #[test]
