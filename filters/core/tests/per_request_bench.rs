@@ -1,11 +1,12 @@
 //! Native cost of the core's per-request work (issue #13), with a crypto backend that answers
 //! "verified" at once so the signature check does not hide the rest: `token_check` on a cache
 //! hit and on a miss, and `jws_verify` with the Mojaloop profile, each with the audit record the
-//! glue serialises. The request is `scripts/bench`'s: `POST /quotes`, a 1 KiB body, a bearer
-//! RS256 JWT and an RS256 `FSPIOP-Signature`. Not a test of behaviour: ignored by `cargo test`;
-//! run `cargo test --release -p signet-core --test per_request_bench -- --ignored --nocapture`
+//! glue serialises. Prints CPU ns and allocations (reallocations included) per request. The
+//! request is `scripts/bench`'s: `POST /quotes`, a 1 KiB body, a bearer RS256 JWT and an RS256
+//! `FSPIOP-Signature`. Not a test of behaviour: ignored by `cargo test`; run
+//! `cargo test --release -p signet-core --test per_request_bench -- --ignored --nocapture`
 //! (add a test name to run one; `SIGNET_BENCH_ITERS` sets the loop length, e.g. under
-//! `perf record -g`, with `CARGO_PROFILE_RELEASE_STRIP=false
+//! `perf record --call-graph dwarf`, with `CARGO_PROFILE_RELEASE_STRIP=false
 //! CARGO_PROFILE_RELEASE_DEBUG=line-tables-only` for symbols).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
