@@ -406,10 +406,11 @@ impl Borrow<str> for TokenKey {
 /// full equality decides a hit). An entry is served only before the token's `exp` and only while
 /// the provider's key set is the one that verified it (a key rotated out of the JWKS must stop
 /// its tokens at once). Oldest entries are evicted first. Tokens without `exp` are not cached.
-/// Memory: one copy of each token (at most `max_token_bytes`, checked before any lookup), held
-/// by its entry and by its records in the eviction queue. A record of an entry dropped early
-/// (expired, old key set) keeps its token until the queue is pruned, so at most
-/// max(2 × `token_cache_entries`, 16) tokens are held, plus their claims.
+/// Memory: one copy of each token (at most `max_token_bytes`: `check` refuses longer ones before
+/// any lookup), shared by its entry and its records in the eviction queue; so about
+/// `token_cache_entries` × `max_token_bytes`, plus the claims. A record of an entry dropped
+/// early (expired, old key set) keeps its token until the queue is pruned: at worst
+/// max(2 × `token_cache_entries`, 16) tokens are held.
 #[derive(Debug)]
 pub struct TokenCache {
     capacity: usize,
