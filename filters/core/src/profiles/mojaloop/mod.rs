@@ -255,13 +255,18 @@ pub fn verify(run: &mut Run<'_>, p: &MojaloopVerify) -> Result<Outcome, Rejectio
             .map_err(|r| r.with_partner(Some(&partner.id)))?,
     };
     let fallback_input = fallback.map(|body| signing_input_encoded(&h, &body));
-    let mut inputs: Vec<(&'static str, &[u8])> = vec![("the raw body", &raw)];
-    if let Some(f) = &fallback_input {
-        inputs.push(("the re-serialized body (payload_mode)", f));
-    }
+    let raw_input = ("the raw body", raw.as_slice());
+    let both;
+    let inputs: &[(&'static str, &[u8])] = match &fallback_input {
+        None => std::slice::from_ref(&raw_input),
+        Some(f) => {
+            both = [raw_input, ("the re-serialized body (payload_mode)", f)];
+            &both
+        }
+    };
     let key_refs: Vec<_> = keys.iter().map(|k| &k.key).collect();
     let used = run
-        .crypto(alg, &key_refs, &inputs, &sig)
+        .crypto(alg, &key_refs, inputs, &sig)
         .map_err(|r| r.with_partner(Some(&partner.id)))?;
     // 14: freshness and replay.
     if p.date_window_s > 0 {
