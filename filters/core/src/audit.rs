@@ -5,7 +5,9 @@
 //! A record never holds a secret in clear: tokens appear as `jti` or a short hash, keys as
 //! short hashes, and the route loses its query and the path segments that may carry keys.
 
-use serde::Serialize;
+use std::io::Write;
+
+use crate::json::canonical::write_json_string;
 
 use crate::reason::Reason;
 
@@ -69,8 +71,10 @@ impl Verdict {
 }
 
 /// One filter's audit record for one message, serialised once as a JSON object into the
-/// filter state `signet.audit.<filter>` when the filter's `audit` setting is on.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+/// filter state `signet.audit.<filter>` when the filter's `audit` setting is on: the fields in
+/// this order, `alg`, `kid` and the [`TokenAudit`] fields only when set, other absent values
+/// as `null`.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AuditRecord {
     /// Unix ms.
     pub ts_ms: u64,
@@ -91,18 +95,15 @@ pub struct AuditRecord {
     /// The path: no query, secrets hashed or cut off.
     pub route: String,
     /// `jws_verify` / `jws_sign`: the JWS algorithm.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub alg: Option<&'static str>,
     /// `jws_verify` / `jws_sign`: the key id, when the JWS names one.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub kid: Option<String>,
     /// `token_check`: how the caller proved who it is.
-    #[serde(flatten, skip_serializing_if = "Option::is_none")]
     pub token: Option<TokenAudit>,
 }
 
 /// The fields only `token_check` fills, flattened into the record.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TokenAudit {
     /// Sources that named the partner.
     pub sources: Vec<&'static str>,
@@ -142,7 +143,7 @@ impl AuditRecord {
             reason: verdict.code(),
             status: None,
             partner: None,
-            method: method.chars().take(16).collect(),
+            method: truncated(method, 16),
             route: route_for_log(path),
             alg: None,
             kid: None,
@@ -150,10 +151,64 @@ impl AuditRecord {
         }
     }
 
-    /// One line of JSON.
+    /// One line of JSON, written directly: every filter writes one per message, and serde's
+    /// flattening goes through a map serializer, several times slower.
     pub fn to_json(&self) -> String {
-        // Plain strings and numbers cannot fail to serialise; `{}` is the fallback all the same.
-        serde_json::to_string(self).unwrap_or_else(|_| "{}".into())
+        // Sized for a token_check record, the longest usual one: written without regrowing.
+        let mut out = Vec::with_capacity(512);
+        let _ = write!(out, "{{\"ts_ms\":{}", self.ts_ms);
+        member(&mut out, "filter", Some(self.filter));
+        member(&mut out, "profile", Some(self.profile));
+        member(&mut out, "decision", Some(self.decision));
+        member(&mut out, "reason", Some(self.reason));
+        match self.status {
+            Some(s) => {
+                let _ = write!(out, ",\"status\":{s}");
+            }
+            None => out.extend_from_slice(b",\"status\":null"),
+        }
+        member(&mut out, "partner", self.partner.as_deref());
+        member(&mut out, "method", Some(&self.method));
+        member(&mut out, "route", Some(&self.route));
+        if self.alg.is_some() {
+            member(&mut out, "alg", self.alg);
+        }
+        if self.kid.is_some() {
+            member(&mut out, "kid", self.kid.as_deref());
+        }
+        if let Some(t) = &self.token {
+            out.extend_from_slice(b",\"sources\":[");
+            for (i, s) in t.sources.iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                write_json_string(&mut out, s);
+            }
+            out.push(b']');
+            member(&mut out, "cert_sha256", t.cert_sha256.as_deref());
+            member(&mut out, "provider", t.provider.as_deref());
+            member(&mut out, "token_id", t.token_id.as_deref());
+            member(&mut out, "token_verifier", t.token_verifier);
+            member(&mut out, "api_key", t.api_key.as_deref());
+            member(&mut out, "misp", t.misp.as_deref());
+            member(&mut out, "licence_key", t.licence_key.as_deref());
+            member(&mut out, "policy", t.policy.as_deref());
+        }
+        out.push(b'}');
+        // Only UTF-8 was written.
+        String::from_utf8(out)
+            .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
+    }
+}
+
+/// `,"name":"value"` (or `null`); names are plain ASCII.
+fn member(out: &mut Vec<u8>, name: &str, value: Option<&str>) {
+    out.extend_from_slice(b",\"");
+    out.extend_from_slice(name.as_bytes());
+    out.extend_from_slice(b"\":");
+    match value {
+        Some(v) => write_json_string(out, v),
+        None => out.extend_from_slice(b"null"),
     }
 }
 
@@ -162,12 +217,23 @@ impl AuditRecord {
 /// after those), at most 256 characters.
 pub fn route_for_log(path: &str) -> String {
     let path = path.split(['?', '#']).next().unwrap_or_default();
-    let mut kept: Vec<&str> = path.splitn(5, '/').collect();
-    if kept.len() == 5 {
-        kept.truncate(4);
-        kept.push("…");
+    // A fifth segment starts after the fourth `/` (the empty one before the leading `/` counts).
+    match path.match_indices('/').nth(3) {
+        Some((cut, _)) => {
+            let kept = path.get(..cut).unwrap_or_default();
+            kept.chars().chain("/…".chars()).take(256).collect()
+        }
+        None => truncated(path, 256),
     }
-    kept.join("/").chars().take(256).collect()
+}
+
+/// The first `max` characters of `s` (one allocation, no per-character work when it is short).
+pub fn truncated(s: &str, max: usize) -> String {
+    if s.len() <= max {
+        s.to_string()
+    } else {
+        s.chars().take(max).collect()
+    }
 }
 
 #[cfg(test)]
@@ -221,6 +287,83 @@ mod tests {
         assert_eq!(route_for_log("/a#frag"), "/a");
         assert_eq!(route_for_log(""), "");
         assert_eq!(route_for_log(&"/x".repeat(400)).chars().count(), 8);
+        assert_eq!(route_for_log("/a/b/c"), "/a/b/c");
+        assert_eq!(route_for_log("/a/b/c/"), "/a/b/c/…");
+        assert_eq!(route_for_log("a/b/c/d/e"), "a/b/c/d/…");
+        let long = format!("/{}", "é".repeat(300));
+        assert_eq!(route_for_log(&long).chars().count(), 256);
+        assert_eq!(truncated("ééé", 2), "éé");
+    }
+
+    /// Records with every field set, none set, and strings that need escaping.
+    fn samples() -> Vec<AuditRecord> {
+        let mut bare = AuditRecord::new(0, "gateway", "none", Verdict::Ok, "", "");
+        bare.partner = None;
+        let mut signed = AuditRecord::new(
+            1_780_394_400_123,
+            "jws_verify",
+            "mojaloop",
+            Verdict::Ok,
+            "POST",
+            "/quotes?x=1",
+        );
+        signed.partner = Some("dfsp-a".into());
+        signed.alg = Some("RS256");
+        signed.kid = Some("k\"1\\\u{1}\u{8}\u{c}\n\r\té/".into());
+        let mut token = AuditRecord::new(
+            u64::MAX,
+            "token_check",
+            "generic",
+            Verdict::Refused(Reason::PeerMismatch),
+            "PUT",
+            "/a/b/c/d/e",
+        );
+        token.status = Some(403);
+        token.token = Some(TokenAudit {
+            sources: vec!["certificate", "token"],
+            cert_sha256: Some("ab:12".into()),
+            provider: Some("auth".into()),
+            token_id: Some("jti:x\u{1f}".into()),
+            token_verifier: Some("token_check"),
+            api_key: None,
+            misp: Some("m1".into()),
+            licence_key: None,
+            policy: Some("p".into()),
+        });
+        let mut empty_token = bare.clone();
+        empty_token.token = Some(TokenAudit {
+            sources: vec![],
+            cert_sha256: None,
+            provider: None,
+            token_id: None,
+            token_verifier: None,
+            api_key: None,
+            misp: None,
+            licence_key: None,
+            policy: None,
+        });
+        vec![bare, signed, token, empty_token]
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn strings_are_escaped_as_serde_json_does(s in "\\PC*|[\\x00-\\x7f]{0,40}") {
+            let mut out = Vec::new();
+            write_json_string(&mut out, &s);
+            proptest::prop_assert_eq!(out, serde_json::to_vec(&s).unwrap());
+        }
+    }
+
+    #[test]
+    fn records_serialise_to_these_exact_lines() {
+        let lines: Vec<String> = samples().iter().map(AuditRecord::to_json).collect();
+        let want = [
+            r#"{"ts_ms":0,"filter":"gateway","profile":"none","decision":"allow","reason":"ok","status":null,"partner":null,"method":"","route":""}"#,
+            r#"{"ts_ms":1780394400123,"filter":"jws_verify","profile":"mojaloop","decision":"allow","reason":"ok","status":null,"partner":"dfsp-a","method":"POST","route":"/quotes","alg":"RS256","kid":"k\"1\\\u0001\b\f\n\r\té/"}"#,
+            r#"{"ts_ms":18446744073709551615,"filter":"token_check","profile":"generic","decision":"deny","reason":"peer_mismatch","status":403,"partner":null,"method":"PUT","route":"/a/b/c/…","sources":["certificate","token"],"cert_sha256":"ab:12","provider":"auth","token_id":"jti:x\u001f","token_verifier":"token_check","api_key":null,"misp":"m1","licence_key":null,"policy":"p"}"#,
+            r#"{"ts_ms":0,"filter":"gateway","profile":"none","decision":"allow","reason":"ok","status":null,"partner":null,"method":"","route":"","sources":[],"cert_sha256":null,"provider":null,"token_id":null,"token_verifier":null,"api_key":null,"misp":null,"licence_key":null,"policy":null}"#,
+        ];
+        assert_eq!(lines, want);
     }
 
     #[test]

@@ -60,12 +60,15 @@ impl Message {
     /// Whether a header was sent more than once, or under a look-alike spelling (see
     /// [`same_header_name`]): which copy a server reads is then not ours to guess.
     pub fn header_repeated(&self, name: &str) -> bool {
-        let alike = self
-            .headers
-            .iter()
-            .filter(|(n, _)| same_header_name(n, name))
-            .count();
-        alike > usize::from(self.header(name).is_some())
+        // One pass: a name equal up to case is also alike, so the exact one is among these.
+        let (mut alike, mut exact) = (0usize, false);
+        for (n, _) in &self.headers {
+            if same_header_name(n, name) {
+                alike += 1;
+                exact = exact || n.eq_ignore_ascii_case(name);
+            }
+        }
+        alike > usize::from(exact)
     }
 
     /// `:path` without the query string.

@@ -94,16 +94,14 @@ impl HeaderRules {
     };
 }
 
-/// A checked protected header.
+/// A checked protected header. `alg`, `kid` and `x5t#S256` are read from the members when
+/// asked (their types are checked here), not copied out of them.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Header {
     raw: String,
     members: Vec<(String, JsonValue)>,
-    alg: Option<String>,
-    kid: Option<String>,
     kid_null: bool,
     x5c: Option<Vec<String>>,
-    x5t_s256: Option<String>,
     crit: Option<Vec<String>>,
     b64: bool,
 }
@@ -186,15 +184,12 @@ impl Header {
         }
 
         // The types of the other members read here.
-        let alg = match get("alg") {
-            None => None,
-            Some(JsonValue::String(s)) => Some(s.clone()),
-            Some(_) => return Err(Malformed("alg is not a string")),
-        };
-        let (kid, kid_null) = match get("kid") {
-            None => (None, false),
-            Some(JsonValue::Null) => (None, true),
-            Some(JsonValue::String(s)) => (Some(s.clone()), false),
+        if !matches!(get("alg"), None | Some(JsonValue::String(_))) {
+            return Err(Malformed("alg is not a string"));
+        }
+        let kid_null = match get("kid") {
+            None | Some(JsonValue::String(_)) => false,
+            Some(JsonValue::Null) => true,
             Some(_) => return Err(Malformed("kid is not a string")),
         };
         let x5c = match get("x5c") {
@@ -214,20 +209,15 @@ impl Header {
             }
             Some(_) => return Err(Malformed("x5c is not an array")),
         };
-        let x5t_s256 = match get("x5t#S256") {
-            None => None,
-            Some(JsonValue::String(s)) => Some(s.clone()),
-            Some(_) => return Err(Malformed("x5t#S256 is not a string")),
-        };
+        if !matches!(get("x5t#S256"), None | Some(JsonValue::String(_))) {
+            return Err(Malformed("x5t#S256 is not a string"));
+        }
 
         Ok(Header {
             raw: h.to_string(),
             members,
-            alg,
-            kid,
             kid_null,
             x5c,
-            x5t_s256,
             crit,
             b64,
         })
@@ -241,17 +231,17 @@ impl Header {
     /// `alg` as sent (may be `none`, `HS256`, unknown: the caller maps those to
     /// `alg_not_allowed`); `None` when absent.
     pub fn alg_name(&self) -> Option<&str> {
-        self.alg.as_deref()
+        self.member("alg").and_then(JsonValue::as_str)
     }
 
     /// `alg` when it names an algorithm Signet accepts.
     pub fn alg(&self) -> Option<Alg> {
-        self.alg.as_deref().and_then(Alg::from_name)
+        self.alg_name().and_then(Alg::from_name)
     }
 
     /// `kid` when it is a string; `None` when absent or `null`.
     pub fn kid(&self) -> Option<&str> {
-        self.kid.as_deref()
+        self.member("kid").and_then(JsonValue::as_str)
     }
 
     /// Whether `kid` was present as JSON `null` (OCEN signers send it).
@@ -266,7 +256,7 @@ impl Header {
 
     /// `x5t#S256` as sent.
     pub fn x5t_s256(&self) -> Option<&str> {
-        self.x5t_s256.as_deref()
+        self.member("x5t#S256").and_then(JsonValue::as_str)
     }
 
     /// `crit` names, when present.

@@ -207,7 +207,7 @@ fn write_orjson(out: &mut Vec<u8>, v: &JsonValue) {
             let mut sorted: Vec<&(String, JsonValue)> = members.iter().collect();
             // Code point order is UTF-8 byte order, which `str` comparison uses.
             sorted.sort_by(|a, b| a.0.cmp(&b.0));
-            write_members(out, &sorted, write_orjson);
+            write_members(out, sorted, write_orjson);
         }
         scalar => write_literal(out, scalar),
     }
@@ -247,6 +247,13 @@ fn write_ecmascript(out: &mut Vec<u8>, v: &JsonValue, order: KeyOrder) {
         JsonValue::Array(items) => {
             write_array(out, items, |o, item| write_ecmascript(o, item, order));
         }
+        // Insertion order moves only array-index names: without one, nothing to sort.
+        JsonValue::Object(members)
+            if order == KeyOrder::Insertion
+                && members.iter().all(|(n, _)| array_index(n).is_none()) =>
+        {
+            write_members(out, members, |o, item| write_ecmascript(o, item, order));
+        }
         JsonValue::Object(members) => {
             let mut sorted: Vec<&(String, JsonValue)> = members.iter().collect();
             match order {
@@ -259,7 +266,7 @@ fn write_ecmascript(out: &mut Vec<u8>, v: &JsonValue, order: KeyOrder) {
                     sorted.sort_by(|a, b| a.0.encode_utf16().cmp(b.0.encode_utf16()))
                 }
             }
-            write_members(out, &sorted, |o, item| write_ecmascript(o, item, order));
+            write_members(out, sorted, |o, item| write_ecmascript(o, item, order));
         }
         scalar => write_literal(out, scalar),
     }
@@ -348,13 +355,13 @@ fn write_array(
     out.push(b']');
 }
 
-fn write_members(
+fn write_members<'a>(
     out: &mut Vec<u8>,
-    members: &[&(String, JsonValue)],
+    members: impl IntoIterator<Item = &'a (String, JsonValue)>,
     mut each: impl FnMut(&mut Vec<u8>, &JsonValue),
 ) {
     out.push(b'{');
-    for (i, (name, value)) in members.iter().map(|m| (&m.0, &m.1)).enumerate() {
+    for (i, (name, value)) in members.into_iter().enumerate() {
         if i > 0 {
             out.push(b',');
         }

@@ -446,10 +446,20 @@ impl<'c, 'a> ValueSeed<'c, 'a> {
     }
 }
 
-/// Finds a repeated member name in O(n log n) (no hashing: no random state needed on wasm).
+/// Finds a repeated member name in O(n log n) (no hashing: no random state needed on wasm);
+/// objects of a few members (headers, envelopes, claims) are compared pairwise, unallocated.
 fn first_duplicate(members: &[(String, JsonValue)]) -> Option<&str> {
     if members.len() < 2 {
         return None;
+    }
+    if members.len() <= 16 {
+        // The least name repeated, as the sorted scan below reports it (the error names it).
+        return members
+            .iter()
+            .enumerate()
+            .filter(|(i, (a, _))| members.iter().skip(i + 1).any(|(b, _)| a == b))
+            .map(|(_, (a, _))| a.as_str())
+            .min();
     }
     let mut names: Vec<&str> = members.iter().map(|(n, _)| n.as_str()).collect();
     names.sort_unstable();

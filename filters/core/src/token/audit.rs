@@ -36,7 +36,7 @@ pub fn record(
         req.method,
         "",
     );
-    r.route = f.route.chars().take(256).collect();
+    r.route = crate::audit::truncated(&f.route, 256);
     r.status = outcome.as_ref().err().map(|e| e.error.status());
     r.partner = f.partner.clone();
     r.token = Some(TokenAudit {

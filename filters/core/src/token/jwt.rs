@@ -13,8 +13,11 @@ use crate::json::{ecmascript, parse_strict_object, JsonLimits, JsonNumber, JsonV
 use crate::keys::Jwk;
 use crate::{b64, jose::jws};
 use sha2::{Digest, Sha256};
+use std::borrow::Borrow;
 use std::cell::OnceCell;
+use std::collections::hash_map::Entry;
 use std::collections::{HashMap, VecDeque};
+use std::fmt;
 use std::rc::Rc;
 
 use super::error::{ClaimError, TokenError};
@@ -101,7 +104,9 @@ impl Claims {
     /// serialised on first use, once per verified token.
     pub fn json(&self) -> &str {
         self.0.json.get_or_init(|| {
-            String::from_utf8_lossy(&ecmascript(&self.0.value, KeyOrder::Insertion)).into_owned()
+            // Strings in the tree are UTF-8: the bytes are taken as they are, not copied.
+            String::from_utf8(ecmascript(&self.0.value, KeyOrder::Insertion))
+                .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
         })
     }
 
@@ -225,36 +230,32 @@ impl<'a> UntrustedJwt<'a> {
         // `none`, HS*, unknown names and an absent `alg` have no `Alg`: refused here, before
         // any key is looked at (RS256 → HS256 confusion needs an HMAC algorithm to exist).
         let alg = self.header.alg().ok_or(TokenError::AlgNotAllowed)?;
-        let candidates: Vec<&Jwk> = match self.header.kid() {
-            Some(kid) => keys
-                .iter()
-                .filter(|k| k.kid.as_deref() == Some(kid))
-                .collect(),
-            None => keys.iter().collect(),
-        };
-        if candidates.is_empty() {
+        let kid = self.header.kid();
+        let named = |k: &Jwk| kid.is_none() || k.kid.as_deref() == kid;
+        if !keys.iter().any(named) {
             return Err(TokenError::KidUnknown);
         }
         // The key decides: the alg must be in the key's own set and the provider's set, and
         // fit the key type (docs/data-path.md rule 1).
-        let allowed: Vec<&Jwk> = candidates
-            .into_iter()
+        let allowed = keys
+            .iter()
+            .filter(|k| named(k))
             .filter(|k| k.algorithms().contains(&alg) && provider_algs.contains(&alg))
             .filter(|k| alg.fits(&k.key))
-            .take(MAX_KIDLESS_TRIES)
-            .collect();
-        if allowed.is_empty() {
-            return Err(TokenError::AlgNotAllowed);
-        }
+            .take(MAX_KIDLESS_TRIES);
         let input = self.signing_input.as_bytes();
-        if allowed
-            .iter()
-            .any(|k| backend.verify(alg, &k.key, input, &self.signature).is_ok())
-        {
-            Ok(())
-        } else {
-            Err(TokenError::SignatureInvalid)
+        let mut tried = false;
+        for k in allowed {
+            tried = true;
+            if backend.verify(alg, &k.key, input, &self.signature).is_ok() {
+                return Ok(());
+            }
         }
+        Err(if tried {
+            TokenError::SignatureInvalid
+        } else {
+            TokenError::AlgNotAllowed
+        })
     }
 }
 
@@ -343,9 +344,9 @@ pub fn has_scopes(claims: &Claims, required: &[String]) -> bool {
 fn token_id(claims: &Claims, signing_input: &str) -> String {
     match claims.str("jti") {
         Some(j) if !j.is_empty() && j.len() <= 128 && j.bytes().all(|b| b.is_ascii_graphic()) => {
-            format!("jti:{j}")
+            ["jti:", j].concat()
         }
-        _ => format!("sha256:{}", short_hash(signing_input.as_bytes())),
+        _ => ["sha256:", &short_hash(signing_input.as_bytes())].concat(),
     }
 }
 
@@ -375,26 +376,46 @@ struct TokenEntry {
     token: CachedToken,
 }
 
-/// A token as the [`TokenCache`] knows it: its SHA-256, computed once per request (a miss is
-/// looked up and then inserted under the same key).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct TokenKey([u8; 32]);
+/// A token as the [`TokenCache`] holds it: the token itself, stored once and shared by the map
+/// and the eviction queue. A hit needs the whole token byte for byte, so a forged token can
+/// never stand for a cached one; lookups borrow the request's `&str` and copy nothing.
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct TokenKey(Rc<str>);
 
-impl From<&str> for TokenKey {
-    fn from(token: &str) -> TokenKey {
-        TokenKey(Sha256::digest(token.as_bytes()).into())
+/// A token is a credential: debug output (of the cache, of the state holding it) shows its
+/// length only.
+impl fmt::Debug for TokenKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "TokenKey({} bytes)", self.0.len())
     }
 }
 
-/// A bounded cache of verified tokens, keyed by SHA-256 of the token. An entry is served only
-/// before the token's `exp` and only while the provider's key set is the one that verified it
-/// (a key rotated out of the JWKS must stop its tokens at once). Oldest entries are evicted
-/// first. Tokens without `exp` are not cached.
+impl From<&str> for TokenKey {
+    fn from(token: &str) -> TokenKey {
+        TokenKey(Rc::from(token))
+    }
+}
+
+impl Borrow<str> for TokenKey {
+    fn borrow(&self) -> &str {
+        &self.0
+    }
+}
+
+/// A bounded cache of verified tokens, keyed by the token (std's keyed SipHash picks the bucket,
+/// full equality decides a hit). An entry is served only before the token's `exp` and only while
+/// the provider's key set is the one that verified it (a key rotated out of the JWKS must stop
+/// its tokens at once). Oldest entries are evicted first. Tokens without `exp` are not cached.
+/// Memory: one copy of each token (at most `max_token_bytes`: `check` refuses longer ones before
+/// any lookup), shared by its entry and its records in the eviction queue; so about
+/// `token_cache_entries` × `max_token_bytes`, plus the claims. A record of an entry dropped
+/// early (expired, old key set) keeps its token until the queue is pruned: at worst
+/// max(2 × `token_cache_entries`, 16) tokens are held.
 #[derive(Debug)]
 pub struct TokenCache {
     capacity: usize,
-    map: HashMap<[u8; 32], TokenEntry>,
-    order: VecDeque<([u8; 32], u64)>,
+    map: HashMap<TokenKey, TokenEntry>,
+    order: VecDeque<(TokenKey, u64)>,
     next_seq: u64,
 }
 
@@ -428,49 +449,58 @@ impl TokenCache {
     /// `generation_of(provider)` still equals the generation it was verified under.
     pub fn get(
         &mut self,
-        token: impl Into<TokenKey>,
+        token: &str,
         now_ms: u64,
         generation_of: impl Fn(usize) -> u64,
     ) -> Option<CachedToken> {
-        let TokenKey(key) = token.into();
         let now = i64::try_from(now_ms).unwrap_or(i64::MAX);
-        let entry = self.map.get(&key)?;
+        let entry = self.map.get(token)?;
         if now < entry.expires_at_ms
             && generation_of(entry.token.provider) == entry.token.generation
         {
             return Some(entry.token.clone());
         }
-        self.map.remove(&key);
+        self.map.remove(token);
         None
     }
 
     /// Caches a verification (no-op without `exp`, or when already past it).
-    pub fn insert(&mut self, token: impl Into<TokenKey>, cached: CachedToken, now_ms: u64) {
+    pub fn insert(&mut self, token: &str, cached: CachedToken, now_ms: u64) {
         let Some(exp) = cached.jwt.exp_ms else {
             return;
         };
         if self.capacity == 0 || exp <= i64::try_from(now_ms).unwrap_or(i64::MAX) {
             return;
         }
-        let TokenKey(key) = token.into();
         let seq = self.next_seq;
         self.next_seq += 1;
-        self.map.insert(
-            key,
-            TokenEntry {
-                seq,
-                expires_at_ms: exp,
-                token: cached,
-            },
-        );
+        let entry = TokenEntry {
+            seq,
+            expires_at_ms: exp,
+            token: cached,
+        };
+        // One hash per step (the token is long); a token cached again keeps the copy it has.
+        let key = match self.map.entry(TokenKey::from(token)) {
+            Entry::Occupied(mut held) => {
+                held.insert(entry);
+                held.key().clone()
+            }
+            Entry::Vacant(new) => {
+                let key = new.key().clone();
+                new.insert(entry);
+                key
+            }
+        };
         self.order.push_back((key, seq));
         while self.map.len() > self.capacity {
             let Some((old, old_seq)) = self.order.pop_front() else {
                 break;
             };
             // The queue may hold records of entries replaced or removed since: skip those.
-            if self.map.get(&old).is_some_and(|e| e.seq == old_seq) {
-                self.map.remove(&old);
+            if let Entry::Occupied(e) = self.map.entry(old) {
+                if e.get().seq == old_seq {
+                    e.remove();
+                }
             }
         }
         // Keep the queue bounded when the same tokens are re-inserted again and again.

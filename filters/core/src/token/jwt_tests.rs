@@ -532,6 +532,29 @@ fn cache_drops_entries_of_an_old_key_set() {
 }
 
 #[test]
+fn tokens_one_byte_apart_are_two_entries() {
+    let mut c = TokenCache::new(10);
+    c.insert(
+        "hdr.claims.sigA",
+        cached(verified(Some(NOW_S + 100)), 1),
+        NOW,
+    );
+    assert!(c.get("hdr.claims.sigB", NOW, |_| 1).is_none());
+    c.insert(
+        "hdr.claims.sigB",
+        cached(verified(Some(NOW_S + 100)), 1),
+        NOW,
+    );
+    assert_eq!(c.len(), 2);
+    assert!(c.get("hdr.claims.sigA", NOW, |_| 1).is_some());
+    assert!(c.get("hdr.claims.sigB", NOW, |_| 1).is_some());
+    // A prefix is another token too.
+    assert!(c.get("hdr.claims.sig", NOW, |_| 1).is_none());
+    // The cache holds credentials: its debug output does not show them.
+    assert!(!format!("{c:?}").contains("hdr.claims"));
+}
+
+#[test]
 fn cache_evicts_oldest() {
     let mut c = TokenCache::new(3);
     for i in 0..3 {

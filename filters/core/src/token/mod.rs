@@ -34,7 +34,7 @@ use crate::route::Policy;
 use apikey::strip_query;
 use config::{JwksSource, Requirement};
 use jwks::{cache_control_max_age, JwksBodyError, JwksCache, JwksUpdate};
-use jwt::{CachedToken, Claims, TokenCache, TokenKey, UntrustedJwt};
+use jwt::{CachedToken, Claims, TokenCache, UntrustedJwt};
 use std::rc::Rc;
 
 /// What the glue knows about a request.
@@ -166,7 +166,7 @@ impl TokenState {
     }
 
     fn generation(&self, i: usize) -> u64 {
-        self.jwks(i).map_or(0, JwksCache::generation)
+        generation(&self.jwks, i)
     }
 
     /// The callouts to start now; each is marked in flight (single-flight per provider).
@@ -207,6 +207,13 @@ impl TokenState {
             None
         }
     }
+}
+
+/// The key-set generation of provider `i` (0 for inline keys).
+fn generation(jwks: &[Option<JwksCache>], i: usize) -> u64 {
+    jwks.get(i)
+        .and_then(Option::as_ref)
+        .map_or(0, JwksCache::generation)
 }
 
 /// The local reply to `err` in the configured format (`crate::reply`); `route` as in
@@ -313,7 +320,7 @@ fn run(
 
     // 1. Bearer token.
     let mut cache_hit = false;
-    let mut token_partner: Option<String> = None;
+    let mut partner_claim: Option<&str> = None;
     let claims = match relax(cfg.token) {
         Requirement::Off => None,
         need => {
@@ -326,21 +333,23 @@ fn run(
                 None if need == Requirement::Required => return Err(TokenError::Missing),
                 None => None,
                 Some((provider, claims)) => {
-                    if let Some(claim) = cfg
+                    partner_claim = cfg
                         .providers
                         .get(provider)
-                        .and_then(|p| p.claim_to_partner.as_deref())
-                    {
-                        let v = claims
-                            .str(claim)
-                            .filter(|v| !v.is_empty())
-                            .ok_or(TokenError::IdentityMissing("partner claim"))?;
-                        token_partner = Some(v.to_string());
-                    }
+                        .and_then(|p| p.claim_to_partner.as_deref());
                     Some(claims)
                 }
             }
         }
+    };
+    // Read in place: the claims are returned as they are.
+    let token_partner = match (partner_claim, &claims) {
+        (Some(claim), Some(c)) => Some(
+            c.str(claim)
+                .filter(|v| !v.is_empty())
+                .ok_or(TokenError::IdentityMissing("partner claim"))?,
+        ),
+        _ => None,
     };
 
     // 2. API key and licence key (existence only; status later, in MOSIP's order).
@@ -392,13 +401,13 @@ fn run(
     let named = identities(
         cfg,
         req,
-        token_partner.as_deref(),
+        token_partner,
         api_key.map(|k| k.partner.as_str()),
         path_partner,
     )?;
     f.sources = named.iter().map(|(s, _)| *s).collect();
-    let partner = binding::bind(&named)?;
-    f.partner = partner.clone();
+    f.partner = binding::bind(&named)?;
+    let partner = f.partner.as_deref();
     let anonymous = claims.is_none() && api_key.is_none();
     if partner.is_none() && cfg.binding.require_partner {
         // An if-present route with no credential at all passes anonymously.
@@ -408,7 +417,7 @@ fn run(
     }
 
     // 4. Partner status.
-    let registered = partner.as_deref().and_then(|p| cfg.registry.partner(p));
+    let registered = partner.and_then(|p| cfg.registry.partner(p));
     if let Some(p) = registered {
         if !p.active_at(i64::try_from(req.now_ms).unwrap_or(i64::MAX)) {
             return Err(TokenError::Inactive(Inactive::Partner));
@@ -444,7 +453,7 @@ fn run(
 
     // 7. Licence key and its MISP.
     if let Some(l) = licence {
-        let (_, misp) = apikey::check_licence(&cfg.registry, l, partner.as_deref(), req.now_ms)?;
+        let (_, misp) = apikey::check_licence(&cfg.registry, l, partner, req.now_ms)?;
         f.misp = Some(misp.id.clone());
     }
 
@@ -561,16 +570,21 @@ fn verified_claims(
     let Some((token, carriers)) = extract_token(cfg, req)? else {
         return Ok(None);
     };
-    let generations: Vec<u64> = (0..cfg.providers.len())
-        .map(|i| state.generation(i))
-        .collect();
-    // Hashed once, and only when there is a cache to look in.
-    let key = state.tokens.caches().then(|| TokenKey::from(token));
-    let hit = key.and_then(|key| {
-        state.tokens.get(key, req.now_ms, |i| {
-            generations.get(i).copied().unwrap_or(u64::MAX)
+    let caches = state.tokens.caches();
+    let hit = if caches {
+        let TokenState { jwks, tokens } = &mut *state;
+        // An entry of a provider no longer configured is never served.
+        let providers = cfg.providers.len();
+        tokens.get(token, req.now_ms, |i| {
+            if i < providers {
+                generation(jwks, i)
+            } else {
+                u64::MAX
+            }
         })
-    });
+    } else {
+        None
+    };
     if let Some(hit) = hit {
         if carriers.contains(&hit.provider) {
             // A verified token is only as good as its keys: past the stale bound of a remote
@@ -621,9 +635,9 @@ fn verified_claims(
     f.token_id = Some(verified.token_id.clone());
     f.token_verifier = Some("token_check");
     let claims = verified.claims.clone();
-    if let Some(key) = key {
+    if caches {
         state.tokens.insert(
-            key,
+            token,
             CachedToken {
                 provider: index,
                 generation: state.generation(index),

@@ -364,12 +364,8 @@ impl Run<'_> {
         inputs: &[(&'static str, &[u8])],
         sig: &[u8],
     ) -> Result<usize, Rejection<StepError>> {
-        let fitting: Vec<(usize, &&PublicKey)> = keys
-            .iter()
-            .enumerate()
-            .filter(|(_, k)| alg.signature_len(k) == sig.len())
-            .collect();
-        if fitting.is_empty() {
+        let fits = |k: &PublicKey| alg.signature_len(k) == sig.len();
+        if !keys.iter().any(|k| fits(k)) {
             let want = keys.first().map(|k| alg.signature_len(k)).unwrap_or(0);
             let (got, alg) = (sig.len(), alg.name());
             return Err(self.fail("signature_length", Framing::Length { got, alg, want }));
@@ -377,7 +373,7 @@ impl Run<'_> {
         self.trace
             .pass("signature_length", || format!("{} bytes", sig.len()));
         for (what, input) in inputs {
-            for (i, key) in &fitting {
+            for (i, key) in keys.iter().enumerate().filter(|(_, k)| fits(k)) {
                 match self.backend.verify(alg, key, input, sig) {
                     Ok(()) => {
                         self.trace.pass("signature", || {
@@ -387,7 +383,7 @@ impl Run<'_> {
                                 self.backend.name()
                             )
                         });
-                        return Ok(*i);
+                        return Ok(i);
                     }
                     // r or s outside [1, n-1]: not a signature at all.
                     Err(CryptoError::BadLength) => {

@@ -27,6 +27,7 @@ use crate::route::{first_match, Policy, Rule};
 use crate::sign::{SignError, SignKey, SignOutcome};
 use crate::verify::error::{Algorithm, Binding, Body, Framing, Protected, Selection};
 use crate::verify::{Outcome, Run, StepError};
+use std::sync::OnceLock;
 
 impl VerifyProfile for MojaloopVerify {
     fn verify(&self, run: &mut Run<'_>) -> Result<Outcome, Rejection<StepError>> {
@@ -80,23 +81,35 @@ const JOSE_NAMES: [&str; 12] = [
     "alg", "kid", "typ", "cty", "crit", "b64", "jku", "jwk", "x5u", "x5c", "x5t", "x5t#S256",
 ];
 
+/// Protected members whose HTTP header must be present (docs/profiles.md#mojaloop).
+const SPECIAL_MEMBERS: [&str; 5] = [
+    "fspiop-uri",
+    "fspiop-http-method",
+    "fspiop-source",
+    "fspiop-destination",
+    "date",
+];
+
 /// The default route policy (docs/profiles.md#mojaloop). Methods match exactly: `get`, `Put` or an
 /// unknown method fall through to `required`.
 fn default_policy(method: &str, path: &str) -> Policy {
-    // `/parties` and below, segment-wise: `/partiesX` is not a party resource. A glob that
-    // failed to parse would only drop the rule, leaving `required`.
-    let rules: Vec<Rule> = [
-        Some(Rule::prefix(
-            &["GET", "HEAD", "DELETE", "OPTIONS"],
-            "/",
-            Policy::Skip,
-        )),
-        Rule::glob(&["PUT"], "/parties/**", Policy::IfPresent).ok(),
-    ]
-    .into_iter()
-    .flatten()
-    .collect();
-    first_match(&rules, method, path).unwrap_or(Policy::Required)
+    // Built once, not per request. `/parties` and below, segment-wise: `/partiesX` is not a
+    // party resource. A glob that failed to parse would only drop the rule, leaving `required`.
+    static RULES: OnceLock<Vec<Rule>> = OnceLock::new();
+    let rules = RULES.get_or_init(|| {
+        [
+            Some(Rule::prefix(
+                &["GET", "HEAD", "DELETE", "OPTIONS"],
+                "/",
+                Policy::Skip,
+            )),
+            Rule::glob(&["PUT"], "/parties/**", Policy::IfPresent).ok(),
+        ]
+        .into_iter()
+        .flatten()
+        .collect()
+    });
+    first_match(rules, method, path).unwrap_or(Policy::Required)
 }
 
 /// The path after `uri_strip_prefix`.
@@ -111,8 +124,10 @@ pub fn stripped_path<'a>(path: &'a str, prefix: &str) -> &'a str {
 }
 
 pub fn verify(run: &mut Run<'_>, p: &MojaloopVerify) -> Result<Outcome, Rejection<StepError>> {
-    let path = stripped_path(&run.msg.path, &p.uri_strip_prefix).to_string();
-    let policy = run.policy(&path, default_policy(&run.msg.method, &path));
+    // The message outlives the run's borrows: what is read from it is not copied.
+    let msg = run.msg;
+    let path = stripped_path(&msg.path, &p.uri_strip_prefix);
+    let policy = run.policy(path, default_policy(&msg.method, path));
     let present = run.msg.header(&p.signature_header).is_some();
     match policy {
         Policy::Skip => {
@@ -153,8 +168,8 @@ pub fn verify(run: &mut Run<'_>, p: &MojaloopVerify) -> Result<Outcome, Rejectio
         return Err(run.fail("body", Body::Missing));
     }
     // 4–6: the signer, its key, and whether the peer may send as it.
-    let source = match run.msg.header("fspiop-source") {
-        Some(s) if !s.is_empty() => s.to_string(),
+    let source = match msg.header("fspiop-source") {
+        Some(s) if !s.is_empty() => s,
         _ => {
             return Err(run.fail(
                 "identity",
@@ -163,7 +178,7 @@ pub fn verify(run: &mut Run<'_>, p: &MojaloopVerify) -> Result<Outcome, Rejectio
         }
     };
     let registry = run.registry;
-    let Some(partner) = registry.partner(&source) else {
+    let Some(partner) = registry.partner(source) else {
         return Err(run.fail(
             "key",
             Selection::NoKey("no registered key for FSPIOP-Source".into()),
@@ -182,21 +197,22 @@ pub fn verify(run: &mut Run<'_>, p: &MojaloopVerify) -> Result<Outcome, Rejectio
         run.bind_peer(partner, &p.trusted_forwarders)?;
     }
     // 7–8: the headers the signature needs, and the JSON envelope.
-    let missing: Vec<&str> = [
+    let needed = [
         "fspiop-uri",
         "fspiop-http-method",
         p.signature_header.as_str(),
-    ]
-    .into_iter()
-    .filter(|h| run.msg.header(h).is_none())
-    .collect();
-    if !missing.is_empty() {
-        let missing = missing.into_iter().map(str::to_string).collect();
+    ];
+    if needed.iter().any(|h| msg.header(h).is_none()) {
+        let missing = needed
+            .into_iter()
+            .filter(|h| msg.header(h).is_none())
+            .map(str::to_string)
+            .collect();
         return Err(run
             .fail("signature_header", Framing::Missing(missing))
             .with_partner(Some(&partner.id)));
     }
-    let value = run.msg.header(&p.signature_header).unwrap_or_default();
+    let value = msg.header(&p.signature_header).unwrap_or_default();
     let (h, s) = parse_envelope(value).map_err(|problem| {
         let envelope = Framing::Serialization {
             expected: "the JSON envelope",
@@ -226,7 +242,7 @@ pub fn verify(run: &mut Run<'_>, p: &MojaloopVerify) -> Result<Outcome, Rejectio
     // 11–12: bindings.
     bindings(run, &header).map_err(|r| r.with_partner(Some(&partner.id)))?;
     if p.check_request_line {
-        request_line(run, &header, &path).map_err(|r| r.with_partner(Some(&partner.id)))?;
+        request_line(run, &header, path).map_err(|r| r.with_partner(Some(&partner.id)))?;
     }
     // 13: crypto over the raw body, then the opt-in re-serializations.
     let raw = signing_input_encoded(&h, &run.msg.body);
@@ -239,13 +255,18 @@ pub fn verify(run: &mut Run<'_>, p: &MojaloopVerify) -> Result<Outcome, Rejectio
             .map_err(|r| r.with_partner(Some(&partner.id)))?,
     };
     let fallback_input = fallback.map(|body| signing_input_encoded(&h, &body));
-    let mut inputs: Vec<(&'static str, &[u8])> = vec![("the raw body", &raw)];
-    if let Some(f) = &fallback_input {
-        inputs.push(("the re-serialized body (payload_mode)", f));
-    }
+    let raw_input = ("the raw body", raw.as_slice());
+    let both;
+    let inputs: &[(&'static str, &[u8])] = match &fallback_input {
+        None => std::slice::from_ref(&raw_input),
+        Some(f) => {
+            both = [raw_input, ("the re-serialized body (payload_mode)", f)];
+            &both
+        }
+    };
     let key_refs: Vec<_> = keys.iter().map(|k| &k.key).collect();
     let used = run
-        .crypto(alg, &key_refs, &inputs, &sig)
+        .crypto(alg, &key_refs, inputs, &sig)
         .map_err(|r| r.with_partner(Some(&partner.id)))?;
     // 14: freshness and replay.
     if p.date_window_s > 0 {
@@ -316,35 +337,37 @@ pub fn parse_envelope(value: &str) -> Result<(String, String), String> {
         },
     )
     .map_err(|e| format!("FSPIOP-Signature is not strict JSON: {e}"))?;
-    let member = |name: &str, max: usize| -> Result<String, String> {
-        match v.get(name) {
-            Some(JsonValue::String(s)) if !s.is_empty() && s.chars().count() <= max => {
-                Ok(s.clone())
+    let JsonValue::Object(mut members) = v else {
+        return Err("FSPIOP-Signature is not a JSON object".into());
+    };
+    // Names are unique (strict parsing): each member is taken out, not copied.
+    let mut member = |name: &str, max: usize| -> Result<String, String> {
+        let at = members.iter().position(|(n, _)| n == name);
+        match at.map(|i| members.swap_remove(i).1) {
+            // No more characters than bytes: only a long string needs counting.
+            Some(JsonValue::String(s))
+                if !s.is_empty() && (s.len() <= max || s.chars().count() <= max) =>
+            {
+                Ok(s)
             }
             Some(JsonValue::String(_)) => Err(format!("{name}: length outside 1..{max}")),
             Some(_) => Err(format!("{name}: not a string")),
             None => Err(format!("{name}: missing")),
         }
     };
-    if !matches!(v, JsonValue::Object(_)) {
-        return Err("FSPIOP-Signature is not a JSON object".into());
-    }
-    Ok((
-        member("protectedHeader", MAX_PROTECTED)?,
-        member("signature", MAX_SIGNATURE)?,
-    ))
+    let protected = member("protectedHeader", MAX_PROTECTED)?;
+    Ok((protected, member("signature", MAX_SIGNATURE)?))
 }
 
 /// Mandatory members present and strings (docs/profiles.md#mojaloop): missing → `header_malformed`.
 fn mandatory_members(run: &mut Run<'_>, header: &Header) -> Result<(), Rejection<StepError>> {
-    let mut required = vec!["FSPIOP-URI", "FSPIOP-HTTP-Method", "FSPIOP-Source"];
-    if run
+    let destination = run
         .msg
         .header("fspiop-destination")
-        .is_some_and(|d| !d.is_empty())
-    {
-        required.push("FSPIOP-Destination");
-    }
+        .is_some_and(|d| !d.is_empty());
+    let required = ["FSPIOP-URI", "FSPIOP-HTTP-Method", "FSPIOP-Source"]
+        .into_iter()
+        .chain(destination.then_some("FSPIOP-Destination"));
     for name in required {
         match header.member(name) {
             Some(JsonValue::String(_)) => {}
@@ -363,18 +386,14 @@ fn mandatory_members(run: &mut Run<'_>, header: &Header) -> Result<(), Rejection
 /// Every protected member that names a received HTTP header must equal it
 /// (docs/profiles.md#mojaloop).
 fn bindings(run: &mut Run<'_>, header: &Header) -> Result<(), Rejection<StepError>> {
-    let mut checked = Vec::new();
     for (name, value) in header.members() {
         if JOSE_NAMES.contains(&name.as_str()) {
             continue;
         }
         let http = run.msg.header(name);
-        let special = matches!(
-            name.to_ascii_lowercase().as_str(),
-            "fspiop-uri" | "fspiop-http-method" | "fspiop-source" | "fspiop-destination" | "date"
-        );
+        let special = SPECIAL_MEMBERS.iter().any(|s| name.eq_ignore_ascii_case(s));
         match (http, value) {
-            (Some(h), JsonValue::String(p)) if h == p => checked.push(name.clone()),
+            (Some(h), JsonValue::String(p)) if h == p => {}
             (Some(_), _) => return Err(run.fail("binding", Binding::Differs(name.clone()))),
             (None, _) if special => {
                 // A protected Date / Destination demands the header (docs/profiles.md#mojaloop).
@@ -389,7 +408,15 @@ fn bindings(run: &mut Run<'_>, header: &Header) -> Result<(), Rejection<StepErro
             return Err(run.fail("binding", empty));
         }
     }
+    // Every member with a header got here equal to it: listed only when tracing.
+    let msg = run.msg;
     run.trace.pass("binding", || {
+        let checked: Vec<&String> = header
+            .members()
+            .iter()
+            .map(|(n, _)| n)
+            .filter(|n| !JOSE_NAMES.contains(&n.as_str()) && msg.header(n).is_some())
+            .collect();
         format!("protected members equal their headers: {checked:?}")
     });
     Ok(())
