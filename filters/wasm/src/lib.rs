@@ -56,9 +56,10 @@ enum Filter {
     TokenCheck(Rc<token_check::TokenCheck>),
     TokenFetch(Rc<token_fetch::TokenFetch>),
     MosipSeal(Rc<mosip_seal::MosipSeal>),
-    /// `trace-calls` builds: a filter that does nothing (the cost of any Wasm filter).
+    /// `trace-calls` builds: a filter that does nothing (the cost of any Wasm filter), or only
+    /// holds and reads the request body (`true`).
     #[cfg(feature = "trace-calls")]
-    Noop,
+    Noop(bool),
 }
 
 #[cfg(feature = "trace-calls")]
@@ -71,7 +72,8 @@ impl Filter {
             Filter::TokenCheck(_) => token_check::ROOT_ID,
             Filter::TokenFetch(_) => token_fetch::ROOT_ID,
             Filter::MosipSeal(_) => mosip_seal::ROOT_ID,
-            Filter::Noop => trace::NOOP,
+            Filter::Noop(false) => trace::NOOP,
+            Filter::Noop(true) => trace::NOOP_BODY,
         }
     }
 }
@@ -161,8 +163,8 @@ fn configure(root_id: &str, raw: &[u8]) -> Result<Filter, String> {
     };
     let bad = |e: &dyn std::fmt::Display| format!("root_id \"{root_id}\": bad configuration: {e}");
     #[cfg(feature = "trace-calls")]
-    if root_id == trace::NOOP {
-        return Ok(Filter::Noop);
+    if root_id == trace::NOOP || root_id == trace::NOOP_BODY {
+        return Ok(Filter::Noop(root_id == trace::NOOP_BODY));
     }
     let live = match check::filter(root_id, raw, shared.as_deref(), &at).map_err(|e| bad(&e))? {
         FilterConfig::Gateway(cfg) => {
@@ -248,7 +250,7 @@ impl RootContext for SignetRoot {
                     Filter::MosipSeal(f) => f.start(self.context_id),
                     Filter::Gateway(_) => {}
                     #[cfg(feature = "trace-calls")]
-                    Filter::Noop => {}
+                    Filter::Noop(_) => {}
                 }
                 self.filter = Some(filter);
                 true
@@ -295,7 +297,7 @@ impl RootContext for SignetRoot {
                 Box::new(mosip_seal::MosipSealStream::new(Rc::clone(f), context_id))
             }
             #[cfg(feature = "trace-calls")]
-            Some(Filter::Noop) => Box::new(trace::Noop),
+            Some(Filter::Noop(body)) => Box::new(trace::Noop { body: *body }),
             // Envoy does not run a plugin whose on_configure failed; should it ever ask anyway,
             // answer 503 rather than let the request through unchecked (fail closed).
             None => Box::new(Unconfigured),

@@ -26,13 +26,38 @@ use signet_core::check::ROOT_IDS as FILTERS;
 
 /// The `root_id` of a filter that does nothing: what any Wasm filter costs Envoy.
 pub const NOOP: &str = "noop";
+/// The `root_id` of a filter that only holds the request until its body is complete and reads
+/// it, as `jws_verify` does before any check: what that hand-off costs Envoy.
+pub const NOOP_BODY: &str = "noop_body";
 
-/// The context of a [`NOOP`] stream: every callback answers `Continue`.
-pub struct Noop;
+/// The context of a [`NOOP`] stream (every callback answers `Continue`) or, with `body`, of a
+/// [`NOOP_BODY`] one.
+pub struct Noop {
+    pub body: bool,
+}
 
 impl Context for Noop {}
 
-impl HttpContext for Noop {}
+impl HttpContext for Noop {
+    fn on_http_request_headers(&mut self, _num_headers: usize, end_of_stream: bool) -> Action {
+        if self.body && !end_of_stream {
+            Action::Pause
+        } else {
+            Action::Continue
+        }
+    }
+
+    fn on_http_request_body(&mut self, body_size: usize, end_of_stream: bool) -> Action {
+        if !self.body {
+            return Action::Continue;
+        }
+        if !end_of_stream {
+            return Action::Pause;
+        }
+        let _ = raw::get_buffer(proxy_wasm::types::BufferType::HttpRequestBody, 0, body_size);
+        Action::Continue
+    }
+}
 
 /// The kinds of host call, as the counters name them.
 const KINDS: [&str; 15] = [
