@@ -94,14 +94,15 @@ class StandIn:
                 body = self.rfile.read(int(self.headers.get("content-length") or 0))
                 seen = Seen(self.command, self.path,
                             [(k.lower(), v) for k, v in self.headers.items()], body)
+                # Recorded before the answer leaves: a test that got the answer counts it.
+                with stand_in.changed:
+                    stand_in.requests.append(seen)
+                    stand_in.changed.notify_all()
                 self.send_response(status)
                 self.send_header("content-type", "application/json")
                 self.send_header("content-length", "2")
                 self.end_headers()
                 self.wfile.write(b"{}")
-                with stand_in.changed:
-                    stand_in.requests.append(seen)
-                    stand_in.changed.notify_all()
                 if then is not None:
                     threading.Thread(target=then, args=(seen,), daemon=True).start()
 
