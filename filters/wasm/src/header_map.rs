@@ -33,9 +33,12 @@ pub fn get_map_raw(map_type: MapType) -> Result<Vec<u8>, Status> {
     }
 }
 
-/// The (name, value) pairs of a serialised map, borrowed from it; `None` when it is malformed
-/// (the caller fails closed: a header it cannot see might be one it must act on).
-pub fn split(buf: &[u8]) -> Option<Vec<(&[u8], &[u8])>> {
+/// (name, value) pairs borrowed from a serialised map.
+pub type Pairs<'a> = Vec<(&'a [u8], &'a [u8])>;
+
+/// The pairs of a serialised map; `None` when it is malformed (the caller fails closed: a
+/// header it cannot see might be one it must act on).
+pub fn split(buf: &[u8]) -> Option<Pairs<'_>> {
     if buf.is_empty() {
         return Some(Vec::new());
     }

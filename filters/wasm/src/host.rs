@@ -36,10 +36,10 @@ pub fn now_ms_u64() -> u64 {
 /// lossily (a non-UTF-8 value cannot equal any string Signet compares it with).
 pub fn headers(map: MapType) -> Result<Vec<(String, String)>, String> {
     let raw = read_map(map)?;
-    let pairs = header_map::split(&raw).ok_or("cannot read headers: malformed map")?;
-    Ok(pairs
+    let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+    Ok(pairs(&raw)?
         .into_iter()
-        .map(|(n, v)| (lossy(n).into_owned(), lossy(v).into_owned()))
+        .map(|(n, v)| (text(n), text(v)))
         .collect())
 }
 
@@ -50,12 +50,14 @@ pub fn read_map(map: MapType) -> Result<Vec<u8>, String> {
 
 /// The names of a map read with [`read_map`], borrowed from it.
 pub fn header_names(raw: &[u8]) -> Result<Vec<Cow<'_, str>>, String> {
-    let pairs = header_map::split(raw).ok_or("cannot read headers: malformed map")?;
-    Ok(pairs.into_iter().map(|(n, _)| lossy(n)).collect())
+    Ok(pairs(raw)?
+        .into_iter()
+        .map(|(n, _)| String::from_utf8_lossy(n))
+        .collect())
 }
 
-fn lossy(b: &[u8]) -> Cow<'_, str> {
-    String::from_utf8_lossy(b)
+fn pairs(raw: &[u8]) -> Result<header_map::Pairs<'_>, String> {
+    header_map::split(raw).ok_or_else(|| "cannot read headers: malformed map".to_string())
 }
 
 /// Removes every header of `names` starting with `prefix` (a client or upstream could forge
